@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Repository root (this file is src/config.ts, or dist/src/config.js after a build). */
+export const REPO_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
+
+/**
+ * The one place that reads `process.env`. Every process (api, worker, emulator, dev launcher) calls `loadConfig`
+ * once at start and passes the typed values on; a missing or malformed variable fails fast with its name.
+ */
+const ConfigSchema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** PostgreSQL of the HR data. The dev launcher sets it to its embedded server when unset. */
+  DATABASE_URL: z.string().url().optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Absolute base URL clients use to reach the api (SCIM `meta.location`); defaults to http://API_HOST:API_PORT. */
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  /** Largest accepted request body; larger ones get 413. */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('entra-sync'),
+  /** 32 bytes, base64: encrypts stored Graph client secrets (AES-256-GCM). The dev launcher generates one. */
+  SECRETS_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+    .optional(),
+  /** The `temporal` CLI (dev server) and the time-skipping test server, installed from PyPI by the Makefile. */
+  TEMPORAL_CLI_PATH: z.string().default(path.join(REPO_ROOT, '.tools/pypi/bin/temporal')),
+  TEMPORAL_TEST_SERVER_PATH: z.string().default(path.join(REPO_ROOT, '.tools/pypi/bin/temporal-test-server')),
+  EMULATOR_HOST: z.string().default('127.0.0.1'),
+  EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+export function publicBaseUrl(config: Pick<Config, 'PUBLIC_BASE_URL' | 'API_HOST' | 'API_PORT'>): string {
+  return (config.PUBLIC_BASE_URL ?? `http://${config.API_HOST}:${config.API_PORT}`).replace(/\/+$/, '');
+}
