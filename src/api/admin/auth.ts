@@ -1,0 +1,56 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Db } from '../../db/knex';
+import type { TokenRecord } from '../../db/tokens';
+import { TokenAuthenticator } from '../bearer';
+import { ProblemError } from './problem';
+
+/** The admin token of the request, set by `requireAdminToken`. */
+export function adminToken(res: Response): TokenRecord {
+  return res.locals.adminToken as TokenRecord;
+}
+
+/** Every /admin route needs an admin bearer token; 401 problem+json otherwise. */
+export function requireAdminToken(db: Db): RequestHandler {
+  const auth = new TokenAuthenticator(db, 'admin');
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const token = await auth.authenticate(req);
+      if (!token) {
+        res.setHeader('WWW-Authenticate', 'Bearer realm="entra-sync admin"');
+        throw new ProblemError(401, 'Unauthorized', 'a valid admin bearer token is required');
+      }
+      res.locals.adminToken = token;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+/**
+ * Guards /tenants/:tenantId/**: a tenant's admin token reaches only its own tenant (404, as if it did not exist),
+ * the platform token (no tenant) reaches all. Handlers read the tenant from `tenantIdOf(res)`.
+ */
+export function requireTenantAccess(): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const tenantId = String(req.params.tenantId ?? '');
+    const token = adminToken(res);
+    if (!UUID.test(tenantId) || (token.tenantId !== null && token.tenantId !== tenantId)) {
+      return next(new ProblemError(404, 'Not Found', 'tenant does not exist'));
+    }
+    res.locals.tenantId = tenantId;
+    next();
+  };
+}
+
+export function tenantIdOf(res: Response): string {
+  return res.locals.tenantId as string;
+}
+
+export function requirePlatformToken(res: Response): void {
+  if (adminToken(res).tenantId !== null) {
+    throw new ProblemError(403, 'Forbidden', 'only the platform admin token can do this');
+  }
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

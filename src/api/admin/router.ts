@@ -1,0 +1,26 @@
+import { Router } from 'express';
+import type { ApiDeps } from '../deps';
+import { jsonBody } from '../json-body';
+import { requireAdminToken, requireTenantAccess } from './auth';
+import { problemErrorHandler, ProblemError } from './problem';
+import { createTenantRoutes } from './tenants';
+
+/**
+ * /admin/v1: tenants and their tokens, custom attribute definitions, manual teams, employees and their audit trail,
+ * and outbound provisioning. Admin bearer token on every route; errors are problem+json.
+ */
+export function createAdminRouter(deps: ApiDeps): Router {
+  const router = Router();
+  router.use(...jsonBody(deps.maxBodyBytes));
+  router.use(requireAdminToken(deps.db));
+
+  router.use(createTenantRoutes(deps));
+  // Routers of one tenant's resources, each mounted under /tenants/:tenantId.
+  for (const routes of [] as Array<(d: ApiDeps) => Router>) {
+    router.use('/tenants/:tenantId', requireTenantAccess(), routes(deps));
+  }
+
+  router.use((_req, _res, next) => next(new ProblemError(404, 'Not Found', 'no such admin endpoint')));
+  router.use(problemErrorHandler(deps.logger));
+  return router;
+}

@@ -1,0 +1,90 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { createTenant, getTenant, listTenants, updateTenant, type Tenant } from '../../db/tenants';
+import { issueToken, listTokens, revokeToken, type TokenKind, type TokenRecord } from '../../db/tokens';
+import type { ApiDeps } from '../deps';
+import { adminToken, requirePlatformToken, requireTenantAccess, tenantIdOf, UUID } from './auth';
+import { notFound } from './problem';
+
+const TenantCreate = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  inviteNewEmployees: z.boolean().optional(),
+});
+const TenantPatch = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  inviteNewEmployees: z.boolean().optional(),
+});
+const TokenCreate = z.strictObject({ name: z.string().trim().min(1).max(200).default('token') });
+
+export function tenantJson(t: Tenant) {
+  return { id: t.id, name: t.name, inviteNewEmployees: t.inviteNewEmployees, createdAt: t.createdAt, updatedAt: t.updatedAt };
+}
+
+export function tokenJson(t: TokenRecord) {
+  return {
+    id: t.id,
+    name: t.name,
+    prefix: t.tokenPrefix,
+    createdAt: t.createdAt,
+    lastUsedAt: t.lastUsedAt,
+    revokedAt: t.revokedAt,
+    active: t.revokedAt === null,
+  };
+}
+
+/** Tenants, and each tenant's SCIM and admin tokens (created tokens are shown once). */
+export function createTenantRoutes({ db }: ApiDeps): Router {
+  const router = Router();
+
+  router.get('/tenants', async (_req, res) => {
+    const scope = adminToken(res).tenantId;
+    const tenants = scope ? [await getTenant(db, scope)].filter((t): t is Tenant => !!t) : await listTenants(db);
+    res.json({ items: tenants.map(tenantJson) });
+  });
+
+  router.post('/tenants', async (req, res) => {
+    requirePlatformToken(res);
+    const input = TenantCreate.parse(req.body ?? {});
+    const tenant = await createTenant(db, input);
+    res.status(201).location(`/admin/v1/tenants/${tenant.id}`).json(tenantJson(tenant));
+  });
+
+  const one = Router({ mergeParams: true });
+  router.use('/tenants/:tenantId', requireTenantAccess(), one);
+
+  one.get('/', async (_req, res) => {
+    const tenant = await getTenant(db, tenantIdOf(res));
+    if (!tenant) throw notFound('tenant');
+    res.json(tenantJson(tenant));
+  });
+
+  one.patch('/', async (req, res) => {
+    const input = TenantPatch.parse(req.body ?? {});
+    const tenant = await updateTenant(db, tenantIdOf(res), input);
+    if (!tenant) throw notFound('tenant');
+    res.json(tenantJson(tenant));
+  });
+
+  for (const [path, kind] of [
+    ['scim-tokens', 'scim'],
+    ['admin-tokens', 'admin'],
+  ] as Array<[string, TokenKind]>) {
+    one.get(`/${path}`, async (_req, res) => {
+      res.json({ items: (await listTokens(db, tenantIdOf(res), kind)).map(tokenJson) });
+    });
+    one.post(`/${path}`, async (req, res) => {
+      const { name } = TokenCreate.parse(req.body ?? {});
+      const tenant = await getTenant(db, tenantIdOf(res));
+      if (!tenant) throw notFound('tenant');
+      const issued = await issueToken(db, { tenantId: tenant.id, kind, name });
+      res.status(201).setHeader('Cache-Control', 'no-store');
+      res.json({ ...tokenJson(issued.record), token: issued.token });
+    });
+    one.delete(`/${path}/:tokenId`, async (req, res) => {
+      const tokenId = String(req.params.tokenId);
+      if (!UUID.test(tokenId) || !(await revokeToken(db, tenantIdOf(res), tokenId))) throw notFound('token');
+      res.status(204).end();
+    });
+  }
+  return router;
+}

@@ -1,0 +1,17 @@
+import type { Client as TemporalClient } from '@temporalio/client';
+import type { Db } from '../db/knex';
+import type { Logger } from '../logger';
+
+/** What the HTTP api needs from the outside world; tests build it with real or test parts. */
+export interface ApiDeps {
+  db: Db;
+  logger: Logger;
+  /** Absolute base URL of this api as clients see it, without trailing slash (SCIM meta.location). */
+  publicBaseUrl: string;
+  maxBodyBytes: number;
+  /** Temporal client for provisioning status, retry and preview; absent when the api runs without Temporal. */
+  temporal?: TemporalClient;
+  temporalTaskQueue?: string;
+  /** Encrypts stored Graph client secrets (32 bytes). */
+  secretsKey?: Buffer;
+}

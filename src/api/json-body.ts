@@ -1,0 +1,86 @@
+import express, {
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
+
+/** Why a request body was refused before any handler saw it; each router renders it in its own error shape. */
+export class RequestBodyError extends Error {
+  override name = 'RequestBodyError';
+  constructor(
+    readonly status: 400 | 413 | 415,
+    readonly reason: 'malformed' | 'too_large' | 'too_deep' | 'forbidden_key' | 'unsupported_media_type',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+// body-parser re-wraps errors thrown by the reviver, keeping only their message; this marks ours.
+const FORBIDDEN_KEY_MARK = 'forbidden JSON key';
+const MAX_DEPTH = 32;
+
+function depthExceeds(value: unknown, limit: number): boolean {
+  // Iterative walk: a hostile body must not be able to overflow our stack either.
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= limit) return true;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, d + 1]);
+  }
+  return false;
+}
+
+/**
+ * JSON body parsing shared by /scim and /admin: `application/json` and any `application/*+json`
+ * (SCIM clients send `application/scim+json`), a size limit (413), no `__proto__`/`constructor`/`prototype` keys
+ * anywhere (they are how prototype pollution reaches merge code), and at most 32 levels of nesting.
+ */
+export function jsonBody(maxBytes: number): Array<RequestHandler | ErrorRequestHandler> {
+  const parse = express.json({
+    limit: maxBytes,
+    strict: false,
+    type: (req) => /^application\/([a-z0-9.+-]+\+)?json\b/i.test(String(req.headers['content-type'] ?? '')),
+    reviver(key, value) {
+      if (FORBIDDEN_KEYS.has(key)) throw new Error(`${FORBIDDEN_KEY_MARK} "${key}"`);
+      return value;
+    },
+  });
+  const translate = (err: unknown, _req: Request, _res: Response, next: NextFunction) => {
+    if (err instanceof RequestBodyError) return next(err);
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.too.large') return next(new RequestBodyError(413, 'too_large', `body larger than ${maxBytes} bytes`));
+    if (e.type === 'entity.parse.failed') {
+      if (e.message?.startsWith(FORBIDDEN_KEY_MARK)) {
+        return next(new RequestBodyError(400, 'forbidden_key', `${e.message.slice(FORBIDDEN_KEY_MARK.length + 1)} is not allowed as a key`));
+      }
+      return next(new RequestBodyError(400, 'malformed', 'body is not valid JSON'));
+    }
+    if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') {
+      return next(new RequestBodyError(415, 'unsupported_media_type', e.message ?? 'unsupported encoding'));
+    }
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      return next(new RequestBodyError(400, 'malformed', e.message ?? 'bad request body'));
+    }
+    return next(err);
+  };
+  const guard = (req: Request, _res: Response, next: NextFunction) => {
+    if (req.body !== undefined && depthExceeds(req.body, MAX_DEPTH)) {
+      return next(new RequestBodyError(400, 'too_deep', `body nested deeper than ${MAX_DEPTH} levels`));
+    }
+    next();
+  };
+  return [parse, translate, guard];
+}
+
+/** True when the request carries a body in a media type other than JSON (`application/json`, `*+json`). */
+export function hasNonJsonBody(req: Request): boolean {
+  const length = Number(req.headers['content-length'] ?? 0);
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  if (length === 0 && !chunked) return false;
+  return !/^application\/([a-z0-9.+-]+\+)?json\b/i.test(String(req.headers['content-type'] ?? ''));
+}
