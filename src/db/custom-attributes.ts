@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+
+export type CustomAttributeType = 'string' | 'number' | 'boolean' | 'date';
+export const CUSTOM_ATTRIBUTE_TYPES: readonly CustomAttributeType[] = ['string', 'number', 'boolean', 'date'];
+
+/**
+ * A custom attribute defined in the HRIS. SCIM clients address it as
+ * `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:<id>` (the id is what admins paste into Entra).
+ */
+export interface CustomAttributeDefinition {
+  id: string;
+  name: string;
+  type: CustomAttributeType;
+  createdAt: Date;
+}
+
+/** Ids end up inside a SCIM attribute path, so they are restricted to characters that need no escaping there. */
+export const CUSTOM_ATTRIBUTE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export class DuplicateCustomAttributeError extends Error {
+  override name = 'DuplicateCustomAttributeError';
+  readonly status = 409;
+  constructor(readonly id: string) {
+    super(`a custom attribute with id "${id}" already exists`);
+  }
+}
+
+export class InvalidCustomAttributeError extends Error {
+  override name = 'InvalidCustomAttributeError';
+  readonly status = 400;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  type: CustomAttributeType;
+  created_at: Date;
+}
+
+const toDefinition = (r: Row): CustomAttributeDefinition => ({
+  id: r.id,
+  name: r.name,
+  type: r.type,
+  createdAt: r.created_at,
+});
+
+export async function listCustomAttributeDefinitions(
+  db: Knex | Knex.Transaction,
+  tenantId: string,
+): Promise<CustomAttributeDefinition[]> {
+  const rows: Row[] = await db('custom_attribute_definitions')
+    .where({ tenant_id: tenantId })
+    .orderBy([{ column: 'created_at' }, { column: 'id' }])
+    .select('id', 'name', 'type', 'created_at');
+  return rows.map(toDefinition);
+}
+
+/** Creates a definition; without an id a short url-safe one is generated. Duplicate id → DuplicateCustomAttributeError. */
+export async function createCustomAttributeDefinition(
+  db: Knex,
+  tenantId: string,
+  input: { id?: string; name: string; type: CustomAttributeType },
+): Promise<CustomAttributeDefinition> {
+  const id = input.id ?? randomBytes(6).toString('base64url');
+  if (!CUSTOM_ATTRIBUTE_ID.test(id)) {
+    throw new InvalidCustomAttributeError('custom attribute id may contain only letters, digits, "-" and "_" (max 64)');
+  }
+  if (!CUSTOM_ATTRIBUTE_TYPES.includes(input.type)) {
+    throw new InvalidCustomAttributeError(`custom attribute type must be one of ${CUSTOM_ATTRIBUTE_TYPES.join(', ')}`);
+  }
+  const name = input.name.trim();
+  if (name.length === 0) throw new InvalidCustomAttributeError('custom attribute name must not be empty');
+  const rows = await db.raw<{ rows: Row[] }>(
+    `INSERT INTO custom_attribute_definitions (tenant_id, id, name, type) VALUES (?, ?, ?, ?)
+       ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id, name, type, created_at`,
+    [tenantId, id, name, input.type],
+  );
+  if (rows.rows.length === 0) throw new DuplicateCustomAttributeError(id);
+  return toDefinition(rows.rows[0]);
+}
+
+/**
+ * Deletes a definition; returns false when the tenant has none with that id. Values already stored on employees are
+ * kept (they reappear if the id is defined again) but are no longer returned over SCIM.
+ */
+export async function deleteCustomAttributeDefinition(db: Knex, tenantId: string, id: string): Promise<boolean> {
+  const n = await db('custom_attribute_definitions').where({ tenant_id: tenantId, id }).delete();
+  return n > 0;
+}
