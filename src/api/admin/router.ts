@@ -3,6 +3,8 @@ import type { ApiDeps } from '../deps';
 import { jsonBody } from '../json-body';
 import { requireAdminToken, requireTenantAccess } from './auth';
 import { problemErrorHandler, ProblemError } from './problem';
+import { createHrRoutes } from './hr-routes';
+import { buildOpenApiDocument } from './openapi';
 import { createTenantRoutes } from './tenants';
 
 /**
@@ -12,11 +14,16 @@ import { createTenantRoutes } from './tenants';
 export function createAdminRouter(deps: ApiDeps): Router {
   const router = Router();
   router.use(...jsonBody(deps.maxBodyBytes));
+  // The API description is public, like any OpenAPI document; everything else needs a token.
+  const openapi = buildOpenApiDocument();
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
   router.use(requireAdminToken(deps.db));
 
   router.use(createTenantRoutes(deps));
   // Routers of one tenant's resources, each mounted under /tenants/:tenantId.
-  for (const routes of [] as Array<(d: ApiDeps) => Router>) {
+  for (const routes of [createHrRoutes] as Array<(d: ApiDeps) => Router>) {
     router.use('/tenants/:tenantId', requireTenantAccess(), routes(deps));
   }
 

@@ -1,20 +1,11 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { createTenant, getTenant, listTenants, updateTenant, type Tenant } from '../../db/tenants';
 import { issueToken, listTokens, revokeToken, type TokenKind, type TokenRecord } from '../../db/tokens';
 import type { ApiDeps } from '../deps';
 import { adminToken, requirePlatformToken, requireTenantAccess, tenantIdOf, UUID } from './auth';
 import { notFound } from './problem';
+import { TenantCreate, TenantPatch, TokenCreate } from './schemas';
 
-const TenantCreate = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  inviteNewEmployees: z.boolean().optional(),
-});
-const TenantPatch = z.strictObject({
-  name: z.string().trim().min(1).max(200).optional(),
-  inviteNewEmployees: z.boolean().optional(),
-});
-const TokenCreate = z.strictObject({ name: z.string().trim().min(1).max(200).default('token') });
 
 export function tenantJson(t: Tenant) {
   return { id: t.id, name: t.name, inviteNewEmployees: t.inviteNewEmployees, createdAt: t.createdAt, updatedAt: t.updatedAt };

@@ -1,0 +1,107 @@
+import { Router } from 'express';
+import { listAuditEvents } from '../../db/audit';
+import {
+  createCustomAttributeDefinition,
+  deleteCustomAttributeDefinition,
+  DuplicateCustomAttributeError,
+  listCustomAttributeDefinitions,
+  type CustomAttributeType,
+} from '../../db/custom-attributes';
+import { getEmployee, isUuid, listEmployees, updateEmployeeHrFields } from '../../db/employees';
+import { createManualTeam, deleteManualTeam, DuplicateTeamNameError, getTeam, listTeams } from '../../db/teams';
+import type { ApiDeps } from '../deps';
+import { tenantIdOf } from './auth';
+import { notFound, ProblemError } from './problem';
+import { AuditQuery, CustomAttributeCreate, EmployeeListQuery, EmployeePatch, TeamCreate } from './schemas';
+
+/** One tenant's HR data: custom attribute definitions, manual teams, employees and their audit trail. */
+export function createHrRoutes({ db }: ApiDeps): Router {
+  const router = Router({ mergeParams: true });
+
+  router.get('/custom-attributes', async (_req, res) => {
+    const items = await listCustomAttributeDefinitions(db, tenantIdOf(res));
+    res.json({ items: items.map((d) => ({ ...d, scimPath: scimPathOf(d.id) })) });
+  });
+  router.post('/custom-attributes', async (req, res) => {
+    const input = CustomAttributeCreate.parse(req.body ?? {});
+    try {
+      const d = await createCustomAttributeDefinition(db, tenantIdOf(res), {
+        ...input,
+        type: input.type as CustomAttributeType,
+      });
+      res.status(201).json({ ...d, scimPath: scimPathOf(d.id) });
+    } catch (err) {
+      if (err instanceof DuplicateCustomAttributeError) throw new ProblemError(409, 'Conflict', err.message);
+      throw err;
+    }
+  });
+  router.delete('/custom-attributes/:id', async (req, res) => {
+    if (!(await deleteCustomAttributeDefinition(db, tenantIdOf(res), String(req.params.id)))) {
+      throw notFound('custom attribute');
+    }
+    res.status(204).end();
+  });
+
+  router.get('/teams', async (_req, res) => {
+    res.json({ items: await listTeams(db, tenantIdOf(res)) });
+  });
+  router.get('/teams/:teamId', async (req, res) => {
+    const team = await getTeam(db, tenantIdOf(res), String(req.params.teamId));
+    if (!team) throw notFound('team');
+    res.json(team);
+  });
+  router.post('/teams', async (req, res) => {
+    const input = TeamCreate.parse(req.body ?? {});
+    try {
+      const team = await createManualTeam(db, tenantIdOf(res), input, { source: 'admin', requestId: res.locals.requestId });
+      res.status(201).json(team);
+    } catch (err) {
+      if (err instanceof DuplicateTeamNameError) throw new ProblemError(409, 'Conflict', err.message);
+      throw err;
+    }
+  });
+  router.delete('/teams/:teamId', async (req, res) => {
+    const outcome = await deleteManualTeam(db, tenantIdOf(res), String(req.params.teamId), {
+      source: 'admin',
+      requestId: res.locals.requestId,
+    });
+    if (outcome === 'not_found') throw notFound('team');
+    if (outcome === 'not_manual') {
+      throw new ProblemError(409, 'Conflict', 'this team was created by SCIM provisioning; remove the group in Entra ID');
+    }
+    res.status(204).end();
+  });
+
+  router.get('/employees', async (req, res) => {
+    const q = EmployeeListQuery.parse(req.query);
+    const page = await listEmployees(db, tenantIdOf(res), q);
+    res.json({ items: page.items, total: page.total, limit: q.limit, offset: q.offset });
+  });
+  router.get('/employees/:employeeId', async (req, res) => {
+    const employee = await getEmployee(db, tenantIdOf(res), String(req.params.employeeId));
+    if (!employee) throw notFound('employee');
+    res.json(employee);
+  });
+  router.patch('/employees/:employeeId', async (req, res) => {
+    const input = EmployeePatch.parse(req.body ?? {});
+    const employee = await updateEmployeeHrFields(db, tenantIdOf(res), String(req.params.employeeId), input, {
+      source: 'admin',
+      requestId: res.locals.requestId,
+    });
+    if (!employee) throw notFound('employee');
+    res.json(employee);
+  });
+  router.get('/employees/:employeeId/audit', async (req, res) => {
+    const id = String(req.params.employeeId);
+    const q = AuditQuery.parse(req.query);
+    if (!isUuid(id) || !(await getEmployee(db, tenantIdOf(res), id))) throw notFound('employee');
+    const items = await listAuditEvents(db, tenantIdOf(res), { type: 'employee', id }, q);
+    res.json({ items, next: items.length === q.limit ? items[items.length - 1].id : null });
+  });
+  return router;
+}
+
+/** The SCIM attribute path an admin maps in Entra for a custom attribute. */
+export function scimPathOf(id: string): string {
+  return `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:${id}`;
+}

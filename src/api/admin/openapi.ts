@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { CustomAttributeCreate, EmployeePatch, TeamCreate, TenantCreate, TenantPatch, TokenCreate } from './schemas';
+
+/** Extra paths contributed by other admin route modules (e.g. outbound provisioning). */
+export type OpenApiPaths = Record<string, Record<string, unknown>>;
+
+const schemaOf = (s: z.ZodType) => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io: 'input' }) as Record<string, unknown>;
+  return rest;
+};
+
+const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+const body = (name: string) => ({ required: true, ...json({ $ref: `#/components/schemas/${name}` }) });
+const ok = (description: string) => ({ description, ...json({ type: 'object' }) });
+const std = { '401': problem('missing or invalid admin token'), '404': problem('no such resource (or another tenant)') };
+const tenantParam = { name: 'tenantId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+
+/**
+ * The admin API's OpenAPI 3.1 document, served at /admin/v1/openapi.json. Request body schemas are generated from
+ * the zod schemas the handlers validate with, so the document cannot drift from what is enforced.
+ */
+export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<string, unknown> {
+  const t = (path: string) => `/tenants/{tenantId}${path}`;
+  const paths: OpenApiPaths = {
+    '/tenants': {
+      get: { summary: 'List the tenants this token reaches', responses: { '200': ok('tenants'), ...std } },
+      post: {
+        summary: 'Create a tenant (platform token only)',
+        requestBody: body('TenantCreate'),
+        responses: { '201': ok('the tenant'), '400': problem('invalid body'), '403': problem('not the platform token'), ...std },
+      },
+    },
+    [t('')]: {
+      parameters: [tenantParam],
+      get: { summary: 'Get a tenant', responses: { '200': ok('the tenant'), ...std } },
+      patch: { summary: 'Update a tenant', requestBody: body('TenantPatch'), responses: { '200': ok('the tenant'), ...std } },
+    },
+    [t('/scim-tokens')]: {
+      parameters: [tenantParam],
+      get: { summary: 'List SCIM tokens (never the token itself)', responses: { '200': ok('tokens'), ...std } },
+      post: {
+        summary: 'Create a SCIM bearer token; the response is the only time it is shown',
+        requestBody: body('TokenCreate'),
+        responses: { '201': ok('the token, once'), ...std },
+      },
+    },
+    [t('/scim-tokens/{tokenId}')]: {
+      parameters: [tenantParam, idParam('tokenId')],
+      delete: { summary: 'Revoke a SCIM token (takes effect at once)', responses: { '204': { description: 'revoked' }, ...std } },
+    },
+    [t('/admin-tokens')]: {
+      parameters: [tenantParam],
+      get: { summary: "List the tenant's admin tokens", responses: { '200': ok('tokens'), ...std } },
+      post: { summary: 'Create a tenant admin token, shown once', requestBody: body('TokenCreate'), responses: { '201': ok('the token, once'), ...std } },
+    },
+    [t('/admin-tokens/{tokenId}')]: {
+      parameters: [tenantParam, idParam('tokenId')],
+      delete: { summary: 'Revoke an admin token', responses: { '204': { description: 'revoked' }, ...std } },
+    },
+    [t('/custom-attributes')]: {
+      parameters: [tenantParam],
+      get: { summary: 'List custom attribute definitions with the SCIM path to map in Entra', responses: { '200': ok('definitions'), ...std } },
+      post: {
+        summary: 'Define a custom attribute',
+        requestBody: body('CustomAttributeCreate'),
+        responses: { '201': ok('the definition'), '409': problem('id already used'), ...std },
+      },
+    },
+    [t('/custom-attributes/{id}')]: {
+      parameters: [tenantParam, idParam('id')],
+      delete: { summary: 'Delete a custom attribute definition', responses: { '204': { description: 'deleted' }, ...std } },
+    },
+    [t('/teams')]: {
+      parameters: [tenantParam],
+      get: { summary: 'List teams (manual and from SCIM groups)', responses: { '200': ok('teams'), ...std } },
+      post: {
+        summary: 'Create a manual team',
+        requestBody: body('TeamCreate'),
+        responses: { '201': ok('the team'), '409': problem('name already used'), ...std },
+      },
+    },
+    [t('/teams/{teamId}')]: {
+      parameters: [tenantParam, idParam('teamId')],
+      get: { summary: 'Get a team', responses: { '200': ok('the team'), ...std } },
+      delete: {
+        summary: 'Delete a manual team (SCIM teams belong to Entra)',
+        responses: { '204': { description: 'deleted' }, '409': problem('created by SCIM'), ...std },
+      },
+    },
+    [t('/employees')]: {
+      parameters: [tenantParam],
+      get: {
+        summary: 'List employees',
+        parameters: ['limit', 'offset', 'active', 'lifecycleStatus'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+        responses: { '200': ok('a page of employees'), ...std },
+      },
+    },
+    [t('/employees/{employeeId}')]: {
+      parameters: [tenantParam, idParam('employeeId')],
+      get: { summary: 'Get an employee', responses: { '200': ok('the employee'), ...std } },
+      patch: {
+        summary: 'Update HR-native fields (lifecycle status)',
+        requestBody: body('EmployeePatch'),
+        responses: { '200': ok('the employee'), '400': problem('invalid body'), ...std },
+      },
+    },
+    [t('/employees/{employeeId}/audit')]: {
+      parameters: [tenantParam, idParam('employeeId')],
+      get: { summary: "The employee's audit trail, newest first", responses: { '200': ok('audit events'), ...std } },
+    },
+    ...extraPaths,
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'entra-sync admin API',
+      version: '1',
+      description: 'Tenants, tokens, HR data and outbound provisioning. Errors are RFC 9457 problem+json.',
+    },
+    servers: [{ url: '/admin/v1' }],
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' } },
+          required: ['title', 'status'],
+        },
+        TenantCreate: schemaOf(TenantCreate),
+        TenantPatch: schemaOf(TenantPatch),
+        TokenCreate: schemaOf(TokenCreate),
+        CustomAttributeCreate: schemaOf(CustomAttributeCreate),
+        TeamCreate: schemaOf(TeamCreate),
+        EmployeePatch: schemaOf(EmployeePatch),
+      },
+    },
+  };
+}
