@@ -1,0 +1,144 @@
+import { activityInfo } from '@temporalio/activity';
+import type { Db } from '../db/knex';
+import {
+  getProvisioning,
+  loadHrEmployee,
+  recordFailure,
+  recordObjectId,
+  recordState,
+  recordSynced,
+} from '../db/provisioning';
+import { countGraphRequests, currentTally } from '../graph/client';
+import type { GraphConnector } from '../graph/connector';
+import { ProvisioningError, toApplicationFailure } from '../graph/errors';
+import { generateOneTimePassword } from '../graph/password';
+import type { Logger } from '../logger';
+import { ErrorTypes, type ProvisioningStateRecord, type SyncRequest, type SyncResult } from '../workflows/messages';
+import { planSync } from './sync-plan';
+
+export interface ActivityDeps {
+  db: Db;
+  logger: Logger;
+  graph: GraphConnector;
+  /** Injectable for tests; the default draws from crypto.randomInt. */
+  generatePassword?: () => string;
+  /** Attempts to wait for Entra's replication before syncing without the manager link (default 5). */
+  managerReplicationAttempts?: number;
+}
+
+/** Attempt number of the current activity, 1 outside an activity (e.g. the preview). */
+function attempt(): number {
+  try {
+    return activityInfo().attempt;
+  } catch {
+    return 1;
+  }
+}
+
+/**
+ * The worker's activities. `syncEmployeeToEntra` is the whole "create or update user in Entra ID" step; every
+ * failure leaves it classified (src/graph/errors.ts) and mirrored to PostgreSQL before Temporal sees it.
+ */
+export function createActivities(deps: ActivityDeps) {
+  const { db, logger } = deps;
+  const newPassword = deps.generatePassword ?? (() => generateOneTimePassword());
+  const replicationAttempts = deps.managerReplicationAttempts ?? 5;
+
+  async function sync(req: SyncRequest): Promise<SyncResult> {
+    const { tenantId, employeeId } = req;
+    const employee = await loadHrEmployee(db, tenantId, employeeId);
+    if (!employee) {
+      throw new ProvisioningError(
+        ErrorTypes.EmployeeNotFound,
+        'The employee no longer exists in the HR system. Fix: nothing to sync; the workflow can be terminated.',
+      );
+    }
+    const log = logger.child({ tenantId, employeeId, version: employee.version });
+    try {
+      const { settings, directory } = await deps.graph.forTenant(tenantId);
+      const stored = await getProvisioning(db, tenantId, employeeId);
+      const managerObjectId =
+        settings.setManager && employee.managerId
+          ? ((await getProvisioning(db, tenantId, employee.managerId))?.entraObjectId ?? null)
+          : null;
+      const plan = await planSync({
+        directory,
+        settings,
+        employee,
+        storedObjectId: stored?.entraObjectId ?? null,
+        managerObjectId,
+      });
+
+      let objectId: string;
+      let outcome: SyncResult['outcome'];
+      if (plan.action === 'create') {
+        // The password exists only inside this request body.
+        const created = await directory.createUser({
+          ...plan.body,
+          passwordProfile: { forceChangePasswordNextSignIn: true, password: newPassword() },
+        });
+        objectId = created.id;
+        // First thing after the create: a retry after a crash from here on finds the account by this id.
+        await recordObjectId(db, tenantId, employeeId, objectId);
+        outcome = 'created';
+      } else {
+        objectId = plan.objectId;
+        if (plan.adopted) await recordObjectId(db, tenantId, employeeId, objectId);
+        if (Object.keys(plan.patch).length > 0) await directory.updateUser(objectId, plan.patch);
+        outcome = plan.adopted ? 'adopted' : Object.keys(plan.patch).length > 0 || plan.manager ? 'updated' : 'unchanged';
+      }
+
+      if (plan.manager) {
+        try {
+          await directory.setManager(objectId, plan.manager.set);
+        } catch (err) {
+          // Entra replicates new objects for a few seconds; a reference to a fresh account can 404 meanwhile.
+          if (!(err instanceof ProvisioningError && err.info.status === 404)) throw err;
+          if (attempt() < replicationAttempts) {
+            throw new ProvisioningError(
+              ErrorTypes.GraphUnavailable,
+              'Entra has not replicated the account or its manager yet; retrying the manager link shortly.',
+              { retryable: true, retryAfterMs: 2000, cause: err },
+            );
+          }
+          log.warn({ managerObjectId: plan.manager.set }, 'manager link not set: manager not found in Entra');
+        }
+      }
+
+      await recordSynced(db, tenantId, employeeId, { objectId, version: employee.version });
+      const graphRequests = currentTally()?.requests ?? 0;
+      log.info({ outcome, entraObjectId: objectId, graphRequests }, 'employee synced to Entra ID');
+      return { outcome, entraObjectId: objectId, syncedVersion: employee.version, graphRequests };
+    } catch (err) {
+      if (!(err instanceof ProvisioningError)) throw err;
+      await recordFailure(db, tenantId, employeeId, {
+        blocked: !err.retryable,
+        reason: err.message,
+        errorType: err.type,
+        graphCode: err.info.graphCode,
+        requestId: err.info.requestId,
+      });
+      log[err.retryable ? 'warn' : 'error']({ errorType: err.type, graphCode: err.info.graphCode, requestId: err.info.requestId }, err.message);
+      throw toApplicationFailure(err, employee.version);
+    }
+  }
+
+  return {
+    /** Create or update the employee's Entra account from the employee's current row. */
+    async syncEmployeeToEntra(req: SyncRequest): Promise<SyncResult> {
+      try {
+        return (await countGraphRequests(() => sync(req))).result;
+      } catch (err) {
+        if (err instanceof ProvisioningError) throw toApplicationFailure(err);
+        throw err;
+      }
+    },
+
+    /** Mirrors a workflow state change (PENDING, NOT_ENROLLED) to PostgreSQL for the admin API. */
+    async recordProvisioningState(r: ProvisioningStateRecord): Promise<void> {
+      await recordState(db, r.tenantId, r.employeeId, r.state);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,127 @@
+import type { OutboundSettings } from '../db/outbound-settings';
+import type { EntraDirectory, EntraUser, ExtensionDefinition } from '../graph/directory';
+import { ProvisioningError } from '../graph/errors';
+import {
+  buildDesiredUser,
+  createBody,
+  diffUser,
+  extensionTargets,
+  selectFor,
+  upnDomain,
+  type DesiredUser,
+  type HrEmployee,
+} from '../graph/mapping';
+import { ErrorTypes } from '../workflows/messages';
+
+/**
+ * What one sync would do, worked out with reads only. The activity executes it; the admin API's preview shows it.
+ * Order of checks follows the cheapest-first rule: data problems before any Graph call, then definitions and
+ * domains (cached), then the target account.
+ */
+export type SyncPlan =
+  | { action: 'create'; body: DesiredUser; manager: ManagerStep }
+  | {
+      action: 'update';
+      objectId: string;
+      /** Found by UPN, not by the stored id: the object id must be stored first. */
+      adopted: boolean;
+      /** Only what differs; empty means nothing is written. */
+      patch: DesiredUser;
+      manager: ManagerStep;
+    };
+
+/** Set the Entra manager relationship to this object id, or nothing to do. */
+export type ManagerStep = { set: string } | null;
+
+export interface PlanInput {
+  directory: EntraDirectory & { freshVerifiedDomains?(): Promise<string[]>; freshExtensionDefinitions?(): Promise<ExtensionDefinition[]> };
+  settings: OutboundSettings;
+  employee: HrEmployee;
+  storedObjectId: string | null;
+  /** The manager's Entra object id when the manager has been synced; null otherwise. */
+  managerObjectId: string | null;
+}
+
+export async function planSync(input: PlanInput): Promise<SyncPlan> {
+  const { directory, settings, employee } = input;
+  const desired = buildDesiredUser(employee, settings.mapping);
+  await checkExtensions(input, Object.keys(desired));
+  await checkDomain(input);
+
+  const select = selectFor(settings.mapping);
+  let target: EntraUser | null = null;
+  let adopted = false;
+  if (input.storedObjectId) target = await directory.getUser(input.storedObjectId, select);
+  if (!target) {
+    // Never synced (or the account was deleted in Entra): the username is the identifier, as in the article.
+    target = await directory.findUserByUpn(employee.userName, select);
+    adopted = target !== null;
+  }
+
+  const wantsManager = settings.setManager && input.managerObjectId !== null;
+  if (!target) {
+    return { action: 'create', body: createBody(desired), manager: wantsManager ? { set: input.managerObjectId! } : null };
+  }
+  let manager: ManagerStep = null;
+  if (wantsManager && (await directory.getManagerId(target.id)) !== input.managerObjectId) {
+    manager = { set: input.managerObjectId! };
+  }
+  return { action: 'update', objectId: target.id, adopted, patch: diffUser(desired, target), manager };
+}
+
+async function checkExtensions(input: PlanInput, desiredKeys: string[]): Promise<void> {
+  const wanted = extensionTargets(input.settings.mapping).filter((t) => desiredKeys.includes(t));
+  if (wanted.length === 0) return;
+  const find = (defs: ExtensionDefinition[], name: string) => defs.find((d) => d.name.toLowerCase() === name.toLowerCase());
+  let defs = await input.directory.extensionDefinitions();
+  if (wanted.some((w) => !find(defs, w)) && input.directory.freshExtensionDefinitions) {
+    defs = await input.directory.freshExtensionDefinitions();
+  }
+  for (const name of wanted) {
+    const def = find(defs, name);
+    if (!def) {
+      throw new ProvisioningError(
+        ErrorTypes.InvalidProperty,
+        `The mapping writes ${name}, which is not a directory extension property registered in the Entra tenant. Fix: register it on the app (targetObjects User) or correct the mapping, then retry.`,
+      );
+    }
+    if (def.isMultiValued) {
+      throw new ProvisioningError(
+        ErrorTypes.MultiValuedExtension,
+        `The mapping writes ${name}, a multi-valued extension property; only single-valued extension properties (isMultiValued: false) are supported. Fix: map to a single-valued extension property, then retry.`,
+      );
+    }
+  }
+}
+
+async function checkDomain(input: PlanInput): Promise<void> {
+  const upn = input.employee.userName;
+  const domain = upnDomain(upn);
+  let verified = await input.directory.verifiedDomains();
+  if (!verified.includes(domain) && input.directory.freshVerifiedDomains) verified = await input.directory.freshVerifiedDomains();
+  if (!verified.includes(domain)) {
+    throw new ProvisioningError(
+      ErrorTypes.DomainNotVerified,
+      `The email domain "${domain || '(none)'}" of the username is not a verified domain of the Entra tenant (verified: ${verified.join(', ') || 'none'}). Fix: correct the employee's email in the HR system, or add and verify the domain in Entra ID, then retry.`,
+    );
+  }
+}
+
+/** The plan as the preview shows it (no password exists at this point; the create body never has one). */
+export function describePlan(plan: SyncPlan): Record<string, unknown> {
+  if (plan.action === 'create') {
+    return {
+      action: 'create',
+      request: { method: 'POST', path: '/v1.0/users', body: { ...plan.body, passwordProfile: { forceChangePasswordNextSignIn: true, password: '(generated at creation, never stored)' } } },
+      manager: plan.manager,
+    };
+  }
+  const writes = Object.keys(plan.patch).length > 0;
+  return {
+    action: writes || plan.manager ? 'update' : 'none',
+    entraObjectId: plan.objectId,
+    adopt: plan.adopted,
+    request: writes ? { method: 'PATCH', path: `/v1.0/users/${plan.objectId}`, body: plan.patch } : null,
+    manager: plan.manager,
+  };
+}

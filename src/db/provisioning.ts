@@ -1,0 +1,221 @@
+import type { Db } from './knex';
+import type { HrEmployee } from '../graph/mapping';
+import type { ProvisioningState } from '../workflows/messages';
+
+/** One employee's outbound state as the admin API shows it. */
+export interface ProvisioningRecord {
+  tenantId: string;
+  employeeId: string;
+  state: ProvisioningState;
+  reason: string | null;
+  errorType: string | null;
+  graphErrorCode: string | null;
+  graphRequestId: string | null;
+  entraObjectId: string | null;
+  syncedVersion: number | null;
+  lastAttemptAt: Date | null;
+  lastSyncedAt: Date | null;
+  updatedAt: Date | null;
+}
+
+interface Row {
+  tenant_id: string;
+  employee_id: string;
+  state: ProvisioningState;
+  reason: string | null;
+  error_type: string | null;
+  graph_error_code: string | null;
+  graph_request_id: string | null;
+  entra_object_id: string | null;
+  synced_version: number | null;
+  last_attempt_at: Date | null;
+  last_synced_at: Date | null;
+  updated_at: Date;
+}
+
+function fromRow(r: Row): ProvisioningRecord {
+  return {
+    tenantId: r.tenant_id,
+    employeeId: r.employee_id,
+    state: r.state,
+    reason: r.reason,
+    errorType: r.error_type,
+    graphErrorCode: r.graph_error_code,
+    graphRequestId: r.graph_request_id,
+    entraObjectId: r.entra_object_id,
+    syncedVersion: r.synced_version,
+    lastAttemptAt: r.last_attempt_at,
+    lastSyncedAt: r.last_synced_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** An employee never touched by outbound provisioning has no row; it reads as NOT_ENROLLED. */
+export function notEnrolled(tenantId: string, employeeId: string): ProvisioningRecord {
+  return {
+    tenantId,
+    employeeId,
+    state: 'NOT_ENROLLED',
+    reason: null,
+    errorType: null,
+    graphErrorCode: null,
+    graphRequestId: null,
+    entraObjectId: null,
+    syncedVersion: null,
+    lastAttemptAt: null,
+    lastSyncedAt: null,
+    updatedAt: null,
+  };
+}
+
+export async function getProvisioning(db: Db, tenantId: string, employeeId: string): Promise<ProvisioningRecord | undefined> {
+  const row = await db<Row>('employee_provisioning').where({ tenant_id: tenantId, employee_id: employeeId }).first();
+  return row ? fromRow(row) : undefined;
+}
+
+export async function listProvisioning(
+  db: Db,
+  tenantId: string,
+  opts: { state?: ProvisioningState; limit: number; after?: string },
+): Promise<ProvisioningRecord[]> {
+  // Employees without a row are NOT_ENROLLED; a left join lists them too.
+  const q = db('employees as e')
+    .leftJoin('employee_provisioning as p', function on() {
+      this.on('p.employee_id', '=', 'e.id').andOn('p.tenant_id', '=', 'e.tenant_id');
+    })
+    .where('e.tenant_id', tenantId)
+    .select(
+      'e.tenant_id',
+      db.raw('e.id as employee_id'),
+      db.raw(`coalesce(p.state, 'NOT_ENROLLED') as state`),
+      'p.reason',
+      'p.error_type',
+      'p.graph_error_code',
+      'p.graph_request_id',
+      'p.entra_object_id',
+      'p.synced_version',
+      'p.last_attempt_at',
+      'p.last_synced_at',
+      'p.updated_at',
+    )
+    .orderBy('e.id')
+    .limit(opts.limit);
+  if (opts.state) q.whereRaw(`coalesce(p.state, 'NOT_ENROLLED') = ?`, [opts.state]);
+  if (opts.after) q.where('e.id', '>', opts.after);
+  return ((await q) as Row[]).map(fromRow);
+}
+
+/** Sets the state (PENDING on enrol or change, NOT_ENROLLED); clears the last failure. */
+export async function recordState(db: Db, tenantId: string, employeeId: string, state: ProvisioningState): Promise<void> {
+  await db('employee_provisioning')
+    .insert({ tenant_id: tenantId, employee_id: employeeId, state })
+    .onConflict(['tenant_id', 'employee_id'])
+    .merge({ state, reason: null, error_type: null, graph_error_code: null, graph_request_id: null, updated_at: db.fn.now() });
+}
+
+/**
+ * Stores the Entra object id the moment an account is created or adopted, before anything else happens, so a
+ * retried attempt after a crash finds the account by id instead of creating a second one.
+ */
+export async function recordObjectId(db: Db, tenantId: string, employeeId: string, objectId: string): Promise<void> {
+  await db('employee_provisioning')
+    .insert({ tenant_id: tenantId, employee_id: employeeId, state: 'PENDING', entra_object_id: objectId })
+    .onConflict(['tenant_id', 'employee_id'])
+    .merge({ entra_object_id: objectId, updated_at: db.fn.now() });
+}
+
+export async function recordSynced(
+  db: Db,
+  tenantId: string,
+  employeeId: string,
+  r: { objectId: string; version: number },
+): Promise<void> {
+  const values = {
+    state: 'SYNCED',
+    entra_object_id: r.objectId,
+    synced_version: r.version,
+    reason: null,
+    error_type: null,
+    graph_error_code: null,
+    graph_request_id: null,
+    last_attempt_at: db.fn.now(),
+    last_synced_at: db.fn.now(),
+    updated_at: db.fn.now(),
+  };
+  await db('employee_provisioning')
+    .insert({ tenant_id: tenantId, employee_id: employeeId, ...values })
+    .onConflict(['tenant_id', 'employee_id'])
+    .merge(values);
+}
+
+/** A failed attempt: BLOCKED for person-must-act errors, PENDING with the last error while Temporal retries. */
+export async function recordFailure(
+  db: Db,
+  tenantId: string,
+  employeeId: string,
+  f: { blocked: boolean; reason: string; errorType: string; graphCode?: string | null; requestId?: string | null },
+): Promise<void> {
+  const values = {
+    state: f.blocked ? 'BLOCKED' : 'PENDING',
+    reason: f.reason,
+    error_type: f.errorType,
+    graph_error_code: f.graphCode ?? null,
+    graph_request_id: f.requestId ?? null,
+    last_attempt_at: db.fn.now(),
+    updated_at: db.fn.now(),
+  };
+  await db('employee_provisioning')
+    .insert({ tenant_id: tenantId, employee_id: employeeId, ...values })
+    .onConflict(['tenant_id', 'employee_id'])
+    .merge(values);
+}
+
+interface EmployeeRow {
+  id: string;
+  tenant_id: string;
+  external_id: string | null;
+  user_name: string;
+  given_name: string | null;
+  family_name: string | null;
+  display_name: string | null;
+  job_title: string | null;
+  department: string | null;
+  division: string | null;
+  cost_center: string | null;
+  organization: string | null;
+  employee_number: string | null;
+  location: string | null;
+  start_date: string | null;
+  end_date: string | null;
+  manager_id: string | null;
+  lifecycle_status: string;
+  custom_attributes: Record<string, unknown>;
+  version: number;
+}
+
+/** The employee's current row in the mapping's terms; the sync always reads this, never signal payloads. */
+export async function loadHrEmployee(db: Db, tenantId: string, employeeId: string): Promise<HrEmployee | undefined> {
+  const r = await db<EmployeeRow>('employees').where({ tenant_id: tenantId, id: employeeId }).first();
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    externalId: r.external_id,
+    userName: r.user_name,
+    givenName: r.given_name,
+    familyName: r.family_name,
+    displayName: r.display_name,
+    jobTitle: r.job_title,
+    department: r.department,
+    division: r.division,
+    costCenter: r.cost_center,
+    organization: r.organization,
+    employeeNumber: r.employee_number,
+    location: r.location,
+    startDate: r.start_date,
+    endDate: r.end_date,
+    managerId: r.manager_id,
+    lifecycleStatus: r.lifecycle_status,
+    customAttributes: r.custom_attributes ?? {},
+    version: r.version,
+  };
+}

@@ -1,0 +1,108 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import {
+  AuthenticationHandler,
+  Client,
+  HTTPMessageHandler,
+  TelemetryHandler,
+  type Context,
+  type Middleware,
+} from '@microsoft/microsoft-graph-client';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
+import type { GraphConnection } from '../db/outbound-settings';
+import type { WriteBudget } from './write-budget';
+
+/**
+ * The Graph client factory: `@microsoft/microsoft-graph-client` with `@azure/identity`'s ClientSecretCredential,
+ * identical for Microsoft's cloud and the local emulator — only the authority host and base URL differ.
+ */
+export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+export const DEFAULT_GRAPH_BASE_URL = 'https://graph.microsoft.com';
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+
+/** Graph requests made inside `countGraphRequests(fn)`, for logs and the benchmark. */
+export interface RequestTally {
+  requests: number;
+  writes: number;
+}
+const tallies = new AsyncLocalStorage<RequestTally>();
+
+/** Runs `fn` and reports how many Graph requests (and writes) it made, even with concurrent callers. */
+export async function countGraphRequests<T>(fn: () => Promise<T>): Promise<{ result: T; tally: RequestTally }> {
+  const tally: RequestTally = { requests: 0, writes: 0 };
+  const result = await tallies.run(tally, fn);
+  return { result, tally };
+}
+/** The tally of the current `countGraphRequests` scope (also readable when `fn` throws). */
+export function currentTally(): RequestTally | undefined {
+  return tallies.getStore();
+}
+
+const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+
+/**
+ * Counts requests and makes writes wait for the tenant's write budget. Sits where the SDK's RetryHandler would:
+ * we leave that handler out, because Temporal retries failed activities (honouring Retry-After) and a hidden
+ * in-process retry would hold an activity slot and double-count writes.
+ */
+class BudgetMiddleware implements Middleware {
+  private next?: Middleware;
+  constructor(private readonly budget?: WriteBudget) {}
+  async execute(context: Context): Promise<void> {
+    const method = (context.options?.method ?? 'GET').toUpperCase();
+    const isWrite = WRITE_METHODS.has(method) && !String(requestUrl(context)).includes('/getAvailableExtensionProperties');
+    if (isWrite && this.budget) await this.budget.take();
+    const tally = tallies.getStore();
+    if (tally) {
+      tally.requests++;
+      if (isWrite) tally.writes++;
+    }
+    await this.next!.execute(context);
+  }
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+}
+
+function requestUrl(context: Context): string {
+  return typeof context.request === 'string' ? context.request : (context.request as Request).url;
+}
+
+/** `https://host[:port]` without a trailing slash or version segment. */
+export function graphOrigin(baseUrl: string | null | undefined): string {
+  const url = new URL(baseUrl || DEFAULT_GRAPH_BASE_URL);
+  return url.origin;
+}
+
+export interface GraphClientOptions {
+  budget?: WriteBudget;
+  /** Tests and `test connection` may pass their own credential; the default is ClientSecretCredential. */
+  credential?: TokenCredential;
+}
+
+export function createCredential(conn: GraphConnection): ClientSecretCredential {
+  return new ClientSecretCredential(conn.graphTenantId, conn.clientId, conn.clientSecret, {
+    authorityHost: conn.authorityHost || DEFAULT_AUTHORITY_HOST,
+    // With a custom authority (the emulator) MSAL must not ask login.microsoftonline.com about it.
+    disableInstanceDiscovery: !!conn.authorityHost,
+  });
+}
+
+export function createGraphClient(conn: GraphConnection, opts: GraphClientOptions = {}): Client {
+  const origin = graphOrigin(conn.graphBaseUrl);
+  const credential = opts.credential ?? createCredential(conn);
+  const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [GRAPH_SCOPE] });
+  const chain: Middleware[] = [
+    new AuthenticationHandler(authProvider),
+    new BudgetMiddleware(opts.budget),
+    new TelemetryHandler(),
+    new HTTPMessageHandler(),
+  ];
+  return Client.initWithMiddleware({
+    middleware: chain,
+    baseUrl: origin,
+    defaultVersion: 'v1.0',
+    // The SDK sends the Authorization header only to Graph hosts or these (graph.md §13).
+    customHosts: new Set([new URL(origin).hostname]),
+  });
+}

@@ -1,0 +1,121 @@
+import type { Db } from '../db/knex';
+import { getGraphConnection, getOutboundSettings, type GraphConnection, type OutboundSettings } from '../db/outbound-settings';
+import { ErrorTypes } from '../workflows/messages';
+import { createGraphClient, graphOrigin } from './client';
+import { GraphDirectory, type EntraDirectory, type ExtensionDefinition } from './directory';
+import { ProvisioningError } from './errors';
+import { WriteBudgets } from './write-budget';
+
+/**
+ * Per-tenant Graph access for the worker: settings from PostgreSQL, one client per tenant (the credential caches
+ * its token), one write budget per (Entra tenant, app), and short caches of verified domains and extension
+ * definitions, which every sync checks but which rarely change.
+ */
+export interface TenantGraph {
+  settings: OutboundSettings;
+  directory: EntraDirectory;
+}
+
+export interface GraphConnector {
+  /** Throws `NotConfigured` when outbound provisioning is off or its connection is incomplete. */
+  forTenant(tenantId: string): Promise<TenantGraph>;
+}
+
+export interface GraphConnectorOptions {
+  db: Db;
+  secretsKey: Buffer | undefined;
+  budgets?: WriteBudgets;
+  /** How long verified domains and extension definitions are reused; a miss always re-reads. Default 30 s. */
+  cacheTtlMs?: number;
+  /** For tests: build the directory differently (e.g. an in-memory fake). */
+  directoryFactory?: (conn: GraphConnection, budgets: WriteBudgets) => EntraDirectory;
+}
+
+export function notConfigured(detail: string): ProvisioningError {
+  return new ProvisioningError(
+    ErrorTypes.NotConfigured,
+    `Outbound provisioning to Entra ID is not set up for this tenant: ${detail}. Fix: complete and enable the outbound settings, then retry.`,
+  );
+}
+
+export function createGraphConnector(opts: GraphConnectorOptions): GraphConnector {
+  const budgets = opts.budgets ?? new WriteBudgets();
+  const ttl = opts.cacheTtlMs ?? 30_000;
+  const cache = new Map<string, { stamp: string; directory: EntraDirectory }>();
+  const factory =
+    opts.directoryFactory ??
+    ((conn: GraphConnection, b: WriteBudgets) =>
+      new GraphDirectory(
+        createGraphClient(conn, { budget: b.for(conn.graphTenantId, conn.clientId) }),
+        graphOrigin(conn.graphBaseUrl),
+      ));
+
+  return {
+    async forTenant(tenantId) {
+      const settings = await getOutboundSettings(opts.db, tenantId);
+      if (!settings?.enabled) throw notConfigured('it is switched off');
+      if (!opts.secretsKey) throw notConfigured('the worker has no SECRETS_KEY to decrypt the client secret');
+      // Settings changes (new secret, other tenant) take effect at once: the cache key includes updatedAt.
+      const stamp = settings.updatedAt.toISOString();
+      let entry = cache.get(tenantId);
+      if (!entry || entry.stamp !== stamp) {
+        const conn = await getGraphConnection(opts.db, tenantId, opts.secretsKey);
+        if (!conn) throw notConfigured('the Entra tenant id, client id or client secret is missing');
+        entry = { stamp, directory: new CachingDirectory(factory(conn, budgets), ttl) };
+        cache.set(tenantId, entry);
+      }
+      return { settings, directory: entry.directory };
+    },
+  };
+}
+
+/**
+ * Reuses verified domains and extension definitions for `ttlMs`. Callers that find a domain or definition missing
+ * call `fresh*` before failing, so a domain verified a moment ago is seen on the admin's retry.
+ */
+export class CachingDirectory implements EntraDirectory {
+  private domains?: { at: number; value: Promise<string[]> };
+  private extensions?: { at: number; value: Promise<ExtensionDefinition[]> };
+  constructor(
+    private readonly inner: EntraDirectory,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  getUser = (id: string, select: readonly string[]) => this.inner.getUser(id, select);
+  findUserByUpn = (upn: string, select: readonly string[]) => this.inner.findUserByUpn(upn, select);
+  createUser = (body: Record<string, unknown>) => this.inner.createUser(body);
+  updateUser = (id: string, patch: Record<string, unknown>) => this.inner.updateUser(id, patch);
+  getManagerId = (id: string) => this.inner.getManagerId(id);
+  setManager = (id: string, managerObjectId: string) => this.inner.setManager(id, managerObjectId);
+
+  verifiedDomains(): Promise<string[]> {
+    if (!this.domains || this.now() - this.domains.at > this.ttlMs) this.domains = this.load(() => this.inner.verifiedDomains());
+    return this.domains.value;
+  }
+  freshVerifiedDomains(): Promise<string[]> {
+    this.domains = this.load(() => this.inner.verifiedDomains());
+    return this.domains.value;
+  }
+  extensionDefinitions(): Promise<ExtensionDefinition[]> {
+    if (!this.extensions || this.now() - this.extensions.at > this.ttlMs) {
+      this.extensions = this.load(() => this.inner.extensionDefinitions());
+    }
+    return this.extensions.value;
+  }
+  freshExtensionDefinitions(): Promise<ExtensionDefinition[]> {
+    this.extensions = this.load(() => this.inner.extensionDefinitions());
+    return this.extensions.value;
+  }
+
+  private load<T>(fn: () => Promise<T>): { at: number; value: Promise<T> } {
+    const value = fn();
+    const entry = { at: this.now(), value };
+    // A failed read must not be cached.
+    value.catch(() => {
+      if (this.domains === (entry as unknown)) this.domains = undefined;
+      if (this.extensions === (entry as unknown)) this.extensions = undefined;
+    });
+    return entry;
+  }
+}

@@ -1,0 +1,119 @@
+import type { Client } from '@microsoft/microsoft-graph-client';
+import { z } from 'zod';
+import { classifyGraphError, type GraphOperation } from './errors';
+
+/**
+ * The handful of Graph calls provisioning needs, each validated at the edge and failing only with classified
+ * `ProvisioningError`s. An interface, so the sync logic can be unit-tested with an in-memory directory.
+ */
+export interface EntraUser {
+  id: string;
+  [property: string]: unknown;
+}
+
+export interface ExtensionDefinition {
+  name: string;
+  dataType: string;
+  isMultiValued: boolean;
+}
+
+export interface EntraDirectory {
+  getUser(id: string, select: readonly string[]): Promise<EntraUser | null>;
+  findUserByUpn(upn: string, select: readonly string[]): Promise<EntraUser | null>;
+  /** POST /users; the body carries the one-time password, so it must never be logged. */
+  createUser(body: Record<string, unknown>): Promise<EntraUser>;
+  updateUser(id: string, patch: Record<string, unknown>): Promise<void>;
+  getManagerId(id: string): Promise<string | null>;
+  setManager(id: string, managerObjectId: string): Promise<void>;
+  verifiedDomains(): Promise<string[]>;
+  extensionDefinitions(): Promise<ExtensionDefinition[]>;
+}
+
+const UserZ = z.looseObject({ id: z.string() });
+const UsersZ = z.object({ value: z.array(UserZ) });
+const DomainsZ = z.object({ value: z.array(z.looseObject({ id: z.string(), isVerified: z.boolean().optional() })) });
+const ExtensionsZ = z.object({
+  value: z.array(z.looseObject({ name: z.string(), dataType: z.string(), isMultiValued: z.boolean().default(false) })),
+});
+
+const isNotFound = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === 404;
+
+/** An OData string literal for `$filter`: quotes doubled, then percent-encoded so `#` cannot cut the URL. */
+export function odataString(value: string): string {
+  return `'${encodeURIComponent(value.replace(/'/g, "''"))}'`;
+}
+
+export class GraphDirectory implements EntraDirectory {
+  constructor(
+    private readonly client: Client,
+    /** `https://host[:port]`, for the `@odata.id` of manager references. */
+    private readonly origin: string,
+  ) {}
+
+  private async call<T>(op: GraphOperation, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw classifyGraphError(err, op);
+    }
+  }
+
+  async getUser(id: string, select: readonly string[]): Promise<EntraUser | null> {
+    try {
+      const raw: unknown = await this.client.api(`/users/${encodeURIComponent(id)}`).select([...select]).get();
+      return UserZ.parse(raw);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw classifyGraphError(err, 'lookup');
+    }
+  }
+
+  async findUserByUpn(upn: string, select: readonly string[]): Promise<EntraUser | null> {
+    const raw: unknown = await this.call('lookup', () =>
+      this.client.api('/users').filter(`userPrincipalName eq ${odataString(upn)}`).select([...select]).get(),
+    );
+    return UsersZ.parse(raw).value[0] ?? null;
+  }
+
+  async createUser(body: Record<string, unknown>): Promise<EntraUser> {
+    const raw: unknown = await this.call('create', () => this.client.api('/users').post(body));
+    return UserZ.parse(raw);
+  }
+
+  async updateUser(id: string, patch: Record<string, unknown>): Promise<void> {
+    await this.call('update', () => this.client.api(`/users/${encodeURIComponent(id)}`).patch(patch));
+  }
+
+  async getManagerId(id: string): Promise<string | null> {
+    try {
+      const raw: unknown = await this.client.api(`/users/${encodeURIComponent(id)}/manager`).select(['id']).get();
+      return UserZ.parse(raw).id;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw classifyGraphError(err, 'lookup');
+    }
+  }
+
+  async setManager(id: string, managerObjectId: string): Promise<void> {
+    await this.call('manager', () =>
+      this.client
+        .api(`/users/${encodeURIComponent(id)}/manager/$ref`)
+        .put({ '@odata.id': `${this.origin}/v1.0/users/${managerObjectId}` }),
+    );
+  }
+
+  async verifiedDomains(): Promise<string[]> {
+    const raw: unknown = await this.call('domains', () => this.client.api('/domains').select(['id', 'isVerified']).get());
+    return DomainsZ.parse(raw)
+      .value.filter((d) => d.isVerified)
+      .map((d) => d.id.toLowerCase());
+  }
+
+  async extensionDefinitions(): Promise<ExtensionDefinition[]> {
+    const raw: unknown = await this.call('extensions', () =>
+      this.client.api('/directoryObjects/getAvailableExtensionProperties').post({ isSyncedFromOnPremises: false }),
+    );
+    return ExtensionsZ.parse(raw).value.map((e) => ({ name: e.name, dataType: e.dataType, isMultiValued: e.isMultiValued }));
+  }
+}

@@ -1,0 +1,237 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorTypes, type ErrorType } from '../workflows/messages';
+
+/**
+ * Error classification, done once at the Graph boundary. Every failure of a sync becomes a `ProvisioningError`
+ * with a stable `type` (src/workflows/messages.ts), a reason naming the cause and the fix, and whether Temporal
+ * should retry it. The activity turns it into an `ApplicationFailure`; the workflow, PostgreSQL and the admin
+ * API only ever see the type and the reason.
+ */
+export class ProvisioningError extends Error {
+  override name = 'ProvisioningError';
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    readonly info: {
+      retryable?: boolean;
+      retryAfterMs?: number;
+      graphCode?: string | null;
+      requestId?: string | null;
+      status?: number;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, { cause: info.cause });
+  }
+  get retryable(): boolean {
+    return this.info.retryable ?? false;
+  }
+}
+
+/** What the worker was doing when Graph failed; decides which permission a 403 names. */
+export type GraphOperation = 'token' | 'lookup' | 'create' | 'update' | 'manager' | 'domains' | 'extensions';
+
+/** Least-privileged application permission per operation (graph.md §1). */
+export const REQUIRED_PERMISSION: Record<GraphOperation, string> = {
+  token: '-',
+  lookup: 'User.Read.All',
+  create: 'User.ReadWrite.All',
+  update: 'User.ReadWrite.All',
+  manager: 'User.ReadWrite.All',
+  domains: 'Domain.Read.All',
+  extensions: 'Application.Read.All',
+};
+
+/** The shape of the SDK's GraphError that we rely on (statusCode, code, requestId, body, headers). */
+interface GraphErrorLike {
+  statusCode: number;
+  code: string | null;
+  requestId: string | null;
+  message: string;
+  body?: unknown;
+  headers?: { get(name: string): string | null };
+}
+
+function isGraphErrorLike(err: unknown): err is GraphErrorLike {
+  return typeof err === 'object' && err !== null && 'statusCode' in err && typeof err.statusCode === 'number';
+}
+
+/** `Retry-After` as seconds (integer or fractional, graph.md §10) or as an HTTP date; undefined if absent. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds * 1000));
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+interface ErrorDetail {
+  code?: string;
+  target?: string;
+  message?: string;
+}
+
+function detailsOf(err: GraphErrorLike): ErrorDetail[] {
+  if (typeof err.body !== 'string') return [];
+  try {
+    const parsed: unknown = JSON.parse(err.body);
+    const details = (parsed as { details?: unknown }).details;
+    return Array.isArray(details) ? (details as ErrorDetail[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+const NETWORK_CODES = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|UND_ERR|fetch failed|socket hang up/i;
+
+/** Classifies any error from a Graph call (SDK GraphError, @azure/identity error, network error). */
+export function classifyGraphError(err: unknown, op: GraphOperation): ProvisioningError {
+  if (err instanceof ProvisioningError) return err;
+  if (isGraphErrorLike(err) && err.statusCode > 0) return classifyHttp(err, op);
+  return classifyNonHttp(err, op);
+}
+
+function classifyHttp(err: GraphErrorLike, op: GraphOperation): ProvisioningError {
+  const status = err.statusCode;
+  const code = err.code ?? null;
+  const requestId = err.requestId ?? err.headers?.get('request-id') ?? null;
+  const base = { graphCode: code, requestId, status, cause: err };
+  const retryAfterMs = parseRetryAfter(err.headers?.get('Retry-After'));
+
+  if (status === 429 || status === 503 || status === 504) {
+    return new ProvisioningError(
+      ErrorTypes.GraphThrottled,
+      `Microsoft Graph asked us to slow down (HTTP ${status}${retryAfterMs !== undefined ? `, Retry-After ${retryAfterMs} ms` : ''}); retrying automatically.`,
+      { ...base, retryable: true, retryAfterMs },
+    );
+  }
+  if (status >= 500) {
+    return new ProvisioningError(
+      ErrorTypes.GraphUnavailable,
+      `Microsoft Graph failed with HTTP ${status} (${code ?? 'no code'}); retrying automatically.`,
+      { ...base, retryable: true, retryAfterMs },
+    );
+  }
+  if (status === 401) {
+    return new ProvisioningError(
+      ErrorTypes.InvalidCredentials,
+      'Microsoft Graph rejected the access token (HTTP 401). Fix: check the Entra tenant id, client id and client secret in the outbound settings, then retry.',
+      base,
+    );
+  }
+  if (status === 403) {
+    const permission = REQUIRED_PERMISSION[op];
+    return new ProvisioningError(
+      ErrorTypes.PermissionDenied,
+      `The app registration may not ${describeOp(op)} (403 ${code ?? 'Forbidden'}). Fix: grant the application permission ${permission} with admin consent` +
+        (op === 'update'
+          ? ' (a user holding a privileged admin role also needs the app to hold a higher admin role)'
+          : '') +
+        ', then retry.',
+      base,
+    );
+  }
+  const details = detailsOf(err);
+  const message = err.message ?? '';
+  if (details.some((d) => d.code === 'ObjectConflict') || /Another object with the same value/i.test(message)) {
+    const target = details.find((d) => d.code === 'ObjectConflict')?.target ?? 'userPrincipalName';
+    return new ProvisioningError(
+      ErrorTypes.UpnConflict,
+      `Another Entra object already uses this ${target}. Fix: change the employee's username (email) in the HR system, or rename or delete the other object in Entra ID, then retry.`,
+      base,
+    );
+  }
+  if (/domain portion of the userPrincipalName/i.test(message)) {
+    return new ProvisioningError(
+      ErrorTypes.DomainNotVerified,
+      "The email domain is not a verified domain of the Entra tenant. Fix: correct the employee's email, or add and verify the domain in Entra ID, then retry.",
+      base,
+    );
+  }
+  const invalidTarget =
+    details.find((d) => d.code === 'InvalidValue')?.target ??
+    /property '([^']+)'/i.exec(message)?.[1] ??
+    /Property ([A-Za-z0-9_]+) is invalid/i.exec(message)?.[1];
+  if (status === 400 && (invalidTarget || /invalid values|read-only|Unsupported or invalid query/i.test(message))) {
+    return new ProvisioningError(
+      ErrorTypes.InvalidProperty,
+      `Microsoft Graph rejected ${invalidTarget ? `the value of ${invalidTarget}` : 'a property value'}: ${message} Fix: correct the HR value or the attribute mapping, then retry.`,
+      base,
+    );
+  }
+  return unknownGraphError(status, code, requestId, message, err);
+}
+
+function unknownGraphError(
+  status: number | undefined,
+  code: string | null,
+  requestId: string | null,
+  message: string,
+  cause: unknown,
+): ProvisioningError {
+  return new ProvisioningError(
+    ErrorTypes.UnknownGraphError,
+    `Unknown error from Microsoft Graph (HTTP ${status ?? '?'}, code ${code ?? 'none'}, request-id ${requestId ?? 'none'}): ${message}`.trim() +
+      ' Fix: check the Entra tenant, then retry; if it persists, report the code and request-id.',
+    { graphCode: code, requestId, status, cause },
+  );
+}
+
+function classifyNonHttp(err: unknown, op: GraphOperation): ProvisioningError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const text = `${e.name} ${e.message} ${String((e as { code?: unknown }).code ?? '')} ${String((e.cause as Error | undefined)?.message ?? '')}`;
+  // @azure/identity: AuthenticationError carries the identity platform's error (invalid_client, unauthorized_client…).
+  if (e.name === 'AuthenticationError' || /invalid_client|unauthorized_client|AADSTS7000215|AADSTS700016/i.test(text)) {
+    if (NETWORK_CODES.test(text)) return transientNetwork(e);
+    return new ProvisioningError(
+      ErrorTypes.InvalidCredentials,
+      'Signing in to Entra ID with the app registration failed. Fix: check the Entra tenant id, client id and client secret (it may have expired) in the outbound settings, then retry.',
+      { cause: e },
+    );
+  }
+  if (NETWORK_CODES.test(text) || e.name === 'AbortError' || e.name === 'CredentialUnavailableError') {
+    return transientNetwork(e);
+  }
+  return unknownGraphError(undefined, null, null, `${op}: ${e.message}`, e);
+}
+
+function transientNetwork(e: Error): ProvisioningError {
+  return new ProvisioningError(
+    ErrorTypes.GraphUnavailable,
+    `Microsoft Graph or the identity platform could not be reached (${e.message}); retrying automatically.`,
+    { retryable: true, cause: e },
+  );
+}
+
+function describeOp(op: GraphOperation): string {
+  switch (op) {
+    case 'lookup':
+      return 'read users';
+    case 'create':
+      return 'create users';
+    case 'update':
+      return 'update users';
+    case 'manager':
+      return 'set managers';
+    case 'domains':
+      return 'read the verified domains';
+    case 'extensions':
+      return 'read directory extension properties';
+    default:
+      return 'sign in';
+  }
+}
+
+/**
+ * The one place a classified error becomes a Temporal failure. `version` (the employee row version the attempt
+ * read) travels in the details so the workflow can tell whether a newer change might already be the fix.
+ */
+export function toApplicationFailure(err: ProvisioningError, version?: number): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: err.type,
+    message: err.message,
+    nonRetryable: !err.retryable,
+    nextRetryDelay: err.retryable && err.info.retryAfterMs !== undefined ? err.info.retryAfterMs : undefined,
+    details: [{ version: version ?? null, graphCode: err.info.graphCode ?? null, requestId: err.info.requestId ?? null }],
+  });
+}

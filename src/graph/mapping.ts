@@ -1,0 +1,261 @@
+import { z } from 'zod';
+import { ErrorTypes } from '../workflows/messages';
+import { ProvisioningError } from './errors';
+
+/**
+ * HR employee → desired Entra user. Values go out as they are, unformatted (vendor article); only the fixed parts
+ * are computed here: userPrincipalName from the username, accountEnabled from the lifecycle table, displayName
+ * and mailNickname when the mapping does not provide them.
+ */
+
+/** The HR fields a mapping may read, in the camelCase names outbox rows use. */
+export const HR_FIELDS = [
+  'id',
+  'externalId',
+  'userName',
+  'givenName',
+  'familyName',
+  'displayName',
+  'jobTitle',
+  'department',
+  'division',
+  'costCenter',
+  'organization',
+  'employeeNumber',
+  'location',
+  'startDate',
+  'endDate',
+  'managerId',
+  'lifecycleStatus',
+] as const;
+export type HrField = (typeof HR_FIELDS)[number];
+
+/** Graph user properties a mapping may write: plain single-valued strings that app-only callers may set. */
+export const GRAPH_TARGETS = [
+  'givenName',
+  'surname',
+  'displayName',
+  'jobTitle',
+  'department',
+  'officeLocation',
+  'employeeId',
+  'employeeType',
+  'companyName',
+  'city',
+  'state',
+  'country',
+  'postalCode',
+  'streetAddress',
+  'usageLocation',
+  'employeeHireDate',
+  'employeeLeaveDateTime',
+  'employeeOrgData.division',
+  'employeeOrgData.costCenter',
+] as const;
+
+/** extension_<appId without hyphens>_<name> (graph.md §9). */
+export const EXTENSION_TARGET = /^extension_[0-9a-f]{32}_[A-Za-z0-9_]+$/;
+const CUSTOM_SOURCE = /^customAttributes\.[A-Za-z0-9_.:-]+$/;
+
+export const MappingEntrySchema = z.strictObject({
+  source: z
+    .string()
+    .refine((s) => (HR_FIELDS as readonly string[]).includes(s) || CUSTOM_SOURCE.test(s), {
+      message: `must be one of ${HR_FIELDS.join(', ')} or customAttributes.<id>`,
+    }),
+  target: z
+    .string()
+    .refine((t) => (GRAPH_TARGETS as readonly string[]).includes(t) || EXTENSION_TARGET.test(t), {
+      message: `must be one of ${GRAPH_TARGETS.join(', ')} or extension_<appId without hyphens>_<name>`,
+    }),
+});
+export type MappingEntry = z.infer<typeof MappingEntrySchema>;
+
+export const MappingSchema = z
+  .array(MappingEntrySchema)
+  .max(100)
+  .superRefine((entries, ctx) => {
+    const targets = entries.map((e) => e.target);
+    for (const required of ['givenName', 'surname']) {
+      if (!targets.includes(required)) {
+        ctx.addIssue({ code: 'custom', message: `the mapping must fill ${required} (Entra needs first and last name)` });
+      }
+    }
+    const dup = targets.find((t, i) => targets.indexOf(t) !== i);
+    if (dup) ctx.addIssue({ code: 'custom', message: `${dup} is mapped twice` });
+  });
+
+/** Names, job title, department, office location, employee id; lifecycle and manager are always handled. */
+export const DEFAULT_MAPPING: MappingEntry[] = [
+  { source: 'givenName', target: 'givenName' },
+  { source: 'familyName', target: 'surname' },
+  { source: 'jobTitle', target: 'jobTitle' },
+  { source: 'department', target: 'department' },
+  { source: 'location', target: 'officeLocation' },
+  { source: 'employeeNumber', target: 'employeeId' },
+];
+
+export const DEFAULT_WATCHED_ATTRIBUTES: string[] = [
+  'userName',
+  'givenName',
+  'familyName',
+  'displayName',
+  'jobTitle',
+  'department',
+  'location',
+  'employeeNumber',
+  'lifecycleStatus',
+  'managerId',
+  'active',
+];
+
+export type Lifecycle = 'hired' | 'active' | 'leave' | 'offboarding' | 'terminated' | 'deactivated';
+
+/** The fixed table of the vendor article: only active and offboarding employees get an enabled account. */
+export function accountEnabledFor(lifecycle: string | null | undefined): boolean {
+  return lifecycle === 'active' || lifecycle === 'offboarding';
+}
+
+/** An employee as the mapping sees it (camelCase HR fields, custom attributes by id). */
+export interface HrEmployee {
+  id: string;
+  externalId: string | null;
+  userName: string;
+  givenName: string | null;
+  familyName: string | null;
+  displayName: string | null;
+  jobTitle: string | null;
+  department: string | null;
+  division: string | null;
+  costCenter: string | null;
+  organization: string | null;
+  employeeNumber: string | null;
+  location: string | null;
+  startDate: string | null;
+  endDate: string | null;
+  managerId: string | null;
+  lifecycleStatus: string;
+  customAttributes: Record<string, unknown>;
+  version: number;
+}
+
+export type GraphScalar = string | number | boolean | null;
+/** A desired user: top-level Graph properties; `employeeOrgData` is the one nested object. */
+export type DesiredUser = Record<string, GraphScalar | Record<string, GraphScalar>>;
+
+export function hrValue(e: HrEmployee, source: string): unknown {
+  if (source.startsWith('customAttributes.')) return e.customAttributes[source.slice('customAttributes.'.length)] ?? null;
+  return (e as unknown as Record<string, unknown>)[source] ?? null;
+}
+
+const blank = (v: unknown): boolean => v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
+
+/**
+ * The properties the employee's Entra user should have. Throws `MissingName` without first/last name and
+ * `MultiValuedExtension` for a list value (only single-valued extension properties are supported).
+ */
+export function buildDesiredUser(e: HrEmployee, mapping: readonly MappingEntry[]): DesiredUser {
+  const user: DesiredUser = {};
+  for (const { source, target } of mapping) {
+    const value = hrValue(e, source);
+    if (Array.isArray(value) || (typeof value === 'object' && value !== null)) {
+      throw new ProvisioningError(
+        ErrorTypes.MultiValuedExtension,
+        `${source} holds a list or object, but ${target} takes a single value; only single-valued properties are synced. Fix: map a single-valued HR field to ${target}, then retry.`,
+      );
+    }
+    const scalar = value as GraphScalar;
+    if (target.startsWith('employeeOrgData.')) {
+      const org = (user.employeeOrgData as Record<string, GraphScalar> | undefined) ?? {};
+      org[target.slice('employeeOrgData.'.length)] = scalar;
+      user.employeeOrgData = org;
+    } else {
+      user[target] = scalar;
+    }
+  }
+  for (const name of ['givenName', 'surname'] as const) {
+    if (blank(user[name])) {
+      const source = mapping.find((m) => m.target === name)?.source ?? name;
+      throw new ProvisioningError(
+        ErrorTypes.MissingName,
+        `The employee has no ${source === 'familyName' ? 'last name' : source === 'givenName' ? 'first name' : source} (mapped to ${name}); Entra accounts need first and last name. Fix: fill it in the HR system (the change syncs by itself).`,
+      );
+    }
+  }
+  user.userPrincipalName = e.userName;
+  user.accountEnabled = accountEnabledFor(e.lifecycleStatus);
+  if (blank(user.displayName)) user.displayName = blank(e.displayName) ? `${user.givenName} ${user.surname}` : e.displayName;
+  return user;
+}
+
+/**
+ * mailNickname (required on create only): the UPN's local part reduced to the dot-atom characters Graph accepts
+ * (graph.md §5), at most 64 characters.
+ */
+export function mailNicknameFor(upn: string): string {
+  const local = upn.split('@')[0] ?? '';
+  const cleaned = local
+    .replace(/[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]/g, '')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^\.+|\.+$/g, '')
+    .slice(0, 64);
+  return cleaned || 'user';
+}
+
+/** The mapped extension property names, to check their definitions before writing. */
+export function extensionTargets(mapping: readonly MappingEntry[]): string[] {
+  return mapping.map((m) => m.target).filter((t) => EXTENSION_TARGET.test(t));
+}
+
+/** Properties to `$select` when reading the current user, so the diff compares like with like. */
+export function selectFor(mapping: readonly MappingEntry[]): string[] {
+  const props = new Set(['id', 'userPrincipalName', 'accountEnabled', 'displayName', 'givenName', 'surname']);
+  for (const { target } of mapping) props.add(target.startsWith('employeeOrgData.') ? 'employeeOrgData' : target);
+  return [...props];
+}
+
+const same = (a: unknown, b: unknown): boolean => (a ?? null) === (b ?? null);
+
+/**
+ * The PATCH body: only what differs from `current`. UPNs compare case-insensitively, as Entra does. Empty when
+ * nothing differs — the caller then writes nothing.
+ */
+export function diffUser(desired: DesiredUser, current: Record<string, unknown>): DesiredUser {
+  const patch: DesiredUser = {};
+  for (const [key, want] of Object.entries(desired)) {
+    const have = current[key];
+    if (key === 'employeeOrgData' && typeof want === 'object' && want !== null) {
+      const haveOrg = (typeof have === 'object' && have !== null ? have : {}) as Record<string, unknown>;
+      if (Object.entries(want).some(([k, v]) => !same(v, haveOrg[k]))) patch.employeeOrgData = { ...want };
+      continue;
+    }
+    if (key === 'userPrincipalName' && typeof want === 'string' && typeof have === 'string') {
+      if (want.toLowerCase() !== have.toLowerCase()) patch[key] = want;
+      continue;
+    }
+    // displayName cannot be cleared in Entra; leave it if HR has none.
+    if (key === 'displayName' && blank(want)) continue;
+    if (!same(want, have)) patch[key] = want;
+  }
+  return patch;
+}
+
+/** The create body without nulls (POST needs no explicit absences). The password is added by the caller. */
+export function createBody(desired: DesiredUser): DesiredUser {
+  const body: DesiredUser = {};
+  for (const [k, v] of Object.entries(desired)) {
+    if (v === null) continue;
+    if (typeof v === 'object') {
+      const inner = Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null));
+      if (Object.keys(inner).length > 0) body[k] = inner;
+    } else body[k] = v;
+  }
+  body.mailNickname = mailNicknameFor(String(desired.userPrincipalName));
+  return body;
+}
+
+/** The domain part of a UPN, lower-cased. */
+export function upnDomain(upn: string): string {
+  const at = upn.lastIndexOf('@');
+  return at < 0 ? '' : upn.slice(at + 1).toLowerCase();
+}

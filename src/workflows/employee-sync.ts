@@ -1,0 +1,264 @@
+/**
+ * employeeSyncWorkflow: one long-lived workflow per employee that keeps the employee's Entra account in step with
+ * the HR row (design.md, "Outbound"). Signal handlers only record what happened; the main loop decides when to
+ * sync, so a burst of changes becomes one sync of the latest row, and a failure a person must fix parks the
+ * workflow in BLOCKED until an admin retries or the data changes again.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import {
+  employeeChangedSignal,
+  enrolSignal,
+  NON_RETRYABLE_ERROR_TYPES,
+  ProvisioningStateKey,
+  retrySignal,
+  retryUpdate,
+  statusQuery,
+  TenantIdKey,
+  type BlockedInfo,
+  type EmployeeSyncStatus,
+  type ProvisioningState,
+} from './messages';
+
+/** Everything a run hands to its continuation. */
+export interface CarriedState {
+  state: ProvisioningState;
+  enrolled: boolean;
+  /** A sync must run even without a watched change (enrolment, or never synced successfully). */
+  forceSync: boolean;
+  desiredVersion: number;
+  syncedVersion?: number;
+  entraObjectId?: string;
+  /** Attributes changed since the last successful sync. */
+  pendingAttributes: string[];
+  /** Whether one of `pendingAttributes` is watched. */
+  pendingWatched: boolean;
+  blocked?: BlockedInfo;
+  syncCount: number;
+}
+
+export interface EmployeeSyncInput {
+  tenantId: string;
+  employeeId: string;
+  /** Set by continue-as-new only. */
+  carried?: CarriedState;
+  /** Quiet period after the first change before syncing, so a burst coalesces. Default 200 ms. */
+  debounceMs?: number;
+  /** Test hook: continue-as-new after this many syncs even if the server does not suggest it yet. */
+  maxSyncsBeforeContinueAsNew?: number;
+}
+
+type Activities = ReturnType<typeof createActivities>;
+
+const { syncEmployeeToEntra } = proxyActivities<Pick<Activities, 'syncEmployeeToEntra'>>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    // Unlimited attempts for transient failures; person-must-act types end the attempt at once (also thrown
+    // as non-retryable by the activity; listed here so the contract is visible in the workflow).
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
+});
+
+const { recordProvisioningState } = proxyLocalActivities<Pick<Activities, 'recordProvisioningState'>>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+export function initialState(): CarriedState {
+  return {
+    state: 'NOT_ENROLLED',
+    enrolled: false,
+    forceSync: false,
+    desiredVersion: 0,
+    pendingAttributes: [],
+    pendingWatched: false,
+    syncCount: 0,
+  };
+}
+
+export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<void> {
+  const { tenantId, employeeId } = input;
+  const s: CarriedState = input.carried ? { ...input.carried } : initialState();
+  const debounceMs = input.debounceMs ?? 200;
+  let syncsThisRun = 0;
+  let mirroredState: ProvisioningState | undefined;
+
+  const needsSync = (): boolean => s.enrolled && !s.blocked && (s.forceSync || s.pendingWatched);
+
+  setHandler(employeeChangedSignal, (change) => {
+    s.desiredVersion = Math.max(s.desiredVersion, change.version);
+    for (const a of change.changedAttributes) if (!s.pendingAttributes.includes(a)) s.pendingAttributes.push(a);
+    const watched = change.touchesWatched !== false;
+    if (watched) {
+      s.pendingWatched = true;
+      // As in the vendor article: a change to a watched attribute enrols the employee by itself.
+      if (!s.enrolled) {
+        s.enrolled = true;
+        s.forceSync = true;
+      }
+    }
+    // New data may be the fix: a blocked employee tries again on any change after the failure.
+    if (s.blocked && change.version > s.blocked.atVersion) s.blocked = undefined;
+  });
+
+  setHandler(enrolSignal, () => {
+    s.enrolled = true;
+    s.forceSync = true;
+    s.blocked = undefined;
+  });
+
+  const retry = (): void => {
+    s.blocked = undefined;
+    s.forceSync = true;
+  };
+  setHandler(retrySignal, () => {
+    if (s.blocked) retry();
+  });
+  setHandler(
+    retryUpdate,
+    (_input) => {
+      retry();
+      return { accepted: true as const, state: 'PENDING' as const };
+    },
+    {
+      // Synchronous on purpose: an async validator's rejection would not reject the update (temporal.md §1.3).
+      validator: (_input) => {
+        if (!s.blocked) {
+          throw ApplicationFailure.create({
+            type: 'NotBlocked',
+            message: `retry is only possible while BLOCKED; the employee is ${s.state}`,
+            nonRetryable: true,
+          });
+        }
+      },
+    },
+  );
+
+  setHandler(statusQuery, (): EmployeeSyncStatus => ({
+    tenantId,
+    employeeId,
+    state: s.state,
+    blocked: s.blocked,
+    entraObjectId: s.entraObjectId,
+    desiredVersion: s.desiredVersion,
+    syncedVersion: s.syncedVersion,
+    pendingAttributes: [...s.pendingAttributes],
+    syncCount: s.syncCount,
+  }));
+
+  /** Moves to `next` and mirrors it to search attributes, Temporal UI details and PostgreSQL. */
+  async function transition(next: ProvisioningState): Promise<void> {
+    s.state = next;
+    if (mirroredState === next) return;
+    mirroredState = next;
+    upsertSearchAttributes([
+      { key: ProvisioningStateKey, value: next },
+      { key: TenantIdKey, value: tenantId },
+    ]);
+    setCurrentDetails(details(s));
+    // BLOCKED and SYNCED rows are written by the sync activity together with their details.
+    if (next === 'PENDING' || next === 'NOT_ENROLLED') {
+      await recordProvisioningState({ tenantId, employeeId, state: next });
+    }
+  }
+
+  // A continued run starts from its carried state; a new one shows NOT_ENROLLED until enrolled.
+  mirroredState = input.carried ? undefined : 'NOT_ENROLLED';
+  if (input.carried) {
+    upsertSearchAttributes([
+      { key: ProvisioningStateKey, value: s.state },
+      { key: TenantIdKey, value: tenantId },
+    ]);
+    setCurrentDetails(details(s));
+    mirroredState = s.state;
+  }
+
+  const shouldContinueAsNew = (): boolean =>
+    workflowInfo().continueAsNewSuggested ||
+    (input.maxSyncsBeforeContinueAsNew !== undefined && syncsThisRun >= input.maxSyncsBeforeContinueAsNew);
+
+  for (;;) {
+    await condition(() => needsSync() || shouldContinueAsNew());
+    if (shouldContinueAsNew()) {
+      // Hand the whole state to a fresh run before the history grows long. Handlers must be done first so no
+      // message is lost; signals landing during the hand-over make the server retry the task with them applied.
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof employeeSyncWorkflow>({ ...input, carried: { ...s } });
+    }
+
+    await transition('PENDING');
+    if (debounceMs > 0) await sleep(debounceMs);
+    if (!needsSync()) continue;
+
+    // Move the pending changes "in flight"; changes arriving during the sync collect afresh.
+    const inFlight = { attributes: s.pendingAttributes, watched: s.pendingWatched, force: s.forceSync };
+    s.pendingAttributes = [];
+    s.pendingWatched = false;
+    s.forceSync = false;
+    try {
+      const result = await syncEmployeeToEntra({ tenantId, employeeId, changedAttributes: inFlight.attributes });
+      s.entraObjectId = result.entraObjectId;
+      s.syncedVersion = Math.max(s.syncedVersion ?? 0, result.syncedVersion);
+      s.syncCount++;
+      syncsThisRun++;
+      if (s.syncedVersion >= s.desiredVersion) {
+        // The activity read the current row, so changes that arrived meanwhile are already in Entra.
+        s.pendingAttributes = [];
+        s.pendingWatched = false;
+      }
+      await transition(needsSync() ? 'PENDING' : 'SYNCED');
+    } catch (err) {
+      const failure = err instanceof ActivityFailure ? err.cause : err;
+      if (!(failure instanceof ApplicationFailure)) throw err;
+      syncsThisRun++;
+      // Nothing was synced: the in-flight changes are still pending.
+      s.pendingAttributes = [...inFlight.attributes, ...s.pendingAttributes.filter((a) => !inFlight.attributes.includes(a))];
+      s.pendingWatched ||= inFlight.watched;
+      s.forceSync ||= inFlight.force;
+      const readVersion = versionFromDetails(failure.details) ?? s.desiredVersion;
+      if (s.desiredVersion > readVersion) {
+        // The row changed after the failing attempt read it: the change may be the fix, so try again.
+        await transition('PENDING');
+        continue;
+      }
+      s.blocked = { reason: failure.message, errorType: failure.type ?? 'UnknownError', atVersion: readVersion };
+      mirroredState = undefined; // always refresh details: the reason may differ from the last block
+      await transition('BLOCKED');
+    }
+  }
+}
+
+/** The activity attaches `{ version }` (the row version it read) to its failures. */
+function versionFromDetails(details: unknown[] | undefined | null): number | undefined {
+  const first = details?.[0];
+  if (first && typeof first === 'object' && 'version' in first && typeof first.version === 'number') return first.version;
+  return undefined;
+}
+
+/** Markdown for Temporal UI's "Current Details". */
+function details(s: CarriedState): string {
+  const lines = [`**State:** ${s.state}`];
+  if (s.blocked) {
+    lines.push(`**Blocked (${s.blocked.errorType}):** ${s.blocked.reason}`);
+    lines.push('', 'Fix the cause, then send the signal `retry` (input `{}`) to this workflow, or change the employee.');
+  }
+  if (s.entraObjectId) lines.push(`**Entra object id:** ${s.entraObjectId}`);
+  if (s.syncedVersion !== undefined) lines.push(`**Synced version:** ${s.syncedVersion}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,148 @@
+/**
+ * The outbound workflow's contract, defined once and imported by the workflow, the relay, the admin API, the
+ * worker and the tests: workflow id, signals, update, query, search attribute keys, states and error types.
+ * Deterministic (no Node built-ins), because the workflow bundle includes it.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+/** Business key, no PII: one workflow per employee and tenant. */
+export function employeeSyncWorkflowId(tenantId: string, employeeId: string): string {
+  return `employee-sync/${tenantId}/${employeeId}`;
+}
+
+export const PROVISIONING_STATES = ['NOT_ENROLLED', 'PENDING', 'SYNCED', 'BLOCKED'] as const;
+export type ProvisioningState = (typeof PROVISIONING_STATES)[number];
+
+/**
+ * Stable failure types: the activity throws `ApplicationFailure`s with these `type`s, the workflow shows them,
+ * PostgreSQL stores them and the admin API and docs key their advice on them. Never rename one.
+ */
+export const ErrorTypes = {
+  /** The user principal name's domain is not a verified domain of the Entra tenant. */
+  DomainNotVerified: 'DomainNotVerified',
+  /** Another Entra object already uses the user principal name. */
+  UpnConflict: 'UpnConflict',
+  /** Graph rejected a property value, or the mapping names a property Graph does not accept. */
+  InvalidProperty: 'InvalidProperty',
+  /** The mapping targets a multi-valued directory extension property, or the HR value is a list. */
+  MultiValuedExtension: 'MultiValuedExtension',
+  /** First or last name (givenName/surname) is empty; Entra accounts need both. */
+  MissingName: 'MissingName',
+  /** The app registration lacks a Graph application permission. */
+  PermissionDenied: 'PermissionDenied',
+  /** Outbound provisioning is switched off or has no Graph connection for the tenant. */
+  NotConfigured: 'NotConfigured',
+  /** The client id or secret is wrong or expired. */
+  InvalidCredentials: 'InvalidCredentials',
+  /** The HR employee row does not exist (any more). */
+  EmployeeNotFound: 'EmployeeNotFound',
+  /** Any Graph failure we have no specific advice for; the reason keeps Graph's code and request id. */
+  UnknownGraphError: 'UnknownGraphError',
+  /** Transient: 429/503/504; Temporal retries after Retry-After. */
+  GraphThrottled: 'GraphThrottled',
+  /** Transient: 5xx or network failure; Temporal retries with backoff. */
+  GraphUnavailable: 'GraphUnavailable',
+} as const;
+export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
+
+/** Types that need a person to act; the workflow goes BLOCKED on them instead of retrying. */
+export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
+  ErrorTypes.DomainNotVerified,
+  ErrorTypes.UpnConflict,
+  ErrorTypes.InvalidProperty,
+  ErrorTypes.MultiValuedExtension,
+  ErrorTypes.MissingName,
+  ErrorTypes.PermissionDenied,
+  ErrorTypes.NotConfigured,
+  ErrorTypes.InvalidCredentials,
+  ErrorTypes.EmployeeNotFound,
+  ErrorTypes.UnknownGraphError,
+];
+
+export type ChangeSource = 'scim' | 'admin' | 'system' | 'enrol';
+
+/** An employee row changed (sent by the outbox relay). Carries versions and names, never data. */
+export interface EmployeeChangedSignal {
+  version: number;
+  /** HR attribute names as in outbox.changed_attributes. */
+  changedAttributes: string[];
+  source: ChangeSource | string;
+  /**
+   * Whether a changed attribute is one of the tenant's watched attributes, decided by the relay from the settings
+   * at delivery time. Absent (e.g. a hand-written signal from Temporal UI) counts as watched.
+   */
+  touchesWatched?: boolean;
+}
+
+/** Admin enrolment ("push now"): enrols and syncs even if no watched attribute changed. */
+export interface EnrolSignal {
+  source: string;
+}
+
+export interface RetryInput {
+  /** Who asked, for the workflow's log; free text. */
+  requestedBy?: string;
+}
+
+export interface RetryResult {
+  accepted: true;
+  state: ProvisioningState;
+}
+
+export interface BlockedInfo {
+  reason: string;
+  errorType: string;
+  /** Desired version when the failure happened. */
+  atVersion: number;
+}
+
+export interface EmployeeSyncStatus {
+  tenantId: string;
+  employeeId: string;
+  state: ProvisioningState;
+  blocked?: BlockedInfo;
+  entraObjectId?: string;
+  /** Highest employee version seen in a change signal. */
+  desiredVersion: number;
+  /** Employee version the last successful sync wrote (or found already in place). */
+  syncedVersion?: number;
+  /** Attributes changed since the last successful sync. */
+  pendingAttributes: string[];
+  syncCount: number;
+}
+
+export const employeeChangedSignal = defineSignal<[EmployeeChangedSignal]>('employeeChanged');
+export const enrolSignal = defineSignal<[EnrolSignal]>('enrol');
+/** Fire-and-forget retry for Temporal UI's "Signal" action; ignored unless BLOCKED. */
+export const retrySignal = defineSignal<[RetryInput]>('retry');
+/** Retry with an immediate answer: the validator rejects it unless BLOCKED (admin API → 409). */
+export const retryUpdate = defineUpdate<RetryResult, [RetryInput]>('retry');
+export const statusQuery = defineQuery<EmployeeSyncStatus>('status');
+
+export const ProvisioningStateKey = defineSearchAttributeKey('ProvisioningState', SearchAttributeType.KEYWORD);
+export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
+
+/** What the sync activity reports back; never the one-time password. */
+export interface SyncResult {
+  outcome: 'created' | 'adopted' | 'updated' | 'unchanged';
+  entraObjectId: string;
+  syncedVersion: number;
+  /** Graph requests this attempt made, for the benchmark and logs. */
+  graphRequests: number;
+}
+
+export interface SyncRequest {
+  tenantId: string;
+  employeeId: string;
+  /** Changed attributes since the last successful sync, for the log. */
+  changedAttributes: string[];
+}
+
+export interface ProvisioningStateRecord {
+  tenantId: string;
+  employeeId: string;
+  state: ProvisioningState;
+  reason?: string | null;
+  errorType?: string | null;
+}

@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Activities } from '../../src/activities';
+import { employeeSyncWorkflow, type EmployeeSyncInput } from '../../src/workflows/employee-sync';
+import {
+  employeeChangedSignal,
+  employeeSyncWorkflowId,
+  enrolSignal,
+  ErrorTypes,
+  ProvisioningStateKey,
+  retrySignal,
+  retryUpdate,
+  statusQuery,
+  type EmployeeChangedSignal,
+  type ProvisioningStateRecord,
+  type SyncRequest,
+  type SyncResult,
+} from '../../src/workflows/messages';
+import { createTestWorker, createTimeSkippingEnv, eventually, workflowBundle } from './support/env';
+
+/** Fake activities: records calls; `behaviour` decides each sync's outcome. */
+function fakeActivities(behaviour: (call: number, req: SyncRequest) => Promise<Partial<SyncResult>> | Partial<SyncResult>) {
+  const syncs: Array<{ req: SyncRequest }> = [];
+  const states: ProvisioningStateRecord[] = [];
+  const activities: Activities = {
+    async syncEmployeeToEntra(req) {
+      syncs.push({ req });
+      const r = await behaviour(syncs.length, req);
+      return { outcome: 'updated', entraObjectId: 'obj-1', syncedVersion: 1, graphRequests: 2, ...r };
+    },
+    async recordProvisioningState(r) {
+      states.push(r);
+    },
+  };
+  return { activities, syncs, states };
+}
+
+const change = (version: number, attrs: string[], touchesWatched = true): EmployeeChangedSignal => ({
+  version,
+  changedAttributes: attrs,
+  source: 'scim',
+  touchesWatched,
+});
+
+describe('employeeSyncWorkflow (time-skipping server)', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    [env] = await Promise.all([createTimeSkippingEnv(), workflowBundle()]);
+  }, 120_000);
+  afterAll(() => env?.teardown());
+
+  function ids() {
+    const tenantId = randomUUID();
+    const employeeId = randomUUID();
+    return { tenantId, employeeId, workflowId: employeeSyncWorkflowId(tenantId, employeeId) };
+  }
+
+  async function signalWithStart(
+    taskQueue: string,
+    input: EmployeeSyncInput,
+    signal: typeof employeeChangedSignal | typeof enrolSignal,
+    arg: EmployeeChangedSignal | { source: string },
+  ): Promise<WorkflowHandle<typeof employeeSyncWorkflow>> {
+    return env.client.workflow.signalWithStart(employeeSyncWorkflow, {
+      workflowId: employeeSyncWorkflowId(input.tenantId, input.employeeId),
+      taskQueue,
+      args: [input],
+      signal: signal as typeof employeeChangedSignal,
+      signalArgs: [arg as EmployeeChangedSignal],
+    });
+  }
+
+  it('coalesces a burst of changes into one sync of the latest version', async () => {
+    const { tenantId, employeeId } = ids();
+    const fake = fakeActivities(() => ({ syncedVersion: 5 }));
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    // All five signals land before any worker picks the workflow up.
+    let handle!: WorkflowHandle<typeof employeeSyncWorkflow>;
+    for (let v = 1; v <= 5; v++) {
+      handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 100 }, employeeChangedSignal, change(v, v % 2 ? ['department'] : ['jobTitle']));
+    }
+    await worker.runUntil(async () => {
+      const status = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.state === 'SYNCED' && s;
+      });
+      expect(status).toMatchObject({ desiredVersion: 5, syncedVersion: 5, entraObjectId: 'obj-1', syncCount: 1 });
+    });
+    expect(fake.syncs).toHaveLength(1);
+    expect(fake.syncs[0]!.req.changedAttributes.sort()).toEqual(['department', 'jobTitle']);
+  });
+
+  it('syncs again exactly once for changes that arrive while a sync is running', async () => {
+    const { tenantId, employeeId } = ids();
+    let release!: () => void;
+    const firstRunning = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered!: () => void;
+    const inFirst = new Promise<void>((r) => (entered = r));
+    const fake = fakeActivities(async (call) => {
+      if (call === 1) {
+        entered();
+        await firstRunning;
+        return { syncedVersion: 1 };
+      }
+      return { syncedVersion: 4 };
+    });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    await worker.runUntil(async () => {
+      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, employeeChangedSignal, change(1, ['givenName']));
+      await inFirst;
+      for (let v = 2; v <= 4; v++) await handle.signal(employeeChangedSignal, change(v, ['department']));
+      release();
+      await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.state === 'SYNCED' && s.syncedVersion === 4;
+      });
+    });
+    expect(fake.syncs).toHaveLength(2);
+    expect(fake.syncs[1]!.req.changedAttributes).toEqual(['department']);
+  });
+
+  it('enrols by itself on a watched change, and does not sync for changes to unwatched attributes only', async () => {
+    const { tenantId, employeeId } = ids();
+    const fake = fakeActivities(() => ({ syncedVersion: 2 }));
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    await worker.runUntil(async () => {
+      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, employeeChangedSignal, change(1, ['teams'], false));
+      // An unwatched change leaves a never-enrolled employee alone.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await handle.query(statusQuery)).toMatchObject({ state: 'NOT_ENROLLED', desiredVersion: 1 });
+      expect(fake.syncs).toHaveLength(0);
+
+      await handle.signal(employeeChangedSignal, change(2, ['jobTitle']));
+      await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
+      expect(fake.syncs).toHaveLength(1);
+
+      // Synced, then only an unwatched attribute changes: no sync, still SYNCED.
+      await handle.signal(employeeChangedSignal, change(3, ['customAttributes.shoeSize'], false));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await handle.query(statusQuery)).toMatchObject({ state: 'SYNCED', desiredVersion: 3 });
+      expect(fake.syncs).toHaveLength(1);
+      const description = await handle.describe();
+      expect(description.typedSearchAttributes.get(ProvisioningStateKey)).toBe('SYNCED');
+    });
+    expect(fake.states.map((s) => s.state)).toEqual(['PENDING']);
+  });
+
+  it('goes BLOCKED with the reason on a non-retryable failure, rejects retry until then, and syncs after an admin retry', async () => {
+    const { tenantId, employeeId } = ids();
+    const reason = 'The email domain "nope.test" is not a verified domain. Fix: correct the email.';
+    const fake = fakeActivities((call) => {
+      if (call === 1) throw ApplicationFailure.create({ type: ErrorTypes.DomainNotVerified, message: reason, nonRetryable: true, details: [{ version: 1 }] });
+      return { syncedVersion: 1 };
+    });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    await worker.runUntil(async () => {
+      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, enrolSignal, { source: 'admin' });
+      const blocked = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.state === 'BLOCKED' && s;
+      });
+      expect(blocked.blocked).toEqual({ reason, errorType: 'DomainNotVerified', atVersion: 1 });
+      expect((await handle.describe()).typedSearchAttributes.get(ProvisioningStateKey)).toBe('BLOCKED');
+      // Nothing happens while blocked and nobody acts.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(fake.syncs).toHaveLength(1);
+
+      await expect(handle.executeUpdate(retryUpdate, { args: [{ requestedBy: 'test' }] })).resolves.toEqual({ accepted: true, state: 'PENDING' });
+      await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
+      expect(fake.syncs).toHaveLength(2);
+
+      // Not blocked any more: the validator rejects at once, and nothing is written to history.
+      await expect(handle.executeUpdate(retryUpdate, { args: [{}] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await handle.signal(retrySignal, {});
+      await new Promise((r) => setTimeout(r, 200));
+      expect(fake.syncs).toHaveLength(2);
+    });
+  });
+
+  it('leaves BLOCKED by itself when the employee changes again (the change may be the fix)', async () => {
+    const { tenantId, employeeId } = ids();
+    const fake = fakeActivities((call) => {
+      if (call === 1) throw ApplicationFailure.create({ type: ErrorTypes.MissingName, message: 'no last name', nonRetryable: true, details: [{ version: 1 }] });
+      return { syncedVersion: 2 };
+    });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    await worker.runUntil(async () => {
+      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, employeeChangedSignal, change(1, ['givenName']));
+      await eventually(async () => (await handle.query(statusQuery)).state === 'BLOCKED');
+      await handle.signal(employeeChangedSignal, change(2, ['familyName']));
+      const synced = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.state === 'SYNCED' && s;
+      });
+      expect(synced.blocked).toBeUndefined();
+      expect(synced.syncedVersion).toBe(2);
+    });
+    expect(fake.syncs).toHaveLength(2);
+  });
+
+  it("honours Graph's Retry-After through skipped time", async () => {
+    const { tenantId, employeeId } = ids();
+    const fake = fakeActivities((call) => {
+      if (call === 1) {
+        throw ApplicationFailure.create({ type: ErrorTypes.GraphThrottled, message: 'throttled', nextRetryDelay: '7 minutes' });
+      }
+      return { syncedVersion: 1 };
+    });
+    const times: number[] = [];
+    const { worker, taskQueue } = await createTestWorker(env, {
+      ...fake.activities,
+      syncEmployeeToEntra: async (req) => {
+        times.push(await env.currentTimeMs());
+        return fake.activities.syncEmployeeToEntra(req);
+      },
+    });
+    await worker.runUntil(async () => {
+      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, enrolSignal, { source: 'admin' });
+      await eventually(async () => times.length === 1);
+      expect((await handle.query(statusQuery)).state).toBe('PENDING');
+      await env.sleep('8 minutes');
+      await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
+    });
+    expect(times).toHaveLength(2);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(7 * 60_000);
+  });
+
+  it('continues as new with its whole state and keeps syncing', async () => {
+    const { tenantId, employeeId, workflowId } = ids();
+    const fake = fakeActivities((call) => ({ syncedVersion: call, entraObjectId: 'obj-can' }));
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    await worker.runUntil(async () => {
+      const handle = await signalWithStart(
+        taskQueue,
+        { tenantId, employeeId, debounceMs: 10, maxSyncsBeforeContinueAsNew: 2 },
+        employeeChangedSignal,
+        change(1, ['department']),
+      );
+      const firstRunId = (await handle.describe()).runId;
+      for (let v = 2; v <= 3; v++) {
+        await eventually(async () => (await env.client.workflow.getHandle(workflowId).query(statusQuery)).syncedVersion === v - 1);
+        await env.client.workflow.getHandle(workflowId).signal(employeeChangedSignal, change(v, ['department']));
+      }
+      const latest = env.client.workflow.getHandle(workflowId);
+      const status = await eventually(async () => {
+        const s = await latest.query(statusQuery);
+        return s.syncedVersion === 3 && s.state === 'SYNCED' && s;
+      });
+      expect(status).toMatchObject({ entraObjectId: 'obj-can', syncCount: 3, desiredVersion: 3 });
+      expect((await latest.describe()).runId).not.toBe(firstRunId);
+      expect((await env.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+    });
+  });
+});
