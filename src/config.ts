@@ -32,6 +32,15 @@ const ConfigSchema = z.object({
   TEMPORAL_TEST_SERVER_PATH: z.string().default(path.join(REPO_ROOT, '.tools/pypi/bin/temporal-test-server')),
   EMULATOR_HOST: z.string().default('127.0.0.1'),
   EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
+  /** Graph emulator throttling (Graph's limits); `false` for raw-speed runs. */
+  EMULATOR_THROTTLING: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** Graph emulator state file; defaults to .data/emulator-state.json when run alone. */
+  EMULATOR_SNAPSHOT_PATH: z.string().optional(),
+  /** When set, the standalone emulator seeds the development tenant with this verified domain. */
+  EMULATOR_SEED_DOMAIN: z.string().optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

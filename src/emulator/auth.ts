@@ -1,0 +1,198 @@
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { unauthenticated } from './errors';
+import { appById, type EmulatorStore } from './state/store';
+import type { Caller } from './types';
+
+/**
+ * The identity platform's part: OIDC metadata and the client-credentials token endpoint, as `@azure/identity`
+ * (MSAL node) calls them with `authorityHost` pointing here and `disableInstanceDiscovery: true` (graph.md §13).
+ * Access tokens are JWT-shaped and HMAC-signed, carrying `tid`, `appid`/`azp`, `roles`, `exp` like real v1 Graph
+ * tokens, so Graph routes recover tenant, app and granted permissions from the token alone.
+ */
+
+export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
+const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+const TOKEN_LIFETIME_S = 3599;
+
+export interface TokenClaims {
+  aud: string;
+  iss: string;
+  iat: number;
+  nbf: number;
+  exp: number;
+  tid: string;
+  appid: string;
+  azp: string;
+  oid: string;
+  sub: string;
+  roles: string[];
+  app_displayname: string;
+  idtyp: 'app';
+  ver: '1.0';
+}
+
+const b64url = (s: string | Buffer): string => Buffer.from(s).toString('base64url');
+
+export class TokenService {
+  /** Tokens already verified → claims; verification is on every Graph request, so cache it. */
+  private readonly verified = new Map<string, TokenClaims>();
+
+  constructor(
+    private readonly store: EmulatorStore,
+    public signingKey: Buffer = randomBytes(32),
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  sign(claims: TokenClaims): string {
+    const head = b64url(JSON.stringify({ typ: 'JWT', alg: 'HS256', kid: 'graph-emulator' }));
+    const body = b64url(JSON.stringify(claims));
+    const sig = createHmac('sha256', this.signingKey).update(`${head}.${body}`).digest('base64url');
+    return `${head}.${body}.${sig}`;
+  }
+
+  private decode(token: string): TokenClaims | undefined {
+    const parts = token.split('.');
+    if (parts.length !== 3) return undefined;
+    const expected = createHmac('sha256', this.signingKey).update(`${parts[0]}.${parts[1]}`).digest();
+    const actual = Buffer.from(parts[2]!, 'base64url');
+    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return undefined;
+    try {
+      return JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as TokenClaims;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Checks `Authorization: Bearer …` and returns the caller, or throws Graph's 401. */
+  authenticate(header: string | undefined): Caller {
+    if (!header) throw unauthenticated('Access token is empty.');
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw unauthenticated('Access token is empty.');
+    const token = m[1]!;
+    let claims = this.verified.get(token);
+    if (!claims) {
+      claims = this.decode(token);
+      if (!claims) throw unauthenticated('Access token validation failure.');
+      if (claims.aud !== GRAPH_RESOURCE && claims.aud !== GRAPH_APP_ID) throw unauthenticated('Access token validation failure. Invalid audience.');
+      if (this.verified.size > 10_000) this.verified.clear();
+      this.verified.set(token, claims);
+    }
+    const nowS = this.now() / 1000;
+    if (claims.exp <= nowS) throw unauthenticated('Lifetime validation failed, the token is expired.');
+    if (claims.nbf > nowS + 300) throw unauthenticated('Access token has expired or is not yet valid.');
+    // The tenant and app must still exist (an operator reset removes them, as deleting an app would).
+    const tenant = this.store.tenant(claims.tid);
+    if (!tenant || !appById(tenant, claims.appid)) throw unauthenticated('Access token validation failure.');
+    return { tenant, appId: claims.appid, permissions: claims.roles };
+  }
+
+  clearCache(): void {
+    this.verified.clear();
+  }
+
+  /** Client-credentials grant. Returns the OAuth JSON body and status (errors in AAD's format). */
+  issue(tenantKey: string, form: URLSearchParams): { status: number; body: Record<string, unknown> } {
+    const tenant = this.store.tenantByIdOrDomain(tenantKey);
+    if (!tenant) {
+      return oauthError(400, 'invalid_request', 90002, `Tenant '${tenantKey}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`);
+    }
+    const grantType = form.get('grant_type');
+    if (grantType !== 'client_credentials') {
+      return oauthError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType ?? ''}'.`);
+    }
+    const clientId = form.get('client_id') ?? '';
+    if (!clientId) return oauthError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
+    const app = appById(tenant, clientId);
+    if (!app) {
+      return oauthError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant.displayName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+    }
+    const secret = form.get('client_secret');
+    if (secret === null) {
+      if (form.has('client_assertion')) {
+        return oauthError(401, 'invalid_client', 700027, 'Client assertion failed signature validation. (The Graph emulator supports client secrets only.)');
+      }
+      return oauthError(401, 'invalid_client', 7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.");
+    }
+    if (!safeEqual(secret, app.secret)) {
+      return oauthError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`);
+    }
+    const scope = form.get('scope') ?? '';
+    const scopes = scope.split(' ').filter(Boolean);
+    if (scopes.length !== 1 || !(scopes[0] === `${GRAPH_RESOURCE}/.default` || scopes[0] === `${GRAPH_APP_ID}/.default`)) {
+      return oauthError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+    }
+    const iat = Math.floor(this.now() / 1000);
+    const token = this.sign({
+      aud: GRAPH_RESOURCE,
+      iss: `https://sts.windows.net/${tenant.id}/`,
+      iat,
+      nbf: iat,
+      exp: iat + TOKEN_LIFETIME_S + 1,
+      tid: tenant.id,
+      appid: app.appId,
+      azp: app.appId,
+      oid: app.servicePrincipalId,
+      sub: app.servicePrincipalId,
+      roles: [...app.permissions],
+      app_displayname: app.displayName,
+      idtyp: 'app',
+      ver: '1.0',
+    });
+    return { status: 200, body: { token_type: 'Bearer', expires_in: TOKEN_LIFETIME_S, ext_expires_in: TOKEN_LIFETIME_S, access_token: token } };
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** AAD's OAuth error JSON: the AADSTS code leads the description, which ends with trace/correlation ids. */
+export function oauthError(status: number, error: string, aadsts: number, description: string): { status: number; body: Record<string, unknown> } {
+  const traceId = randomUUID();
+  const correlationId = randomUUID();
+  const timestamp = new Date().toISOString().replace('T', ' ').slice(0, 19) + 'Z';
+  return {
+    status,
+    body: {
+      error,
+      error_description: `AADSTS${aadsts}: ${description}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
+      error_codes: [aadsts],
+      timestamp,
+      trace_id: traceId,
+      correlation_id: correlationId,
+      error_uri: `https://login.microsoftonline.com/error?code=${aadsts}`,
+    },
+  };
+}
+
+/** `/{tenant}/v2.0/.well-known/openid-configuration`, addressed at this emulator. */
+export function openIdConfiguration(baseUrl: string, tenantId: string): Record<string, unknown> {
+  const t = `${baseUrl}/${tenantId}`;
+  return {
+    token_endpoint: `${t}/oauth2/v2.0/token`,
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    jwks_uri: `${t}/discovery/v2.0/keys`,
+    response_modes_supported: ['query', 'fragment', 'form_post'],
+    subject_types_supported: ['pairwise'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+    issuer: `${t}/v2.0`,
+    request_uri_parameter_supported: false,
+    userinfo_endpoint: `${baseUrl}/oidc/userinfo`,
+    authorization_endpoint: `${t}/oauth2/v2.0/authorize`,
+    device_authorization_endpoint: `${t}/oauth2/v2.0/devicecode`,
+    http_logout_supported: true,
+    frontchannel_logout_supported: true,
+    end_session_endpoint: `${t}/oauth2/v2.0/logout`,
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'tid', 'ver', 'oid'],
+    kerberos_endpoint: `${t}/kerberos`,
+    tenant_region_scope: 'EU',
+    cloud_instance_name: 'microsoftonline.com',
+    cloud_graph_host_name: 'graph.windows.net',
+    msgraph_host: 'graph.microsoft.com',
+    rbac_url: 'https://pas.windows.net',
+  };
+}

@@ -1,0 +1,108 @@
+import { GraphError, odataBadRequest } from '../errors';
+import type { EmulatorContext, GraphRequest, GraphResponse } from '../types';
+import {
+  availableExtensionProperties,
+  createExtensionProperty,
+  getApplication,
+  getDomain,
+  listApplications,
+  listDomains,
+  listExtensionProperties,
+  listOrganization,
+} from './directory';
+import { createUser, deleteUser, getManager, getUser, listUsers, removeManager, setManager, updateUser } from './users';
+
+/**
+ * Maps `/v1.0/...` paths to handlers. Resolution is separate from execution so throttling can price a request
+ * (its resource units depend on the route) and refuse it before it runs, as Graph does.
+ */
+
+export type CostKind = 'users-list' | 'extension-properties' | 'other';
+type Handler = (ctx: EmulatorContext, req: GraphRequest) => GraphResponse;
+export interface ResolvedRoute {
+  kind: CostKind;
+  run: Handler;
+}
+
+const methodNotAllowed = (): GraphError =>
+  new GraphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
+const noSegment = (seg: string): GraphError => odataBadRequest(`Resource not found for the segment '${seg}'.`);
+
+function byMethod(req: GraphRequest, table: Partial<Record<string, Handler>>, kind: CostKind = 'other'): ResolvedRoute {
+  const run = table[req.method];
+  if (!run) throw methodNotAllowed();
+  return { kind, run };
+}
+
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw odataBadRequest(`Bad Request - Invalid URL: the segment '${seg}' is not correctly percent-encoded.`);
+  }
+}
+
+/** `users('…')` key form, needed for UPNs starting with `$` (user-get docs). */
+const PAREN_KEY = /^([A-Za-z]+)\('((?:[^']|'')*)'\)$/;
+
+export function resolveRoute(req: GraphRequest): ResolvedRoute {
+  const raw = req.path.replace(/^\/+/, '').replace(/\/+$/, '');
+  const segs = raw === '' ? [] : raw.split('/').map(decodeSegment);
+  if (segs.length === 0) throw noSegment('v1.0');
+  let [head, key] = [segs[0]!, segs[1]];
+  let rest = segs.slice(2);
+  const paren = PAREN_KEY.exec(head);
+  const appAlt = /^applications(\(appId='(?:[^']|'')*'\))$/i.exec(head);
+  if (paren && paren[1] === 'users') {
+    head = 'users';
+    rest = segs.slice(1);
+    key = paren[2]!.replace(/''/g, "'");
+  } else if (appAlt) {
+    head = 'applications';
+    rest = segs.slice(1);
+    key = appAlt[1]!;
+  }
+  switch (head) {
+    case 'users': {
+      if (key === undefined) return byMethod(req, { GET: listUsers, POST: createUser }, req.method === 'GET' ? 'users-list' : 'other');
+      const k = key;
+      if (rest.length === 0) {
+        return byMethod(req, {
+          GET: (c, r) => getUser(c, r, k),
+          PATCH: (c, r) => updateUser(c, r, k),
+          DELETE: (c, r) => deleteUser(c, r, k),
+        });
+      }
+      if (rest[0] === 'manager' && rest.length === 1) return byMethod(req, { GET: (c, r) => getManager(c, r, k) });
+      if (rest[0] === 'manager' && rest[1] === '$ref' && rest.length === 2) {
+        return byMethod(req, { PUT: (c, r) => setManager(c, r, k), DELETE: (c, r) => removeManager(c, r, k) });
+      }
+      throw noSegment(rest[0]!);
+    }
+    case 'domains':
+      if (key === undefined) return byMethod(req, { GET: listDomains });
+      if (rest.length === 0) return byMethod(req, { GET: (c, r) => getDomain(c, r, key) });
+      throw noSegment(rest[0]!);
+    case 'organization':
+      if (key === undefined) return byMethod(req, { GET: listOrganization });
+      throw noSegment(key);
+    case 'applications': {
+      if (key === undefined) return byMethod(req, { GET: listApplications });
+      const k = key;
+      if (rest.length === 0) return byMethod(req, { GET: (c, r) => getApplication(c, r, k) });
+      if (rest[0] === 'extensionProperties' && rest.length === 1) {
+        return byMethod(
+          req,
+          { GET: (c, r) => listExtensionProperties(c, r, k), POST: (c, r) => createExtensionProperty(c, r, k) },
+          req.method === 'GET' ? 'extension-properties' : 'other',
+        );
+      }
+      throw noSegment(rest[0]!);
+    }
+    case 'directoryObjects':
+      if (key === 'getAvailableExtensionProperties' && rest.length === 0) return byMethod(req, { POST: availableExtensionProperties });
+      throw noSegment(key ?? head);
+    default:
+      throw noSegment(head);
+  }
+}
