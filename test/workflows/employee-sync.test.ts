@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../src/activities';
 import { employeeSyncWorkflow, type EmployeeSyncInput } from '../../src/workflows/employee-sync';
@@ -35,6 +38,18 @@ function fakeActivities(behaviour: (call: number, req: SyncRequest) => Promise<P
     },
   };
   return { activities, syncs, states };
+}
+
+/**
+ * `RECORD_HISTORIES=1 npx jest test/workflows/employee-sync` refreshes the histories the replay test replays.
+ * Record after a deliberate, compatible workflow change only; an incompatible change needs `patched()`.
+ */
+async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
+  if (!process.env.RECORD_HISTORIES) return;
+  const history = await handle.fetchHistory();
+  const dir = path.join(__dirname, 'histories');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${name}.json`), historyToJSON(history) + '\n');
 }
 
 const change = (version: number, attrs: string[], touchesWatched = true): EmployeeChangedSignal => ({
@@ -87,6 +102,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
         return s.state === 'SYNCED' && s;
       });
       expect(status).toMatchObject({ desiredVersion: 5, syncedVersion: 5, entraObjectId: 'obj-1', syncCount: 1 });
+      await recordHistory('coalesced-burst', handle);
     });
     expect(fake.syncs).toHaveLength(1);
     expect(fake.syncs[0]!.req.changedAttributes.sort()).toEqual(['department', 'jobTitle']);
@@ -178,6 +194,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       await handle.signal(retrySignal, {});
       await new Promise((r) => setTimeout(r, 200));
       expect(fake.syncs).toHaveLength(2);
+      await recordHistory('blocked-then-admin-retry', handle);
     });
   });
 
@@ -198,6 +215,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       });
       expect(synced.blocked).toBeUndefined();
       expect(synced.syncedVersion).toBe(2);
+      await recordHistory('blocked-then-new-change', handle);
     });
     expect(fake.syncs).toHaveLength(2);
   });
@@ -224,6 +242,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       expect((await handle.query(statusQuery)).state).toBe('PENDING');
       await env.sleep('8 minutes');
       await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
+      await recordHistory('throttled-then-synced', handle);
     });
     expect(times).toHaveLength(2);
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(7 * 60_000);
@@ -253,6 +272,8 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       expect(status).toMatchObject({ entraObjectId: 'obj-can', syncCount: 3, desiredVersion: 3 });
       expect((await latest.describe()).runId).not.toBe(firstRunId);
       expect((await env.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+      await recordHistory('continued-as-new', env.client.workflow.getHandle(workflowId, firstRunId));
+      await recordHistory('after-continue-as-new', latest);
     });
   });
 });
