@@ -1,0 +1,151 @@
+import { ProvisioningError } from '../../../src/graph/errors';
+import {
+  accountEnabledFor,
+  buildDesiredUser,
+  createBody,
+  DEFAULT_MAPPING,
+  diffUser,
+  mailNicknameFor,
+  MappingSchema,
+  type HrEmployee,
+} from '../../../src/graph/mapping';
+
+const jane: HrEmployee = {
+  id: '7d3c1a2e-0000-4000-8000-000000000001',
+  externalId: null,
+  userName: 'jane.doe@contoso.test',
+  givenName: 'Jane',
+  familyName: 'Doe',
+  displayName: null,
+  jobTitle: 'Engineer',
+  department: 'R&D',
+  division: 'Platform',
+  costCenter: 'CC-1',
+  organization: null,
+  employeeNumber: 'E-42',
+  location: 'Berlin',
+  startDate: '2026-01-01',
+  endDate: null,
+  managerId: null,
+  lifecycleStatus: 'active',
+  customAttributes: { shirt: 'M', langs: ['de', 'en'] },
+  version: 3,
+};
+
+describe('lifecycle → accountEnabled (fixed table of the vendor article)', () => {
+  it.each([
+    ['active', true],
+    ['offboarding', true],
+    ['hired', false],
+    ['leave', false],
+    ['terminated', false],
+    ['deactivated', false],
+    ['', false],
+    [null, false],
+    ['something-else', false],
+  ])('%s → %s', (lifecycle, enabled) => {
+    expect(accountEnabledFor(lifecycle)).toBe(enabled);
+  });
+});
+
+describe('desired Entra user from the mapping', () => {
+  it('maps HR fields unformatted and adds UPN, accountEnabled and a displayName from the names', () => {
+    expect(buildDesiredUser(jane, DEFAULT_MAPPING)).toEqual({
+      givenName: 'Jane',
+      surname: 'Doe',
+      jobTitle: 'Engineer',
+      department: 'R&D',
+      officeLocation: 'Berlin',
+      employeeId: 'E-42',
+      userPrincipalName: 'jane.doe@contoso.test',
+      accountEnabled: true,
+      displayName: 'Jane Doe',
+    });
+  });
+
+  it('sends references to other people as the HR id, and extension and org-data targets', () => {
+    const user = buildDesiredUser({ ...jane, managerId: 'mgr-hr-id' }, [
+      ...DEFAULT_MAPPING,
+      { source: 'managerId', target: 'extension_0123456789abcdef0123456789abcdef_hrManagerId' },
+      { source: 'division', target: 'employeeOrgData.division' },
+      { source: 'costCenter', target: 'employeeOrgData.costCenter' },
+      { source: 'customAttributes.shirt', target: 'extension_0123456789abcdef0123456789abcdef_shirt' },
+    ]);
+    expect(user).toMatchObject({
+      extension_0123456789abcdef0123456789abcdef_hrManagerId: 'mgr-hr-id',
+      extension_0123456789abcdef0123456789abcdef_shirt: 'M',
+      employeeOrgData: { division: 'Platform', costCenter: 'CC-1' },
+    });
+  });
+
+  it('refuses an employee without last name with MissingName and says how to fix it', () => {
+    const err = captured(() => buildDesiredUser({ ...jane, familyName: ' ' }, DEFAULT_MAPPING));
+    expect(err.type).toBe('MissingName');
+    expect(err.retryable).toBe(false);
+    expect(err.message).toMatch(/last name.*Fix:/);
+  });
+
+  it('refuses a list value with MultiValuedExtension', () => {
+    const err = captured(() =>
+      buildDesiredUser(jane, [...DEFAULT_MAPPING, { source: 'customAttributes.langs', target: 'extension_0123456789abcdef0123456789abcdef_langs' }]),
+    );
+    expect(err.type).toBe('MultiValuedExtension');
+  });
+});
+
+describe('mapping validation (admin API)', () => {
+  it('requires givenName and surname to be mapped', () => {
+    const r = MappingSchema.safeParse([{ source: 'givenName', target: 'givenName' }]);
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toMatch(/surname/);
+  });
+  it('rejects unknown targets and doubly mapped ones', () => {
+    expect(MappingSchema.safeParse([...DEFAULT_MAPPING, { source: 'department', target: 'passwordProfile' }]).success).toBe(false);
+    expect(MappingSchema.safeParse([...DEFAULT_MAPPING, { source: 'department', target: 'jobTitle' }]).success).toBe(false);
+  });
+  it('accepts the default mapping and extension targets', () => {
+    expect(MappingSchema.safeParse(DEFAULT_MAPPING).success).toBe(true);
+    expect(
+      MappingSchema.safeParse([...DEFAULT_MAPPING, { source: 'customAttributes.x', target: 'extension_0123456789abcdef0123456789abcdef_x' }]).success,
+    ).toBe(true);
+  });
+});
+
+describe('diff against the current Entra user', () => {
+  const desired = buildDesiredUser(jane, DEFAULT_MAPPING);
+  const current = { id: 'o1', ...desired, userPrincipalName: 'JANE.DOE@contoso.test' };
+
+  it('is empty when nothing differs (UPNs compare case-insensitively), so nothing is written', () => {
+    expect(diffUser(desired, current)).toEqual({});
+  });
+  it('holds only what differs, with null to clear a value', () => {
+    expect(diffUser({ ...desired, jobTitle: null, department: 'Sales' }, current)).toEqual({ jobTitle: null, department: 'Sales' });
+  });
+  it('renames by PATCHing the UPN', () => {
+    expect(diffUser({ ...desired, userPrincipalName: 'jane.smith@contoso.test' }, current)).toEqual({
+      userPrincipalName: 'jane.smith@contoso.test',
+    });
+  });
+});
+
+describe('create body', () => {
+  it('omits nulls and derives mailNickname from the UPN', () => {
+    const body = createBody(buildDesiredUser({ ...jane, jobTitle: null }, DEFAULT_MAPPING));
+    expect(body).not.toHaveProperty('jobTitle');
+    expect(body.mailNickname).toBe('jane.doe');
+    expect(body).not.toHaveProperty('passwordProfile');
+  });
+  it('keeps mailNickname within Graph rules', () => {
+    expect(mailNicknameFor('Jö rg..Mül(ler).@x.test')).toBe('Jrg.Mller');
+  });
+});
+
+function captured(fn: () => unknown): ProvisioningError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ProvisioningError) return err;
+    throw err;
+  }
+  throw new Error('expected a ProvisioningError');
+}
