@@ -6,6 +6,14 @@ import { loadConfig, REPO_ROOT } from '../config';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded-postgres';
 import { createDb, ensureDatabase, migrateLatest } from '../db/knex';
 import { ensureDefaultTenant } from '../dev/default-tenant';
+import {
+  defaultDevSeed,
+  DEV_APP_ID,
+  DEV_CLIENT_SECRET,
+  DEV_TENANT_ID,
+  ensureEmulatorCertificate,
+  startGraphEmulator,
+} from '../emulator';
 import { assertPortFree, startTemporalDevServer, stopChild, waitForPort, type TemporalDevServer } from '../dev/temporal-dev-server';
 import { createLogger } from '../logger';
 
@@ -20,13 +28,23 @@ const DEV_SECRETS = path.join(DATA_DIR, 'dev-secrets.json');
 const PG_PORT = 5433;
 const TEMPORAL_PORT = 7233;
 const TEMPORAL_UI_PORT = 8233;
+/** Email domain of the default HR tenant's people; verified in the emulated Entra tenant. */
+const DEV_EMAIL_DOMAIN = 'contoso.example';
 
 interface DevJson {
   tenantId: string;
   scim: { baseUrl: string; token: string };
   admin: { baseUrl: string; token: string };
   temporal: { address: string; namespace: string; uiUrl: string | null };
-  graph?: Record<string, string>;
+  graph: {
+    emulatorUrl: string;
+    graphBaseUrl: string;
+    authorityHost: string;
+    tenantId: string;
+    clientId: string;
+    clientSecret: string;
+    caCertPath: string;
+  };
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -62,8 +80,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping…');
-    for (const child of children.reverse()) await stopChild(child);
-    for (const stop of stops.reverse()) await stop().catch((err: unknown) => logger.warn({ err }, 'stop failed'));
+    // Everything is signalled at once: embedded-postgres installs its own exit hook that ends this process after
+    // stopping PostgreSQL, so a sequential shutdown could leave the Temporal server running.
+    await Promise.allSettled([
+      ...children.map((child) => stopChild(child)),
+      ...stops.map((stop) => stop().catch((err: unknown) => logger.warn({ err }, 'stop failed'))),
+    ]);
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
@@ -100,6 +122,30 @@ async function main(): Promise<void> {
       stops.push(() => temporal!.stop());
     }
 
+    // Graph emulator (in this process), state kept in .data/emulator across restarts
+    const emulatorDir = path.join(DATA_DIR, 'emulator');
+    const cert = ensureEmulatorCertificate(emulatorDir);
+    const snapshotPath = path.join(emulatorDir, 'state.json');
+    const freshEmulator = !fs.existsSync(snapshotPath);
+    await assertPortFree(config.EMULATOR_HOST, config.EMULATOR_PORT, 'Graph emulator');
+    const emulator = await startGraphEmulator({
+      host: config.EMULATOR_HOST,
+      port: config.EMULATOR_PORT,
+      tls: { cert: cert.cert, key: cert.key },
+      snapshotPath,
+    });
+    stops.push(() => emulator.stop());
+    if (freshEmulator) emulator.seed(defaultDevSeed({ domain: DEV_EMAIL_DOMAIN }));
+    const graph: DevJson['graph'] = {
+      emulatorUrl: emulator.url,
+      graphBaseUrl: `${emulator.url}/v1.0`,
+      authorityHost: emulator.url,
+      tenantId: DEV_TENANT_ID,
+      clientId: DEV_APP_ID,
+      clientSecret: DEV_CLIENT_SECRET,
+      caCertPath: cert.certPath,
+    };
+
     // Default tenant and its tokens
     const previous = readJson<DevJson>(DEV_JSON);
     const creds = await ensureDefaultTenant(db, previous && {
@@ -117,6 +163,8 @@ async function main(): Promise<void> {
       TEMPORAL_ADDRESS: temporal?.address ?? config.TEMPORAL_ADDRESS,
       TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE,
       SECRETS_KEY: devSecretsKey(config.SECRETS_KEY),
+      // The emulator's self-signed certificate; Node reads this only at process start.
+      NODE_EXTRA_CA_CERTS: cert.certPath,
     };
     await assertPortFree(config.API_HOST, config.API_PORT, 'api');
     const api = spawn(process.execPath, [path.join(__dirname, 'api.js')], { env: childEnv, stdio: 'inherit' });
@@ -138,6 +186,7 @@ async function main(): Promise<void> {
         namespace: config.TEMPORAL_NAMESPACE,
         uiUrl: temporal?.uiUrl ?? null,
       },
+      graph,
     };
     writePrivateJson(DEV_JSON, dev);
     console.log(
@@ -150,6 +199,8 @@ async function main(): Promise<void> {
         `  Admin token     ${dev.admin.token}`,
         `  Temporal        ${dev.temporal.address}   namespace ${dev.temporal.namespace}`,
         `  Temporal UI     ${dev.temporal.uiUrl ?? '(external server)'}`,
+        `  Graph emulator  ${graph.emulatorUrl}   (Graph base ${graph.graphBaseUrl}; users: ${graph.emulatorUrl}/_emulator/users)`,
+        `  Emulated Entra  tenant ${graph.tenantId}, app ${graph.clientId}, verified domain ${DEV_EMAIL_DOMAIN}`,
         `  Everything above is also in ${path.relative(process.cwd(), DEV_JSON)}. Ctrl-C stops it all.`,
         '',
       ].join('\n'),
