@@ -1,15 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import tls from 'node:tls';
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import {
   AuthenticationHandler,
   Client,
-  HTTPMessageHandler,
   TelemetryHandler,
   type Context,
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import type { GraphConnection } from '../db/outbound-settings';
+import { HttpsMessageHandler } from './https-handler';
 import type { WriteBudget } from './write-budget';
 
 /**
@@ -76,27 +77,31 @@ export function graphOrigin(baseUrl: string | null | undefined): string {
 
 export interface GraphClientOptions {
   budget?: WriteBudget;
+  /** Extra trusted CA certificate(s), PEM: the emulator's self-signed one, or a corporate proxy's CA. */
+  extraCaPem?: string;
   /** Tests and `test connection` may pass their own credential; the default is ClientSecretCredential. */
   credential?: TokenCredential;
 }
 
-export function createCredential(conn: GraphConnection): ClientSecretCredential {
+export function createCredential(conn: GraphConnection, extraCaPem?: string): ClientSecretCredential {
   return new ClientSecretCredential(conn.graphTenantId, conn.clientId, conn.clientSecret, {
     authorityHost: conn.authorityHost || DEFAULT_AUTHORITY_HOST,
     // With a custom authority (the emulator) MSAL must not ask login.microsoftonline.com about it.
     disableInstanceDiscovery: !!conn.authorityHost,
+    // `ca` replaces the default store in core-rest-pipeline, so keep Node's roots next to the extra one.
+    ...(extraCaPem ? { tlsOptions: { ca: [...tls.rootCertificates, extraCaPem] } } : {}),
   });
 }
 
 export function createGraphClient(conn: GraphConnection, opts: GraphClientOptions = {}): Client {
   const origin = graphOrigin(conn.graphBaseUrl);
-  const credential = opts.credential ?? createCredential(conn);
+  const credential = opts.credential ?? createCredential(conn, opts.extraCaPem);
   const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [GRAPH_SCOPE] });
   const chain: Middleware[] = [
     new AuthenticationHandler(authProvider),
     new BudgetMiddleware(opts.budget),
     new TelemetryHandler(),
-    new HTTPMessageHandler(),
+    new HttpsMessageHandler(opts.extraCaPem),
   ];
   return Client.initWithMiddleware({
     middleware: chain,

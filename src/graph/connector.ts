@@ -27,6 +27,8 @@ export interface GraphConnectorOptions {
   budgets?: WriteBudgets;
   /** How long verified domains and extension definitions are reused; a miss always re-reads. Default 30 s. */
   cacheTtlMs?: number;
+  /** Extra trusted CA certificate (PEM) for Graph and the identity platform, e.g. the emulator's. */
+  extraCaPem?: string;
   /** For tests: build the directory differently (e.g. an in-memory fake). */
   directoryFactory?: (conn: GraphConnection, budgets: WriteBudgets) => EntraDirectory;
 }
@@ -46,7 +48,7 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
     opts.directoryFactory ??
     ((conn: GraphConnection, b: WriteBudgets) =>
       new GraphDirectory(
-        createGraphClient(conn, { budget: b.for(conn.graphTenantId, conn.clientId) }),
+        createGraphClient(conn, { budget: b.for(conn.graphTenantId, conn.clientId), extraCaPem: opts.extraCaPem }),
         graphOrigin(conn.graphBaseUrl),
       ));
 

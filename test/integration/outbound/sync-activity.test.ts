@@ -1,0 +1,204 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../../src/activities';
+import { getProvisioning } from '../../../src/db/provisioning';
+import { createGraphConnector } from '../../../src/graph/connector';
+import { silentLogger } from '../../../src/logger';
+import type { SyncResult } from '../../../src/workflows/messages';
+import { createTestDb, type TestDb } from '../../support/db';
+import { upsertOutboundSettings } from '../../../src/db/outbound-settings';
+import { DEFAULT_MAPPING } from '../../../src/graph/mapping';
+import {
+  createEmployee,
+  createOutboundTenant,
+  ENTRA_TENANT,
+  EXT,
+  NOPERM_APP_ID,
+  startTestEmulator,
+  testSecretsKey,
+  UNVERIFIED,
+  updateEmployee,
+  VERIFIED,
+  type TestEmulator,
+} from './support';
+
+/**
+ * syncEmployeeToEntra against the Graph emulator over HTTPS, with the production client (ClientSecretCredential
+ * + Graph SDK), a real PostgreSQL, and Temporal's mock activity context.
+ */
+describe('syncEmployeeToEntra against the Graph emulator', () => {
+  let t: TestDb;
+  let em: TestEmulator;
+  const secretsKey = testSecretsKey();
+  let activities: ReturnType<typeof createActivities>;
+
+  beforeAll(async () => {
+    [t, em] = await Promise.all([createTestDb(), startTestEmulator()]);
+    activities = createActivities({
+      db: t.db,
+      logger: silentLogger(),
+      graph: createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca }),
+      managerReplicationAttempts: 3,
+    });
+  });
+  afterAll(async () => {
+    await em?.stop();
+    await t?.drop();
+  });
+  beforeEach(() => em.operator('DELETE', '/_emulator/requests'));
+
+  const sync = (tenantId: string, employeeId: string, attempt = 1): Promise<SyncResult> =>
+    new MockActivityEnvironment({ attempt }).run(activities.syncEmployeeToEntra, { tenantId, employeeId, changedAttributes: [] });
+
+  async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
+    try {
+      await p;
+    } catch (err) {
+      if (err instanceof ApplicationFailure) return err;
+      throw err;
+    }
+    throw new Error('expected the sync to fail');
+  }
+
+  const writes = async () => (await em.requests()).filter((r) => r.method !== 'GET' && !r.url.includes('getAvailableExtensionProperties'));
+
+  it('creates the account with the mapped properties, a one-time password, and stores the object id', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, {
+      user_name: `jane.doe@${VERIFIED}`,
+      job_title: 'Engineer',
+      department: 'R&D',
+      location: 'Berlin',
+      employee_number: 'E-1',
+      lifecycle_status: 'hired',
+    });
+    const result = await sync(tenantId, e.id);
+    expect(result).toMatchObject({ outcome: 'created', syncedVersion: e.version });
+    expect(JSON.stringify(result)).not.toMatch(/password/i);
+
+    const user = (await em.users()).find((u) => u.id === result.entraObjectId)!;
+    expect(user).toMatchObject({
+      userPrincipalName: `jane.doe@${VERIFIED}`,
+      givenName: 'Jane',
+      surname: 'Doe',
+      displayName: 'Jane Doe',
+      jobTitle: 'Engineer',
+      department: 'R&D',
+      officeLocation: 'Berlin',
+      employeeId: 'E-1',
+      accountEnabled: false, // hired → disabled
+      [`${EXT}_hrId`]: e.id,
+    });
+    const post = (await writes()).find((r) => r.method === 'POST')!;
+    expect(post.body).toMatchObject({ passwordProfile: { forceChangePasswordNextSignIn: true } });
+
+    const row = await getProvisioning(t.db, tenantId, e.id);
+    expect(row).toMatchObject({ state: 'SYNCED', entraObjectId: result.entraObjectId, syncedVersion: e.version, reason: null });
+  });
+
+  it('writes nothing when nothing differs, and PATCHes only what changed', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `no.op@${VERIFIED}`, job_title: 'A' });
+    const first = await sync(tenantId, e.id);
+    await em.operator('DELETE', '/_emulator/requests');
+
+    const again = await sync(tenantId, e.id);
+    expect(again).toMatchObject({ outcome: 'unchanged', entraObjectId: first.entraObjectId });
+    expect(await writes()).toEqual([]);
+
+    await updateEmployee(t.db, tenantId, e.id, { job_title: 'B', lifecycle_status: 'leave' });
+    const updated = await sync(tenantId, e.id);
+    expect(updated.outcome).toBe('updated');
+    const patch = await writes();
+    expect(patch).toHaveLength(1);
+    expect(patch[0]).toMatchObject({ method: 'PATCH', body: { jobTitle: 'B', accountEnabled: false } });
+    expect(Object.keys(patch[0]!.body as object).sort()).toEqual(['accountEnabled', 'jobTitle']);
+  });
+
+  it('keeps syncing the same object after a UPN change (the object id identifies the account)', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `old.name@${VERIFIED}` });
+    const first = await sync(tenantId, e.id);
+    await updateEmployee(t.db, tenantId, e.id, { user_name: `new.name@${VERIFIED}` });
+    const second = await sync(tenantId, e.id);
+    expect(second.entraObjectId).toBe(first.entraObjectId);
+    const users = (await em.users()).filter((u) => [`old.name@${VERIFIED}`, `new.name@${VERIFIED}`].includes(String(u.userPrincipalName)));
+    expect(users).toEqual([expect.objectContaining({ id: first.entraObjectId, userPrincipalName: `new.name@${VERIFIED}` })]);
+  });
+
+  it('adopts an existing Entra account with the same UPN instead of creating a second one', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const seeded = em.emulator.seed({
+      tenants: [{ id: ENTRA_TENANT, users: [{ userPrincipalName: `existing@${VERIFIED}`, displayName: 'Existing' }] }],
+    });
+    const existingId = seeded.tenants[0]!.users[0]!.id;
+    const e = await createEmployee(t.db, tenantId, { user_name: `Existing@${VERIFIED}` });
+    const result = await sync(tenantId, e.id);
+    expect(result).toMatchObject({ outcome: 'adopted', entraObjectId: existingId });
+    expect((await writes()).some((r) => r.method === 'POST')).toBe(false);
+    expect((await getProvisioning(t.db, tenantId, e.id))?.entraObjectId).toBe(existingId);
+  });
+
+  it('blocks on an unverified email domain with a reason naming the cause and the fix, without calling POST', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `jane@${UNVERIFIED}` });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'DomainNotVerified', nonRetryable: true });
+    expect(f.message).toMatch(new RegExp(`"${UNVERIFIED}".*not a verified domain.*Fix:`));
+    expect(f.details).toEqual([expect.objectContaining({ version: e.version })]);
+    expect(await writes()).toEqual([]);
+    expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({ state: 'BLOCKED', errorType: 'DomainNotVerified', reason: f.message });
+  });
+
+  it('blocks when the mapping targets a multi-valued extension property', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    await upsertOutboundSettings(t.db, tenantId, { mapping: [...DEFAULT_MAPPING, { source: 'department', target: `${EXT}_skills` }] }, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `multi@${VERIFIED}`, department: 'Sales' });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'MultiValuedExtension', nonRetryable: true });
+    expect(f.message).toMatch(/skills.*multi-valued/);
+  });
+
+  it('blocks with MissingName when the last name is empty', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `nolast@${VERIFIED}`, family_name: null });
+    expect(await failure(sync(tenantId, e.id))).toMatchObject({ type: 'MissingName', nonRetryable: true });
+  });
+
+  it('blocks with PermissionDenied naming the missing permission', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey, { clientId: NOPERM_APP_ID });
+    const e = await createEmployee(t.db, tenantId, { user_name: `perm@${VERIFIED}` });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'PermissionDenied', nonRetryable: true });
+    expect(f.message).toMatch(/Application\.Read\.All|Domain\.Read\.All/);
+  });
+
+  it('fails retryably with Retry-After as the next retry delay when Graph throttles', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `throttled@${VERIFIED}` });
+    await em.operator('PATCH', '/_emulator/faults', { burst429: { count: 1, retryAfterSeconds: 7 } });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'GraphThrottled', nonRetryable: false, nextRetryDelay: 7000 });
+    expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({ state: 'PENDING', errorType: 'GraphThrottled' });
+    await expect(sync(tenantId, e.id)).resolves.toMatchObject({ outcome: 'created' });
+  });
+
+  it("sets the Entra manager once the manager has an object id, waiting out Entra's replication delay", async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const boss = await createEmployee(t.db, tenantId, { user_name: `boss@${VERIFIED}` });
+    const bossSync = await sync(tenantId, boss.id);
+    await em.operator('PATCH', '/_emulator/faults', { replicationDelayMs: 60_000 });
+    const e = await createEmployee(t.db, tenantId, { user_name: `report@${VERIFIED}`, manager_id: boss.id });
+    // The manager reference cannot be written yet: retryable, and the created object id is already stored.
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'GraphUnavailable', nonRetryable: false });
+    const objectId = (await getProvisioning(t.db, tenantId, e.id))?.entraObjectId;
+    expect(objectId).toBeTruthy();
+    await em.operator('PATCH', '/_emulator/faults', { replicationDelayMs: 0 });
+    const done = await sync(tenantId, e.id, 2);
+    expect(done.entraObjectId).toBe(objectId);
+    const report = (await em.users()).find((u) => u.id === objectId)!;
+    expect(report).toMatchObject({ managerId: bossSync.entraObjectId, [`${EXT}_hrManagerId`]: boss.id });
+    expect((await em.users()).filter((u) => u.userPrincipalName === `report@${VERIFIED}`)).toHaveLength(1);
+  });
+});
