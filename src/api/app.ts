@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import { createAdminRouter } from './admin/router';
 import type { ApiDeps } from './deps';
+import { installObservability } from './observability';
 import { createScimRouter } from './scim/router';
 
 /**
- * The HTTP api: SCIM 2.0 at /scim/v2, the admin REST API at /admin/v1, health and readiness probes.
+ * The HTTP api: SCIM 2.0 at /scim/v2, the admin REST API at /admin/v1, health and readiness probes, /metrics.
  * No module-level state: tests build as many apps as they like.
  */
 export function createApp(deps: ApiDeps): Express {
@@ -23,6 +24,7 @@ export function createApp(deps: ApiDeps): Express {
     res.setHeader('x-request-id', requestId);
     next();
   });
+  installObservability(app, deps);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

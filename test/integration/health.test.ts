@@ -25,3 +25,21 @@ describe('probes', () => {
     await dead.destroy();
   });
 });
+
+describe('metrics', () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await createTestDb();
+  });
+  afterAll(() => t.drop());
+
+  it('counts requests per api area and reports the outbox backlog in Prometheus format', async () => {
+    const app = buildTestApp(t.db);
+    await request(app).get('/admin/v1/tenants').expect(401);
+    const res = await request(app).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.text).toMatch(/entra_sync_http_requests_total\{area="admin",method="GET",status="401"\} 1/);
+    expect(res.text).toMatch(/entra_sync_outbox_undelivered 0/);
+  });
+});

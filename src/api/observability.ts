@@ -1,0 +1,75 @@
+import type { Express, NextFunction, Request, Response } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Db } from '../db/knex';
+import type { Logger } from '../logger';
+
+/** Which part of the api a path belongs to; keeps metric label cardinality fixed (no ids in labels). */
+function areaOf(path: string): string {
+  if (path.startsWith('/scim/')) {
+    const resource = /^\/scim\/v2\/([A-Za-z]+)/.exec(path)?.[1]?.toLowerCase();
+    return `scim.${resource ?? 'root'}`;
+  }
+  if (path.startsWith('/admin/')) return 'admin';
+  return 'other';
+}
+
+/**
+ * Prometheus metrics at /metrics (request counts and latency per area, the outbox backlog, Node process metrics)
+ * and one structured access log line per request with its request id and tenant id — never headers or bodies.
+ */
+export function installObservability(app: Express, deps: { db: Db; logger: Logger }): void {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'entra_sync_http_requests_total',
+    help: 'HTTP requests by api area, method and status',
+    labelNames: ['area', 'method', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'entra_sync_http_request_duration_seconds',
+    help: 'HTTP request duration by api area',
+    labelNames: ['area'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'entra_sync_outbox_undelivered',
+    help: 'Outbox rows not yet signalled to Temporal (grows while Temporal or the worker is down)',
+    registers: [registry],
+    async collect() {
+      const [row] = await deps.db('outbox').whereNull('delivered_at').count<Array<{ count: string }>>('* as count');
+      this.set(Number(row?.count ?? 0));
+    },
+  });
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const area = areaOf(req.path);
+      requests.inc({ area, method: req.method, status: String(res.statusCode) });
+      duration.observe({ area }, seconds);
+      deps.logger.info(
+        {
+          requestId: res.locals.requestId,
+          tenantId: res.locals.tenantId,
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          ms: Math.round(seconds * 10_000) / 10,
+        },
+        'request',
+      );
+    });
+    next();
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    try {
+      res.type(registry.contentType).send(await registry.metrics());
+    } catch {
+      res.status(503).type('text/plain').send('metrics unavailable\n');
+    }
+  });
+}
