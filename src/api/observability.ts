@@ -47,7 +47,9 @@ export function installObservability(app: Express, deps: { db: Db; logger: Logge
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const area = areaOf(req.path);
+      // req.path is relative to the router that handled it by now; originalUrl is what the client asked for.
+      const path = req.originalUrl.split('?', 1)[0];
+      const area = areaOf(path);
       requests.inc({ area, method: req.method, status: String(res.statusCode) });
       duration.observe({ area }, seconds);
       deps.logger.info(
@@ -55,7 +57,7 @@ export function installObservability(app: Express, deps: { db: Db; logger: Logge
           requestId: res.locals.requestId,
           tenantId: res.locals.tenantId,
           method: req.method,
-          path: req.path,
+          path,
           status: res.statusCode,
           ms: Math.round(seconds * 10_000) / 10,
         },
