@@ -1,0 +1,526 @@
+import { parse, type Filter } from 'scim2-parse-filter';
+import type { CustomAttributeDefinition } from '../../db/custom-attributes';
+import type { MultiValue } from '../../db/employees';
+import { badRequest } from './errors';
+import {
+  coerceBoolean,
+  coerceCustomValue,
+  coerceDate,
+  coerceHttpsUrl,
+  coerceString,
+  referenceValue,
+  unwrapSingle,
+  type PatchOperation,
+  type PatchOpName,
+} from './normalize';
+import { clip, parsePath, type ParsedPath } from './paths';
+import { IGNORED_CORE_USER_ATTRIBUTES, URN } from './schemas';
+import type { ScalarKey, UserDraft } from './user-draft';
+
+/**
+ * The PATCH engine for Users. It never writes to an object under a client-chosen key: every path is resolved
+ * against an allow-list of canonical attribute names first (which also makes `__proto__`-style paths inert), then
+ * applied to a typed `UserDraft`. The same engine builds drafts from POST/PUT bodies, so both speak one dialect.
+ */
+
+/** Finds a tenant's custom attribute definition by id (exact first, then case-insensitively). */
+export type CustomAttributeLookup = (id: string) => CustomAttributeDefinition | undefined;
+
+type MultiAttr = 'emails' | 'phoneNumbers' | 'photos' | 'addresses';
+type ValueType = 'string' | 'date' | 'url';
+
+export type UserTarget =
+  | { kind: 'scalar'; key: ScalarKey; label: string; valueType: ValueType }
+  | { kind: 'active' }
+  | { kind: 'name' }
+  | { kind: 'extension'; schema: 'enterprise' | 'product' }
+  | { kind: 'multi'; attr: MultiAttr; filter?: Filter; sub?: string }
+  | { kind: 'manager' }
+  | { kind: 'custom'; def: CustomAttributeDefinition }
+  | { kind: 'readOnly'; label: string }
+  | { kind: 'ignored' };
+
+const scalar = (key: ScalarKey, label: string, valueType: ValueType = 'string'): UserTarget => ({
+  kind: 'scalar',
+  key,
+  label,
+  valueType,
+});
+
+const CORE: Record<string, UserTarget> = {
+  username: scalar('userName', 'userName'),
+  externalid: scalar('externalId', 'externalId'),
+  displayname: scalar('displayName', 'displayName'),
+  title: scalar('title', 'title'),
+  active: { kind: 'active' },
+  name: { kind: 'name' },
+  id: { kind: 'readOnly', label: 'id' },
+  meta: { kind: 'readOnly', label: 'meta' },
+  schemas: { kind: 'readOnly', label: 'schemas' },
+  groups: { kind: 'readOnly', label: 'groups' },
+};
+const NAME_SUBS: Record<string, UserTarget> = {
+  givenname: scalar('givenName', 'name.givenName'),
+  familyname: scalar('familyName', 'name.familyName'),
+  formatted: scalar('formatted', 'name.formatted'),
+  middlename: { kind: 'ignored' },
+  honorificprefix: { kind: 'ignored' },
+  honorificsuffix: { kind: 'ignored' },
+};
+const MULTI: Record<string, MultiAttr> = {
+  emails: 'emails',
+  phonenumbers: 'phoneNumbers',
+  photos: 'photos',
+  addresses: 'addresses',
+};
+const ENTERPRISE: Record<string, UserTarget> = {
+  employeenumber: scalar('employeeNumber', 'employeeNumber'),
+  costcenter: scalar('costCenter', 'costCenter'),
+  organization: scalar('organization', 'organization'),
+  division: scalar('division', 'division'),
+  department: scalar('department', 'department'),
+  manager: { kind: 'manager' },
+};
+const PRODUCT: Record<string, UserTarget> = {
+  level: scalar('level', 'level'),
+  location: scalar('location', 'location'),
+  gender: scalar('gender', 'gender'),
+  startdate: scalar('startDate', 'startDate', 'date'),
+  enddate: scalar('endDate', 'endDate', 'date'),
+  birthday: scalar('birthday', 'birthday', 'date'),
+};
+
+const MULTI_SUBS: Record<MultiAttr, Record<string, string>> = {
+  emails: { value: 'value', type: 'type', primary: 'primary', display: 'display' },
+  phoneNumbers: { value: 'value', type: 'type', primary: 'primary', display: 'display' },
+  photos: { value: 'value', type: 'type', primary: 'primary', display: 'display' },
+  addresses: {
+    locality: 'locality',
+    type: 'type',
+    primary: 'primary',
+    formatted: 'formatted',
+    streetaddress: 'streetAddress',
+    region: 'region',
+    postalcode: 'postalCode',
+    country: 'country',
+  },
+};
+
+const own = <T>(table: Record<string, T>, key: string): T | undefined =>
+  Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
+
+function parseValueFilter(text: string, attr: MultiAttr): Filter {
+  let f: Filter;
+  try {
+    f = parse(text);
+  } catch {
+    throw badRequest('invalidPath', `invalid filter "${clip(text)}" in ${attr} path`);
+  }
+  checkFilterAttributes(f, attr);
+  return f;
+}
+
+function checkFilterAttributes(f: Filter, attr: MultiAttr): void {
+  switch (f.op) {
+    case 'and':
+    case 'or':
+      f.filters.forEach((x) => checkFilterAttributes(x, attr));
+      return;
+    case 'not':
+      checkFilterAttributes(f.filter, attr);
+      return;
+    case '[]':
+      throw badRequest('invalidPath', `nested value filters are not supported in ${attr}`);
+    default:
+      if (!own(MULTI_SUBS[attr], subName(f.attrPath))) {
+        throw badRequest('invalidPath', `"${clip(f.attrPath)}" is not a sub-attribute of ${attr}`);
+      }
+  }
+}
+
+/** `type`, `emails.type` → `type` (lower case). */
+const subName = (attrPath: string): string => attrPath.slice(attrPath.lastIndexOf('.') + 1).toLowerCase();
+
+/** Resolves a parsed path to what it writes. Unknown attributes and custom ids are rejected by name. */
+export function resolveUserPath(p: ParsedPath, lookupCustom: CustomAttributeLookup): UserTarget {
+  const attr = p.attr.toLowerCase();
+  if (attr === '') {
+    if (p.schema === 'enterprise' || p.schema === 'product') return { kind: 'extension', schema: p.schema };
+    throw badRequest('invalidPath', 'the core schema URN alone is not a path');
+  }
+  const noFilter = () => {
+    if (p.filter !== undefined) throw badRequest('invalidPath', `${p.attr} is not multi-valued`);
+  };
+  if (p.schema === null || p.schema === 'core') {
+    const multi = own(MULTI, attr);
+    if (multi) {
+      let sub: string | undefined;
+      if (p.sub !== undefined) {
+        sub = own(MULTI_SUBS[multi], p.sub.toLowerCase());
+        if (!sub) throw badRequest('invalidPath', `"${p.sub}" is not a sub-attribute of ${multi}`);
+      }
+      const t: UserTarget = { kind: 'multi', attr: multi };
+      if (p.filter !== undefined) t.filter = parseValueFilter(p.filter, multi);
+      if (sub !== undefined) t.sub = sub;
+      return t;
+    }
+    const core = own(CORE, attr);
+    if (core) {
+      noFilter();
+      if (core.kind === 'name' && p.sub !== undefined) {
+        const sub = own(NAME_SUBS, p.sub.toLowerCase());
+        if (!sub) throw badRequest('invalidPath', `"${p.sub}" is not a sub-attribute of name`);
+        return sub;
+      }
+      if (p.sub !== undefined && core.kind !== 'readOnly') throw badRequest('invalidPath', `${p.attr} has no sub-attributes`);
+      return core;
+    }
+    if (IGNORED_CORE_USER_ATTRIBUTES.has(attr)) return { kind: 'ignored' };
+  }
+  if (p.schema === null || p.schema === 'enterprise') {
+    const ent = own(ENTERPRISE, attr);
+    if (ent) {
+      noFilter();
+      if (ent.kind === 'manager' && p.sub !== undefined) {
+        const s = p.sub.toLowerCase();
+        if (s === 'value') return ent;
+        if (s === '$ref' || s === 'displayname') return { kind: 'ignored' };
+        throw badRequest('invalidPath', `"${p.sub}" is not a sub-attribute of manager`);
+      }
+      if (p.sub !== undefined) throw badRequest('invalidPath', `${p.attr} has no sub-attributes`);
+      return ent;
+    }
+  }
+  if (p.schema === null || p.schema === 'product') {
+    const prod = own(PRODUCT, attr);
+    if (prod) {
+      noFilter();
+      if (p.sub !== undefined) throw badRequest('invalidPath', `${p.attr} has no sub-attributes`);
+      return prod;
+    }
+  }
+  if (p.schema === 'enterprise') {
+    const def = lookupCustom(p.attr);
+    if (def && p.sub === undefined && p.filter === undefined) return { kind: 'custom', def };
+    throw badRequest(
+      'invalidPath',
+      `unknown custom attribute "${clip(p.attr)}": define it in the HRIS first (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:<id>)`,
+    );
+  }
+  throw badRequest('invalidPath', `unknown attribute "${clip(p.attr)}"`);
+}
+
+type Mode = 'patch' | 'resource';
+type Elem = Record<string, unknown>;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Applies PATCH operations to a draft, in order; all or nothing is up to the caller (one transaction). */
+export function applyUserOperations(draft: UserDraft, ops: readonly PatchOperation[], lookupCustom: CustomAttributeLookup): void {
+  for (const op of ops) {
+    if (op.path === undefined) {
+      if (op.op === 'remove') throw badRequest('noTarget', '"remove" needs a "path"');
+      if (!isPlainObject(op.value)) throw badRequest('invalidValue', 'an operation without "path" needs an object "value"');
+      applyValueMap(draft, op.op, op.value, lookupCustom, 'patch');
+    } else {
+      applyPath(draft, op.op, op.path, op.value, lookupCustom, 'patch');
+    }
+  }
+}
+
+/**
+ * Applies a whole resource (POST/PUT body) to a draft. Keys are attribute paths, so nested objects, URN-keyed
+ * extension objects and flattened `urn:…:User:department` keys all work; nulls mean "unassigned" and are skipped;
+ * read-only attributes (id, meta, groups, schemas) are ignored as RFC 7644 §3.3 allows.
+ */
+export function applyUserResource(draft: UserDraft, body: Record<string, unknown>, lookupCustom: CustomAttributeLookup): void {
+  applyValueMap(draft, 'replace', body, lookupCustom, 'resource');
+}
+
+/**
+ * A path-less add/replace: with aadOptscim062020 Entra folds several replaces into one object whose keys are paths
+ * (`"name.givenName"`, `"urn:…:enterprise:2.0:User:employeeNumber"`), so each key is applied as a path.
+ */
+function applyValueMap(
+  draft: UserDraft,
+  op: PatchOpName,
+  value: Record<string, unknown>,
+  lookupCustom: CustomAttributeLookup,
+  mode: Mode,
+): void {
+  for (const [key, v] of Object.entries(value)) applyPath(draft, op, key, v, lookupCustom, mode);
+}
+
+function applyPath(
+  draft: UserDraft,
+  op: PatchOpName,
+  path: string,
+  value: unknown,
+  lookupCustom: CustomAttributeLookup,
+  mode: Mode,
+): void {
+  const target = resolveUserPath(parsePath(path, 'User'), lookupCustom);
+  if (mode === 'resource' && value === null) return;
+  switch (target.kind) {
+    case 'ignored':
+      return;
+    case 'readOnly':
+      if (mode === 'resource') return;
+      throw badRequest('mutability', `${target.label} is read-only`);
+    case 'scalar':
+      draft[target.key] = op === 'remove' ? null : scalarValue(target, value);
+      return;
+    case 'active':
+      if (op === 'remove') throw badRequest('invalidValue', 'active cannot be removed; replace it with false');
+      draft.active = coerceBoolean(value, 'active');
+      return;
+    case 'manager':
+      draft.manager = op === 'remove' ? null : referenceValue(value, 'manager');
+      return;
+    case 'custom':
+      if (op === 'remove') delete draft.custom[target.def.id];
+      else {
+        const v = coerceCustomValue(target.def, value);
+        if (v === null) delete draft.custom[target.def.id];
+        else draft.custom[target.def.id] = v;
+      }
+      return;
+    case 'name':
+      if (op === 'remove') {
+        draft.givenName = draft.familyName = draft.formatted = null;
+        return;
+      }
+      if (!isPlainObject(value)) throw badRequest('invalidValue', 'name must be an object');
+      for (const [k, v] of Object.entries(value)) applyPath(draft, op, `name.${k}`, v, lookupCustom, mode);
+      return;
+    case 'extension': {
+      const urn = target.schema === 'enterprise' ? URN.enterprise : URN.product;
+      if (op === 'remove') {
+        const keys: ScalarKey[] =
+          target.schema === 'enterprise'
+            ? ['employeeNumber', 'costCenter', 'organization', 'division', 'department']
+            : ['level', 'location', 'gender', 'startDate', 'endDate', 'birthday'];
+        for (const k of keys) draft[k] = null;
+        if (target.schema === 'enterprise') draft.manager = null;
+        return;
+      }
+      if (!isPlainObject(value)) throw badRequest('invalidValue', `${urn} must be an object`);
+      for (const [k, v] of Object.entries(value)) applyPath(draft, op, `${urn}:${k}`, v, lookupCustom, mode);
+      return;
+    }
+    case 'multi':
+      applyMulti(draft, op, target, value);
+      return;
+  }
+}
+
+function scalarValue(t: Extract<UserTarget, { kind: 'scalar' }>, value: unknown): string | null {
+  const name = t.label;
+  if (t.valueType === 'date') return coerceDate(value, name);
+  if (t.valueType === 'url') return coerceHttpsUrl(value, name);
+  const s = coerceString(value, name);
+  return s === '' && t.key !== 'userName' ? null : s;
+}
+
+function applyMulti(draft: UserDraft, op: PatchOpName, t: Extract<UserTarget, { kind: 'multi' }>, value: unknown): void {
+  let elems: Elem[];
+  switch (t.attr) {
+    case 'emails':
+    case 'phoneNumbers':
+      elems = draft[t.attr].map((e) => ({ ...e }));
+      break;
+    case 'photos':
+      elems = draft.photoUrl ? [{ value: draft.photoUrl, type: 'photo', primary: true }] : [];
+      break;
+    case 'addresses':
+      elems = draft.location ? [{ type: 'work', locality: draft.location, primary: true }] : [];
+      break;
+  }
+  elems = editElements(elems, op, t, value);
+  switch (t.attr) {
+    case 'emails':
+    case 'phoneNumbers':
+      draft[t.attr] = elems.map((e) => toMultiValue(e, t.attr));
+      return;
+    case 'photos': {
+      const photo = pick(elems, 'photo');
+      draft.photoUrl = photo ? coerceHttpsUrl(photo.value, 'photos.value') : null;
+      return;
+    }
+    case 'addresses': {
+      const address = pick(elems, 'work');
+      draft.location = address ? (coerceString(address.locality, 'addresses.locality') || null) : null;
+      return;
+    }
+  }
+}
+
+/** The element of `type`, else the primary one, else the first. */
+function pick(elems: Elem[], type: string): Elem | undefined {
+  return (
+    elems.find((e) => typeof e.type === 'string' && e.type.toLowerCase() === type) ??
+    elems.find((e) => e.primary === true) ??
+    elems[0]
+  );
+}
+
+function toMultiValue(e: Elem, attr: string): MultiValue {
+  const value = coerceString(e.value, `${attr}.value`);
+  if (value === null || value === '') throw badRequest('invalidValue', `every element of ${attr} needs a "value"`);
+  const out: MultiValue = { value };
+  if (typeof e.type === 'string') out.type = e.type;
+  if (typeof e.primary === 'boolean') out.primary = e.primary;
+  if (typeof e.display === 'string') out.display = e.display;
+  return out;
+}
+
+/** Reads a client element into canonical sub-attribute names, dropping unknown keys. */
+function normalizeElement(raw: unknown, attr: MultiAttr): Elem {
+  if (!isPlainObject(raw)) throw badRequest('invalidValue', `elements of ${attr} must be objects`);
+  const out: Elem = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const sub = own(MULTI_SUBS[attr], k.toLowerCase());
+    if (!sub || v === null || v === undefined) continue;
+    out[sub] = subValue(sub, v, attr);
+  }
+  return out;
+}
+
+function subValue(sub: string, v: unknown, attr: string): unknown {
+  if (sub === 'primary') return coerceBoolean(v, `${attr}.primary`);
+  return coerceString(v, `${attr}.${sub}`);
+}
+
+const sameText = (a: unknown, b: unknown) =>
+  typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
+
+function editElements(elems: Elem[], op: PatchOpName, t: Extract<UserTarget, { kind: 'multi' }>, value: unknown): Elem[] {
+  const matches = (e: Elem) => (t.filter ? matchElement(t.filter, e) : true);
+  if (t.sub === undefined && t.filter === undefined) {
+    if (op === 'remove') {
+      if (value === undefined || value === null) return [];
+      const gone = (Array.isArray(value) ? value : [value]).map((v) => normalizeElement(v, t.attr));
+      return elems.filter((e) => !gone.some((g) => sameText(g.value, e.value)));
+    }
+    const incoming = value === null ? [] : (Array.isArray(value) ? value : [value]).map((v) => normalizeElement(v, t.attr));
+    if (op === 'replace') return incoming;
+    const out = elems.slice();
+    for (const n of incoming) {
+      const same = out.findIndex((e) => (n.type !== undefined && sameText(e.type, n.type)) || (n.type === undefined && sameText(e.value, n.value)));
+      if (same >= 0) out[same] = { ...out[same], ...n };
+      else out.push(n);
+    }
+    return out;
+  }
+  if (t.sub === undefined) {
+    if (op === 'remove') return elems.filter((e) => !matches(e));
+    const n = normalizeElement(unwrapArray(value, t.attr), t.attr);
+    const hit = elems.filter(matches);
+    if (hit.length === 0) return [...elems, { ...seedFromFilter(t.filter, t.attr), ...n }];
+    for (const e of hit) Object.assign(e, n);
+    return elems;
+  }
+  const sub = t.sub;
+  if (op === 'remove') {
+    if (sub === 'value') return elems.filter((e) => !matches(e));
+    for (const e of elems.filter(matches)) delete e[sub];
+    return elems;
+  }
+  const v = subValue(sub, unwrapSingle(value), t.attr);
+  const hit = elems.filter(matches);
+  // Entra adds e.g. phoneNumbers[type eq "mobile"].value for a user who has no mobile yet: add that element.
+  if (hit.length === 0) return [...elems, { ...seedFromFilter(t.filter, t.attr), [sub]: v }];
+  for (const e of hit) e[sub] = v;
+  return elems;
+}
+
+function unwrapArray(v: unknown, attr: string): unknown {
+  if (Array.isArray(v)) {
+    if (v.length !== 1) throw badRequest('invalidValue', `a filtered ${attr} path takes one element`);
+    return v[0];
+  }
+  return v;
+}
+
+/** The element a filter like `type eq "work"` describes, so a replace that matched nothing can add it. */
+function seedFromFilter(f: Filter | undefined, attr: MultiAttr): Elem {
+  const out: Elem = {};
+  const visit = (x: Filter) => {
+    if (x.op === 'and') x.filters.forEach(visit);
+    else if (x.op === 'eq' && x.compValue !== null) {
+      const sub = own(MULTI_SUBS[attr], subName(x.attrPath));
+      if (sub) out[sub] = subValue(sub, x.compValue, attr);
+    }
+  };
+  if (f) visit(f);
+  return out;
+}
+
+/** Evaluates a value filter against one element; strings compare case-insensitively (type/value are caseExact=false). */
+export function matchElement(f: Filter, e: Elem): boolean {
+  switch (f.op) {
+    case 'and':
+      return f.filters.every((x) => matchElement(x, e));
+    case 'or':
+      return f.filters.some((x) => matchElement(x, e));
+    case 'not':
+      return !matchElement(f.filter, e);
+    case '[]':
+      return false;
+    case 'pr': {
+      const v = e[canonicalKey(e, f.attrPath)];
+      return v !== undefined && v !== null && v !== '';
+    }
+    default: {
+      const actual = e[canonicalKey(e, f.attrPath)];
+      const expected = f.compValue;
+      if (typeof actual === 'boolean' || typeof expected === 'boolean') {
+        const a = toBool(actual);
+        const b = toBool(expected);
+        if (f.op === 'eq') return a === b;
+        if (f.op === 'ne') return a !== b;
+        return false;
+      }
+      if (expected === null) return f.op === 'eq' ? actual == null : f.op === 'ne' ? actual != null : false;
+      if (actual === undefined || actual === null) return f.op === 'ne';
+      const a = String(actual).toLowerCase();
+      const b = String(expected).toLowerCase();
+      switch (f.op) {
+        case 'eq':
+          return a === b;
+        case 'ne':
+          return a !== b;
+        case 'co':
+          return a.includes(b);
+        case 'sw':
+          return a.startsWith(b);
+        case 'ew':
+          return a.endsWith(b);
+        case 'gt':
+          return a > b;
+        case 'ge':
+          return a >= b;
+        case 'lt':
+          return a < b;
+        case 'le':
+          return a <= b;
+      }
+    }
+  }
+}
+
+function canonicalKey(e: Elem, attrPath: string): string {
+  const want = subName(attrPath);
+  return Object.keys(e).find((k) => k.toLowerCase() === want) ?? want;
+}
+
+function toBool(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') {
+    const s = v.toLowerCase();
+    if (s === 'true') return true;
+    if (s === 'false') return false;
+  }
+  return undefined;
+}

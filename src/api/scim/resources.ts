@@ -1,0 +1,217 @@
+import type { EmployeeView } from '../../db/employees';
+import type { TeamRow } from '../../db/teams';
+import { badRequest } from './errors';
+import { URN } from './schemas';
+
+/** Row ⇄ SCIM resource rendering and the attributes/excludedAttributes projection (RFC 7644 §3.9). */
+
+export type ScimResource = Record<string, unknown>;
+
+export interface RenderContext {
+  /** Absolute base of /scim/v2 as clients see it, for meta.location and $ref. */
+  baseUrl: string;
+  /** Custom attributes are rendered only while a definition exists. */
+  isDefinedCustomAttribute: (id: string) => boolean;
+}
+
+const setIf = (o: Record<string, unknown>, k: string, v: unknown) => {
+  if (v !== null && v !== undefined) o[k] = v;
+};
+
+/**
+ * A SCIM User from an employee row. Nulls are omitted (Entra: "don't send null values"); booleans are JSON booleans;
+ * the manager is the RFC 7643 §4.3 complex `{value, $ref, displayName}` under the enterprise key with the enterprise
+ * URN in `schemas` — a bare string makes Entra fail to deserialize the user, and a missing URN makes it re-PATCH the
+ * manager every cycle.
+ */
+export function renderUser(row: EmployeeView, ctx: RenderContext): ScimResource {
+  const location = `${ctx.baseUrl}/Users/${row.id}`;
+  const out: ScimResource = { schemas: [URN.user], id: row.id };
+  setIf(out, 'externalId', row.external_id);
+  out.userName = row.user_name;
+  const name: Record<string, unknown> = {};
+  setIf(name, 'formatted', row.formatted_name);
+  setIf(name, 'familyName', row.family_name);
+  setIf(name, 'givenName', row.given_name);
+  if (Object.keys(name).length > 0) out.name = name;
+  setIf(out, 'displayName', row.display_name);
+  setIf(out, 'title', row.job_title);
+  out.active = row.active;
+  if (row.emails?.length) out.emails = row.emails;
+  if (row.phone_numbers?.length) out.phoneNumbers = row.phone_numbers;
+  if (row.photo_url) out.photos = [{ value: row.photo_url, type: 'photo', primary: true }];
+  if (row.location) out.addresses = [{ type: 'work', locality: row.location, primary: true }];
+  if (row.teams) {
+    const groups = row.teams
+      .filter((t) => t.scimManaged)
+      .map((t) => ({ value: t.id, display: t.displayName, $ref: `${ctx.baseUrl}/Groups/${t.id}` }));
+    if (groups.length > 0) out.groups = groups;
+  }
+
+  const ent: Record<string, unknown> = {};
+  setIf(ent, 'employeeNumber', row.employee_number);
+  setIf(ent, 'costCenter', row.cost_center);
+  setIf(ent, 'organization', row.organization);
+  setIf(ent, 'division', row.division);
+  setIf(ent, 'department', row.department);
+  if (row.manager_id) {
+    const manager: Record<string, unknown> = { value: row.manager_id, $ref: `${ctx.baseUrl}/Users/${row.manager_id}` };
+    setIf(manager, 'displayName', row.manager_display_name);
+    ent.manager = manager;
+  }
+  for (const [id, v] of Object.entries(row.custom_attributes ?? {})) {
+    if (ctx.isDefinedCustomAttribute(id)) ent[id] = v;
+  }
+  const prod: Record<string, unknown> = {};
+  setIf(prod, 'level', row.level_name);
+  setIf(prod, 'location', row.location);
+  setIf(prod, 'gender', row.gender);
+  setIf(prod, 'startDate', row.start_date);
+  setIf(prod, 'endDate', row.end_date);
+  setIf(prod, 'birthday', row.birthday);
+  const schemas = out.schemas as string[];
+  if (Object.keys(ent).length > 0) {
+    schemas.push(URN.enterprise);
+    out[URN.enterprise] = ent;
+  }
+  if (Object.keys(prod).length > 0) {
+    schemas.push(URN.product);
+    out[URN.product] = prod;
+  }
+  out.meta = {
+    resourceType: 'User',
+    created: row.created_at.toISOString(),
+    lastModified: row.updated_at.toISOString(),
+    location,
+    version: `W/"${row.version}"`,
+  };
+  return out;
+}
+
+export interface GroupMember {
+  id: string;
+  display: string | null;
+}
+
+export function renderGroup(row: TeamRow, members: GroupMember[] | undefined, ctx: Pick<RenderContext, 'baseUrl'>): ScimResource {
+  const out: ScimResource = { schemas: [URN.group], id: row.id };
+  setIf(out, 'externalId', row.external_id);
+  out.displayName = row.display_name;
+  if (members) {
+    out.members = members.map((m) => {
+      const e: Record<string, unknown> = { value: m.id, $ref: `${ctx.baseUrl}/Users/${m.id}`, type: 'User' };
+      setIf(e, 'display', m.display);
+      return e;
+    });
+  }
+  out.meta = {
+    resourceType: 'Group',
+    created: row.created_at.toISOString(),
+    lastModified: row.updated_at.toISOString(),
+    location: `${ctx.baseUrl}/Groups/${row.id}`,
+    version: `W/"${row.version}"`,
+  };
+  return out;
+}
+
+/** A parsed `attributes` / `excludedAttributes` list: [top-level key (lower case), sub-attribute (lower case)?]. */
+export type AttributeList = Array<[string, string | undefined]>;
+
+const EXTENSION_URNS = [URN.enterprise, URN.product].map((u) => u.toLowerCase());
+const CORE_URNS = [URN.user, URN.group].map((u) => u.toLowerCase());
+
+/** Parses a comma-separated attribute list; unknown names simply match nothing. */
+export function parseAttributeList(raw: unknown, param: string): AttributeList | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string') throw badRequest('invalidValue', `${param} must be a single comma-separated string`);
+  if (raw.length > 2000) throw badRequest('invalidValue', `${param} is too long`);
+  const out: AttributeList = [];
+  for (const part of raw.split(',')) {
+    let p = part.trim().toLowerCase();
+    if (p === '') continue;
+    const core = CORE_URNS.find((u) => p.startsWith(`${u}:`));
+    if (core) p = p.slice(core.length + 1);
+    const ext = EXTENSION_URNS.find((u) => p === u || p.startsWith(`${u}:`));
+    if (ext) {
+      out.push([ext, p.length > ext.length ? p.slice(ext.length + 1) : undefined]);
+      continue;
+    }
+    const dot = p.indexOf('.');
+    out.push(dot < 0 ? [p, undefined] : [p.slice(0, dot), p.slice(dot + 1)]);
+  }
+  return out;
+}
+
+/** Names (lower case) that are always returned whatever the projection says. */
+const ALWAYS = new Set(['id', 'schemas', 'meta']);
+
+function findKey(o: Record<string, unknown>, lower: string): string | undefined {
+  return Object.keys(o).find((k) => k.toLowerCase() === lower);
+}
+
+function pickSub(v: unknown, sub: string): unknown {
+  if (Array.isArray(v)) {
+    return v.map((e) => (typeof e === 'object' && e !== null ? pickSub(e, sub) : e)).filter((e) => e !== undefined);
+  }
+  if (typeof v === 'object' && v !== null) {
+    const k = findKey(v as Record<string, unknown>, sub);
+    return k === undefined ? undefined : { [k]: (v as Record<string, unknown>)[k] };
+  }
+  return undefined;
+}
+
+/** Applies `attributes` (keep only these) or `excludedAttributes` (drop these) to a rendered resource. */
+export function project(
+  resource: ScimResource,
+  attributes: AttributeList | undefined,
+  excluded: AttributeList | undefined,
+): ScimResource {
+  if (attributes && attributes.length > 0) {
+    const out: ScimResource = {};
+    for (const [k, v] of Object.entries(resource)) if (ALWAYS.has(k.toLowerCase())) out[k] = v;
+    for (const [top, sub] of attributes) {
+      const key = findKey(resource, top);
+      if (key === undefined || ALWAYS.has(top)) continue;
+      if (sub === undefined) {
+        out[key] = resource[key];
+        continue;
+      }
+      const picked = pickSub(resource[key], sub);
+      if (picked === undefined) continue;
+      const prev = out[key];
+      if (prev && typeof prev === 'object' && !Array.isArray(prev) && !Array.isArray(picked)) {
+        out[key] = { ...(prev as object), ...(picked as object) };
+      } else {
+        out[key] = picked;
+      }
+    }
+    return withSchemasOf(out);
+  }
+  if (excluded && excluded.length > 0) {
+    const out: ScimResource = { ...resource };
+    for (const [top, sub] of excluded) {
+      const key = findKey(out, top);
+      if (key === undefined || ALWAYS.has(top)) continue;
+      if (sub === undefined) {
+        delete out[key];
+        continue;
+      }
+      const v = out[key];
+      if (v && typeof v === 'object' && !Array.isArray(v)) {
+        const copy = { ...(v as Record<string, unknown>) };
+        const sk = findKey(copy, sub);
+        if (sk !== undefined) delete copy[sk];
+        out[key] = copy;
+      }
+    }
+    return withSchemasOf(out);
+  }
+  return resource;
+}
+
+/** Keeps `schemas` in step with the extension objects left after projection. */
+function withSchemasOf(r: ScimResource): ScimResource {
+  if (!Array.isArray(r.schemas)) return r;
+  r.schemas = (r.schemas as string[]).filter((s) => !EXTENSION_URNS.includes(s.toLowerCase()) || s in r);
+  return r;
+}
