@@ -103,6 +103,8 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
 
   setHandler(employeeChangedSignal, (change) => {
     s.desiredVersion = Math.max(s.desiredVersion, change.version);
+    // Redelivered or late: the last successful sync read this version or a newer one, so Entra has it already.
+    if (s.syncedVersion !== undefined && change.version <= s.syncedVersion) return;
     for (const a of change.changedAttributes) if (!s.pendingAttributes.includes(a)) s.pendingAttributes.push(a);
     const watched = change.touchesWatched !== false;
     if (watched) {

@@ -139,6 +139,21 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     expect(fake.syncs[1]!.req.changedAttributes).toEqual(['department']);
   });
 
+  it('ignores a redelivered change whose version is already synced (the relay delivers at least once)', async () => {
+    const { tenantId, employeeId } = ids();
+    const fake = fakeActivities(() => ({ syncedVersion: 2 }));
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    await worker.runUntil(async () => {
+      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, employeeChangedSignal, change(2, ['jobTitle']));
+      await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
+      await handle.signal(employeeChangedSignal, change(2, ['jobTitle']));
+      await handle.signal(employeeChangedSignal, change(1, ['givenName']));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await handle.query(statusQuery)).toMatchObject({ state: 'SYNCED', pendingAttributes: [] });
+    });
+    expect(fake.syncs).toHaveLength(1);
+  });
+
   it('enrols by itself on a watched change, and does not sync for changes to unwatched attributes only', async () => {
     const { tenantId, employeeId } = ids();
     const fake = fakeActivities(() => ({ syncedVersion: 2 }));

@@ -1,0 +1,205 @@
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/knex';
+import type { Logger } from '../logger';
+import type { employeeSyncWorkflow } from '../workflows/employee-sync';
+import {
+  employeeChangedSignal,
+  employeeSyncWorkflowId,
+  ProvisioningStateKey,
+  TenantIdKey,
+  type EmployeeChangedSignal,
+} from '../workflows/messages';
+
+/**
+ * The outbox relay: turns every outbox row into a signal-with-start of `employee-sync/<tenant>/<employee>` and
+ * marks it delivered.
+ *
+ * - At least once: a row is marked delivered in the same transaction that delivered it; a crash rolls the marks
+ *   back and the rows go out again. Redelivery is harmless: the workflow keeps the highest version and ignores
+ *   versions it has already synced.
+ * - In order per employee: one relay at a time holds the batch (a transaction-scoped advisory lock, so several
+ *   worker processes can run relays safely); rows of one employee go out sequentially by id, and after a failed
+ *   row the employee's later rows wait for the next round.
+ * - A Temporal outage only delays: failed rows stay undelivered with `attempts` and `last_error`, and the relay
+ *   backs off.
+ *
+ * Tenants whose outbound provisioning is off get no workflows; their rows are marked delivered without a signal
+ * (an admin enrols employees after switching it on).
+ */
+export interface OutboxRelayOptions {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  logger: Logger;
+  batchSize?: number;
+  pollIntervalMs?: number;
+  /** Parallel signals for different employees. */
+  concurrency?: number;
+  /** Passed to newly started workflows (tests shorten it). */
+  debounceMs?: number;
+}
+
+/** Advisory lock key of the relay ("outbox" in ASCII), so concurrent relays take turns. */
+const RELAY_LOCK_KEY = 0x6f7574626f78;
+
+interface OutboxRow {
+  id: number;
+  tenant_id: string;
+  employee_id: string;
+  version: number;
+  changed_attributes: string[];
+  source: string;
+}
+
+export interface RelayRoundResult {
+  delivered: number;
+  failed: number;
+  skipped: number;
+  /** False when another relay held the lock. */
+  ran: boolean;
+}
+
+export class OutboxRelay {
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly concurrency: number;
+
+  constructor(private readonly opts: OutboxRelayOptions) {
+    this.batchSize = opts.batchSize ?? 200;
+    this.pollIntervalMs = opts.pollIntervalMs ?? 100;
+    this.concurrency = opts.concurrency ?? 16;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops after the current round; undelivered rows stay for the next start. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let backoffMs = 0;
+    while (this.running) {
+      let result: RelayRoundResult | undefined;
+      try {
+        result = await this.runOnce();
+        backoffMs = result.failed > 0 ? Math.min(Math.max(backoffMs * 2, 500), 10_000) : 0;
+      } catch (err) {
+        // PostgreSQL unreachable, for instance: keep trying, slower.
+        backoffMs = Math.min(Math.max(backoffMs * 2, 500), 10_000);
+        this.opts.logger.warn({ err }, 'outbox relay round failed');
+      }
+      const busy = result !== undefined && result.delivered + result.skipped >= this.batchSize && backoffMs === 0;
+      if (!busy) await this.sleep(backoffMs || this.pollIntervalMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** One round: deliver up to `batchSize` undelivered rows. Exposed for tests. */
+  async runOnce(): Promise<RelayRoundResult> {
+    const { db } = this.opts;
+    return db.transaction(async (trx) => {
+      const lock = await trx.raw('SELECT pg_try_advisory_xact_lock(?) AS ok', [RELAY_LOCK_KEY]);
+      if (!lock.rows[0]?.ok) return { delivered: 0, failed: 0, skipped: 0, ran: false };
+
+      const rows: OutboxRow[] = await trx('outbox')
+        .whereNull('delivered_at')
+        .orderBy('id')
+        .limit(this.batchSize)
+        .select('id', 'tenant_id', 'employee_id', 'version', 'changed_attributes', 'source');
+      if (rows.length === 0) return { delivered: 0, failed: 0, skipped: 0, ran: true };
+
+      const tenantIds = [...new Set(rows.map((r) => r.tenant_id))];
+      const settings = await trx('outbound_settings')
+        .whereIn('tenant_id', tenantIds)
+        .select<Array<{ tenant_id: string; enabled: boolean; watched_attributes: string[] }>>('tenant_id', 'enabled', 'watched_attributes');
+      const watchedByTenant = new Map(settings.filter((s) => s.enabled).map((s) => [s.tenant_id, new Set(s.watched_attributes)]));
+
+      const delivered: number[] = [];
+      const skipped: number[] = [];
+      const failed: Array<{ id: number; error: string }> = [];
+      const byEmployee = new Map<string, OutboxRow[]>();
+      for (const row of rows) {
+        if (!watchedByTenant.has(row.tenant_id)) {
+          skipped.push(row.id);
+          continue;
+        }
+        const key = `${row.tenant_id}/${row.employee_id}`;
+        const list = byEmployee.get(key) ?? [];
+        list.push(row);
+        byEmployee.set(key, list);
+      }
+
+      const queues = [...byEmployee.values()];
+      const workers = Array.from({ length: Math.min(this.concurrency, queues.length) }, async () => {
+        for (let q = queues.shift(); q; q = queues.shift()) {
+          for (const row of q) {
+            try {
+              await this.deliver(row, watchedByTenant.get(row.tenant_id)!);
+              delivered.push(row.id);
+            } catch (err) {
+              // Keep the employee's order: its later rows wait for the next round.
+              failed.push({ id: row.id, error: err instanceof Error ? err.message : String(err) });
+              break;
+            }
+          }
+        }
+      });
+      await Promise.all(workers);
+
+      const done = [...delivered, ...skipped];
+      if (done.length > 0) await trx('outbox').whereIn('id', done).update({ delivered_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
+      for (const f of failed) {
+        await trx('outbox')
+          .where({ id: f.id })
+          .update({ attempts: trx.raw('attempts + 1'), last_error: f.error.slice(0, 1000) });
+      }
+      if (failed.length > 0) {
+        this.opts.logger.warn({ failed: failed.length, error: failed[0]!.error }, 'outbox rows not delivered; will retry');
+      }
+      return { delivered: delivered.length, failed: failed.length, skipped: skipped.length, ran: true };
+    });
+  }
+
+  private async deliver(row: OutboxRow, watched: Set<string>): Promise<void> {
+    const changed = Array.isArray(row.changed_attributes) ? row.changed_attributes : [];
+    const signal: EmployeeChangedSignal = {
+      version: row.version,
+      changedAttributes: changed,
+      source: row.source,
+      touchesWatched: changed.some((a) => watched.has(a) || watched.has(a.split('.')[0]!)),
+    };
+    // A hanging frontend must not hold the batch (and its lock) for long.
+    await this.opts.temporal.withDeadline(Date.now() + 10_000, () => this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [EmployeeChangedSignal]>('employeeSyncWorkflow', {
+      workflowId: employeeSyncWorkflowId(row.tenant_id, row.employee_id),
+      taskQueue: this.opts.taskQueue,
+      args: [{ tenantId: row.tenant_id, employeeId: row.employee_id, debounceMs: this.opts.debounceMs }],
+      signal: employeeChangedSignal,
+      signalArgs: [signal],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [
+        { key: TenantIdKey, value: row.tenant_id },
+        { key: ProvisioningStateKey, value: 'NOT_ENROLLED' },
+      ],
+    }));
+  }
+}

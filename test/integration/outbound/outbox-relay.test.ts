@@ -1,0 +1,122 @@
+import { Client, Connection } from '@temporalio/client';
+import { OutboxRelay } from '../../../src/relay/outbox-relay';
+import { silentLogger } from '../../../src/logger';
+import { employeeSyncWorkflowId, TenantIdKey, type EmployeeChangedSignal } from '../../../src/workflows/messages';
+import { createTestDb, type TestDb } from '../../support/db';
+import { createEmployee, createOutboundTenant, testSecretsKey, updateEmployee, VERIFIED } from './support';
+
+/**
+ * The relay on real PostgreSQL and the real Temporal dev server. No worker runs here: what reached Temporal is read
+ * from the workflows' histories (signals in order, with their payloads).
+ */
+describe('outbox relay', () => {
+  let t: TestDb;
+  let connection: Connection;
+  let temporal: Client;
+  const secretsKey = testSecretsKey();
+  const taskQueue = `relay-test-${Date.now()}`;
+  const fakeGraph = { url: 'https://127.0.0.1:1' };
+
+  beforeAll(async () => {
+    t = await createTestDb();
+    connection = await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
+    temporal = new Client({ connection });
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await t?.drop();
+  });
+
+  const relay = (client = temporal) => new OutboxRelay({ db: t.db, temporal: client, taskQueue, logger: silentLogger() });
+
+  async function signalsOf(tenantId: string, employeeId: string): Promise<EmployeeChangedSignal[]> {
+    const history = await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, employeeId)).fetchHistory();
+    const converter = temporal.options.loadedDataConverter.payloadConverter;
+    return (history.events ?? [])
+      .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'employeeChanged')
+      .map((e) => converter.fromPayload(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!) as EmployeeChangedSignal);
+  }
+
+  const undelivered = () => t.db('outbox').whereNull('delivered_at').select('id', 'attempts', 'last_error');
+
+  it('signals-with-start each employee workflow once per row, in order, and marks rows delivered', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const a = await createEmployee(t.db, tenantId, { user_name: `a@${VERIFIED}` });
+    const b = await createEmployee(t.db, tenantId, { user_name: `b@${VERIFIED}` });
+    await updateEmployee(t.db, tenantId, a.id, { department: 'Sales' });
+    await updateEmployee(t.db, tenantId, a.id, { custom_attributes: { x: 1 } });
+
+    const round = await relay().runOnce();
+    expect(round).toMatchObject({ delivered: 4, failed: 0, ran: true });
+    expect(await undelivered()).toEqual([]);
+
+    const signals = await signalsOf(tenantId, a.id);
+    expect(signals.map((s) => s.version)).toEqual([1, 2, 3]);
+    expect(signals[1]).toEqual({ version: 2, changedAttributes: ['department'], source: 'scim', touchesWatched: true });
+    expect(signals[2]).toMatchObject({ changedAttributes: ['customAttributes'], touchesWatched: false });
+    expect((await signalsOf(tenantId, b.id)).map((s) => s.version)).toEqual([1]);
+
+    const description = await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).describe();
+    expect(description.typedSearchAttributes.get(TenantIdKey)).toBe(tenantId);
+    await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).terminate('test done');
+    await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, b.id)).terminate('test done');
+  });
+
+  it('loses nothing while Temporal is unreachable: rows wait with the error, then go out in order', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `outage@${VERIFIED}` });
+    await updateEmployee(t.db, tenantId, e.id, { job_title: 'X' });
+
+    // Temporal's frontend refusing connections, as the client reports it.
+    const down = {
+      withDeadline: <R>(_d: unknown, fn: () => Promise<R>) => fn(),
+      workflow: {
+        signalWithStart: async () => {
+          throw new Error('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:7233');
+        },
+      },
+    } as unknown as Client;
+    const during = await relay(down).runOnce();
+    expect(during).toMatchObject({ delivered: 0, failed: 1 });
+    const waiting = await undelivered();
+    // The employee's second row was not even tried: order is kept.
+    expect(waiting).toHaveLength(2);
+    expect(waiting.find((r) => r.attempts === 1)?.last_error).toBeTruthy();
+
+    expect(await relay().runOnce()).toMatchObject({ delivered: 2, failed: 0 });
+    expect((await signalsOf(tenantId, e.id)).map((s) => s.version)).toEqual([1, 2]);
+    await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, e.id)).terminate('test done');
+  });
+
+  it('starts no workflow for a tenant whose outbound provisioning is off, but still drains its rows', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey, { enabled: false });
+    const e = await createEmployee(t.db, tenantId, { user_name: `off@${VERIFIED}` });
+    expect(await relay().runOnce()).toMatchObject({ delivered: 0, skipped: 1 });
+    await expect(temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, e.id)).describe()).rejects.toThrow(/not found/i);
+  });
+
+  it('lets only one relay deliver at a time (several worker processes may run one)', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    for (let i = 0; i < 5; i++) await createEmployee(t.db, tenantId, { user_name: `p${i}@${VERIFIED}` });
+    const rounds = await Promise.all([relay().runOnce(), relay().runOnce()]);
+    expect(rounds.filter((r) => r.ran)).toHaveLength(1);
+    expect(rounds.reduce((n, r) => n + r.delivered, 0)).toBe(5);
+  });
+
+  it('runs continuously once started and delivers new rows within a poll interval', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const r = relay();
+    r.start();
+    try {
+      const e = await createEmployee(t.db, tenantId, { user_name: `live@${VERIFIED}` });
+      const started = Date.now();
+      while ((await undelivered()).length > 0) {
+        if (Date.now() - started > 5000) throw new Error('row not delivered within 5 s');
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      expect((await signalsOf(tenantId, e.id)).map((s) => s.version)).toEqual([1]);
+    } finally {
+      await r.stop();
+    }
+  });
+});
