@@ -1,0 +1,38 @@
+import { loadConfig } from '../config';
+import { createDb, migrateLatest } from '../db/knex';
+import { createLogger } from '../logger';
+import { createWorkerProcess } from '../worker';
+import { onShutdown } from './shutdown';
+
+/** The worker process: Temporal worker for outbound provisioning, and the outbox relay. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'worker');
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (make start sets it to the embedded server)');
+  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
+  await migrateLatest(db);
+  const proc = await createWorkerProcess({
+    db,
+    logger,
+    temporalAddress: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    secretsKey: config.SECRETS_KEY ? Buffer.from(config.SECRETS_KEY, 'base64') : undefined,
+    extraCaPath: config.GRAPH_EXTRA_CA_CERTS,
+    debounceMs: config.OUTBOUND_DEBOUNCE_MS,
+  });
+  if (!config.SECRETS_KEY) logger.warn('SECRETS_KEY is not set: stored Graph client secrets cannot be decrypted');
+  onShutdown(logger, async () => {
+    await proc.stop();
+    await db.destroy();
+  });
+  proc.done.catch((err: unknown) => {
+    logger.fatal({ err }, 'Temporal worker crashed');
+    process.exit(1);
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

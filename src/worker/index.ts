@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { Db } from '../db/knex';
+import { createGraphConnector, type GraphConnector } from '../graph/connector';
+import { WriteBudgets, type WriteBudgetOptions } from '../graph/write-budget';
+import type { Logger } from '../logger';
+import { OutboxRelay } from '../relay/outbox-relay';
+
+/**
+ * The worker process's parts: the Temporal worker (employeeSyncWorkflow + activities) and the outbox relay,
+ * started together and stopped together. Used by src/bin/worker.ts, the dev launcher, e2e tests and the benchmark.
+ */
+export interface WorkerProcessDeps {
+  db: Db;
+  logger: Logger;
+  temporalAddress: string;
+  namespace?: string;
+  taskQueue: string;
+  /** Decrypts stored Graph client secrets; without it every sync is BLOCKED as NotConfigured. */
+  secretsKey?: Buffer;
+  /** Extra trusted CA (PEM) for Graph and the identity platform, e.g. the emulator's self-signed certificate. */
+  extraCaPem?: string;
+  /** Path alternative to `extraCaPem`. */
+  extraCaPath?: string;
+  /** Pre-built workflow bundle (tests, production images); default: bundle src/workflows at start. */
+  workflowBundle?: WorkflowBundleOption;
+  /** Run the outbox relay in this process (default true). */
+  relay?: boolean;
+  relayPollIntervalMs?: number;
+  /** Quiet period of new workflows before a sync (default 200 ms: bursts coalesce, propagation stays < 1 s). */
+  debounceMs?: number;
+  writeBudget?: Omit<WriteBudgetOptions, 'now' | 'sleep'>;
+  /** Replace the Graph connector (tests). */
+  graph?: GraphConnector;
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+export interface WorkerProcess {
+  worker: Worker;
+  relay?: OutboxRelay;
+  client: Client;
+  /** Resolves when the worker stops; rejects if it crashes. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const SEARCH_ATTRIBUTES = { ProvisioningState: 2, TenantId: 2 } as const; // 2 = INDEXED_VALUE_TYPE_KEYWORD
+
+/**
+ * Registers ProvisioningState and TenantId when the server lacks them (a fresh dev server). Best effort: a
+ * managed cluster may forbid it, and then they must be created by its operator (docs/outbound.md).
+ */
+async function ensureSearchAttributes(connection: Connection, namespace: string, logger: Logger): Promise<void> {
+  try {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = Object.fromEntries(
+      Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !(name in (existing.customAttributes ?? {}))),
+    );
+    if (Object.keys(missing).length > 0) {
+      await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
+      logger.info({ added: Object.keys(missing) }, 'registered search attributes');
+    }
+  } catch (err) {
+    logger.warn({ err }, 'could not check or register search attributes ProvisioningState/TenantId');
+  }
+}
+
+/** Starts the Temporal worker and the outbox relay; `stop()` shuts both down gracefully. */
+export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<WorkerProcess> {
+  const namespace = deps.namespace ?? 'default';
+  const extraCaPem = deps.extraCaPem ?? (deps.extraCaPath ? fs.readFileSync(deps.extraCaPath, 'utf8') : undefined);
+  const connection = await Connection.connect({ address: deps.temporalAddress });
+  const client = new Client({ connection, namespace });
+  await ensureSearchAttributes(connection, namespace, deps.logger);
+
+  const graph =
+    deps.graph ??
+    createGraphConnector({
+      db: deps.db,
+      secretsKey: deps.secretsKey,
+      extraCaPem,
+      budgets: new WriteBudgets(deps.writeBudget),
+    });
+  const nativeConnection = await NativeConnection.connect({ address: deps.temporalAddress });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace,
+    taskQueue: deps.taskQueue,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities({ db: deps.db, logger: deps.logger.child({ component: 'activities' }), graph }),
+    maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 50,
+  });
+  const done = worker.run();
+
+  const relay =
+    deps.relay === false
+      ? undefined
+      : new OutboxRelay({
+          db: deps.db,
+          temporal: client,
+          taskQueue: deps.taskQueue,
+          logger: deps.logger.child({ component: 'relay' }),
+          pollIntervalMs: deps.relayPollIntervalMs,
+          debounceMs: deps.debounceMs,
+        });
+  relay?.start();
+  deps.logger.info({ taskQueue: deps.taskQueue, namespace, relay: !!relay }, 'worker started');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    worker,
+    relay,
+    client,
+    done,
+    stop() {
+      stopped ??= (async () => {
+        await relay?.stop();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await done.catch(() => undefined);
+        await nativeConnection.close().catch(() => undefined);
+        await connection.close().catch(() => undefined);
+      })();
+      return stopped;
+    },
+  };
+}
