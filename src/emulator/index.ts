@@ -97,3 +97,4 @@ export function startGraphEmulator(options: GraphEmulatorOptions): Promise<Runni
     });
   });
 }
+export { trustCertificateInProcess } from './trust';

@@ -1,0 +1,504 @@
+import { randomUUID } from 'node:crypto';
+import { behaviouralTarget, tokenFor, uniqueLocal, type GraphTarget } from './target';
+import type { HttpOptions, HttpResult } from './http';
+
+/**
+ * The behavioural contract of Graph v1.0 as entra-sync uses it. Runs against a fresh emulator by default; set
+ * GRAPH_TEST_BASE_URL and friends (docs/graph-emulator.md) to run the very same assertions against a real tenant.
+ */
+
+const REAL = Boolean(process.env.GRAPH_TEST_BASE_URL);
+/** Tests that need a fixture the real tenant may not have are skipped there unless it is configured. */
+const itWhen = (available: boolean): jest.It => (available ? it : it.skip);
+const HAS_READONLY = !REAL || Boolean(process.env.GRAPH_TEST_READONLY_CLIENT_ID);
+const HAS_NOPERM = !REAL || Boolean(process.env.GRAPH_TEST_NOPERM_CLIENT_ID);
+const HAS_UNVERIFIED = !REAL || Boolean(process.env.GRAPH_TEST_UNVERIFIED_DOMAIN);
+const HAS_MULTI = !REAL || Boolean(process.env.GRAPH_TEST_MULTI_EXTENSION);
+
+const DEFAULT_SET = ['businessPhones', 'displayName', 'givenName', 'id', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName'];
+const PASSWORD = 'kT9#mQ2vLp!x';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+let target: GraphTarget;
+let token: string;
+const created: string[] = [];
+
+async function graph(method: string, path: string, opts: HttpOptions = {}, bearer = token): Promise<HttpResult> {
+  return target.http(method, `/v1.0${path}`, { ...opts, headers: { Authorization: `Bearer ${bearer}`, ...(opts.headers ?? {}) } });
+}
+
+function newUserBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const local = uniqueLocal();
+  return {
+    accountEnabled: false,
+    displayName: 'Jane Doe',
+    givenName: 'Jane',
+    surname: 'Doe',
+    mailNickname: local,
+    userPrincipalName: `${local}@${target.verifiedDomain}`,
+    passwordProfile: { forceChangePasswordNextSignIn: true, password: PASSWORD },
+    ...overrides,
+  };
+}
+
+async function createUser(overrides: Record<string, unknown> = {}): Promise<{ id: string; upn: string; res: HttpResult }> {
+  const body = newUserBody(overrides);
+  const res = await graph('POST', '/users', { body });
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
+  created.push(res.json.id);
+  return { id: res.json.id, upn: body.userPrincipalName as string, res };
+}
+
+/** Graph's error envelope, with innerError date and request-id matching the response header. */
+function expectGraphError(res: HttpResult, status: number, code: string, message?: string | RegExp): void {
+  expect({ status: res.status, code: res.json?.error?.code }).toEqual({ status, code });
+  if (message instanceof RegExp) expect(res.json.error.message).toMatch(message);
+  else if (message !== undefined) expect(res.json.error.message).toBe(message);
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  const inner = res.json.error.innerError;
+  expect(inner.date).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/);
+  expect(inner['request-id']).toBe(res.headers['request-id']);
+  expect(inner['client-request-id']).toEqual(expect.any(String));
+}
+
+beforeAll(async () => {
+  target = await behaviouralTarget();
+  token = await tokenFor(target, target.full);
+});
+
+afterAll(async () => {
+  for (const id of created) await graph('DELETE', `/users/${id}`).catch(() => undefined);
+  await target.stop();
+});
+
+describe('POST /users', () => {
+  it('answers 201 with @odata.context, the default property set and no password', async () => {
+    const { res, upn } = await createUser({ jobTitle: 'Engineer' });
+    expect(res.status).toBe(201);
+    expect(res.json['@odata.context']).toMatch(/\/v1\.0\/\$metadata#users\/\$entity$/);
+    const keys = Object.keys(res.json).filter((k) => !k.startsWith('@'));
+    expect(keys.sort()).toEqual([...DEFAULT_SET].sort());
+    expect(res.json).toMatchObject({ userPrincipalName: upn, jobTitle: 'Engineer', businessPhones: [] });
+    expect(res.json.id).toMatch(GUID);
+    expect(res.text).not.toContain(PASSWORD);
+    expect(res.headers['request-id']).toMatch(GUID);
+  });
+
+  it('sets a single-valued extension property in the create body', async () => {
+    const { id } = await createUser({ [target.singleExtension]: 'HR-000123' });
+    const res = await graph('GET', `/users/${id}?$select=id,${target.singleExtension}`);
+    expect(res.json[target.singleExtension]).toBe('HR-000123');
+  });
+
+  it.each(['accountEnabled', 'displayName', 'mailNickname', 'userPrincipalName', 'passwordProfile'])(
+    'answers 400 when the required create property %s is missing',
+    async (name) => {
+      const body = newUserBody();
+      delete body[name];
+      const res = await graph('POST', '/users', { body });
+      expectGraphError(res, 400, 'Request_BadRequest', REAL ? undefined : `A value is required for property '${name}' of resource 'User'.`);
+    },
+  );
+
+  it("answers 400 Request_BadRequest \"Invalid property 'x'.\" for an unknown property", async () => {
+    const res = await graph('POST', '/users', { body: newUserBody({ favouriteColour: 'blue' }) });
+    expectGraphError(res, 400, 'Request_BadRequest', "Invalid property 'favouriteColour'.");
+  });
+
+  it('answers 400 for a read-only property, naming it', async () => {
+    const res = await graph('POST', '/users', { body: newUserBody({ assignedLicenses: [] }) });
+    expectGraphError(res, 400, 'Request_BadRequest', "Property 'assignedLicenses' is read-only and cannot be set.");
+  });
+
+  it('answers 400 BadRequest for a value of the wrong JSON type', async () => {
+    const res = await graph('POST', '/users', { body: newUserBody({ accountEnabled: 'yes' }) });
+    expectGraphError(res, 400, 'BadRequest', "Cannot convert the literal 'yes' to the expected type 'Edm.Boolean'.");
+  });
+
+  it('answers 400 BadRequest for an array where a single value is expected', async () => {
+    const res = await graph('POST', '/users', { body: newUserBody({ jobTitle: ['a', 'b'] }) });
+    expectGraphError(res, 400, 'BadRequest', /StartArray/);
+  });
+
+  it('answers 400 for a givenName longer than 64 characters', async () => {
+    const res = await graph('POST', '/users', { body: newUserBody({ givenName: 'x'.repeat(65) }) });
+    expectGraphError(res, 400, 'Request_BadRequest', "Invalid value specified for property 'givenName' of resource 'User'.");
+  });
+
+  it('answers 400 InvalidValue for a mailNickname with a space', async () => {
+    const res = await graph('POST', '/users', { body: newUserBody({ mailNickname: 'jane doe' }) });
+    expectGraphError(res, 400, 'Request_BadRequest', "Invalid value specified for property 'mailNickname' of resource 'User'.");
+    expect(res.json.error.details).toEqual([expect.objectContaining({ code: 'InvalidValue', target: 'mailNickname' })]);
+  });
+
+  it.each(['no-at-sign', 'two@@contoso.com', 'dot.@DOMAIN', 'accént@DOMAIN', `${'a'.repeat(65)}@DOMAIN`])(
+    'answers 400 "Property userPrincipalName is invalid." for %s',
+    async (upnTemplate) => {
+      const upn = upnTemplate.replace('DOMAIN', target.verifiedDomain);
+      const res = await graph('POST', '/users', { body: newUserBody({ userPrincipalName: upn }) });
+      expectGraphError(res, 400, 'Request_BadRequest', 'Property userPrincipalName is invalid.');
+    },
+  );
+
+  itWhen(HAS_UNVERIFIED)('answers 400 with the domain-portion message when the UPN domain is not verified', async () => {
+    const res = await graph('POST', '/users', { body: newUserBody({ userPrincipalName: `${uniqueLocal()}@${target.unverifiedDomain}` }) });
+    expectGraphError(
+      res,
+      400,
+      'Request_BadRequest',
+      'The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.',
+    );
+  });
+
+  it('answers 400 with the domain-portion message when the UPN domain is not in the tenant at all', async () => {
+    const res = await graph('POST', '/users', { body: newUserBody({ userPrincipalName: `${uniqueLocal()}@not-this-tenant-${randomUUID().slice(0, 6)}.example` }) });
+    expectGraphError(res, 400, 'Request_BadRequest', /^The domain portion of the userPrincipalName property is invalid\./);
+  });
+
+  it('answers 400 ObjectConflict when the UPN already exists, case-insensitively', async () => {
+    const { upn } = await createUser();
+    const res = await graph('POST', '/users', { body: newUserBody({ userPrincipalName: upn.toUpperCase() }) });
+    expectGraphError(res, 400, 'Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.');
+    expect(res.json.error.details).toEqual([expect.objectContaining({ code: 'ObjectConflict', target: 'userPrincipalName' })]);
+  });
+
+  it.each(['short1!', 'alllowercaseletters', 'ALLUPPER123', 'lower123456'])('answers 400 for the weak password %s', async (password) => {
+    const res = await graph('POST', '/users', { body: newUserBody({ passwordProfile: { password } }) });
+    expectGraphError(
+      res,
+      400,
+      'Request_BadRequest',
+      'The specified password does not comply with password complexity requirements. Please provide a different password.',
+    );
+  });
+
+  it('answers 400 for an extension property no app registered', async () => {
+    const name = `extension_${'0'.repeat(32)}_nothing`;
+    const res = await graph('POST', '/users', { body: newUserBody({ [name]: 'x' }) });
+    expectGraphError(res, 400, 'Request_BadRequest', `Property '${name}' does not exist as a declared property or extension property.`);
+  });
+
+  it('answers 400 InvalidValue for an array sent to a single-valued extension property', async () => {
+    const res = await graph('POST', '/users', { body: newUserBody({ [target.singleExtension]: ['a', 'b'] }) });
+    expectGraphError(res, 400, 'Request_BadRequest', `Invalid value specified for property '${target.singleExtension}' of resource 'User'.`);
+  });
+
+  itWhen(HAS_MULTI)('stores an array in a multi-valued extension property', async () => {
+    const ext = target.multiExtension!;
+    const { id } = await createUser({ [ext]: ['a', 'b'] });
+    const res = await graph('GET', `/users/${id}?$select=${ext}`);
+    expect(res.json[ext]).toEqual(['a', 'b']);
+  });
+
+  it('answers 400 with Graph\'s JSON message for a body that is not JSON', async () => {
+    const res = await graph('POST', '/users', { raw: '{"accountEnabled": tru', headers: { 'Content-Type': 'application/json' } });
+    expectGraphError(res, 400, 'BadRequest', /Unable to read JSON request payload/);
+  });
+});
+
+describe('GET /users/{id | userPrincipalName}', () => {
+  it('returns only the default property set without $select', async () => {
+    const { id } = await createUser({ department: 'R&D', employeeId: 'E1' });
+    const res = await graph('GET', `/users/${id}`);
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.json).filter((k) => !k.startsWith('@')).sort()).toEqual([...DEFAULT_SET].sort());
+    expect(res.json['@odata.context']).toMatch(/\$metadata#users\/\$entity$/);
+  });
+
+  it('returns exactly the $select-ed properties, extension properties included', async () => {
+    const { id } = await createUser({ department: 'R&D', [target.singleExtension]: 'HR-7' });
+    const res = await graph('GET', `/users/${id}?$select=id,accountEnabled,department,${target.singleExtension}`);
+    expect(res.json).toEqual({
+      '@odata.context': expect.stringMatching(/\$metadata#users\(id,accountEnabled,department,extension_[0-9a-f]{32}_\w+\)\/\$entity$/),
+      id,
+      accountEnabled: false,
+      department: 'R&D',
+      [target.singleExtension]: 'HR-7',
+    });
+  });
+
+  it('answers 400 for an unknown $select property', async () => {
+    const { id } = await createUser();
+    const res = await graph('GET', `/users/${id}?$select=id,shoeSize`);
+    expectGraphError(res, 400, 'BadRequest', /Could not find a property named 'shoeSize' on type 'microsoft.graph.user'/);
+  });
+
+  it('finds a user by UPN in the path, and in the (\'…\') form', async () => {
+    const { id, upn } = await createUser();
+    expect((await graph('GET', `/users/${encodeURIComponent(upn)}`)).json.id).toBe(id);
+    expect((await graph('GET', `/users('${encodeURIComponent(upn)}')`)).json.id).toBe(id);
+  });
+
+  it('decodes %23 in a path UPN (guest-style #EXT# names)', async () => {
+    const local = `${uniqueLocal('g')}_fabrikam.com#EXT#`;
+    const { id } = await createUser({ userPrincipalName: `${local}@${target.verifiedDomain}`, mailNickname: uniqueLocal('g') });
+    const res = await graph('GET', `/users/${encodeURIComponent(`${local}@${target.verifiedDomain}`)}`);
+    expect(res.status).toBe(200);
+    expect(res.json.id).toBe(id);
+  });
+
+  it('answers 404 Request_ResourceNotFound with Graph\'s message and echoes client-request-id', async () => {
+    const missing = randomUUID();
+    const clientRequestId = randomUUID();
+    const res = await graph('GET', `/users/${missing}`, { headers: { 'client-request-id': clientRequestId } });
+    expectGraphError(res, 404, 'Request_ResourceNotFound', `Resource '${missing}' does not exist or one of its queried reference-property objects are not present.`);
+    expect(res.headers['client-request-id']).toBe(clientRequestId);
+    expect(res.json.error.innerError['client-request-id']).toBe(clientRequestId);
+    expect(res.headers.date).toEqual(expect.any(String));
+  });
+});
+
+describe('GET /users?$filter=userPrincipalName eq …', () => {
+  const lit = (v: string): string => `'${encodeURIComponent(v.replace(/'/g, "''"))}'`;
+
+  it('returns the match in value[], compared case-insensitively', async () => {
+    const { id, upn } = await createUser();
+    const res = await graph('GET', `/users?$filter=userPrincipalName eq ${lit(upn.toUpperCase())}&$select=id,userPrincipalName`);
+    expect(res.status).toBe(200);
+    expect(res.json['@odata.context']).toMatch(/\$metadata#users\(id,userPrincipalName\)$/);
+    expect(res.json.value).toEqual([{ id, userPrincipalName: upn }]);
+  });
+
+  it('returns an empty value[] (not 404) when nobody matches', async () => {
+    const res = await graph('GET', `/users?$filter=userPrincipalName eq ${lit(`nobody-${randomUUID()}@${target.verifiedDomain}`)}`);
+    expect(res.status).toBe(200);
+    expect(res.json.value).toEqual([]);
+  });
+
+  it("matches a UPN with an apostrophe written as a doubled quote (o''brien)", async () => {
+    const upn = `o'brien.${randomUUID().slice(0, 6)}@${target.verifiedDomain}`;
+    const { id } = await createUser({ userPrincipalName: upn });
+    const res = await graph('GET', `/users?$filter=userPrincipalName eq ${lit(upn)}&$select=id`);
+    expect(res.json.value).toEqual([{ id }]);
+  });
+
+  it('matches a UPN containing # sent as %23', async () => {
+    const upn = `${uniqueLocal('h')}_x.com#EXT#@${target.verifiedDomain}`;
+    const { id } = await createUser({ userPrincipalName: upn });
+    const res = await graph('GET', `/users?$filter=userPrincipalName%20eq%20'${upn.replace(/#/g, '%23')}'&$select=id`);
+    expect(res.json.value).toEqual([{ id }]);
+  });
+
+  it('reads + in the query as a space and %2B as a plus', async () => {
+    const { id, upn } = await createUser();
+    const res = await graph('GET', `/users?$filter=userPrincipalName+eq+'${upn}'&$select=id`);
+    expect(res.json.value).toEqual([{ id }]);
+  });
+
+  it('answers 400 on an unterminated string literal', async () => {
+    const res = await graph('GET', `/users?$filter=userPrincipalName eq 'jdoe_fabrikam.com`);
+    expectGraphError(res, 400, 'BadRequest', /unterminated string literal/i);
+  });
+
+  it('refuses endsWith without ConsistencyLevel: eventual and $count=true, and allows it with them', async () => {
+    const { id, upn } = await createUser();
+    const q = `/users?$filter=endsWith(userPrincipalName,${lit(upn.slice(2))})&$select=id`;
+    const plain = await graph('GET', q);
+    expectGraphError(plain, 400, 'Request_UnsupportedQuery', "Unsupported or invalid query filter clause specified for property 'userPrincipalName' of resource 'User'.");
+    const advanced = await graph('GET', `${q}&$count=true`, { headers: { ConsistencyLevel: 'eventual' } });
+    expect(advanced.status).toBe(200);
+    expect(advanced.json.value).toEqual([{ id }]);
+  });
+
+  it('pages with $top and @odata.nextLink', async () => {
+    const prefix = `p${randomUUID().slice(0, 6)}`;
+    for (let i = 0; i < 3; i++) await createUser({ userPrincipalName: `${prefix}.${i}@${target.verifiedDomain}` });
+    const first = await graph('GET', `/users?$filter=startsWith(userPrincipalName,'${prefix}')&$select=userPrincipalName&$top=2`);
+    expect(first.json.value).toHaveLength(2);
+    expect(first.json['@odata.nextLink']).toEqual(expect.any(String));
+    const second = await target.http('GET', first.json['@odata.nextLink'], { headers: { Authorization: `Bearer ${token}` } });
+    expect(second.json.value).toHaveLength(1);
+    expect(second.json['@odata.nextLink']).toBeUndefined();
+  });
+
+  it('answers 400 for $top outside 1..999', async () => {
+    expect((await graph('GET', '/users?$top=1000')).status).toBe(400);
+    expect((await graph('GET', '/users?$top=0')).status).toBe(400);
+  });
+});
+
+describe('PATCH /users/{id}', () => {
+  it('answers 204 with an empty body and applies the change', async () => {
+    const { id } = await createUser();
+    const res = await graph('PATCH', `/users/${id}`, { body: { accountEnabled: true, jobTitle: 'Lead' } });
+    expect(res.status).toBe(204);
+    expect(res.text).toBe('');
+    const after = await graph('GET', `/users/${id}?$select=accountEnabled,jobTitle`);
+    expect(after.json).toMatchObject({ accountEnabled: true, jobTitle: 'Lead' });
+  });
+
+  it('renames the UPN and keeps the object id', async () => {
+    const { id, upn } = await createUser();
+    const renamed = `${uniqueLocal('r')}@${target.verifiedDomain}`;
+    expect((await graph('PATCH', `/users/${id}`, { body: { userPrincipalName: renamed } })).status).toBe(204);
+    expect((await graph('GET', `/users/${encodeURIComponent(renamed)}?$select=id`)).json.id).toBe(id);
+    expect((await graph('GET', `/users/${encodeURIComponent(upn)}`)).status).toBe(404);
+  });
+
+  it('answers 400 ObjectConflict when renaming onto another user\'s UPN', async () => {
+    const a = await createUser();
+    const b = await createUser();
+    const res = await graph('PATCH', `/users/${b.id}`, { body: { userPrincipalName: a.upn } });
+    expectGraphError(res, 400, 'Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.');
+  });
+
+  it.each([null, ''])('answers 400 when displayName is cleared with %p', async (value) => {
+    const { id } = await createUser();
+    const res = await graph('PATCH', `/users/${id}`, { body: { displayName: value } });
+    expectGraphError(res, 400, 'Request_BadRequest', "Invalid value specified for property 'displayName' of resource 'User'.");
+  });
+
+  it('removes an extension value set to null', async () => {
+    const { id } = await createUser({ [target.singleExtension]: 'HR-9' });
+    expect((await graph('PATCH', `/users/${id}`, { body: { [target.singleExtension]: null } })).status).toBe(204);
+    const res = await graph('GET', `/users/${id}?$select=id,${target.singleExtension}`);
+    expect(res.json[target.singleExtension]).toBeUndefined();
+  });
+
+  it('answers 400 for a read-only property', async () => {
+    const { id } = await createUser();
+    const res = await graph('PATCH', `/users/${id}`, { body: { createdDateTime: '2020-01-01T00:00:00Z' } });
+    expectGraphError(res, 400, 'Request_BadRequest', "Property 'createdDateTime' is read-only and cannot be set.");
+  });
+
+  it('answers 404 for an unknown id', async () => {
+    const res = await graph('PATCH', `/users/${randomUUID()}`, { body: { jobTitle: 'x' } });
+    expectGraphError(res, 404, 'Request_ResourceNotFound');
+  });
+});
+
+describe('manager', () => {
+  it('sets, reads and removes the manager through $ref', async () => {
+    const boss = await createUser();
+    const report = await createUser();
+    const put = await graph('PUT', `/users/${report.id}/manager/$ref`, { body: { '@odata.id': `https://graph.microsoft.com/v1.0/users/${boss.id}` } });
+    expect(put.status).toBe(204);
+    const got = await graph('GET', `/users/${report.id}/manager`);
+    expect(got.status).toBe(200);
+    expect(got.json).toMatchObject({ '@odata.type': '#microsoft.graph.user', id: boss.id });
+    expect((await graph('DELETE', `/users/${report.id}/manager/$ref`)).status).toBe(204);
+    expectGraphError(await graph('GET', `/users/${report.id}/manager`), 404, 'Request_ResourceNotFound');
+  });
+
+  it('answers 404 when the referenced manager does not exist', async () => {
+    const report = await createUser();
+    const missing = randomUUID();
+    const res = await graph('PUT', `/users/${report.id}/manager/$ref`, { body: { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${missing}` } });
+    expectGraphError(res, 404, 'Request_ResourceNotFound', new RegExp(missing));
+  });
+});
+
+describe('domains, organization, applications', () => {
+  it('lists the tenant domains with isVerified', async () => {
+    const res = await graph('GET', '/domains');
+    expect(res.status).toBe(200);
+    const verified = res.json.value.find((d: { id: string }) => d.id === target.verifiedDomain);
+    expect(verified).toMatchObject({ isVerified: true, authenticationType: expect.any(String) });
+    if (target.unverifiedDomain) {
+      expect(res.json.value.find((d: { id: string }) => d.id === target.unverifiedDomain)).toMatchObject({ isVerified: false });
+    }
+  });
+
+  it('answers 403 to organization for an app without Organization.Read.All or Directory.*', async () => {
+    // The standard test app holds User.ReadWrite.All, Domain.Read.All and Application.Read.All only.
+    expectGraphError(await graph('GET', '/organization?$select=verifiedDomains'), 403, 'Authorization_RequestDenied');
+  });
+
+  it('finds the app by appId and lists its extension properties with Graph names', async () => {
+    const apps = await graph('GET', `/applications?$filter=appId eq '${target.full.clientId}'&$select=id,appId`);
+    expect(apps.json.value).toEqual([{ id: target.full.applicationObjectId, appId: target.full.clientId }]);
+    const exts = await graph('GET', `/applications/${target.full.applicationObjectId}/extensionProperties`);
+    expect(exts.status).toBe(200);
+    const single = exts.json.value.find((e: { name: string }) => e.name === target.singleExtension);
+    expect(single).toMatchObject({ dataType: 'String', isMultiValued: false, targetObjects: ['User'] });
+    expect(single.name).toBe(`extension_${target.full.clientId.replace(/-/g, '')}_${single.name.split('_').slice(2).join('_')}`);
+    const byAppId = await graph('GET', `/applications(appId='${target.full.clientId}')/extensionProperties`);
+    expect(byAppId.json.value.map((e: { name: string }) => e.name)).toEqual(exts.json.value.map((e: { name: string }) => e.name));
+  });
+});
+
+describe('permissions and tokens', () => {
+  itWhen(HAS_READONLY)('lets a User.Read.All app read users but answers 403 Authorization_RequestDenied to its writes', async () => {
+    const ro = await tokenFor(target, target.readOnly!);
+    const { id } = await createUser();
+    expect((await graph('GET', `/users/${id}`, {}, ro)).status).toBe(200);
+    expectGraphError(await graph('PATCH', `/users/${id}`, { body: { jobTitle: 'x' } }, ro), 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    expectGraphError(await graph('POST', '/users', { body: newUserBody() }, ro), 403, 'Authorization_RequestDenied');
+    expectGraphError(await graph('GET', '/domains', {}, ro), 403, 'Authorization_RequestDenied');
+  });
+
+  itWhen(HAS_NOPERM)('answers 403 to an app with no granted permission', async () => {
+    const none = await tokenFor(target, target.none!);
+    expectGraphError(await graph('GET', '/users', {}, none), 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    expectGraphError(await graph('GET', `/applications?$filter=appId eq '${target.full.clientId}'`, {}, none), 403, 'Authorization_RequestDenied');
+  });
+
+  it('answers 401 InvalidAuthenticationToken without a token, and with a forged one', async () => {
+    const none = await target.http('GET', '/v1.0/users');
+    expectGraphError(none, 401, 'InvalidAuthenticationToken');
+    const forged = await graph('GET', '/users', {}, `${token.slice(0, -4)}AAAA`);
+    expectGraphError(forged, 401, 'InvalidAuthenticationToken');
+  });
+
+  it('answers the token endpoint with invalid_client (AADSTS7000215) for a wrong secret', async () => {
+    const http = target.kind === 'emulator' ? target.http : (await import('./http')).createHttp(target.authorityHost, undefined);
+    const res = await http('POST', `/${target.tenantId}/oauth2/v2.0/token`, {
+      form: { grant_type: 'client_credentials', client_id: target.full.clientId, client_secret: 'wrong', scope: 'https://graph.microsoft.com/.default' },
+    });
+    expect(res.status).toBe(401);
+    expect(res.json).toMatchObject({ error: 'invalid_client', error_codes: [7000215] });
+    expect(res.json.error_description).toMatch(/^AADSTS7000215: Invalid client secret provided\./);
+  });
+
+  it('publishes OpenID metadata whose token_endpoint is on the same authority', async () => {
+    const http = target.kind === 'emulator' ? target.http : (await import('./http')).createHttp(target.authorityHost, undefined);
+    const res = await http('GET', `/${target.tenantId}/v2.0/.well-known/openid-configuration`);
+    expect(res.status).toBe(200);
+    expect(res.json.token_endpoint).toBe(`${target.authorityHost}/${target.tenantId}/oauth2/v2.0/token`);
+    for (const k of ['issuer', 'authorization_endpoint', 'jwks_uri', 'end_session_endpoint']) expect(res.json[k]).toEqual(expect.any(String));
+  });
+});
+
+describe('POST /$batch', () => {
+  it('answers 200 with one response per request, each with its own status', async () => {
+    const { id } = await createUser();
+    const res = await graph('POST', '/$batch', {
+      body: {
+        requests: [
+          { id: '1', method: 'GET', url: `/users/${id}?$select=id` },
+          { id: '2', method: 'GET', url: `/users/${randomUUID()}` },
+          { id: '3', method: 'PATCH', url: `/users/${id}`, headers: { 'Content-Type': 'application/json' }, body: { jobTitle: 'Batch' } },
+        ],
+      },
+    });
+    expect(res.status).toBe(200);
+    const byId = Object.fromEntries(res.json.responses.map((r: { id: string }) => [r.id, r]));
+    expect(byId['1']).toMatchObject({ status: 200, body: { id } });
+    expect(byId['2']).toMatchObject({ status: 404, body: { error: { code: 'Request_ResourceNotFound' } } });
+    expect(byId['3'].status).toBe(204);
+  });
+
+  it('answers 424 for a request whose dependency failed', async () => {
+    const res = await graph('POST', '/$batch', {
+      body: {
+        requests: [
+          { id: 'a', method: 'GET', url: `/users/${randomUUID()}` },
+          { id: 'b', method: 'GET', url: '/users?$top=1', dependsOn: ['a'] },
+        ],
+      },
+    });
+    expect(res.status).toBe(200);
+    const b = res.json.responses.find((r: { id: string }) => r.id === 'b');
+    expect(b.status).toBe(424);
+  });
+
+  it('answers 400 for more than 20 requests, and for duplicate ids', async () => {
+    const many = Array.from({ length: 21 }, (_, i) => ({ id: String(i), method: 'GET', url: '/users?$top=1' }));
+    expectGraphError(await graph('POST', '/$batch', { body: { requests: many } }), 400, 'BadRequest');
+    const dup = [
+      { id: 'x', method: 'GET', url: '/users?$top=1' },
+      { id: 'X', method: 'GET', url: '/users?$top=1' },
+    ];
+    expectGraphError(await graph('POST', '/$batch', { body: { requests: dup } }), 400, 'BadRequest');
+  });
+});
