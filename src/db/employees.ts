@@ -62,6 +62,8 @@ export interface EmployeeView extends EmployeeRow {
   manager_display_name: string | null;
   /** Present only when asked for (`withTeams`). */
   teams?: EmployeeTeamRef[];
+  /** The manager reference still waiting for its person; present only when asked for (`withPendingManager`). */
+  pending_manager_ref?: string | null;
 }
 
 /**
@@ -72,7 +74,7 @@ export interface EmployeeView extends EmployeeRow {
 export function selectEmployeeViews(
   q: Knex | Knex.Transaction,
   tenantId: string,
-  opts: { withTeams: boolean },
+  opts: { withTeams: boolean; withPendingManager?: boolean },
 ): Knex.QueryBuilder {
   const columns: Array<string | Knex.Raw> = [
     'employees.*',
@@ -89,6 +91,15 @@ export function selectEmployeeViews(
                    'scimManaged', t.scim_managed) ORDER BY t.created_at, t.id), '[]'::json)
             FROM team_members tm JOIN teams t ON t.id = tm.team_id
            WHERE tm.employee_id = employees.id) AS teams`,
+      ),
+    );
+  }
+  if (opts.withPendingManager) {
+    columns.push(
+      q.raw(
+        `(SELECT pr.target_ref FROM pending_references pr
+           WHERE pr.tenant_id = employees.tenant_id AND pr.kind = 'manager' AND pr.source_id = employees.id
+           ORDER BY pr.id DESC LIMIT 1) AS pending_manager_ref`,
       ),
     );
   }
@@ -222,7 +233,7 @@ export async function lockEmployee(
   id: string,
 ): Promise<EmployeeView | undefined> {
   if (!isUuid(id)) return undefined;
-  const row = (await selectEmployeeViews(trx, tenantId, { withTeams: false })
+  const row = (await selectEmployeeViews(trx, tenantId, { withTeams: false, withPendingManager: true })
     .where('employees.id', id)
     .forUpdate('employees')
     .first()) as EmployeeView | undefined;

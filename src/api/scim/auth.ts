@@ -3,7 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Db } from '../../db/knex';
 import type { TokenRecord } from '../../db/tokens';
 import { bearerToken, TokenAuthenticator } from '../bearer';
-import { ScimError } from './errors';
+import { sendScimError } from './errors';
 
 /**
  * How long a verified token is trusted without asking the database again. Entra sends bursts of requests with one
@@ -30,8 +30,11 @@ export function requireScimToken(db: Db): RequestHandler {
         const found = key ? await auth.authenticate(req) : undefined;
         if (!found || found.tenantId === null) {
           if (key) cache.delete(key);
+          // Answered here rather than through next(err): the JSON body parser's error translator further down would
+          // otherwise see (and rewrite) every error that passes it.
           res.setHeader('WWW-Authenticate', 'Bearer realm="entra-sync scim"');
-          throw new ScimError(401, undefined, 'a valid SCIM bearer token is required');
+          sendScimError(res, 401, undefined, 'a valid SCIM bearer token is required');
+          return;
         }
         record = { record: found, until: now + TOKEN_CACHE_MS };
         if (cache.size >= TOKEN_CACHE_MAX) cache.clear();

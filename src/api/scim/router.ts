@@ -4,7 +4,7 @@ import { hasNonJsonBody, jsonBody } from '../json-body';
 import { requireScimToken } from './auth';
 import { CustomAttributeCache } from './custom-attribute-cache';
 import { createDiscoveryRoutes } from './discovery';
-import { ScimError, scimErrorHandler } from './errors';
+import { ScimError, scimErrorHandler, sendScimError } from './errors';
 import { createGroupRoutes } from './groups';
 import { createUserRoutes, type ScimContext } from './users';
 
@@ -22,9 +22,9 @@ export function createScimRouter(deps: ApiDeps): Router {
   };
 
   router.use(requireScimToken(deps.db));
-  router.use((req: Request, _res: Response, next: NextFunction) => {
+  router.use((req: Request, res: Response, next: NextFunction) => {
     if ((req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') && hasNonJsonBody(req)) {
-      return next(new ScimError(415, undefined, 'send the body as application/scim+json or application/json'));
+      return sendScimError(res, 415, undefined, 'send the body as application/scim+json or application/json');
     }
     next();
   });

@@ -110,7 +110,7 @@ export function draftFromRow(row: EmployeeView): UserDraft {
     active: row.active,
     emails: row.emails ?? [],
     phoneNumbers: row.phone_numbers ?? [],
-    manager: row.manager_id,
+    manager: row.manager_id ?? row.pending_manager_ref ?? null,
     custom: { ...(row.custom_attributes ?? {}) },
   };
 }
