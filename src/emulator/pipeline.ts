@@ -20,6 +20,8 @@ export function toErrorResponse(err: unknown, requestId: string, clientRequestId
 }
 
 export function runGraphRequest(deps: PipelineDeps, req: GraphRequest, requestId: string, clientRequestId: string): GraphResponse {
+  // Throttling headers describe the budget whatever the outcome, so failed requests carry them too.
+  let throttleHeaders: Record<string, string> | undefined;
   try {
     const fault = deps.ctx.faults.any ? deps.ctx.faults.pick() : undefined;
     if (fault) throw fault;
@@ -27,6 +29,7 @@ export function runGraphRequest(deps: PipelineDeps, req: GraphRequest, requestId
     const tenant = req.caller.tenant;
     const outcome = deps.throttle.charge(tenant.id, req.caller.appId, tenant.users.size, requestCost(req.method, route.kind, req.query), deps.ctx.now());
     if (!outcome.ok) throw outcome.error;
+    throttleHeaders = outcome.headers;
     if (BODY_METHODS.has(req.method) && req.body === undefined && req.method !== 'DELETE') throw invalidJson();
     const res = route.run(deps.ctx, req);
     res.headers = res.headers ? { ...outcome.headers, ...res.headers } : outcome.headers;
@@ -36,6 +39,8 @@ export function runGraphRequest(deps: PipelineDeps, req: GraphRequest, requestId
       // A bug in the emulator: surface it as Graph's 500 and keep serving.
       process.emitWarning(`graph emulator: unexpected error: ${(err as Error).stack ?? String(err)}`);
     }
-    return toErrorResponse(err, requestId, clientRequestId);
+    const res = toErrorResponse(err, requestId, clientRequestId);
+    if (throttleHeaders) res.headers = { ...throttleHeaders, ...(res.headers ?? {}) };
+    return res;
   }
 }
