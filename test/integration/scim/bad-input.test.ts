@@ -1,0 +1,118 @@
+import request from 'supertest';
+import { createHarness, ENTERPRISE, ERROR, PATCH_OP, snapshot, type Harness } from './harness';
+
+/**
+ * Garbage at every endpoint: always a SCIM error (4xx, scim+json, Error schema), never a 500, and nothing changes in
+ * the database (rows, versions, audit, outbox).
+ */
+let h: Harness;
+let userId: string;
+let groupId: string;
+beforeAll(async () => {
+  h = await createHarness();
+  userId = await h.scim.createUser('victim@contoso.com', { externalId: 'victim' });
+  groupId = await h.scim.createGroup('Victim Team', { members: [{ value: userId }] });
+  await h.db('custom_attribute_definitions').insert({ tenant_id: h.scim.tenantId, id: 'score', name: 'Score', type: 'number' });
+});
+afterAll(async () => h.testDb.drop());
+
+type Method = 'post' | 'put' | 'patch';
+interface Case {
+  name: string;
+  method: Method | 'get' | 'delete';
+  path: () => string;
+  body?: string;
+  contentType?: string;
+  status: number;
+  scimType?: string;
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+const patch = (ops: unknown) => json({ schemas: [PATCH_OP], Operations: ops });
+const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+
+const cases: Case[] = [
+  { name: 'malformed JSON on POST /Users', method: 'post', path: () => '/Users', body: '{"userName": ', status: 400, scimType: 'invalidSyntax' },
+  { name: 'malformed JSON on PATCH /Users', method: 'patch', path: () => `/Users/${userId}`, body: '{,}', status: 400, scimType: 'invalidSyntax' },
+  { name: 'JSON array body on POST /Users', method: 'post', path: () => '/Users', body: '[]', status: 400 },
+  { name: 'JSON string body on POST /Groups', method: 'post', path: () => '/Groups', body: '"x"', status: 400 },
+  { name: 'wrong content type', method: 'post', path: () => '/Users', body: 'userName=x', contentType: 'application/x-www-form-urlencoded', status: 415 },
+  { name: 'text/plain PATCH', method: 'patch', path: () => `/Users/${userId}`, body: patch([]), contentType: 'text/plain', status: 415 },
+  { name: 'oversized body', method: 'post', path: () => '/Users', body: json({ userName: 'big@x.com', displayName: 'x'.repeat(1024 * 1024 + 10) }), status: 413 },
+  { name: 'deep nesting', method: 'post', path: () => '/Users', body: deep(100), status: 400 },
+  { name: '__proto__ key in POST body', method: 'post', path: () => '/Users', body: '{"userName":"p@x.com","__proto__":{"admin":true}}', status: 400 },
+  { name: 'constructor key in PATCH value', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', value: { constructor: { prototype: { x: 1 } } } }]), status: 400 },
+  { name: '__proto__ in a PATCH path', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', path: '__proto__.polluted', value: 'yes' }]), status: 400, scimType: 'invalidPath' },
+  { name: 'constructor.prototype in a PATCH path', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'add', path: 'constructor.prototype.polluted', value: 'yes' }]), status: 400, scimType: 'invalidPath' },
+  { name: 'prototype as an enterprise attribute', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'add', path: `${ENTERPRISE}:prototype`, value: 'x' }]), status: 400, scimType: 'invalidPath' },
+  { name: '__proto__ in a group path', method: 'patch', path: () => `/Groups/${groupId}`, body: patch([{ op: 'add', path: '__proto__', value: [{ value: 'x' }] }]), status: 400 },
+  { name: 'PATCH without Operations', method: 'patch', path: () => `/Users/${userId}`, body: json({ schemas: [PATCH_OP] }), status: 400, scimType: 'invalidSyntax' },
+  { name: 'PATCH with empty Operations', method: 'patch', path: () => `/Users/${userId}`, body: patch([]), status: 400 },
+  { name: 'PATCH with an unknown op', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'merge', path: 'displayName', value: 'x' }]), status: 400, scimType: 'invalidSyntax' },
+  { name: 'PATCH op without value', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', path: 'displayName' }]), status: 400 },
+  { name: 'PATCH path of the wrong type', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', path: 42, value: 'x' }]), status: 400, scimType: 'invalidPath' },
+  { name: 'PATCH path with an unknown schema URN', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', path: 'urn:evil:schema:attr', value: 'x' }]), status: 400, scimType: 'invalidPath' },
+  { name: 'PATCH with a broken value filter', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', path: 'emails[type eq ].value', value: 'x' }]), status: 400, scimType: 'invalidPath' },
+  { name: 'PATCH a later op failing rolls back earlier ones', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', path: 'displayName', value: 'changed' }, { op: 'replace', path: 'nope', value: 1 }]), status: 400 },
+  { name: 'PATCH active with a non-boolean', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', path: 'active', value: 'maybe' }]), status: 400, scimType: 'invalidValue' },
+  { name: 'PATCH removing userName', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'remove', path: 'userName' }]), status: 400, scimType: 'invalidValue' },
+  { name: 'PATCH userName with an object', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', path: 'userName', value: { a: 1 } }]), status: 400, scimType: 'invalidValue' },
+  { name: 'PATCH id (read-only)', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', path: 'id', value: 'x' }]), status: 400, scimType: 'mutability' },
+  { name: 'PATCH emails with a non-object element', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', path: 'emails', value: ['x@y'] }]), status: 400, scimType: 'invalidValue' },
+  { name: 'PATCH an unknown custom attribute id', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'add', path: `${ENTERPRISE}:doesNotExist`, value: 'x' }]), status: 400, scimType: 'invalidPath' },
+  { name: 'PATCH a number custom attribute with text', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'add', path: `${ENTERPRISE}:score`, value: 'high' }]), status: 400, scimType: 'invalidValue' },
+  { name: 'PATCH the manager with a number array', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'add', path: `${ENTERPRISE}:manager`, value: [1, 2] }]), status: 400, scimType: 'invalidValue' },
+  { name: 'PATCH a userName onto another user (409)', method: 'patch', path: () => `/Users/${userId}`, body: patch([{ op: 'replace', path: 'userName', value: 'other@contoso.com' }]), status: 409, scimType: 'uniqueness' },
+  { name: 'PUT without userName', method: 'put', path: () => `/Users/${userId}`, body: json({ displayName: 'x' }), status: 400 },
+  { name: 'POST with a bad date', method: 'post', path: () => '/Users', body: json({ userName: 'd@x.com', 'urn:ietf:params:scim:schemas:extension:entra-sync:2.0:User': { startDate: '2024-13-45' } }), status: 400, scimType: 'invalidValue' },
+  { name: 'POST with a javascript: photo', method: 'post', path: () => '/Users', body: json({ userName: 'ph@x.com', photos: [{ value: 'javascript:alert(1)', type: 'photo' }] }), status: 400, scimType: 'invalidValue' },
+  { name: 'POST with an unknown top-level attribute', method: 'post', path: () => '/Users', body: json({ userName: 'u@x.com', hacker: true }), status: 400, scimType: 'invalidPath' },
+  { name: 'POST with a huge userName', method: 'post', path: () => '/Users', body: json({ userName: 'x'.repeat(5000) }), status: 400, scimType: 'invalidValue' },
+  { name: 'POST /Groups without displayName', method: 'post', path: () => '/Groups', body: json({ externalId: 'g' }), status: 400 },
+  { name: 'POST /Groups with members of the wrong shape', method: 'post', path: () => '/Groups', body: json({ displayName: 'Bad Members', members: [{ value: 5 }] }), status: 400 },
+  { name: 'PATCH /Groups adding members with a filter path', method: 'patch', path: () => `/Groups/${groupId}`, body: patch([{ op: 'add', path: 'members[value eq "x"]', value: [] }]), status: 400, scimType: 'invalidPath' },
+  { name: 'PATCH /Groups removing displayName', method: 'patch', path: () => `/Groups/${groupId}`, body: patch([{ op: 'remove', path: 'displayName' }]), status: 400 },
+  { name: 'PATCH /Groups with a broken member filter', method: 'patch', path: () => `/Groups/${groupId}`, body: patch([{ op: 'remove', path: 'members[value eq ]' }]), status: 400, scimType: 'invalidPath' },
+  { name: 'PATCH /Groups unknown attribute', method: 'patch', path: () => `/Groups/${groupId}`, body: patch([{ op: 'replace', path: 'owner', value: 'x' }]), status: 400, scimType: 'invalidPath' },
+  { name: 'GET with a filter of bad syntax', method: 'get', path: () => `/Users?filter=${encodeURIComponent('userName eq')}`, status: 400, scimType: 'invalidFilter' },
+  { name: 'GET with a dangling and', method: 'get', path: () => `/Users?filter=${encodeURIComponent('and userName eq "x"')}`, status: 400, scimType: 'invalidFilter' },
+  { name: 'GET with an unknown filter attribute', method: 'get', path: () => `/Users?filter=${encodeURIComponent('shoeSize eq "42"')}`, status: 400, scimType: 'invalidFilter' },
+  { name: 'GET with an unknown operator', method: 'get', path: () => `/Users?filter=${encodeURIComponent('userName like "x"')}`, status: 400, scimType: 'invalidFilter' },
+  { name: 'GET with pr on a value', method: 'get', path: () => `/Users?filter=${encodeURIComponent('userName pr "x"')}`, status: 400, scimType: 'invalidFilter' },
+  { name: 'GET with gt on a boolean', method: 'get', path: () => `/Users?filter=${encodeURIComponent('active gt true')}`, status: 400, scimType: 'invalidFilter' },
+  { name: 'GET with a non-date on a date', method: 'get', path: () => `/Users?filter=${encodeURIComponent('urn:ietf:params:scim:schemas:extension:entra-sync:2.0:User:birthday gt "yesterday"')}`, status: 400, scimType: 'invalidFilter' },
+  { name: 'GET with very deep nesting of not', method: 'get', path: () => `/Users?filter=${encodeURIComponent('not ('.repeat(600) + 'userName eq "x"' + ')'.repeat(600))}`, status: 400, scimType: 'invalidFilter' },
+  { name: 'GET with a filter too long', method: 'get', path: () => `/Users?filter=${encodeURIComponent(Array.from({ length: 400 }, () => 'userName eq "x"').join(' or '))}`, status: 400, scimType: 'invalidFilter' },
+  { name: 'GET with filter given twice', method: 'get', path: () => '/Users?filter=a&filter=b', status: 400, scimType: 'invalidFilter' },
+  { name: 'GET with a non-numeric startIndex', method: 'get', path: () => '/Users?startIndex=abc', status: 400 },
+  { name: 'GET with an unknown sortBy', method: 'get', path: () => '/Users?sortBy=shoeSize', status: 400 },
+  { name: 'GET with a bad sortOrder', method: 'get', path: () => '/Users?sortBy=userName&sortOrder=sideways', status: 400 },
+  { name: 'GET Groups with a filter on a User attribute', method: 'get', path: () => `/Groups?filter=${encodeURIComponent('userName eq "x"')}`, status: 400, scimType: 'invalidFilter' },
+  { name: 'GET with a filter injection attempt', method: 'get', path: () => `/Users?filter=${encodeURIComponent('userName eq "x") OR 1=1 --')}`, status: 400, scimType: 'invalidFilter' },
+  { name: 'GET an unknown endpoint', method: 'get', path: () => '/Whatever', status: 404 },
+  { name: 'POST /Bulk', method: 'post', path: () => '/Bulk', body: json({ Operations: [] }), status: 501 },
+  { name: 'GET /Me', method: 'get', path: () => '/Me', status: 501 },
+  { name: 'DELETE a malformed id', method: 'delete', path: () => '/Users/%00%27', status: 404 },
+  { name: 'PATCH a malformed group id', method: 'patch', path: () => "/Groups/1' or '1'='1", body: patch([{ op: 'replace', path: 'displayName', value: 'x' }]), status: 404 },
+];
+
+it.each(cases)('$name → $status, a SCIM error, and nothing changes', async (c) => {
+  await h.scim.createUser('other@contoso.com').catch(() => undefined);
+  const before = await snapshot(h.db, h.scim.tenantId);
+  let req = request(h.app)[c.method](`/scim/v2${c.path()}`).set('Authorization', `Bearer ${h.scim.token}`);
+  if (c.body !== undefined) req = req.set('Content-Type', c.contentType ?? 'application/scim+json').send(c.body);
+  const res = await req;
+  expect(res.status).toBe(c.status);
+  expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
+  expect(res.body).toMatchObject({ schemas: [ERROR], status: String(c.status) });
+  if (c.scimType) expect(res.body.scimType).toBe(c.scimType);
+  expect(await snapshot(h.db, h.scim.tenantId)).toEqual(before);
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  expect(({} as Record<string, unknown>).admin).toBeUndefined();
+});
+
+it('never stores a filter injection: values are bound parameters', async () => {
+  const res = await h.scim.get(`/Users?filter=${encodeURIComponent(`userName eq "x' OR '1'='1"`)}`);
+  expect(res.status).toBe(200);
+  expect(res.body.totalResults).toBe(0);
+});
