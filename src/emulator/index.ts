@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { TokenService } from './auth';
 import { FaultState } from './faults';
 import { RequestLog } from './request-log';
-import { applySeed, type SeedInput, type SeedResult } from './seed';
+import { applySeed, DEV_APP_ID, DEV_CLIENT_SECRET, DEV_TENANT_ID, type SeedInput, type SeedResult } from './seed';
 import { createRequestHandler } from './server';
 import { readSnapshot, SnapshotWriter, writeSnapshot } from './state/snapshot';
 import { EmulatorStore } from './state/store';
@@ -98,3 +98,26 @@ export function startGraphEmulator(options: GraphEmulatorOptions): Promise<Runni
   });
 }
 export { trustCertificateInProcess } from './trust';
+
+/** The `"graph"` block the dev launcher writes to `.data/dev.json` after seeding `defaultDevSeed`. */
+export interface DevGraphConnection {
+  emulatorUrl: string;
+  graphBaseUrl: string;
+  authorityHost: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  caCertPath: string;
+}
+
+export function devGraphConnection(emulatorUrl: string, caCertPath: string): DevGraphConnection {
+  return {
+    emulatorUrl,
+    graphBaseUrl: `${emulatorUrl}/v1.0`,
+    authorityHost: emulatorUrl,
+    tenantId: DEV_TENANT_ID,
+    clientId: DEV_APP_ID,
+    clientSecret: DEV_CLIENT_SECRET,
+    caCertPath,
+  };
+}
