@@ -32,8 +32,8 @@ const ConfigSchema = z.object({
   TEMPORAL_TEST_SERVER_PATH: z.string().default(path.join(REPO_ROOT, '.tools/pypi/bin/temporal-test-server')),
   /** PEM file with extra CA certificates the worker trusts for Graph and sign-in (a TLS-inspecting proxy's CA). */
   GRAPH_EXTRA_CA_CERTS: z.string().optional(),
-  /** Quiet period after an employee change before the outbound sync, so bursts coalesce into one sync. */
-  OUTBOUND_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(200),
+  /** Extra quiet period before each outbound sync (a Temporal timer, ~1 s granularity); 0 = sync at once. */
+  OUTBOUND_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   EMULATOR_HOST: z.string().default('127.0.0.1'),
   EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
   /** Graph emulator throttling (Graph's limits); `false` for raw-speed runs. */

@@ -1,5 +1,6 @@
 import type { Client as TemporalClient } from '@temporalio/client';
 import type { Db } from '../db/knex';
+import type { GraphConnector } from '../graph/connector';
 import type { Logger } from '../logger';
 
 /** What the HTTP api needs from the outside world; tests build it with real or test parts. */
@@ -14,4 +15,8 @@ export interface ApiDeps {
   temporalTaskQueue?: string;
   /** Encrypts stored Graph client secrets (32 bytes). */
   secretsKey?: Buffer;
+  /** Extra trusted CA (PEM) for Graph calls of test connection and preview (the emulator's certificate in tests). */
+  graphExtraCaPem?: string;
+  /** Graph access for the outbound preview; built from db and secretsKey when absent. */
+  outboundGraph?: GraphConnector;
 }

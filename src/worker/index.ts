@@ -29,7 +29,7 @@ export interface WorkerProcessDeps {
   /** Run the outbox relay in this process (default true). */
   relay?: boolean;
   relayPollIntervalMs?: number;
-  /** Quiet period of new workflows before a sync (default 200 ms: bursts coalesce, propagation stays < 1 s). */
+  /** Extra quiet period of new workflows before a sync (default 0; see EmployeeSyncInput.debounceMs). */
   debounceMs?: number;
   writeBudget?: Omit<WriteBudgetOptions, 'now' | 'sleep'>;
   /** Replace the Graph connector (tests). */

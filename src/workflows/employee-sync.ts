@@ -55,7 +55,11 @@ export interface EmployeeSyncInput {
   employeeId: string;
   /** Set by continue-as-new only. */
   carried?: CarriedState;
-  /** Quiet period after the first change before syncing, so a burst coalesces. Default 200 ms. */
+  /**
+   * Extra quiet period (a timer) before each sync. Default 0: bursts already coalesce without it — signals that
+   * arrive together are handled in one workflow task, and changes during a running sync collapse into one
+   * follow-up sync. Server timers fire with about one second of granularity, so any value costs ~1 s latency.
+   */
   debounceMs?: number;
   /** Test hook: continue-as-new after this many syncs even if the server does not suggest it yet. */
   maxSyncsBeforeContinueAsNew?: number;
@@ -95,7 +99,7 @@ export function initialState(): CarriedState {
 export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<void> {
   const { tenantId, employeeId } = input;
   const s: CarriedState = input.carried ? { ...input.carried } : initialState();
-  const debounceMs = input.debounceMs ?? 200;
+  const debounceMs = input.debounceMs ?? 0;
   let syncsThisRun = 0;
   let mirroredState: ProvisioningState | undefined;
 

@@ -4,6 +4,7 @@ import { jsonBody } from '../json-body';
 import { requireAdminToken, requireTenantAccess } from './auth';
 import { problemErrorHandler, ProblemError } from './problem';
 import { createHrRoutes } from './hr-routes';
+import { createOutboundRoutes } from './outbound';
 import { buildOpenApiDocument } from './openapi';
 import { createTenantRoutes } from './tenants';
 
@@ -23,7 +24,7 @@ export function createAdminRouter(deps: ApiDeps): Router {
 
   router.use(createTenantRoutes(deps));
   // Routers of one tenant's resources, each mounted under /tenants/:tenantId.
-  for (const routes of [createHrRoutes] as Array<(d: ApiDeps) => Router>) {
+  for (const routes of [createHrRoutes, createOutboundRoutes] as Array<(d: ApiDeps) => Router>) {
     router.use('/tenants/:tenantId', requireTenantAccess(), routes(deps));
   }
 

@@ -1,0 +1,246 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { Router } from 'express';
+import { z } from 'zod';
+import { planSync, describePlan } from '../../activities/sync-plan';
+import { recordAuditEvent } from '../../db/changes';
+import type { Db } from '../../db/knex';
+import {
+  getGraphConnection,
+  getOutboundSettings,
+  upsertOutboundSettings,
+  type OutboundSettings,
+} from '../../db/outbound-settings';
+import { getProvisioning, listProvisioning, loadHrEmployee, notEnrolled, recordState } from '../../db/provisioning';
+import { createGraphConnector, type GraphConnector } from '../../graph/connector';
+import { ProvisioningError } from '../../graph/errors';
+import { HR_FIELDS, MappingSchema } from '../../graph/mapping';
+import { testGraphConnection } from '../../graph/test-connection';
+import type { employeeSyncWorkflow } from '../../workflows/employee-sync';
+import {
+  employeeSyncWorkflowId,
+  enrolSignal,
+  PROVISIONING_STATES,
+  ProvisioningStateKey,
+  retryUpdate,
+  statusQuery,
+  TenantIdKey,
+  type EnrolSignal,
+} from '../../workflows/messages';
+import type { ApiDeps } from '../deps';
+import { tenantIdOf, UUID } from './auth';
+import { notFound, ProblemError } from './problem';
+
+/**
+ * Outbound provisioning to Entra ID, per tenant: settings (the client secret is write-only), test connection,
+ * enrolment (the initial push), provisioning status, retry of a blocked employee, and a preview of the next sync.
+ */
+const httpsUrl = z
+  .string()
+  .url()
+  .refine((u) => u.startsWith('https://'), 'must be an https URL');
+
+const WatchedAttribute = z
+  .string()
+  .refine((a) => (HR_FIELDS as readonly string[]).includes(a) || ['active', 'teams', 'customAttributes'].includes(a) || /^customAttributes\.[\w.:-]+$/.test(a), {
+    message: 'must be an HR attribute name as in employee changes (e.g. department, customAttributes.<id>)',
+  });
+
+export const OutboundSettingsPatch = z.strictObject({
+  enabled: z.boolean().optional(),
+  graphTenantId: z.string().trim().min(1).max(200).nullable().optional(),
+  clientId: z.string().regex(UUID, 'must be the app registration GUID').nullable().optional(),
+  clientSecret: z.string().min(1).max(1000).optional(),
+  authorityHost: httpsUrl.nullable().optional(),
+  graphBaseUrl: httpsUrl.nullable().optional(),
+  mapping: MappingSchema.optional(),
+  watchedAttributes: z.array(WatchedAttribute).max(200).optional(),
+  setManager: z.boolean().optional(),
+});
+
+const EnrolBody = z.union([
+  z.strictObject({ all: z.literal(true) }),
+  z.strictObject({ employeeIds: z.array(z.string().regex(UUID)).min(1).max(1000) }),
+]);
+
+const ListQuery = z.object({
+  state: z.enum(PROVISIONING_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  after: z.string().regex(UUID).optional(),
+});
+
+export function settingsJson(s: OutboundSettings) {
+  return {
+    enabled: s.enabled,
+    graphTenantId: s.graphTenantId,
+    clientId: s.clientId,
+    // Write-only: the API says whether a secret is stored, never what it is.
+    clientSecretSet: s.hasClientSecret,
+    authorityHost: s.authorityHost,
+    graphBaseUrl: s.graphBaseUrl,
+    mapping: s.mapping,
+    watchedAttributes: s.watchedAttributes,
+    setManager: s.setManager,
+    updatedAt: s.updatedAt,
+  };
+}
+
+function requireTemporal(temporal: Client | undefined): Client {
+  if (!temporal) throw new ProblemError(503, 'Service Unavailable', 'Temporal is not configured for this api');
+  return temporal;
+}
+
+async function requireEmployee(db: Db, tenantId: string, employeeId: string) {
+  if (!UUID.test(employeeId)) throw notFound('employee');
+  const e = await loadHrEmployee(db, tenantId, employeeId);
+  if (!e) throw notFound('employee');
+  return e;
+}
+
+export function createOutboundRoutes(deps: ApiDeps): Router {
+  const { db } = deps;
+  const router = Router({ mergeParams: true });
+  let connector: GraphConnector | undefined;
+  const graph = (): GraphConnector =>
+    (connector ??= deps.outboundGraph ?? createGraphConnector({ db, secretsKey: deps.secretsKey, extraCaPem: deps.graphExtraCaPem }));
+
+  router.get('/outbound/settings', async (_req, res) => {
+    const s = await getOutboundSettings(db, tenantIdOf(res));
+    if (!s) throw notFound('outbound settings');
+    res.json(settingsJson(s));
+  });
+
+  router.patch('/outbound/settings', async (req, res) => {
+    const input = OutboundSettingsPatch.parse(req.body ?? {});
+    const tenantId = tenantIdOf(res);
+    if (input.clientSecret !== undefined && !deps.secretsKey) {
+      throw new ProblemError(503, 'Service Unavailable', 'SECRETS_KEY is not configured, so a client secret cannot be stored');
+    }
+    const saved = await upsertOutboundSettings(db, tenantId, input, deps.secretsKey);
+    const { clientSecret, ...audited } = input;
+    await recordAuditEvent(db, {
+      tenantId,
+      resourceType: 'outbound_settings',
+      resourceId: tenantId,
+      action: 'updated',
+      source: 'admin',
+      requestId: res.locals.requestId as string | undefined,
+      changes: { ...audited, ...(clientSecret !== undefined ? { clientSecret: '[changed]' } : {}) },
+    });
+    res.json(settingsJson(saved));
+  });
+
+  router.post('/outbound/settings/test', async (_req, res) => {
+    const tenantId = tenantIdOf(res);
+    const settings = await getOutboundSettings(db, tenantId);
+    if (!settings) throw notFound('outbound settings');
+    if (!deps.secretsKey) throw new ProblemError(503, 'Service Unavailable', 'SECRETS_KEY is not configured');
+    const conn = await getGraphConnection(db, tenantId, deps.secretsKey);
+    if (!conn) throw new ProblemError(409, 'Conflict', 'the Entra tenant id, client id and client secret must be set first');
+    res.json(await testGraphConnection(conn, { mapping: settings.mapping, extraCaPem: deps.graphExtraCaPem }));
+  });
+
+  /** The initial push: enrol all (or the listed) employees; each gets its workflow started and synced now. */
+  router.post('/outbound/enrol', async (req, res) => {
+    const body = EnrolBody.parse(req.body ?? {});
+    const tenantId = tenantIdOf(res);
+    const temporal = requireTemporal(deps.temporal);
+    const settings = await getOutboundSettings(db, tenantId);
+    if (!settings?.enabled) throw new ProblemError(409, 'Conflict', 'outbound provisioning is not enabled for this tenant');
+    let ids: string[];
+    if ('all' in body) {
+      ids = (await db('employees').where({ tenant_id: tenantId }).orderBy('id').select<Array<{ id: string }>>('id')).map((r) => r.id);
+    } else {
+      const found = await db('employees').where({ tenant_id: tenantId }).whereIn('id', body.employeeIds).select<Array<{ id: string }>>('id');
+      const known = new Set(found.map((r) => r.id));
+      const unknown = body.employeeIds.filter((id) => !known.has(id));
+      if (unknown.length > 0) throw new ProblemError(404, 'Not Found', `unknown employees: ${unknown.slice(0, 10).join(', ')}`);
+      ids = [...known];
+    }
+    const queue = [...ids];
+    const enrol = async () => {
+      for (let id = queue.shift(); id; id = queue.shift()) {
+        await recordState(db, tenantId, id, 'PENDING');
+        await temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [EnrolSignal]>('employeeSyncWorkflow', {
+          workflowId: employeeSyncWorkflowId(tenantId, id),
+          taskQueue: deps.temporalTaskQueue ?? 'entra-sync',
+          args: [{ tenantId, employeeId: id }],
+          signal: enrolSignal,
+          signalArgs: [{ source: 'admin' }],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          typedSearchAttributes: [
+            { key: TenantIdKey, value: tenantId },
+            { key: ProvisioningStateKey, value: 'PENDING' },
+          ],
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, ids.length) }, enrol));
+    res.status(202).json({ enrolled: ids.length });
+  });
+
+  router.get('/outbound/employees', async (req, res) => {
+    const q = ListQuery.parse(req.query);
+    const items = await listProvisioning(db, tenantIdOf(res), q);
+    res.json({ items, next: items.length === q.limit ? items[items.length - 1]!.employeeId : null });
+  });
+
+  router.get('/outbound/employees/:employeeId', async (req, res) => {
+    const tenantId = tenantIdOf(res);
+    const employee = await requireEmployee(db, tenantId, String(req.params.employeeId));
+    const record = (await getProvisioning(db, tenantId, employee.id)) ?? notEnrolled(tenantId, employee.id);
+    let workflow: unknown = null;
+    if (deps.temporal) {
+      // Live view from the workflow when a worker answers quickly; the table is the source otherwise.
+      try {
+        workflow = await deps.temporal.withDeadline(Date.now() + 2000, () =>
+          deps.temporal!.workflow.getHandle(employeeSyncWorkflowId(tenantId, employee.id)).query(statusQuery),
+        );
+      } catch {
+        workflow = null;
+      }
+    }
+    res.json({ ...record, workflowId: employeeSyncWorkflowId(tenantId, employee.id), workflow });
+  });
+
+  /** Retry a BLOCKED employee: answers at once whether it was accepted (409 unless blocked). */
+  router.post('/outbound/employees/:employeeId/retry', async (req, res) => {
+    const tenantId = tenantIdOf(res);
+    const employee = await requireEmployee(db, tenantId, String(req.params.employeeId));
+    const temporal = requireTemporal(deps.temporal);
+    try {
+      const result = await temporal.workflow
+        .getHandle(employeeSyncWorkflowId(tenantId, employee.id))
+        .executeUpdate(retryUpdate, { args: [{ requestedBy: 'admin-api' }] });
+      res.status(202).json(result);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new ProblemError(409, 'Conflict', `not retried: ${err.cause?.message ?? 'the employee is not blocked'}`);
+      }
+      if (err instanceof WorkflowNotFoundError) {
+        throw new ProblemError(409, 'Conflict', 'not retried: the employee is not enrolled in outbound provisioning');
+      }
+      throw err;
+    }
+  });
+
+  /** What the next sync would send to Graph, computed with reads only. */
+  router.get('/outbound/employees/:employeeId/preview', async (req, res) => {
+    const tenantId = tenantIdOf(res);
+    const employee = await requireEmployee(db, tenantId, String(req.params.employeeId));
+    try {
+      const { settings, directory } = await graph().forTenant(tenantId);
+      const stored = await getProvisioning(db, tenantId, employee.id);
+      const managerObjectId =
+        settings.setManager && employee.managerId ? ((await getProvisioning(db, tenantId, employee.managerId))?.entraObjectId ?? null) : null;
+      const plan = await planSync({ directory, settings, employee, storedObjectId: stored?.entraObjectId ?? null, managerObjectId });
+      res.json({ employeeId: employee.id, version: employee.version, ...describePlan(plan) });
+    } catch (err) {
+      if (!(err instanceof ProvisioningError)) throw err;
+      // The preview of a sync that would fail is the failure itself, classified as the sync would.
+      res.json({ employeeId: employee.id, version: employee.version, action: 'blocked', errorType: err.type, reason: err.message, retryable: err.retryable });
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,105 @@
+import type { TokenCredential } from '@azure/identity';
+import type { GraphConnection } from '../db/outbound-settings';
+import { createCredential, createGraphClient, graphOrigin } from './client';
+import { GraphDirectory } from './directory';
+import { classifyGraphError, ProvisioningError, REQUIRED_PERMISSION } from './errors';
+import { extensionTargets, type MappingEntry } from './mapping';
+
+/**
+ * "Test connection": can we sign in, and may the app read what every sync reads (verified domains, extension
+ * definitions, users)? The answer names each missing application permission. Write permission cannot be probed
+ * without writing, so it is read from the token's `roles` claim when the token is a JWT that carries one.
+ */
+export interface ConnectionCheck {
+  name: 'token' | 'verifiedDomains' | 'extensionProperties' | 'readUsers' | 'writeUsers' | 'mapping';
+  ok: boolean;
+  detail: string;
+}
+
+export interface ConnectionTestResult {
+  ok: boolean;
+  checks: ConnectionCheck[];
+  missingPermissions: string[];
+  verifiedDomains: string[];
+  extensionProperties: Array<{ name: string; isMultiValued: boolean; dataType: string }>;
+}
+
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+const WRITE_ROLES = ['User.ReadWrite.All', 'Directory.ReadWrite.All'];
+
+/** The `roles` claim of a JWT access token, or undefined when it is not a readable JWT. */
+export function tokenRoles(token: string): string[] | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { roles?: unknown };
+    return Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+  } catch {
+    return undefined;
+  }
+}
+
+export async function testGraphConnection(
+  conn: GraphConnection,
+  opts: { mapping?: MappingEntry[]; extraCaPem?: string } = {},
+): Promise<ConnectionTestResult> {
+  const checks: ConnectionCheck[] = [];
+  const missing = new Set<string>();
+  const result: ConnectionTestResult = { ok: false, checks, missingPermissions: [], verifiedDomains: [], extensionProperties: [] };
+
+  const credential: TokenCredential = createCredential(conn, opts.extraCaPem);
+  let roles: string[] | undefined;
+  try {
+    const token = await credential.getToken(GRAPH_SCOPE);
+    if (!token) throw new Error('no token returned');
+    roles = tokenRoles(token.token);
+    checks.push({ name: 'token', ok: true, detail: 'signed in with the client id and secret' });
+  } catch (err) {
+    checks.push({ name: 'token', ok: false, detail: classifyGraphError(err, 'token').message });
+    return result;
+  }
+
+  const directory = new GraphDirectory(createGraphClient(conn, { credential, extraCaPem: opts.extraCaPem }), graphOrigin(conn.graphBaseUrl));
+  const probe = async <T>(name: ConnectionCheck['name'], op: keyof typeof REQUIRED_PERMISSION, fn: () => Promise<T>, ok: (v: T) => string) => {
+    try {
+      const value = await fn();
+      checks.push({ name, ok: true, detail: ok(value) });
+      return value;
+    } catch (err) {
+      const c = err instanceof ProvisioningError ? err : classifyGraphError(err, op);
+      if (c.type === 'PermissionDenied') missing.add(REQUIRED_PERMISSION[op]);
+      checks.push({ name, ok: false, detail: c.message });
+      return undefined;
+    }
+  };
+
+  const domains = await probe('verifiedDomains', 'domains', () => directory.verifiedDomains(), (d) => `verified domains: ${d.join(', ') || 'none'}`);
+  result.verifiedDomains = domains ?? [];
+  const exts = await probe('extensionProperties', 'extensions', () => directory.extensionDefinitions(), (e) => `${e.length} extension properties readable`);
+  result.extensionProperties = exts ?? [];
+  await probe('readUsers', 'lookup', () => directory.findUserByUpn(`entra-sync-connection-test@${domains?.[0] ?? 'invalid.example'}`, ['id']), () => 'users are readable');
+
+  if (roles !== undefined) {
+    const canWrite = roles.some((r) => WRITE_ROLES.includes(r));
+    if (!canWrite) missing.add('User.ReadWrite.All');
+    checks.push({
+      name: 'writeUsers',
+      ok: canWrite,
+      detail: canWrite ? 'the token grants creating and updating users' : 'the token grants neither User.ReadWrite.All nor Directory.ReadWrite.All',
+    });
+  }
+
+  if (opts.mapping && exts) {
+    const problems: string[] = [];
+    for (const name of extensionTargets(opts.mapping)) {
+      const def = exts.find((e) => e.name.toLowerCase() === name.toLowerCase());
+      if (!def) problems.push(`${name} is not registered`);
+      else if (def.isMultiValued) problems.push(`${name} is multi-valued (only single-valued extension properties are supported)`);
+    }
+    checks.push({ name: 'mapping', ok: problems.length === 0, detail: problems.length ? problems.join('; ') : 'every mapped extension property exists and is single-valued' });
+  }
+
+  result.missingPermissions = [...missing];
+  result.ok = checks.every((c) => c.ok);
+  return result;
+}

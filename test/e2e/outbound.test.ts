@@ -1,0 +1,228 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Express } from 'express';
+import request from 'supertest';
+import { upsertOutboundSettings } from '../../src/db/outbound-settings';
+import { createGraphConnector } from '../../src/graph/connector';
+import type { EntraDirectory } from '../../src/graph/directory';
+import { DEFAULT_MAPPING } from '../../src/graph/mapping';
+import { silentLogger } from '../../src/logger';
+import { createWorkerProcess, type WorkerProcess } from '../../src/worker';
+import { createTestDb, type TestDb } from '../support/db';
+import { buildTestApp, seedTenant, type SeededTenant } from '../support/app';
+import {
+  APP_ID,
+  APP_SECRET,
+  ENTRA_TENANT,
+  EXT,
+  startTestEmulator,
+  testSecretsKey,
+  UNVERIFIED,
+  VERIFIED,
+  type TestEmulator,
+} from '../integration/outbound/support';
+import { workflowBundle } from '../workflows/support/env';
+
+/**
+ * The whole outbound path: SCIM request → employees + outbox (one transaction) → relay → employeeSyncWorkflow on
+ * the Temporal dev server → syncEmployeeToEntra → the Graph emulator over HTTPS, with the admin API on top.
+ */
+const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+describe('outbound provisioning end to end', () => {
+  let t: TestDb;
+  let em: TestEmulator;
+  let app: Express;
+  let tenant: SeededTenant;
+  let worker: WorkerProcess;
+  let connection: Connection;
+  const secretsKey = testSecretsKey();
+  const taskQueue = `e2e-outbound-${Date.now()}`;
+  /** Set by a test to make the next create "crash" right after Graph created the account. */
+  let crashAfterCreate = false;
+
+  beforeAll(async () => {
+    [t, em] = await Promise.all([createTestDb(), startTestEmulator()]);
+    tenant = await seedTenant(t.db, 'Outbound e2e');
+    await upsertOutboundSettings(
+      t.db,
+      tenant.tenantId,
+      {
+        enabled: true,
+        graphTenantId: ENTRA_TENANT,
+        clientId: APP_ID,
+        clientSecret: APP_SECRET,
+        authorityHost: em.url,
+        graphBaseUrl: `${em.url}/v1.0`,
+        mapping: [...DEFAULT_MAPPING, { source: 'id', target: `${EXT}_hrId` }],
+        setManager: true,
+      },
+      secretsKey,
+    );
+    // The production connector, with one seam: a simulated crash between Graph's create and our DB write.
+    const real = createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca });
+    const graph = {
+      async forTenant(id: string) {
+        const tg = await real.forTenant(id);
+        const directory: EntraDirectory = Object.create(tg.directory) as EntraDirectory;
+        directory.createUser = async (body) => {
+          const created = await tg.directory.createUser(body);
+          if (crashAfterCreate) {
+            crashAfterCreate = false;
+            throw new Error('simulated worker crash after the account was created');
+          }
+          return created;
+        };
+        return { ...tg, directory };
+      },
+    };
+    worker = await createWorkerProcess({
+      db: t.db,
+      logger: silentLogger(),
+      temporalAddress: process.env.TEST_TEMPORAL_ADDRESS!,
+      taskQueue,
+      secretsKey,
+      graph,
+      workflowBundle: await workflowBundle(),
+      relayPollIntervalMs: 25,
+    });
+    connection = await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
+    app = buildTestApp(t.db, {
+      temporal: new Client({ connection }),
+      temporalTaskQueue: taskQueue,
+      secretsKey,
+      graphExtraCaPem: em.ca,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    await connection?.close();
+    await em?.stop();
+    await t?.drop();
+  });
+
+  const scim = (method: 'post' | 'patch', path: string, body: unknown) =>
+    request(app)[method](`/scim/v2${path}`).set('Authorization', `Bearer ${tenant.scimToken}`).set('Content-Type', 'application/scim+json').send(JSON.stringify(body));
+  const admin = (method: 'get' | 'post' | 'patch', path: string) =>
+    request(app)[method](`/admin/v1/tenants/${tenant.tenantId}${path}`).set('Authorization', `Bearer ${tenant.adminToken}`);
+
+  async function createScimUser(userName: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const res = await scim('post', '/Users', {
+      schemas: [CORE],
+      userName,
+      active: true,
+      name: { givenName: 'Ada', familyName: 'Lovelace' },
+      title: 'Analyst',
+      ...extra,
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  }
+
+  async function until<T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await fn();
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  const entraUser = async (upn: string) => (await em.users()).find((u) => String(u.userPrincipalName).toLowerCase() === upn.toLowerCase());
+  const status = async (employeeId: string) => (await admin('get', `/outbound/employees/${employeeId}`)).body as Record<string, unknown>;
+
+  it('a user created over SCIM appears in Entra with the mapped properties, well within a second', async () => {
+    // Warm-up: the first sync also signs in and fills the worker's caches.
+    await createScimUser(`warm.up@${VERIFIED}`);
+    await until('the warm-up account', () => entraUser(`warm.up@${VERIFIED}`));
+    const started = Date.now();
+    const id = await createScimUser(`ada@${VERIFIED}`);
+    const user = await until('the Entra account', () => entraUser(`ada@${VERIFIED}`));
+    const elapsed = Date.now() - started;
+    expect(user).toMatchObject({
+      givenName: 'Ada',
+      surname: 'Lovelace',
+      displayName: expect.any(String),
+      jobTitle: 'Analyst',
+      accountEnabled: true,
+      [`${EXT}_hrId`]: id,
+    });
+    expect(elapsed).toBeLessThan(1000);
+    const s = await until('SYNCED', async () => {
+      const x = await status(id);
+      return x.state === 'SYNCED' && x;
+    });
+    expect(s.entraObjectId).toBe(user.id);
+  });
+
+  it('a UPN change after the first sync updates the same Entra object', async () => {
+    const id = await createScimUser(`grace@${VERIFIED}`);
+    const first = await until('the Entra account', () => entraUser(`grace@${VERIFIED}`));
+    await scim('patch', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: `grace.hopper@${VERIFIED}` }] }).expect(200);
+    const renamed = await until('the renamed account', () => entraUser(`grace.hopper@${VERIFIED}`));
+    expect(renamed.id).toBe(first.id);
+    expect(await entraUser(`grace@${VERIFIED}`)).toBeUndefined();
+  });
+
+  it('unverified domain → BLOCKED with the reason → email fixed over SCIM → SYNCED', async () => {
+    const id = await createScimUser(`alan@${UNVERIFIED}`);
+    const blocked = await until('BLOCKED', async () => {
+      const x = await status(id);
+      return x.state === 'BLOCKED' && x;
+    });
+    expect(blocked).toMatchObject({ errorType: 'DomainNotVerified' });
+    expect(String(blocked.reason)).toMatch(new RegExp(`${UNVERIFIED}.*not a verified domain.*Fix:`));
+    const listed = await admin('get', '/outbound/employees?state=BLOCKED').expect(200);
+    expect(listed.body.items.map((i: { employeeId: string }) => i.employeeId)).toContain(id);
+    // The preview says the same, without writing anything.
+    expect((await admin('get', `/outbound/employees/${id}/preview`).expect(200)).body).toMatchObject({ action: 'blocked', errorType: 'DomainNotVerified' });
+
+    await scim('patch', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: `alan@${VERIFIED}` }] }).expect(200);
+    await until('SYNCED after the fix', async () => (await status(id)).state === 'SYNCED');
+    expect(await entraUser(`alan@${VERIFIED}`)).toBeDefined();
+  });
+
+  it('multi-valued extension → BLOCKED; retry is refused until blocked, then accepted after the mapping is fixed', async () => {
+    await admin('patch', '/outbound/settings')
+      .send({ mapping: [...DEFAULT_MAPPING, { source: 'department', target: `${EXT}_skills` }] })
+      .expect(200);
+    const id = await createScimUser(`barbara@${VERIFIED}`, { 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'Research' } });
+    const blocked = await until('BLOCKED', async () => {
+      const x = await status(id);
+      return x.state === 'BLOCKED' && x;
+    });
+    expect(blocked.errorType).toBe('MultiValuedExtension');
+    expect(await entraUser(`barbara@${VERIFIED}`)).toBeUndefined();
+
+    await admin('patch', '/outbound/settings').send({ mapping: [...DEFAULT_MAPPING, { source: 'department', target: `${EXT}_hrId` }] }).expect(200);
+    expect((await admin('post', `/outbound/employees/${id}/retry`).expect(202)).body).toEqual({ accepted: true, state: 'PENDING' });
+    await until('SYNCED after retry', async () => (await status(id)).state === 'SYNCED');
+    expect(await entraUser(`barbara@${VERIFIED}`)).toMatchObject({ [`${EXT}_hrId`]: 'Research' });
+
+    const refused = await admin('post', `/outbound/employees/${id}/retry`).expect(409);
+    expect(refused.body.detail).toMatch(/only possible while BLOCKED/);
+  });
+
+  it('a crash right after Graph created the account does not create a second account', async () => {
+    crashAfterCreate = true;
+    const id = await createScimUser(`katherine@${VERIFIED}`);
+    await until('SYNCED after the retried attempt', async () => (await status(id)).state === 'SYNCED', 20_000);
+    const accounts = (await em.users()).filter((u) => String(u.userPrincipalName).toLowerCase() === `katherine@${VERIFIED}`);
+    expect(accounts).toHaveLength(1);
+    expect((await status(id)).entraObjectId).toBe(accounts[0]!.id);
+    expect(crashAfterCreate).toBe(false);
+  });
+
+  it('enrolment pushes existing employees now; test connection names what is readable', async () => {
+    const enrolled = await admin('post', '/outbound/enrol').send({ all: true }).expect(202);
+    expect(enrolled.body.enrolled).toBeGreaterThanOrEqual(5);
+    const conn = await admin('post', '/outbound/settings/test').expect(200);
+    expect(conn.body).toMatchObject({ ok: true, missingPermissions: [] });
+    expect(conn.body.verifiedDomains).toContain(VERIFIED);
+    const settings = await admin('get', '/outbound/settings').expect(200);
+    expect(settings.body).toMatchObject({ enabled: true, clientSecretSet: true });
+    expect(JSON.stringify(settings.body)).not.toContain(APP_SECRET);
+  });
+});
