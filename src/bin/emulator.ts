@@ -11,13 +11,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.LOG_LEVEL, name: 'graph-emulator' });
   const dataDir = path.join(REPO_ROOT, '.data');
-  const tls = ensureEmulatorCertificate(path.join(dataDir, 'emulator-cert'));
+  const tls = ensureEmulatorCertificate(path.join(dataDir, 'emulator'));
   const emulator = await startGraphEmulator({
     host: config.EMULATOR_HOST,
     port: config.EMULATOR_PORT,
     tls,
     throttling: config.EMULATOR_THROTTLING,
-    snapshotPath: config.EMULATOR_SNAPSHOT_PATH ?? path.join(dataDir, 'emulator-state.json'),
+    snapshotPath: config.EMULATOR_SNAPSHOT_PATH ?? path.join(dataDir, 'emulator', 'state.json'),
   });
   if (config.EMULATOR_SEED_DOMAIN) emulator.seed(defaultDevSeed({ domain: config.EMULATOR_SEED_DOMAIN }));
   logger.info(
