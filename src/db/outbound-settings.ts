@@ -126,9 +126,10 @@ export async function upsertOutboundSettings(
 }
 
 /**
- * For the dev launcher: points the tenant at a Graph (the emulator in `make start`), with the default mapping
- * (names, job title, department, office location, employee id; lifecycle and manager always) and watched
- * attributes, and switches outbound provisioning on.
+ * For the dev launcher: points the tenant at a Graph (the emulator in `make start`). The first time, it also writes
+ * the default mapping (names, job title, department, office location, employee id; lifecycle → accountEnabled and
+ * the manager relationship always) and watched attributes and switches outbound provisioning on. Later starts only
+ * refresh the connection, so an admin's mapping or switch survives a restart.
  */
 export async function seedDefaultOutboundSettings(
   db: Db,
@@ -136,16 +137,21 @@ export async function seedDefaultOutboundSettings(
   connection: { graphTenantId: string; clientId: string; clientSecret: string; authorityHost?: string; graphBaseUrl?: string },
   secretsKey: Buffer,
 ): Promise<OutboundSettings> {
+  const existing = await getOutboundSettings(db, tenantId);
+  const connectionPatch: OutboundSettingsPatch = {
+    graphTenantId: connection.graphTenantId,
+    clientId: connection.clientId,
+    clientSecret: connection.clientSecret,
+    authorityHost: connection.authorityHost ?? null,
+    graphBaseUrl: connection.graphBaseUrl ?? null,
+  };
+  if (existing) return upsertOutboundSettings(db, tenantId, connectionPatch, secretsKey);
   return upsertOutboundSettings(
     db,
     tenantId,
     {
+      ...connectionPatch,
       enabled: true,
-      graphTenantId: connection.graphTenantId,
-      clientId: connection.clientId,
-      clientSecret: connection.clientSecret,
-      authorityHost: connection.authorityHost ?? null,
-      graphBaseUrl: connection.graphBaseUrl ?? null,
       mapping: DEFAULT_MAPPING,
       watchedAttributes: DEFAULT_WATCHED_ATTRIBUTES,
       setManager: true,

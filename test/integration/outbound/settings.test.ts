@@ -1,0 +1,79 @@
+import request from 'supertest';
+import { getOutboundSettings, seedDefaultOutboundSettings } from '../../../src/db/outbound-settings';
+import { DEFAULT_MAPPING, DEFAULT_WATCHED_ATTRIBUTES } from '../../../src/graph/mapping';
+import { buildTestApp, seedTenant } from '../../support/app';
+import { createTestDb, type TestDb } from '../../support/db';
+import { APP_ID, APP_SECRET, ENTRA_TENANT, NOPERM_APP_ID, startTestEmulator, testSecretsKey, type TestEmulator } from './support';
+
+/** Outbound settings through the admin API, test connection against the emulator, and the dev-launcher seed. */
+describe('outbound settings (admin API)', () => {
+  let t: TestDb;
+  let em: TestEmulator;
+  const secretsKey = testSecretsKey();
+
+  beforeAll(async () => {
+    [t, em] = await Promise.all([createTestDb(), startTestEmulator()]);
+  });
+  afterAll(async () => {
+    await em?.stop();
+    await t?.drop();
+  });
+
+  async function setup() {
+    const tenant = await seedTenant(t.db, 'Settings');
+    const app = buildTestApp(t.db, { secretsKey, graphExtraCaPem: em.ca });
+    const call = (method: 'get' | 'patch' | 'post', path: string) =>
+      request(app)[method](`/admin/v1/tenants/${tenant.tenantId}/outbound${path}`).set('Authorization', `Bearer ${tenant.adminToken}`);
+    return { tenant, call };
+  }
+
+  it('stores the connection with a write-only secret and the default mapping', async () => {
+    const { call, tenant } = await setup();
+    await call('get', '/settings').expect(404);
+    const res = await call('patch', '/settings')
+      .send({ graphTenantId: ENTRA_TENANT, clientId: APP_ID, clientSecret: APP_SECRET, authorityHost: em.url, graphBaseUrl: em.url, enabled: true })
+      .expect(200);
+    expect(res.body).toMatchObject({ enabled: true, clientSecretSet: true, mapping: DEFAULT_MAPPING, watchedAttributes: DEFAULT_WATCHED_ATTRIBUTES });
+    expect(JSON.stringify(res.body)).not.toContain(APP_SECRET);
+    const row = await t.db('outbound_settings').where({ tenant_id: tenant.tenantId }).first();
+    expect(row.client_secret_encrypted.toString('latin1')).not.toContain(APP_SECRET);
+    const audit = await t.db('audit_events').where({ tenant_id: tenant.tenantId, resource_type: 'outbound_settings' });
+    expect(JSON.stringify(audit)).not.toContain(APP_SECRET);
+  });
+
+  it('refuses a mapping without first and last name, unknown targets and http URLs', async () => {
+    const { call } = await setup();
+    const noSurname = await call('patch', '/settings').send({ mapping: [{ source: 'givenName', target: 'givenName' }] }).expect(400);
+    expect(JSON.stringify(noSurname.body)).toMatch(/surname/);
+    await call('patch', '/settings').send({ mapping: [...DEFAULT_MAPPING, { source: 'department', target: 'passwordProfile' }] }).expect(400);
+    await call('patch', '/settings').send({ graphBaseUrl: 'http://graph.example' }).expect(400);
+  });
+
+  it('test connection reports success, and names each missing permission', async () => {
+    const { call } = await setup();
+    await call('post', '/settings/test').expect(404);
+    await call('patch', '/settings').send({ graphTenantId: ENTRA_TENANT, clientId: APP_ID, clientSecret: APP_SECRET, authorityHost: em.url, graphBaseUrl: em.url }).expect(200);
+    const ok = await call('post', '/settings/test').expect(200);
+    expect(ok.body).toMatchObject({ ok: true, missingPermissions: [] });
+
+    await call('patch', '/settings').send({ clientId: NOPERM_APP_ID }).expect(200);
+    const denied = await call('post', '/settings/test').expect(200);
+    expect(denied.body.ok).toBe(false);
+    expect(denied.body.missingPermissions.sort()).toEqual(['Application.Read.All', 'Domain.Read.All', 'User.Read.All', 'User.ReadWrite.All']);
+
+    await call('patch', '/settings').send({ clientId: APP_ID, clientSecret: 'wrong' }).expect(200);
+    const badSecret = await call('post', '/settings/test').expect(200);
+    expect(badSecret.body.checks[0]).toMatchObject({ name: 'token', ok: false });
+    expect(badSecret.body.checks[0].detail).toMatch(/client secret/);
+  });
+
+  it('seeds the dev default once and later refreshes only the connection', async () => {
+    const { tenant } = await setup();
+    const conn = { graphTenantId: ENTRA_TENANT, clientId: APP_ID, clientSecret: APP_SECRET, authorityHost: em.url, graphBaseUrl: em.url };
+    const first = await seedDefaultOutboundSettings(t.db, tenant.tenantId, conn, secretsKey);
+    expect(first).toMatchObject({ enabled: true, setManager: true, mapping: DEFAULT_MAPPING });
+    await t.db('outbound_settings').where({ tenant_id: tenant.tenantId }).update({ enabled: false });
+    await seedDefaultOutboundSettings(t.db, tenant.tenantId, { ...conn, graphBaseUrl: 'https://127.0.0.1:9999' }, secretsKey);
+    expect(await getOutboundSettings(t.db, tenant.tenantId)).toMatchObject({ enabled: false, graphBaseUrl: 'https://127.0.0.1:9999' });
+  });
+});
