@@ -162,16 +162,36 @@ export function resolveFilterColumn(
   throw unknown();
 }
 
+const STRING_LITERAL = /"(?:[^"\\]|\\.)*"/g;
+const PLACEHOLDER = /^\u00a7s(\d+)\u00a7$/;
+
 /**
- * scim2-parse-filter keeps JSON escapes other than \" literally ("a\\b" stays two backslashes); decode the string as
- * JSON would. Falls back to the parser's value if the text is not a valid JSON string body.
+ * scim2-parse-filter decodes only \" in string values (\\ and \uXXXX stay literal) and fails on a value ending in
+ * an escaped backslash. So every string literal is swapped for a placeholder before parsing and decoded with
+ * JSON.parse afterwards — the RFC says filter values are JSON strings.
  */
-function decodeString(s: string): string {
-  if (!s.includes('\\')) return s;
-  try {
-    return JSON.parse(`"${s.replace(/"/g, '\\"')}"`) as string;
-  } catch {
-    return s;
+function withDecodedStrings(f: Filter, literals: string[]): Filter {
+  switch (f.op) {
+    case 'and':
+    case 'or':
+      return { op: f.op, filters: f.filters.map((x) => withDecodedStrings(x, literals)) };
+    case 'not':
+      return { op: 'not', filter: withDecodedStrings(f.filter, literals) };
+    case '[]':
+      return { op: '[]', attrPath: f.attrPath, valFilter: withDecodedStrings(f.valFilter, literals) };
+    case 'pr':
+      return f;
+    default: {
+      const m = typeof f.compValue === 'string' ? PLACEHOLDER.exec(f.compValue) : null;
+      if (!m) return f;
+      let value: unknown;
+      try {
+        value = JSON.parse(literals[Number(m[1])]);
+      } catch {
+        throw badRequest('invalidFilter', `${clip(literals[Number(m[1])] ?? '', 40)} is not a valid JSON string`);
+      }
+      return { ...f, compValue: value as string };
+    }
   }
 }
 
@@ -182,22 +202,25 @@ function decodeString(s: string): string {
 export function parseFilter(textIn: string): Filter {
   if (textIn.length > MAX_FILTER_LENGTH) throw badRequest('invalidFilter', `filter longer than ${MAX_FILTER_LENGTH} characters`);
   if (textIn.trim() === '') throw badRequest('invalidFilter', 'empty filter');
-  try {
-    return parse(textIn);
-  } catch {
-    const lenient = textIn.replace(
+  const literals: string[] = [];
+  const masked = textIn.replace(STRING_LITERAL, (lit) => `"\u00a7s${literals.push(lit) - 1}\u00a7"`);
+  const attempt = (t: string): Filter | undefined => {
+    try {
+      return parse(t);
+    } catch {
+      return undefined;
+    }
+  };
+  let ast = attempt(masked);
+  if (!ast) {
+    const lenient = masked.replace(
       /(\s(?:eq|ne|co|sw|ew|gt|ge|lt|le)\s+)([^\s"()[\]]+)/gi,
       (m, op: string, word: string) => (/^(true|false|null|-?\d+(\.\d+)?([eE][-+]?\d+)?)$/.test(word) ? m : `${op}"${word}"`),
     );
-    if (lenient !== textIn) {
-      try {
-        return parse(lenient);
-      } catch {
-        /* fall through */
-      }
-    }
-    throw badRequest('invalidFilter', `the filter "${clip(textIn)}" is not valid SCIM filter syntax`);
+    if (lenient !== masked) ast = attempt(lenient);
   }
+  if (!ast) throw badRequest('invalidFilter', `the filter "${clip(textIn)}" is not valid SCIM filter syntax`);
+  return withDecodedStrings(ast, literals);
 }
 
 /** Translates `filterText` for `resource` into a WHERE fragment (caller ANDs it with the tenant predicate). */
@@ -229,7 +252,7 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
           }
           parts.push(walk(cur, depth + 1, neg));
         }
-        return `(${parts.join(f.op === 'and' ? ' AND ' : ' OR ')})`;
+        return parts.length === 1 ? parts[0] : `(${parts.join(f.op === 'and' ? ' AND ' : ' OR ')})`;
       }
       case 'not':
         return `(NOT ${walk(f.filter, depth + 1, true)})`;
@@ -306,7 +329,7 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
 
   const compare = (col: Column, op: Compare['op'] | 'pr', value: Compare['compValue'] | undefined, attrPath: string): string => {
     const bad = (why: string) => badRequest('invalidFilter', `${clip(attrPath)}: ${why}`);
-    const v = typeof value === 'string' ? decodeString(value) : value;
+    const v = value;
     switch (col.kind) {
       case 'multi': {
         if (col.sub === null && op === 'pr') return `(jsonb_array_length(${col.column}) > 0)`;

@@ -1,0 +1,135 @@
+import type { CustomAttributeDefinition } from '../../../src/db/custom-attributes';
+import { ScimError } from '../../../src/api/scim/errors';
+import { applyUserOperations, applyUserResource } from '../../../src/api/scim/patch';
+import type { PatchOperation } from '../../../src/api/scim/normalize';
+import { diffDrafts, emptyDraft, isEmptyDiff, cloneDraft, type UserDraft } from '../../../src/api/scim/user-draft';
+
+const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const PRODUCT = 'urn:ietf:params:scim:schemas:extension:entra-sync:2.0:User';
+const defs: Record<string, CustomAttributeDefinition> = {
+  Shirt: { id: 'Shirt', name: 'Shirt', type: 'string', createdAt: new Date(0) },
+  remote: { id: 'remote', name: 'Remote', type: 'boolean', createdAt: new Date(0) },
+};
+const lookup = (id: string) => defs[id] ?? Object.values(defs).find((d) => d.id.toLowerCase() === id.toLowerCase());
+
+function base(): UserDraft {
+  const d = emptyDraft();
+  d.userName = 'u@x.com';
+  d.emails = [{ type: 'work', value: 'u@x.com', primary: true }];
+  return d;
+}
+const apply = (ops: PatchOperation[], d = base()) => {
+  applyUserOperations(d, ops, lookup);
+  return d;
+};
+const rejects = (ops: PatchOperation[], scimType: string) => {
+  try {
+    apply(ops);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ScimError);
+    expect((err as ScimError).scimType).toBe(scimType);
+    return;
+  }
+  throw new Error('expected a ScimError');
+};
+
+describe('PATCH engine', () => {
+  it('applies dotted and URN keys of a path-less value map as paths', () => {
+    const d = apply([
+      {
+        op: 'replace',
+        value: { 'name.givenName': 'G', [`${ENT}:employeeNumber`]: '7', [`${ENT}:manager`]: 'm', 'emails[type eq "work"].value': 'n@x.com', active: 'False' },
+      },
+    ]);
+    expect(d).toMatchObject({ givenName: 'G', employeeNumber: '7', manager: 'm', active: false });
+    expect(d.emails).toEqual([{ type: 'work', value: 'n@x.com', primary: true }]);
+  });
+
+  it('expands nested objects, leaving unnamed sub-attributes alone', () => {
+    const d = base();
+    d.familyName = 'Keep';
+    apply([{ op: 'add', value: { name: { givenName: 'G' }, [ENT]: { department: 'D', Shirt: 'M' }, [PRODUCT]: { level: 'L2' } } }], d);
+    expect(d).toMatchObject({ givenName: 'G', familyName: 'Keep', department: 'D', level: 'L2', custom: { Shirt: 'M' } });
+  });
+
+  it('resolves names case-insensitively to their canonical attribute', () => {
+    const d = apply([{ op: 'replace', path: 'NAME.GIVENNAME', value: 'G' }, { op: 'replace', path: `${ENT.toLowerCase()}:COSTCENTER`, value: 'C' }]);
+    expect(d).toMatchObject({ givenName: 'G', costCenter: 'C' });
+  });
+
+  it('accepts the vendor article\'s dot form for custom attributes', () => {
+    expect(apply([{ op: 'add', path: `${ENT}.Shirt`, value: 'XL' }]).custom).toEqual({ Shirt: 'XL' });
+  });
+
+  it('coerces custom booleans and removes custom values', () => {
+    const d = apply([{ op: 'add', path: `${ENT}:remote`, value: 'True' }]);
+    expect(d.custom).toEqual({ remote: true });
+    apply([{ op: 'remove', path: `${ENT}:remote` }], d);
+    expect(d.custom).toEqual({});
+  });
+
+  it('adds a typed element when a value-filter replace matches nothing, and merges add by type', () => {
+    const d = apply([{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '+1' }]);
+    expect(d.phoneNumbers).toEqual([{ type: 'mobile', value: '+1' }]);
+    apply([{ op: 'add', path: 'phoneNumbers', value: [{ type: 'mobile', value: '+2' }, { type: 'fax', value: '+3' }] }], d);
+    expect(d.phoneNumbers).toEqual([{ type: 'mobile', value: '+2' }, { type: 'fax', value: '+3' }]);
+  });
+
+  it('removes elements by value filter, by value list, and all at once', () => {
+    const d = base();
+    d.emails = [{ type: 'work', value: 'a@x' }, { type: 'home', value: 'b@x' }, { type: 'other', value: 'c@x' }];
+    apply([{ op: 'remove', path: 'emails[type eq "home" or type eq "OTHER"]' }], d);
+    expect(d.emails).toEqual([{ type: 'work', value: 'a@x' }]);
+    apply([{ op: 'remove', path: 'emails', value: [{ value: 'A@X' }] }], d);
+    expect(d.emails).toEqual([]);
+  });
+
+  it('handles the roles-style "True" in a value filter', () => {
+    const d = base();
+    apply([{ op: 'replace', path: 'emails[primary eq "True"].value', value: 'p@x.com' }], d);
+    expect(d.emails).toEqual([{ type: 'work', value: 'p@x.com', primary: true }]);
+  });
+
+  it('refuses prototype-reaching segments and unknown attributes before touching anything', () => {
+    rejects([{ op: 'add', path: '__proto__.x', value: 1 }], 'invalidPath');
+    rejects([{ op: 'add', path: 'name.__proto__', value: 1 }], 'invalidPath');
+    rejects([{ op: 'add', path: 'constructor', value: 1 }], 'invalidPath');
+    rejects([{ op: 'add', path: `${ENT}:prototype`, value: 1 }], 'invalidPath');
+    rejects([{ op: 'add', path: 'emails[__proto__ eq "x"].value', value: 1 }], 'invalidPath');
+    rejects([{ op: 'add', path: 'unknown', value: 1 }], 'invalidPath');
+    rejects([{ op: 'add', path: `${ENT}:nope`, value: 1 }], 'invalidPath');
+    rejects([{ op: 'add', path: 'title[type eq "x"]', value: 1 }], 'invalidPath');
+    rejects([{ op: 'add', path: 'emails.shoe', value: 1 }], 'invalidPath');
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it('refuses read-only attributes in PATCH but ignores them in a resource body', () => {
+    rejects([{ op: 'replace', path: 'id', value: 'x' }], 'mutability');
+    rejects([{ op: 'add', path: 'groups', value: [] }], 'mutability');
+    const d = emptyDraft();
+    applyUserResource(d, { id: 'x', meta: {}, schemas: [], groups: [], userName: 'a@b' }, lookup);
+    expect(d.userName).toBe('a@b');
+  });
+
+  it('skips nulls in a resource body (RFC 7643 §2.5: null is unassigned)', () => {
+    const d = emptyDraft();
+    applyUserResource(d, { userName: 'a@b', displayName: null, name: { givenName: null, familyName: 'F' }, [ENT]: { manager: null } }, lookup);
+    expect(d).toMatchObject({ userName: 'a@b', displayName: null, familyName: 'F', manager: null });
+  });
+
+  it('reports no difference for a no-op and exactly the changed fields otherwise', () => {
+    const before = base();
+    const same = cloneDraft(before);
+    apply([{ op: 'replace', path: 'userName', value: 'u@x.com' }, { op: 'replace', path: 'active', value: 'True' }], same);
+    expect(isEmptyDiff(diffDrafts(before, same))).toBe(true);
+    const changed = apply([{ op: 'replace', path: 'title', value: 'T' }, { op: 'add', path: `${ENT}:Shirt`, value: 'S' }], cloneDraft(before));
+    expect(diffDrafts(before, changed)).toMatchObject({ scalars: ['title'], custom: ['Shirt'], emails: false, active: false });
+  });
+
+  it('treats a level that differs only in case as unchanged', () => {
+    const before = base();
+    before.level = 'Senior';
+    const after = apply([{ op: 'replace', path: `${PRODUCT}:level`, value: 'SENIOR' }], cloneDraft(before));
+    expect(diffDrafts(before, after).scalars).toEqual([]);
+  });
+});
