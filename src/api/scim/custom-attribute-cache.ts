@@ -19,14 +19,20 @@ export class CustomAttributeSet {
 
   readonly lookup: CustomAttributeLookup = (id) => this.byId.get(id) ?? this.byLower.get(id.toLowerCase());
   readonly isDefined = (id: string): boolean => this.byId.has(id);
+
+  /** True when the two sets do not define the same ids with the same types. */
+  differsFrom(other: CustomAttributeSet): boolean {
+    if (other.definitions.length !== this.definitions.length) return true;
+    return this.definitions.some((d) => other.byId.get(d.id)?.type !== d.type);
+  }
 }
 
 const TTL_MS = 5_000;
 
 /**
  * Caches each tenant's definitions for a few seconds so the hot paths (filter GET, PATCH) do not reload them per
- * request. A request that names an id the cached set does not know forces a reload (`fresh`), so a definition an
- * admin has just created works at once; a deleted one may still be accepted for up to TTL_MS.
+ * request. A request that names an id the cached set does not know forces a reload (`fresh`, see withDefinitions),
+ * so a definition an admin has just created works at once; a deleted one may still be accepted for up to TTL_MS.
  */
 export class CustomAttributeCache {
   private readonly entries = new Map<string, { set: CustomAttributeSet; loadedAt: number }>();
@@ -43,9 +49,4 @@ export class CustomAttributeCache {
     return set;
   }
 
-  /** True when the cached set was loaded just now, so a miss is a real miss. */
-  isFresh(tenantId: string): boolean {
-    const hit = this.entries.get(tenantId);
-    return !!hit && Date.now() - hit.loadedAt < 50;
-  }
 }

@@ -37,13 +37,11 @@ export async function withDefinitions<T>(
   try {
     return await fn(defs);
   } catch (err) {
-    const retry =
-      err instanceof ScimError &&
-      err.status === 400 &&
-      /unknown (custom )?attribute/.test(err.detail) &&
-      !sc.customAttributes.isFresh(tenantId);
-    if (!retry) throw err;
-    return fn(await sc.customAttributes.get(tenantId, { fresh: true }));
+    const maybeStale = err instanceof ScimError && err.status === 400 && /unknown (custom )?attribute/.test(err.detail);
+    if (!maybeStale) throw err;
+    const fresh = await sc.customAttributes.get(tenantId, { fresh: true });
+    if (!fresh.differsFrom(defs)) throw err;
+    return fn(fresh);
   }
 }
 
