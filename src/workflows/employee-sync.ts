@@ -61,23 +61,28 @@ export interface EmployeeSyncInput {
    * follow-up sync. Server timers fire with about one second of granularity, so any value costs ~1 s latency.
    */
   debounceMs?: number;
+  /** Start-to-close timeout of one sync attempt (default 2 minutes); also bounds how long a crashed worker's attempt blocks. */
+  activityTimeoutMs?: number;
   /** Test hook: continue-as-new after this many syncs even if the server does not suggest it yet. */
   maxSyncsBeforeContinueAsNew?: number;
 }
 
 type Activities = ReturnType<typeof createActivities>;
 
-const { syncEmployeeToEntra } = proxyActivities<Pick<Activities, 'syncEmployeeToEntra'>>({
-  startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    // Unlimited attempts for transient failures; person-must-act types end the attempt at once (also thrown
-    // as non-retryable by the activity; listed here so the contract is visible in the workflow).
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-  },
-});
+/** Activity options of the sync; `startToCloseTimeout` is how long a dead worker's attempt blocks a retry. */
+function syncActivity(timeoutMs: number | undefined) {
+  return proxyActivities<Pick<Activities, 'syncEmployeeToEntra'>>({
+    startToCloseTimeout: timeoutMs ?? '2 minutes',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '5 minutes',
+      // Unlimited attempts for transient failures; person-must-act types end the attempt at once (also thrown
+      // as non-retryable by the activity; listed here so the contract is visible in the workflow).
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+  }).syncEmployeeToEntra;
+}
 
 const { recordProvisioningState } = proxyLocalActivities<Pick<Activities, 'recordProvisioningState'>>({
   startToCloseTimeout: '10 seconds',
@@ -100,6 +105,7 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
   const { tenantId, employeeId } = input;
   const s: CarriedState = input.carried ? { ...input.carried } : initialState();
   const debounceMs = input.debounceMs ?? 0;
+  const syncEmployeeToEntra = syncActivity(input.activityTimeoutMs);
   let syncsThisRun = 0;
   let mirroredState: ProvisioningState | undefined;
 
