@@ -276,7 +276,9 @@ export function createExtensionProperty(ctx: EmulatorContext, req: GraphRequest,
 export function availableExtensionProperties(_ctx: EmulatorContext, req: GraphRequest): GraphResponse {
   requirePermission(req, APPLICATION_READ);
   const value: JsonObject[] = [];
-  for (const app of req.caller.tenant.apps) for (const e of app.extensionProperties) value.push({ '@odata.type': '#microsoft.graph.extensionProperty', ...extensionJson(app, e) });
+  // Every definition here is cloud-made; asking for on-premises-synced ones returns none.
+  const syncedOnly = (req.body as { isSyncedFromOnPremises?: unknown } | undefined)?.isSyncedFromOnPremises === true;
+  if (!syncedOnly) for (const app of req.caller.tenant.apps) for (const e of app.extensionProperties) value.push({ '@odata.type': '#microsoft.graph.extensionProperty', ...extensionJson(app, e) });
   return { status: 200, body: { '@odata.context': `${req.baseUrl}/v1.0/$metadata#Collection(microsoft.graph.extensionProperty)`, value } };
 }
 

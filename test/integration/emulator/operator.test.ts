@@ -185,6 +185,15 @@ describe('more Graph surface', () => {
     expect((await graph('POST', `/applications/${objectId}/extensionProperties`, { body: { name: 'badge2', dataType: 'String', targetObjects: ['User'] } })).status).toBe(403);
   });
 
+  it('lists every registered definition through directoryObjects/getAvailableExtensionProperties', async () => {
+    const res = await graph('POST', '/directoryObjects/getAvailableExtensionProperties', { body: { isSyncedFromOnPremises: false } });
+    expect(res.status).toBe(200);
+    expect(res.json.value.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining([`${EXT_PREFIX}_hrId`, `${EXT_PREFIX}_skills`]));
+    expect(res.json.value[0]).toMatchObject({ '@odata.type': '#microsoft.graph.extensionProperty', isSyncedFromOnPremises: false });
+    const synced = await graph('POST', '/directoryObjects/getAvailableExtensionProperties', { body: { isSyncedFromOnPremises: true } });
+    expect(synced.json.value).toEqual([]);
+  });
+
   it('answers 400 for an extension property registered only for groups', async () => {
     const res = await graph('POST', '/users', { body: userBody({ [`${EXT_PREFIX}_groupOnly`]: 'x' }) });
     expect(res.status).toBe(400);
