@@ -251,14 +251,15 @@ export function createUserRoutes(sc: ScimContext): Router {
     await db.transaction(async (trx) => {
       const current = await lockEmployee(trx, tenantId, id);
       if (!current) throw notFound(`User ${id.slice(0, 64)} not found`);
-      if (!current.active || current.lifecycle_status !== 'deactivated') {
+      // Already inactive (deactivated, or terminated by HR): nothing to do, and HR's status is kept.
+      if (current.active) {
         await trx('employees')
           .where({ tenant_id: tenantId, id })
-          .update({ active: false, lifecycle_status: 'deactivated', deactivated_at: current.deactivated_at ?? trx.fn.now() });
+          .update({ active: false, lifecycle_status: 'deactivated', deactivated_at: trx.fn.now() });
         await recordEmployeeChange(trx, {
           tenantId,
           employeeId: id,
-          changedAttributes: current.active ? ['active', 'lifecycleStatus'] : ['lifecycleStatus'],
+          changedAttributes: ['active', 'lifecycleStatus'],
           changes: { active: false, lifecycleStatus: 'deactivated', via: 'DELETE' },
           action: 'deactivated',
           source: 'scim',

@@ -409,6 +409,14 @@ describe('Delete User', () => {
     expect(last.changed_attributes).toEqual(['active', 'lifecycleStatus']);
   });
 
+  it('answers a repeated DELETE with 204 without writing another change', async () => {
+    const id = await h.scim.createUser('delete.twice@contoso.com');
+    expect((await h.scim.delete(`/Users/${id}`)).status).toBe(204);
+    const version = (await h.db('employees').where({ id }).first()).version;
+    expect((await h.scim.delete(`/Users/${id}`)).status).toBe(204);
+    expect((await h.db('employees').where({ id }).first()).version).toBe(version);
+  });
+
   it('answers 404 for DELETE of an unknown user', async () => {
     expect((await h.scim.delete('/Users/5d48a0a8-e3f9-4b4c-9c2a-7d2b8d0c2f11')).status).toBe(404);
   });
