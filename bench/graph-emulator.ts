@@ -43,7 +43,14 @@ interface Res {
   body: string;
 }
 
-function request(agent: https.Agent, base: URL, method: string, p: string, headers: Record<string, string>, body?: string): Promise<Res> {
+function request(
+  agent: https.Agent,
+  base: URL,
+  method: string,
+  p: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
     const req = https.request({ method, hostname: base.hostname, port: base.port, path: p, agent, headers }, (res) => {
       let data = '';
@@ -58,7 +65,11 @@ function request(agent: https.Agent, base: URL, method: string, p: string, heade
 }
 
 /** Runs `concurrency` request loops for `durationS`; returns completed requests per second. */
-async function load(opts: Options, once: (i: number) => Promise<Res>, expected: number): Promise<{ rps: number; errors: number }> {
+async function load(
+  opts: Options,
+  once: (i: number) => Promise<Res>,
+  expected: number,
+): Promise<{ rps: number; errors: number }> {
   const deadline = Date.now() + opts.durationS * 1000;
   let done = 0;
   let errors = 0;
@@ -80,7 +91,9 @@ async function load(opts: Options, once: (i: number) => Promise<Res>, expected: 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<{ get_rps: number; patch_rps: number }> {
   const opts = parseArgs(argv);
   const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'graph-emulator-bench-'));
-  const child: ChildProcess = fork(__filename, ['--serve', certDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(__filename, ['--serve', certDir], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       child.once('message', (m: { url: string }) => resolve(m.url));
@@ -92,26 +105,64 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<{ ge
     const json = { 'Content-Type': 'application/json' };
 
     const seed = defaultDevSeed({ domain: 'bench.example' });
-    const users = Array.from({ length: 200 }, (_, i) => ({ userPrincipalName: `user${i}@bench.example`, displayName: `User ${i}`, accountEnabled: true }));
+    const users = Array.from({ length: 200 }, (_, i) => ({
+      userPrincipalName: `user${i}@bench.example`,
+      displayName: `User ${i}`,
+      accountEnabled: true,
+    }));
     seed.tenants[0]!.users = users;
     const seeded = await request(agent, base, 'POST', '/_emulator/seed', json, JSON.stringify(seed));
     if (seeded.status !== 200) throw new Error(`seed failed: ${seeded.status} ${seeded.body}`);
-    const ids = (JSON.parse(seeded.body) as { tenants: { users: { id: string }[] }[] }).tenants[0]!.users.map((u) => u.id);
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: DEV_APP_ID, client_secret: DEV_CLIENT_SECRET, scope: 'https://graph.microsoft.com/.default' });
-    const tok = await request(agent, base, 'POST', `/${DEV_TENANT_ID}/oauth2/v2.0/token`, { 'Content-Type': 'application/x-www-form-urlencoded' }, form.toString());
+    const ids = (JSON.parse(seeded.body) as { tenants: { users: { id: string }[] }[] }).tenants[0]!.users.map(
+      (u) => u.id,
+    );
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: DEV_APP_ID,
+      client_secret: DEV_CLIENT_SECRET,
+      scope: 'https://graph.microsoft.com/.default',
+    });
+    const tok = await request(
+      agent,
+      base,
+      'POST',
+      `/${DEV_TENANT_ID}/oauth2/v2.0/token`,
+      { 'Content-Type': 'application/x-www-form-urlencoded' },
+      form.toString(),
+    );
     const auth = { Authorization: `Bearer ${(JSON.parse(tok.body) as { access_token: string }).access_token}` };
     const ext = `extension_${DEV_APP_ID.replace(/-/g, '')}_hrId`;
 
-    const get = (i: number): Promise<Res> => request(agent, base, 'GET', `/v1.0/users/${ids[i % ids.length]}?$select=id,displayName,accountEnabled,${ext}`, auth);
+    const get = (i: number): Promise<Res> =>
+      request(
+        agent,
+        base,
+        'GET',
+        `/v1.0/users/${ids[i % ids.length]}?$select=id,displayName,accountEnabled,${ext}`,
+        auth,
+      );
     const patch = (i: number): Promise<Res> =>
-      request(agent, base, 'PATCH', `/v1.0/users/${ids[i % ids.length]}`, { ...auth, ...json }, JSON.stringify({ jobTitle: `Title ${i}`, [ext]: `HR-${i}` }));
+      request(
+        agent,
+        base,
+        'PATCH',
+        `/v1.0/users/${ids[i % ids.length]}`,
+        { ...auth, ...json },
+        JSON.stringify({ jobTitle: `Title ${i}`, [ext]: `HR-${i}` }),
+      );
 
     await load({ ...opts, durationS: 1 }, get, 200); // warm-up: TLS sessions, JIT
-    console.log(`graph emulator at ${url}, throttling off, ${opts.concurrency} keep-alive connections, ${opts.durationS}s per phase`);
+    console.log(
+      `graph emulator at ${url}, throttling off, ${opts.concurrency} keep-alive connections, ${opts.durationS}s per phase`,
+    );
     const g = await load(opts, get, 200);
-    console.log(`GET   /v1.0/users/{id}?$select=…  ${g.rps} req/s${g.errors ? ` (${g.errors} unexpected statuses)` : ''}`);
+    console.log(
+      `GET   /v1.0/users/{id}?$select=…  ${g.rps} req/s${g.errors ? ` (${g.errors} unexpected statuses)` : ''}`,
+    );
     const p = await load(opts, patch, 204);
-    console.log(`PATCH /v1.0/users/{id}            ${p.rps} req/s${p.errors ? ` (${p.errors} unexpected statuses)` : ''}`);
+    console.log(
+      `PATCH /v1.0/users/{id}            ${p.rps} req/s${p.errors ? ` (${p.errors} unexpected statuses)` : ''}`,
+    );
     agent.destroy();
     const figures = { get_rps: g.rps, patch_rps: p.rps };
     console.log(JSON.stringify({ bench: 'graph-emulator', ...figures }));

@@ -73,7 +73,8 @@ export class TokenService {
     if (!claims) {
       claims = this.decode(token);
       if (!claims) throw unauthenticated('Access token validation failure.');
-      if (claims.aud !== GRAPH_RESOURCE && claims.aud !== GRAPH_APP_ID) throw unauthenticated('Access token validation failure. Invalid audience.');
+      if (claims.aud !== GRAPH_RESOURCE && claims.aud !== GRAPH_APP_ID)
+        throw unauthenticated('Access token validation failure. Invalid audience.');
       if (this.verified.size > 10_000) this.verified.clear();
       this.verified.set(token, claims);
     }
@@ -94,32 +95,76 @@ export class TokenService {
   issue(tenantKey: string, form: URLSearchParams): { status: number; body: Record<string, unknown> } {
     const tenant = this.store.tenantByIdOrDomain(tenantKey);
     if (!tenant) {
-      return oauthError(400, 'invalid_request', 90002, `Tenant '${tenantKey}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`);
+      return oauthError(
+        400,
+        'invalid_request',
+        90002,
+        `Tenant '${tenantKey}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+      );
     }
     const grantType = form.get('grant_type');
     if (grantType !== 'client_credentials') {
-      return oauthError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType ?? ''}'.`);
+      return oauthError(
+        400,
+        'unsupported_grant_type',
+        70003,
+        `The app requested an unsupported grant type '${grantType ?? ''}'.`,
+      );
     }
     const clientId = form.get('client_id') ?? '';
-    if (!clientId) return oauthError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
+    if (!clientId)
+      return oauthError(
+        400,
+        'invalid_request',
+        900144,
+        "The request body must contain the following parameter: 'client_id'.",
+      );
     const app = appById(tenant, clientId);
     if (!app) {
-      return oauthError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant.displayName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+      return oauthError(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenant.displayName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+      );
     }
     const secret = form.get('client_secret');
     if (secret === null) {
       if (form.has('client_assertion')) {
-        return oauthError(401, 'invalid_client', 700027, 'Client assertion failed signature validation. (The Graph emulator supports client secrets only.)');
+        return oauthError(
+          401,
+          'invalid_client',
+          700027,
+          'Client assertion failed signature validation. (The Graph emulator supports client secrets only.)',
+        );
       }
-      return oauthError(401, 'invalid_client', 7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.");
+      return oauthError(
+        401,
+        'invalid_client',
+        7000216,
+        "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+      );
     }
     if (!safeEqual(secret, app.secret)) {
-      return oauthError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`);
+      return oauthError(
+        401,
+        'invalid_client',
+        7000215,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`,
+      );
     }
     const scope = form.get('scope') ?? '';
     const scopes = scope.split(' ').filter(Boolean);
-    if (scopes.length !== 1 || !(scopes[0] === `${GRAPH_RESOURCE}/.default` || scopes[0] === `${GRAPH_APP_ID}/.default`)) {
-      return oauthError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+    if (
+      scopes.length !== 1 ||
+      !(scopes[0] === `${GRAPH_RESOURCE}/.default` || scopes[0] === `${GRAPH_APP_ID}/.default`)
+    ) {
+      return oauthError(
+        400,
+        'invalid_scope',
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
     }
     const iat = Math.floor(this.now() / 1000);
     const token = this.sign({
@@ -138,7 +183,15 @@ export class TokenService {
       idtyp: 'app',
       ver: '1.0',
     });
-    return { status: 200, body: { token_type: 'Bearer', expires_in: TOKEN_LIFETIME_S, ext_expires_in: TOKEN_LIFETIME_S, access_token: token } };
+    return {
+      status: 200,
+      body: {
+        token_type: 'Bearer',
+        expires_in: TOKEN_LIFETIME_S,
+        ext_expires_in: TOKEN_LIFETIME_S,
+        access_token: token,
+      },
+    };
   }
 }
 
@@ -149,7 +202,12 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 /** AAD's OAuth error JSON: the AADSTS code leads the description, which ends with trace/correlation ids. */
-export function oauthError(status: number, error: string, aadsts: number, description: string): { status: number; body: Record<string, unknown> } {
+export function oauthError(
+  status: number,
+  error: string,
+  aadsts: number,
+  description: string,
+): { status: number; body: Record<string, unknown> } {
   const traceId = randomUUID();
   const correlationId = randomUUID();
   const timestamp = new Date().toISOString().replace('T', ' ').slice(0, 19) + 'Z';

@@ -44,9 +44,14 @@ function sleepSync(ms: number): void {
 }
 
 function generate(dir: string): void {
-  const result = spawnSync(process.execPath, ['-e', GENERATOR, require.resolve('selfsigned'), dir], { encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, ['-e', GENERATOR, require.resolve('selfsigned'), dir], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (result.status !== 0) {
-    throw new Error(`could not generate the emulator certificate in ${dir}: ${result.stderr || result.error?.message || 'unknown error'}`);
+    throw new Error(
+      `could not generate the emulator certificate in ${dir}: ${result.stderr || result.error?.message || 'unknown error'}`,
+    );
   }
 }
 

@@ -52,7 +52,10 @@ const ContractZ = z.object({
   entity: z.literal('microsoft.graph.user'),
   requiredOnCreate: z.array(z.string()),
   properties: z.record(z.string(), PropertySchemaZ),
-  complexTypes: z.record(z.string(), z.object({ open: z.boolean().optional(), properties: z.record(z.string(), PropertySchemaZ) })),
+  complexTypes: z.record(
+    z.string(),
+    z.object({ open: z.boolean().optional(), properties: z.record(z.string(), PropertySchemaZ) }),
+  ),
   enums: z.record(z.string(), z.array(z.string())),
 });
 
@@ -93,7 +96,10 @@ export function userContract(): UserContract {
   const canonicalNames = new Map<string, string>();
   for (const name of properties.keys()) canonicalNames.set(name.toLowerCase(), name);
   const complexTypes = new Map(
-    Object.entries(parsed.complexTypes).map(([k, v]) => [k, { open: v.open ?? false, properties: new Map(Object.entries(v.properties)) }]),
+    Object.entries(parsed.complexTypes).map(([k, v]) => [
+      k,
+      { open: v.open ?? false, properties: new Map(Object.entries(v.properties)) },
+    ]),
   );
   cached = {
     requiredOnCreate: parsed.requiredOnCreate,

@@ -60,7 +60,11 @@ export const insufficientPrivileges = (): GraphError =>
 
 export const invalidValue = (property: string): GraphError =>
   badRequest(`Invalid value specified for property '${property}' of resource 'User'.`, [
-    { code: 'InvalidValue', message: `Invalid value specified for property '${property}' of resource 'User'.`, target: property },
+    {
+      code: 'InvalidValue',
+      message: `Invalid value specified for property '${property}' of resource 'User'.`,
+      target: property,
+    },
   ]);
 
 export const invalidUpn = (): GraphError =>
@@ -71,13 +75,16 @@ export const invalidUpn = (): GraphError =>
 export const UPN_DOMAIN_MESSAGE =
   'The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.';
 
-export const OBJECT_CONFLICT_MESSAGE = 'Another object with the same value for property userPrincipalName already exists.';
+export const OBJECT_CONFLICT_MESSAGE =
+  'Another object with the same value for property userPrincipalName already exists.';
 
 export const PASSWORD_COMPLEXITY_MESSAGE =
   'The specified password does not comply with password complexity requirements. Please provide a different password.';
 
 export const objectConflict = (): GraphError =>
-  badRequest(OBJECT_CONFLICT_MESSAGE, [{ code: 'ObjectConflict', message: OBJECT_CONFLICT_MESSAGE, target: 'userPrincipalName' }]);
+  badRequest(OBJECT_CONFLICT_MESSAGE, [
+    { code: 'ObjectConflict', message: OBJECT_CONFLICT_MESSAGE, target: 'userPrincipalName' },
+  ]);
 
 export const readOnlyProperty = (property: string): GraphError =>
   badRequest(`Property '${property}' is read-only and cannot be set.`);

@@ -47,7 +47,9 @@ export class FaultState {
   set(settings: FaultSettings): void {
     this.settings = settings;
     this.active =
-      Object.values(settings.errorRates).some((r) => r > 0) || settings.latencyMs > 0 || settings.burst429.remaining > 0;
+      Object.values(settings.errorRates).some((r) => r > 0) ||
+      settings.latencyMs > 0 ||
+      settings.burst429.remaining > 0;
   }
 
   reset(): void {
@@ -73,7 +75,13 @@ export class FaultState {
         const status = Number(statusText);
         if (status === 429) return throttledError(this.settings.burst429.retryAfterSeconds);
         const known = FAULT_ERRORS[status] ?? { code: 'UnknownError', message: 'An injected error occurred.' };
-        return new GraphError(status, known.code, known.message, undefined, status === 503 ? { 'Retry-After': '1' } : undefined);
+        return new GraphError(
+          status,
+          known.code,
+          known.message,
+          undefined,
+          status === 503 ? { 'Retry-After': '1' } : undefined,
+        );
       }
     }
     return undefined;

@@ -16,7 +16,14 @@ import type { EmulatorContext } from './types';
  */
 
 export type { SeedInput, SeedResult, SeedApp, SeedDomain, SeedUser, SeedExtensionProperty } from './seed';
-export { defaultDevSeed, DEV_APP_ID, DEV_APP_OBJECT_ID, DEV_CLIENT_SECRET, DEV_PERMISSIONS, DEV_TENANT_ID } from './seed';
+export {
+  defaultDevSeed,
+  DEV_APP_ID,
+  DEV_APP_OBJECT_ID,
+  DEV_CLIENT_SECRET,
+  DEV_PERMISSIONS,
+  DEV_TENANT_ID,
+} from './seed';
 export { DEFAULT_THROTTLE_LIMITS, type ThrottleLimits } from './throttle';
 export type { RequestLogEntry } from './request-log';
 export { ensureEmulatorCertificate } from './certificate';
@@ -73,7 +80,10 @@ export function startGraphEmulator(options: GraphEmulatorOptions): Promise<Runni
   };
 
   const handler = createRequestHandler({ ctx, throttle, tokens, log, operator: { ctx, throttle, log, tokens, reset } });
-  const server = https.createServer({ cert: options.tls.cert, key: options.tls.key, keepAliveTimeout: 65_000 }, handler);
+  const server = https.createServer(
+    { cert: options.tls.cert, key: options.tls.key, keepAliveTimeout: 65_000 },
+    handler,
+  );
   const host = options.host ?? '127.0.0.1';
 
   return new Promise((resolve, reject) => {

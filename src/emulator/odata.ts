@@ -60,7 +60,9 @@ function tokenize(src: string): Token[] {
       i++;
       for (;;) {
         if (i >= src.length) {
-          throw odataBadRequest(`Invalid filter clause: There is an unterminated string literal at position ${start} in '${src}'.`);
+          throw odataBadRequest(
+            `Invalid filter clause: There is an unterminated string literal at position ${start} in '${src}'.`,
+          );
         }
         if (src[i] === "'") {
           if (src[i + 1] === "'") {
@@ -85,7 +87,9 @@ function tokenize(src: string): Token[] {
       tokens.push({ t: 'word', v: m[0], pos: i });
       i += m[0].length;
     } else {
-      throw odataBadRequest(`Invalid filter clause: Syntax error: character '${c}' is not valid at position ${i} in '${src}'.`);
+      throw odataBadRequest(
+        `Invalid filter clause: Syntax error: character '${c}' is not valid at position ${i} in '${src}'.`,
+      );
     }
   }
   return tokens;
@@ -95,7 +99,8 @@ function tokenize(src: string): Token[] {
 export function parseFilter(src: string): FilterNode {
   const tokens = tokenize(src);
   let p = 0;
-  const syntax = (pos: number): GraphError => odataBadRequest(`Invalid filter clause: Syntax error at position ${pos} in '${src}'.`);
+  const syntax = (pos: number): GraphError =>
+    odataBadRequest(`Invalid filter clause: Syntax error at position ${pos} in '${src}'.`);
   const peek = (): Token | undefined => tokens[p];
   const isWord = (tok: Token | undefined, w: string): boolean => tok?.t === 'word' && tok.v.toLowerCase() === w;
   const expect = (t: Token['t']): Token => {
@@ -216,7 +221,11 @@ export function checkFilter(node: FilterNode, schema: FilterSchema, advancedAllo
     }
     case 'and':
     case 'or':
-      return { kind: node.kind, left: checkFilter(node.left, schema, advancedAllowed), right: checkFilter(node.right, schema, advancedAllowed) };
+      return {
+        kind: node.kind,
+        left: checkFilter(node.left, schema, advancedAllowed),
+        right: checkFilter(node.right, schema, advancedAllowed),
+      };
   }
 }
 
@@ -301,10 +310,17 @@ export function equalityOn(node: FilterNode, property: string): string | undefin
 /** `$top`: 1..999 for directory collections. */
 export function parseTop(raw: string | undefined, max = 999): number | undefined {
   if (raw === undefined) return undefined;
-  if (!/^[0-9]+$/.test(raw)) throw odataBadRequest(`Invalid value '${raw}' for $top query option found. The $top query option requires a non-negative integer value.`);
+  if (!/^[0-9]+$/.test(raw))
+    throw odataBadRequest(
+      `Invalid value '${raw}' for $top query option found. The $top query option requires a non-negative integer value.`,
+    );
   const n = Number(raw);
   if (n < 1 || n > max) {
-    throw new GraphError(400, 'Request_UnsupportedQuery', `Invalid page size specified: '${n}'. Must be between 1 and ${max} inclusive.`);
+    throw new GraphError(
+      400,
+      'Request_UnsupportedQuery',
+      `Invalid page size specified: '${n}'. Must be between 1 and ${max} inclusive.`,
+    );
   }
   return n;
 }
@@ -322,4 +338,6 @@ export function parseSelect(raw: string | undefined, resolve: (name: string) => 
 
 /** Graph's answer for a `$select` name that is not a property of the type. */
 export const unknownSelect = (name: string, type: string): GraphError =>
-  odataBadRequest(`Parsing OData Select and Expand failed: Could not find a property named '${name}' on type '${type}'.`);
+  odataBadRequest(
+    `Parsing OData Select and Expand failed: Could not find a property named '${name}' on type '${type}'.`,
+  );

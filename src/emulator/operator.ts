@@ -29,7 +29,9 @@ const FaultsPatchZ = z
   .object({
     errorRates: z.record(z.string().regex(/^[1-5][0-9]{2}$/), z.number().min(0).max(1)).optional(),
     latencyMs: z.number().int().min(0).max(120_000).optional(),
-    burst429: z.object({ count: z.number().int().min(0), retryAfterSeconds: z.number().int().min(0).max(3600).default(2) }).optional(),
+    burst429: z
+      .object({ count: z.number().int().min(0), retryAfterSeconds: z.number().int().min(0).max(3600).default(2) })
+      .optional(),
     replicationDelayMs: z.number().int().min(0).max(600_000).optional(),
   })
   .strict();
@@ -37,18 +39,37 @@ const FaultsPatchZ = z
 const ThrottlingZ = z
   .object({
     enabled: z.boolean().optional(),
-    limits: z.object(Object.fromEntries(Object.keys(DEFAULT_THROTTLE_LIMITS).map((k) => [k, z.number().int().min(1).optional()]))).strict().optional(),
+    limits: z
+      .object(
+        Object.fromEntries(Object.keys(DEFAULT_THROTTLE_LIMITS).map((k) => [k, z.number().int().min(1).optional()])),
+      )
+      .strict()
+      .optional(),
     reset: z.boolean().optional(),
   })
   .strict();
 
-const problem = (status: number, message: string): OperatorResponse => ({ status, body: { error: { code: 'OperatorBadRequest', message } } });
+const problem = (status: number, message: string): OperatorResponse => ({
+  status,
+  body: { error: { code: 'OperatorBadRequest', message } },
+});
 
 function faultsView(s: FaultSettings): Record<string, unknown> {
-  return { errorRates: s.errorRates, latencyMs: s.latencyMs, burst429: { count: s.burst429.remaining, retryAfterSeconds: s.burst429.retryAfterSeconds }, replicationDelayMs: s.replicationDelayMs };
+  return {
+    errorRates: s.errorRates,
+    latencyMs: s.latencyMs,
+    burst429: { count: s.burst429.remaining, retryAfterSeconds: s.burst429.retryAfterSeconds },
+    replicationDelayMs: s.replicationDelayMs,
+  };
 }
 
-export function handleOperator(deps: OperatorDeps, method: string, path: string, search: string, body: unknown): OperatorResponse {
+export function handleOperator(
+  deps: OperatorDeps,
+  method: string,
+  path: string,
+  search: string,
+  body: unknown,
+): OperatorResponse {
   const sub = path.replace(/^\/_emulator/, '').replace(/\/+$/, '') || '/';
   const { ctx } = deps;
   switch (`${method} ${sub}`) {
@@ -70,13 +91,16 @@ export function handleOperator(deps: OperatorDeps, method: string, path: string,
     case 'PUT /faults':
     case 'PATCH /faults': {
       const parsed = FaultsPatchZ.safeParse(body ?? {});
-      if (!parsed.success) return problem(400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      if (!parsed.success)
+        return problem(400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       const base = method === 'PUT' ? defaultFaults() : ctx.faults.settings;
       const p = parsed.data;
       ctx.faults.set({
         errorRates: p.errorRates ?? base.errorRates,
         latencyMs: p.latencyMs ?? base.latencyMs,
-        burst429: p.burst429 ? { remaining: p.burst429.count, retryAfterSeconds: p.burst429.retryAfterSeconds } : base.burst429,
+        burst429: p.burst429
+          ? { remaining: p.burst429.count, retryAfterSeconds: p.burst429.retryAfterSeconds }
+          : base.burst429,
         replicationDelayMs: p.replicationDelayMs ?? base.replicationDelayMs,
       });
       return { status: 200, body: faultsView(ctx.faults.settings) };
@@ -88,9 +112,11 @@ export function handleOperator(deps: OperatorDeps, method: string, path: string,
       return { status: 200, body: { enabled: deps.throttle.enabled, limits: deps.throttle.limits } };
     case 'PUT /throttling': {
       const parsed = ThrottlingZ.safeParse(body ?? {});
-      if (!parsed.success) return problem(400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      if (!parsed.success)
+        return problem(400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       if (parsed.data.enabled !== undefined) deps.throttle.enabled = parsed.data.enabled;
-      if (parsed.data.limits) deps.throttle.limits = { ...deps.throttle.limits, ...(parsed.data.limits as Partial<ThrottleLimits>) };
+      if (parsed.data.limits)
+        deps.throttle.limits = { ...deps.throttle.limits, ...(parsed.data.limits as Partial<ThrottleLimits>) };
       if (parsed.data.reset) deps.throttle.reset();
       return { status: 200, body: { enabled: deps.throttle.enabled, limits: deps.throttle.limits } };
     }
@@ -104,7 +130,8 @@ export function handleOperator(deps: OperatorDeps, method: string, path: string,
       const value: Record<string, unknown>[] = [];
       for (const t of ctx.store.tenants.values()) {
         if (tenantId && t.id !== tenantId) continue;
-        for (const u of t.users.values()) value.push({ tenantId: t.id, id: u.id, managerId: u.managerId ?? null, ...u.props });
+        for (const u of t.users.values())
+          value.push({ tenantId: t.id, id: u.id, managerId: u.managerId ?? null, ...u.props });
       }
       return { status: 200, body: { value } };
     }
@@ -116,7 +143,13 @@ export function handleOperator(deps: OperatorDeps, method: string, path: string,
             id: t.id,
             displayName: t.displayName,
             domains: t.domains,
-            apps: t.apps.map((a) => ({ appId: a.appId, objectId: a.objectId, displayName: a.displayName, permissions: a.permissions, extensionProperties: a.extensionProperties })),
+            apps: t.apps.map((a) => ({
+              appId: a.appId,
+              objectId: a.objectId,
+              displayName: a.displayName,
+              permissions: a.permissions,
+              extensionProperties: a.extensionProperties,
+            })),
             userCount: t.users.size,
           })),
         },

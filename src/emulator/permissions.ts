@@ -3,9 +3,19 @@
  * Graph checks these per request and answers 403 Authorization_RequestDenied when none is granted.
  */
 
-export const USER_READ = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'] as const;
+export const USER_READ = [
+  'User.Read.All',
+  'User.ReadWrite.All',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+] as const;
 export const USER_WRITE = ['User.ReadWrite.All', 'Directory.ReadWrite.All'] as const;
-export const DOMAIN_READ = ['Domain.Read.All', 'Domain.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'] as const;
+export const DOMAIN_READ = [
+  'Domain.Read.All',
+  'Domain.ReadWrite.All',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+] as const;
 export const ORGANIZATION_READ = [
   'Organization.Read.All',
   'Organization.ReadWrite.All',
@@ -19,7 +29,11 @@ export const APPLICATION_READ = [
   'Directory.Read.All',
   'Directory.ReadWrite.All',
 ] as const;
-export const APPLICATION_WRITE = ['Application.ReadWrite.OwnedBy', 'Application.ReadWrite.All', 'Directory.ReadWrite.All'] as const;
+export const APPLICATION_WRITE = [
+  'Application.ReadWrite.OwnedBy',
+  'Application.ReadWrite.All',
+  'Directory.ReadWrite.All',
+] as const;
 
 export function hasAnyPermission(granted: readonly string[], accepted: readonly string[]): boolean {
   for (const p of granted) if (accepted.includes(p)) return true;

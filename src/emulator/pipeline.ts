@@ -15,11 +15,17 @@ export interface PipelineDeps {
 const BODY_METHODS = new Set(['POST', 'PATCH', 'PUT']);
 
 export function toErrorResponse(err: unknown, requestId: string, clientRequestId: string): GraphResponse {
-  const e = err instanceof GraphError ? err : new GraphError(500, 'generalException', 'An unspecified error has occurred.');
+  const e =
+    err instanceof GraphError ? err : new GraphError(500, 'generalException', 'An unspecified error has occurred.');
   return { status: e.status, headers: e.headers, body: errorBody(e, requestId, clientRequestId) };
 }
 
-export function runGraphRequest(deps: PipelineDeps, req: GraphRequest, requestId: string, clientRequestId: string): GraphResponse {
+export function runGraphRequest(
+  deps: PipelineDeps,
+  req: GraphRequest,
+  requestId: string,
+  clientRequestId: string,
+): GraphResponse {
   // Throttling headers describe the budget whatever the outcome, so failed requests carry them too.
   let throttleHeaders: Record<string, string> | undefined;
   try {
@@ -27,7 +33,13 @@ export function runGraphRequest(deps: PipelineDeps, req: GraphRequest, requestId
     if (fault) throw fault;
     const route = resolveRoute(req);
     const tenant = req.caller.tenant;
-    const outcome = deps.throttle.charge(tenant.id, req.caller.appId, tenant.users.size, requestCost(req.method, route.kind, req.query), deps.ctx.now());
+    const outcome = deps.throttle.charge(
+      tenant.id,
+      req.caller.appId,
+      tenant.users.size,
+      requestCost(req.method, route.kind, req.query),
+      deps.ctx.now(),
+    );
     if (!outcome.ok) throw outcome.error;
     throttleHeaders = outcome.headers;
     if (BODY_METHODS.has(req.method) && req.body === undefined && req.method !== 'DELETE') throw invalidJson();

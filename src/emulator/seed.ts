@@ -12,7 +12,9 @@ import { validateUserWrite } from './validation';
  * an existing tenant/app/user (same id or UPN) is updated, so seeding twice is harmless.
  */
 
-const guid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a GUID');
+const guid = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a GUID');
 
 const SeedDomainZ = z.object({
   id: z.string().min(3),
@@ -116,7 +118,13 @@ export function applySeed(ctx: EmulatorContext, raw: unknown): SeedResult {
     const tenant = store.ensureTenant(t.id, t.displayName);
     const initial = (t.initialDomain ?? `t${tenant.id.replace(/-/g, '').slice(0, 12)}.onmicrosoft.com`).toLowerCase();
     if (!tenant.domains.some((d) => d.isInitial)) {
-      tenant.domains.push({ id: initial, isVerified: true, authenticationType: 'Managed', isDefault: false, isInitial: true });
+      tenant.domains.push({
+        id: initial,
+        isVerified: true,
+        authenticationType: 'Managed',
+        isDefault: false,
+        isInitial: true,
+      });
     }
     for (const d of t.domains) {
       const id = d.id.toLowerCase();
@@ -125,12 +133,19 @@ export function applySeed(ctx: EmulatorContext, raw: unknown): SeedResult {
         existing.isVerified = d.isVerified;
         existing.authenticationType = d.authenticationType;
       } else {
-        tenant.domains.push({ id, isVerified: d.isVerified, authenticationType: d.authenticationType, isDefault: false, isInitial: false });
+        tenant.domains.push({
+          id,
+          isVerified: d.isVerified,
+          authenticationType: d.authenticationType,
+          isDefault: false,
+          isInitial: false,
+        });
       }
       if (d.isDefault) for (const x of tenant.domains) x.isDefault = x.id === id;
     }
     if (!tenant.domains.some((d) => d.isDefault)) {
-      const preferred = tenant.domains.find((d) => d.isVerified && !d.isInitial) ?? tenant.domains.find((d) => d.isInitial);
+      const preferred =
+        tenant.domains.find((d) => d.isVerified && !d.isInitial) ?? tenant.domains.find((d) => d.isInitial);
       if (preferred) preferred.isDefault = true;
     }
     const apps = t.apps.map((a) => addApp(tenant, a));
@@ -138,13 +153,24 @@ export function applySeed(ctx: EmulatorContext, raw: unknown): SeedResult {
     try {
       for (const u of t.users) {
         const { id, manager, ...props } = u;
-        const existing = (id && tenant.users.get(id.toLowerCase())) || tenant.users.get(tenant.upnIndex.get(u.userPrincipalName.toLowerCase()) ?? '');
-        const { changes } = validateUserWrite(props, { mode: 'seed', tenant, permissions: [], existing: existing || undefined });
-        const user = existing ? (applyUserChanges(tenant, existing, changes), existing) : insertUser(ctx, tenant, changes as JsonObject, id);
+        const existing =
+          (id && tenant.users.get(id.toLowerCase())) ||
+          tenant.users.get(tenant.upnIndex.get(u.userPrincipalName.toLowerCase()) ?? '');
+        const { changes } = validateUserWrite(props, {
+          mode: 'seed',
+          tenant,
+          permissions: [],
+          existing: existing || undefined,
+        });
+        const user = existing
+          ? (applyUserChanges(tenant, existing, changes), existing)
+          : insertUser(ctx, tenant, changes as JsonObject, id);
         // Seeded users are "old": replication delay applies only to users created through Graph.
         user.createdAtMs = 0;
         if (manager) {
-          const m = tenant.users.get(manager.toLowerCase()) ?? tenant.users.get(tenant.upnIndex.get(manager.toLowerCase()) ?? '');
+          const m =
+            tenant.users.get(manager.toLowerCase()) ??
+            tenant.users.get(tenant.upnIndex.get(manager.toLowerCase()) ?? '');
           if (!m) throw new SeedError(`manager '${manager}' of '${u.userPrincipalName}' is not seeded`);
           user.managerId = m.id;
         }
@@ -157,7 +183,11 @@ export function applySeed(ctx: EmulatorContext, raw: unknown): SeedResult {
     result.tenants.push({
       id: tenant.id,
       domains: tenant.domains.map((d) => d.id),
-      apps: apps.map((a) => ({ appId: a.appId, objectId: a.objectId, extensionProperties: a.extensionProperties.map((e) => ({ id: e.id, name: e.name })) })),
+      apps: apps.map((a) => ({
+        appId: a.appId,
+        objectId: a.objectId,
+        extensionProperties: a.extensionProperties.map((e) => ({ id: e.id, name: e.name })),
+      })),
       users,
     });
   }

@@ -22,9 +22,19 @@ export interface ServerDeps extends PipelineDeps {
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
-const SUCCESS_CONTENT_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
-const DIAGNOSTIC = JSON.stringify({ ServerInfo: { DataCenter: 'Local', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'entra-sync-graph-emulator' } });
-const IDENTITY_PATH = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys)$/;
+const SUCCESS_CONTENT_TYPE =
+  'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
+const DIAGNOSTIC = JSON.stringify({
+  ServerInfo: {
+    DataCenter: 'Local',
+    Slice: 'E',
+    Ring: '0',
+    ScaleUnit: '000',
+    RoleInstance: 'entra-sync-graph-emulator',
+  },
+});
+const IDENTITY_PATH =
+  /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys)$/;
 
 function baseUrlOf(req: IncomingMessage): string {
   return `https://${req.headers.host ?? '127.0.0.1'}`;
@@ -38,10 +48,19 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
   const { ctx, tokens, log } = deps;
 
   function finish(req: IncomingMessage, url: string, loggedBody: unknown, status: number): void {
-    if (log.enabled) log.add({ method: req.method ?? 'GET', url, headers: redactHeaders(req.headers), body: loggedBody, status });
+    if (log.enabled)
+      log.add({ method: req.method ?? 'GET', url, headers: redactHeaders(req.headers), body: loggedBody, status });
   }
 
-  function sendGraph(req: IncomingMessage, res: ServerResponse, url: string, loggedBody: unknown, r: GraphResponse, requestId: string, clientRequestId: string): void {
+  function sendGraph(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: string,
+    loggedBody: unknown,
+    r: GraphResponse,
+    requestId: string,
+    clientRequestId: string,
+  ): void {
     const headers: Record<string, string> = {
       'request-id': requestId,
       'client-request-id': clientRequestId,
@@ -67,7 +86,16 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     else write();
   }
 
-  function sendJson(req: IncomingMessage, res: ServerResponse, url: string, loggedBody: unknown, status: number, body: unknown, requestId: string, extra: Record<string, string> = {}): void {
+  function sendJson(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: string,
+    loggedBody: unknown,
+    status: number,
+    body: unknown,
+    requestId: string,
+    extra: Record<string, string> = {},
+  ): void {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     res.writeHead(status, {
       'x-ms-request-id': requestId,
@@ -79,30 +107,73 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     finish(req, url, loggedBody, status);
   }
 
-  function handleIdentity(req: IncomingMessage, res: ServerResponse, url: string, tenantKey: string, endpoint: string, raw: Buffer, requestId: string): void {
+  function handleIdentity(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: string,
+    tenantKey: string,
+    endpoint: string,
+    raw: Buffer,
+    requestId: string,
+  ): void {
     const baseUrl = baseUrlOf(req);
     if (endpoint === 'oauth2/v2.0/token') {
-      if (req.method !== 'POST') return sendJson(req, res, url, null, 405, oauthError(405, 'invalid_request', 900561, 'The endpoint only accepts POST requests.').body, requestId);
+      if (req.method !== 'POST')
+        return sendJson(
+          req,
+          res,
+          url,
+          null,
+          405,
+          oauthError(405, 'invalid_request', 900561, 'The endpoint only accepts POST requests.').body,
+          requestId,
+        );
       const ct = headerString(req.headers['content-type']) ?? '';
       if (!ct.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-        const e = oauthError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
+        const e = oauthError(
+          400,
+          'invalid_request',
+          900144,
+          "The request body must contain the following parameter: 'grant_type'.",
+        );
         return sendJson(req, res, url, null, e.status, e.body, requestId);
       }
       const form = new URLSearchParams(raw.toString('utf8'));
       const out = tokens.issue(tenantKey, form);
       return sendJson(req, res, url, redactForm(form), out.status, out.body, requestId);
     }
-    if (req.method !== 'GET') return sendJson(req, res, url, null, 405, oauthError(405, 'invalid_request', 900561, 'The endpoint only accepts GET requests.').body, requestId);
+    if (req.method !== 'GET')
+      return sendJson(
+        req,
+        res,
+        url,
+        null,
+        405,
+        oauthError(405, 'invalid_request', 900561, 'The endpoint only accepts GET requests.').body,
+        requestId,
+      );
     const tenant = ctx.store.tenantByIdOrDomain(tenantKey);
     if (!tenant) {
-      const e = oauthError(400, 'invalid_tenant', 90002, `Tenant '${tenantKey}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+      const e = oauthError(
+        400,
+        'invalid_tenant',
+        90002,
+        `Tenant '${tenantKey}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      );
       return sendJson(req, res, url, null, e.status, e.body, requestId);
     }
     if (endpoint === 'discovery/v2.0/keys') return sendJson(req, res, url, null, 200, { keys: [] }, requestId);
     return sendJson(req, res, url, null, 200, openIdConfiguration(baseUrl, tenant.id), requestId);
   }
 
-  function handleGraph(req: IncomingMessage, res: ServerResponse, url: string, path: string, search: string, raw: Buffer): void {
+  function handleGraph(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: string,
+    path: string,
+    search: string,
+    raw: Buffer,
+  ): void {
     const requestId = randomUUID();
     const clientRequestId = headerString(req.headers['client-request-id']) ?? requestId;
     let loggedBody: unknown = null;
@@ -165,8 +236,12 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
         return;
       }
       const out = handleOperator(deps.operator, req.method ?? 'GET', path, search, body);
-      const payload = out.body === undefined ? undefined : typeof out.body === 'string' ? out.body : JSON.stringify(out.body);
-      res.writeHead(out.status, payload === undefined ? {} : { 'Content-Type': out.contentType ?? 'application/json; charset=utf-8' });
+      const payload =
+        out.body === undefined ? undefined : typeof out.body === 'string' ? out.body : JSON.stringify(out.body);
+      res.writeHead(
+        out.status,
+        payload === undefined ? {} : { 'Content-Type': out.contentType ?? 'application/json; charset=utf-8' },
+      );
       res.end(payload);
       return;
     }
@@ -175,8 +250,19 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     if (identity) return handleIdentity(req, res, url, decodeURIComponent(identity[1]!), identity[2]!, raw, requestId);
     // Anything else is what graph.microsoft.com says for an unknown version segment.
     const version = path.split('/')[1] ?? '';
-    const e = version === '' ? odataBadRequest('Invalid request.') : new GraphError(400, 'BadRequest', `Invalid version: ${version}`);
-    sendGraph(req, res, url, null, { status: e.status, body: errorBody(e, requestId, requestId) }, requestId, requestId);
+    const e =
+      version === ''
+        ? odataBadRequest('Invalid request.')
+        : new GraphError(400, 'BadRequest', `Invalid version: ${version}`);
+    sendGraph(
+      req,
+      res,
+      url,
+      null,
+      { status: e.status, body: errorBody(e, requestId, requestId) },
+      requestId,
+      requestId,
+    );
   }
 
   return (req, res) => {
@@ -191,7 +277,9 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     req.on('end', () => {
       if (tooLarge) {
         res.writeHead(413, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'RequestEntityTooLarge', message: 'The request body is too large.' } }));
+        res.end(
+          JSON.stringify({ error: { code: 'RequestEntityTooLarge', message: 'The request body is too large.' } }),
+        );
         return;
       }
       try {
@@ -200,7 +288,9 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
         process.emitWarning(`graph emulator: unexpected error: ${(err as Error).stack ?? String(err)}`);
         if (!res.headersSent) {
           res.writeHead(500, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify({ error: { code: 'generalException', message: 'An unspecified error has occurred.' } }));
+          res.end(
+            JSON.stringify({ error: { code: 'generalException', message: 'An unspecified error has occurred.' } }),
+          );
         }
       }
     });

@@ -47,7 +47,11 @@ export interface RequestCost {
  * GET /users costs 2, GET /applications/{id}/extensionProperties 2, other GETs 1; writes 1 RU + 1 write;
  * `$select` −1, `$expand` +1, `$top` below 20 −1; never below 1.
  */
-export function requestCost(method: string, kind: 'users-list' | 'extension-properties' | 'other', query: Map<string, string>): RequestCost {
+export function requestCost(
+  method: string,
+  kind: 'users-list' | 'extension-properties' | 'other',
+  query: Map<string, string>,
+): RequestCost {
   if (method !== 'GET') return { resourceUnits: 1, write: true };
   let ru = kind === 'other' ? 1 : 2;
   if (query.has('$select')) ru -= 1;
@@ -90,16 +94,56 @@ export class Throttle {
     const headers: Record<string, string> = { 'x-ms-resource-unit': String(cost.resourceUnits) };
     if (!this.enabled) return { ok: true, headers };
     const l = this.limits;
-    const ruLimit = tenantUserCount < 50 ? l.resourceUnitsSmall : tenantUserCount <= 500 ? l.resourceUnitsMedium : l.resourceUnitsLarge;
+    const ruLimit =
+      tenantUserCount < 50
+        ? l.resourceUnitsSmall
+        : tenantUserCount <= 500
+          ? l.resourceUnitsMedium
+          : l.resourceUnitsLarge;
     const checks: { key: string; windowMs: number; limit: number; amount: number; scope: string; info: string }[] = [
-      { key: `ru|${tenantId}|${appId}`, windowMs: l.resourceUnitWindowMs, limit: ruLimit, amount: cost.resourceUnits, scope: `Tenant_Application/ReadWrite/${appId}/${tenantId}`, info: 'ResourceUnitLimitExceeded' },
-      { key: `aru|${appId}`, windowMs: l.appResourceUnitWindowMs, limit: l.appResourceUnits, amount: cost.resourceUnits, scope: `Application/ReadWrite/${appId}`, info: 'ResourceUnitLimitExceeded' },
+      {
+        key: `ru|${tenantId}|${appId}`,
+        windowMs: l.resourceUnitWindowMs,
+        limit: ruLimit,
+        amount: cost.resourceUnits,
+        scope: `Tenant_Application/ReadWrite/${appId}/${tenantId}`,
+        info: 'ResourceUnitLimitExceeded',
+      },
+      {
+        key: `aru|${appId}`,
+        windowMs: l.appResourceUnitWindowMs,
+        limit: l.appResourceUnits,
+        amount: cost.resourceUnits,
+        scope: `Application/ReadWrite/${appId}`,
+        info: 'ResourceUnitLimitExceeded',
+      },
     ];
     if (cost.write) {
       checks.push(
-        { key: `w|${tenantId}|${appId}`, windowMs: l.appTenantWriteWindowMs, limit: l.appTenantWrites, amount: 1, scope: `Tenant_Application/ReadWrite/${appId}/${tenantId}`, info: 'WriteLimitExceeded' },
-        { key: `tw|${tenantId}`, windowMs: l.tenantWriteWindowMs, limit: l.tenantWrites, amount: 1, scope: `Tenant/ReadWrite/${tenantId}`, info: 'WriteLimitExceeded' },
-        { key: `aw|${appId}`, windowMs: l.appWriteWindowMs, limit: l.appWrites, amount: 1, scope: `Application/ReadWrite/${appId}`, info: 'WriteLimitExceeded' },
+        {
+          key: `w|${tenantId}|${appId}`,
+          windowMs: l.appTenantWriteWindowMs,
+          limit: l.appTenantWrites,
+          amount: 1,
+          scope: `Tenant_Application/ReadWrite/${appId}/${tenantId}`,
+          info: 'WriteLimitExceeded',
+        },
+        {
+          key: `tw|${tenantId}`,
+          windowMs: l.tenantWriteWindowMs,
+          limit: l.tenantWrites,
+          amount: 1,
+          scope: `Tenant/ReadWrite/${tenantId}`,
+          info: 'WriteLimitExceeded',
+        },
+        {
+          key: `aw|${appId}`,
+          windowMs: l.appWriteWindowMs,
+          limit: l.appWrites,
+          amount: 1,
+          scope: `Application/ReadWrite/${appId}`,
+          info: 'WriteLimitExceeded',
+        },
       );
     }
     const windows = checks.map((c) => this.window(c.key, c.windowMs, now));

@@ -19,6 +19,7 @@ export function trustCertificateInProcess(certPem: string): () => void {
   };
   (tls as { createSecureContext: typeof tls.createSecureContext }).createSecureContext = patched;
   return () => {
-    if (tls.createSecureContext === patched) (tls as { createSecureContext: typeof tls.createSecureContext }).createSecureContext = original;
+    if (tls.createSecureContext === patched)
+      (tls as { createSecureContext: typeof tls.createSecureContext }).createSecureContext = original;
   };
 }

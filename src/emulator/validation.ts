@@ -12,7 +12,14 @@ import {
   readOnlyProperty,
 } from './errors';
 import { hasAnyPermission, USER_READ } from './permissions';
-import { extensionRegistry, type ExtensionPropertyRecord, type JsonObject, type JsonValue, type TenantState, type UserRecord } from './state/store';
+import {
+  extensionRegistry,
+  type ExtensionPropertyRecord,
+  type JsonObject,
+  type JsonValue,
+  type TenantState,
+  type UserRecord,
+} from './state/store';
 
 /**
  * Validates a user body the way Graph does, driven by the contract file: unknown and read-only properties, JSON
@@ -66,7 +73,10 @@ function literal(value: JsonValue): string {
 function checkValue(schema: PropertySchema, value: JsonValue, name: string): void {
   if (value === null) {
     if (!schema.nullable) {
-      const t = schema.type === 'array' ? `Collection(${schema.items ? edmName(schema.items) : 'Edm.String'})` : schema.$ref ?? edmName(schema);
+      const t =
+        schema.type === 'array'
+          ? `Collection(${schema.items ? edmName(schema.items) : 'Edm.String'})`
+          : (schema.$ref ?? edmName(schema));
       throw odataBadRequest(
         `A null value was found for the property named '${name}', which has the expected type '${t}[Nullable=False]'. The expected type '${t}[Nullable=False]' does not allow null values.`,
       );
@@ -75,7 +85,9 @@ function checkValue(schema: PropertySchema, value: JsonValue, name: string): voi
   }
   if (schema.type === 'array') {
     if (!Array.isArray(value)) {
-      throw odataBadRequest(`An unexpected '${nodeKind(value)}' node was found when reading from the JSON reader. A 'StartArray' node was expected.`);
+      throw odataBadRequest(
+        `An unexpected '${nodeKind(value)}' node was found when reading from the JSON reader. A 'StartArray' node was expected.`,
+      );
     }
     const items = schema.items ?? { type: 'string', nullable: true };
     for (const item of value) checkValue(items, item, name);
@@ -93,7 +105,9 @@ function checkValue(schema: PropertySchema, value: JsonValue, name: string): voi
     const complex = contract.complexTypes.get(schema.$ref);
     if (!complex) return;
     if (typeof value !== 'object' || Array.isArray(value)) {
-      throw odataBadRequest(`An unexpected '${nodeKind(value)}' node was found when reading from the JSON reader. A 'StartObject' node was expected.`);
+      throw odataBadRequest(
+        `An unexpected '${nodeKind(value)}' node was found when reading from the JSON reader. A 'StartObject' node was expected.`,
+      );
     }
     for (const [k, v] of Object.entries(value)) {
       if (k.startsWith('@odata.')) continue;
@@ -109,16 +123,20 @@ function checkValue(schema: PropertySchema, value: JsonValue, name: string): voi
     return;
   }
   if (typeof value === 'object') {
-    throw odataBadRequest(`An unexpected '${nodeKind(value)}' node was found when reading from the JSON reader. A 'PrimitiveValue' node was expected.`);
+    throw odataBadRequest(
+      `An unexpected '${nodeKind(value)}' node was found when reading from the JSON reader. A 'PrimitiveValue' node was expected.`,
+    );
   }
   const edm = edmName(schema);
-  const mismatch = (): GraphError => odataBadRequest(`Cannot convert the literal '${literal(value)}' to the expected type '${edm}'.`);
+  const mismatch = (): GraphError =>
+    odataBadRequest(`Cannot convert the literal '${literal(value)}' to the expected type '${edm}'.`);
   switch (edm) {
     case 'Edm.Boolean':
       if (typeof value !== 'boolean') throw mismatch();
       return;
     case 'Edm.Int32':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < -2147483648 || value > 2147483647) throw mismatch();
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < -2147483648 || value > 2147483647)
+        throw mismatch();
       return;
     case 'Edm.DateTimeOffset':
       if (typeof value !== 'string' || !ISO_DATE_TIME.test(value) || Number.isNaN(Date.parse(value))) throw mismatch();
@@ -155,7 +173,8 @@ function checkExtensionValue(def: ExtensionPropertyRecord, value: JsonValue): vo
         if (typeof v !== 'string' || !ISO_DATE_TIME.test(v) || Number.isNaN(Date.parse(v))) throw bad();
         break;
       case 'Binary':
-        if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || Buffer.from(v, 'base64').length > 256) throw bad();
+        if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || Buffer.from(v, 'base64').length > 256)
+          throw bad();
         break;
     }
   }
@@ -204,7 +223,9 @@ export function validateUserWrite(body: unknown, opts: ValidateOptions): Validat
   const { mode, tenant, existing } = opts;
   const contract = userContract();
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw odataBadRequest(`An unexpected '${nodeKind(body as JsonValue)}' node was found when reading from the JSON reader. A 'StartObject' node was expected.`);
+    throw odataBadRequest(
+      `An unexpected '${nodeKind(body as JsonValue)}' node was found when reading from the JSON reader. A 'StartObject' node was expected.`,
+    );
   }
   const input = body as JsonObject;
   const changes: JsonObject = {};
@@ -214,7 +235,9 @@ export function validateUserWrite(body: unknown, opts: ValidateOptions): Validat
   for (const [key, value] of Object.entries(input)) {
     if (key.startsWith('@odata.')) {
       if (key === '@odata.type' && value !== '#microsoft.graph.user') {
-        throw odataBadRequest(`A type named '${literal(value)}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type.`);
+        throw odataBadRequest(
+          `A type named '${literal(value)}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type.`,
+        );
       }
       continue;
     }
@@ -244,10 +267,14 @@ export function validateUserWrite(body: unknown, opts: ValidateOptions): Validat
       continue;
     }
     checkValue(schema, value, key);
-    if (typeof value === 'string' && schema.maxLength !== undefined && value.length > schema.maxLength) throw invalidValue(key);
+    if (typeof value === 'string' && schema.maxLength !== undefined && value.length > schema.maxLength)
+      throw invalidValue(key);
     if (Array.isArray(value)) {
       if (schema.maxItems !== undefined && value.length > schema.maxItems) throw invalidValue(key);
-      if (schema.itemMaxLength !== undefined && value.some((v) => typeof v === 'string' && v.length > schema.itemMaxLength!)) {
+      if (
+        schema.itemMaxLength !== undefined &&
+        value.some((v) => typeof v === 'string' && v.length > schema.itemMaxLength!)
+      ) {
         throw invalidValue(key);
       }
     }
@@ -310,11 +337,13 @@ export function validateUserWrite(body: unknown, opts: ValidateOptions): Validat
     if (!isCompliantPassword(password, strong)) throw badRequest(PASSWORD_COMPLEXITY_MESSAGE);
     const upn = (changes.userPrincipalName ?? existing?.props.userPrincipalName) as string | undefined;
     const local = upn?.slice(0, upn.indexOf('@')).toLowerCase();
-    if (local && local.length >= 3 && password.toLowerCase().includes(local)) throw badRequest('Password cannot contain username.');
+    if (local && local.length >= 3 && password.toLowerCase().includes(local))
+      throw badRequest('Password cannot contain username.');
   }
   // At most 100 extension values per directory object, across all apps.
   const extCount = new Set<string>();
-  for (const [k, v] of Object.entries(existing?.props ?? {})) if (k.startsWith('extension_') && v !== null) extCount.add(k);
+  for (const [k, v] of Object.entries(existing?.props ?? {}))
+    if (k.startsWith('extension_') && v !== null) extCount.add(k);
   for (const [k, v] of Object.entries(changes)) {
     if (!k.startsWith('extension_')) continue;
     if (v === null) extCount.delete(k);

@@ -11,7 +11,8 @@ import type { GraphRequest, GraphResponse } from '../types';
  */
 
 export const BATCH_LIMIT = 20;
-const JSON_CONTENT_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
+const JSON_CONTENT_TYPE =
+  'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
 interface BatchItem {
   id: string;
@@ -25,21 +26,28 @@ interface BatchItem {
 const invalidBatch = (message: string): GraphError => odataBadRequest(message);
 
 function parseItems(body: unknown): BatchItem[] {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalidBatch('Invalid batch payload format.');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw invalidBatch('Invalid batch payload format.');
   const requests = (body as Record<string, unknown>).requests;
   if (!Array.isArray(requests) || requests.length === 0) throw invalidBatch('Invalid batch payload format.');
-  if (requests.length > BATCH_LIMIT) throw invalidBatch(`The number of requests in the batch exceeds the limit of ${BATCH_LIMIT}.`);
+  if (requests.length > BATCH_LIMIT)
+    throw invalidBatch(`The number of requests in the batch exceeds the limit of ${BATCH_LIMIT}.`);
   const seen = new Set<string>();
   const items: BatchItem[] = [];
   for (const raw of requests) {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidBatch('Invalid batch payload format.');
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw invalidBatch('Invalid batch payload format.');
     const r = raw as Record<string, unknown>;
-    if (typeof r.id !== 'string' || r.id === '') throw invalidBatch("The 'id' property is required for every request in the batch.");
-    if (seen.has(r.id.toLowerCase())) throw invalidBatch(`Request with id '${r.id}' is duplicated in the batch. Ids must be unique.`);
-    if (typeof r.method !== 'string' || typeof r.url !== 'string') throw invalidBatch(`Request '${r.id}' must have a 'method' and a 'url'.`);
+    if (typeof r.id !== 'string' || r.id === '')
+      throw invalidBatch("The 'id' property is required for every request in the batch.");
+    if (seen.has(r.id.toLowerCase()))
+      throw invalidBatch(`Request with id '${r.id}' is duplicated in the batch. Ids must be unique.`);
+    if (typeof r.method !== 'string' || typeof r.url !== 'string')
+      throw invalidBatch(`Request '${r.id}' must have a 'method' and a 'url'.`);
     const headers: Record<string, string> = {};
     if (r.headers !== undefined) {
-      if (r.headers === null || typeof r.headers !== 'object' || Array.isArray(r.headers)) throw invalidBatch('Invalid batch payload format.');
+      if (r.headers === null || typeof r.headers !== 'object' || Array.isArray(r.headers))
+        throw invalidBatch('Invalid batch payload format.');
       for (const [k, v] of Object.entries(r.headers as Record<string, unknown>)) headers[k.toLowerCase()] = String(v);
     }
     if (r.body !== undefined && !headers['content-type']) {
@@ -50,7 +58,9 @@ function parseItems(body: unknown): BatchItem[] {
       if (!Array.isArray(r.dependsOn)) throw invalidBatch('Invalid batch payload format.');
       for (const d of r.dependsOn) {
         if (typeof d !== 'string' || !seen.has(d.toLowerCase())) {
-          throw invalidBatch(`Request '${r.id}' depends on '${String(d)}', which is not an earlier request of the batch.`);
+          throw invalidBatch(
+            `Request '${r.id}' depends on '${String(d)}', which is not an earlier request of the batch.`,
+          );
         }
         dependsOn.push(d.toLowerCase());
       }
@@ -61,7 +71,12 @@ function parseItems(body: unknown): BatchItem[] {
   return items;
 }
 
-export function runBatch(deps: PipelineDeps, outer: GraphRequest, requestId: string, clientRequestId: string): GraphResponse {
+export function runBatch(
+  deps: PipelineDeps,
+  outer: GraphRequest,
+  requestId: string,
+  clientRequestId: string,
+): GraphResponse {
   if (outer.method !== 'POST') {
     throw new GraphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
   }
@@ -74,7 +89,9 @@ export function runBatch(deps: PipelineDeps, outer: GraphRequest, requestId: str
       const e = new GraphError(424, 'FailedDependency', 'The request failed because a request it depends on failed.');
       res = { status: 424, body: errorBody(e, requestId, clientRequestId) };
     } else if (/^(https?:|\/?v1\.0\/|\/?beta\/)/i.test(item.url) || /^\/?\$batch/i.test(item.url)) {
-      const e = odataBadRequest(`Invalid request URL '${item.url}': batch items take a URL relative to the version, e.g. '/users/{id}'.`);
+      const e = odataBadRequest(
+        `Invalid request URL '${item.url}': batch items take a URL relative to the version, e.g. '/users/{id}'.`,
+      );
       res = { status: 400, body: errorBody(e, requestId, clientRequestId) };
     } else {
       const rel = item.url.startsWith('/') ? item.url : `/${item.url}`;
@@ -93,7 +110,16 @@ export function runBatch(deps: PipelineDeps, outer: GraphRequest, requestId: str
       try {
         res = runGraphRequest(deps, sub, requestId, clientRequestId);
       } catch (err) {
-        res = { status: 500, body: errorBody(err instanceof GraphError ? err : new GraphError(500, 'generalException', 'An unspecified error has occurred.'), requestId, clientRequestId) };
+        res = {
+          status: 500,
+          body: errorBody(
+            err instanceof GraphError
+              ? err
+              : new GraphError(500, 'generalException', 'An unspecified error has occurred.'),
+            requestId,
+            clientRequestId,
+          ),
+        };
       }
     }
     if (res.status >= 400) failed.add(item.id.toLowerCase());

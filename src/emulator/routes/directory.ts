@@ -47,7 +47,9 @@ function domainJson(d: DomainRecord): JsonObject {
     state: null,
   };
 }
-const DOMAIN_PROPS = Object.keys(domainJson({ id: 'x', isVerified: true, authenticationType: 'Managed', isDefault: false, isInitial: false }));
+const DOMAIN_PROPS = Object.keys(
+  domainJson({ id: 'x', isVerified: true, authenticationType: 'Managed', isDefault: false, isInitial: false }),
+);
 
 export function listDomains(_ctx: EmulatorContext, req: GraphRequest): GraphResponse {
   requirePermission(req, DOMAIN_READ);
@@ -67,7 +69,10 @@ export function getDomain(_ctx: EmulatorContext, req: GraphRequest, name: string
   const sel = select(req, DOMAIN_PROPS, 'microsoft.graph.domain');
   const d = req.caller.tenant.domains.find((x) => x.id.toLowerCase() === name.toLowerCase());
   if (!d) throw notFound(name);
-  return { status: 200, body: { '@odata.context': `${req.baseUrl}/v1.0/$metadata#domains/$entity`, ...project(domainJson(d), sel) } };
+  return {
+    status: 200,
+    body: { '@odata.context': `${req.baseUrl}/v1.0/$metadata#domains/$entity`, ...project(domainJson(d), sel) },
+  };
 }
 
 function organizationJson(t: TenantState): JsonObject {
@@ -95,10 +100,18 @@ function organizationJson(t: TenantState): JsonObject {
     marketingNotificationEmails: [],
     verifiedDomains: t.domains
       .filter((d) => d.isVerified)
-      .map((d) => ({ capabilities: 'Email, OfficeCommunicationsOnline', isDefault: d.isDefault, isInitial: d.isInitial, name: d.id, type: d.authenticationType })),
+      .map((d) => ({
+        capabilities: 'Email, OfficeCommunicationsOnline',
+        isDefault: d.isDefault,
+        isInitial: d.isInitial,
+        name: d.id,
+        type: d.authenticationType,
+      })),
   };
 }
-const ORG_PROPS = Object.keys(organizationJson({ id: '', displayName: '', domains: [], apps: [], users: new Map(), upnIndex: new Map() }));
+const ORG_PROPS = Object.keys(
+  organizationJson({ id: '', displayName: '', domains: [], apps: [], users: new Map(), upnIndex: new Map() }),
+);
 
 export function listOrganization(_ctx: EmulatorContext, req: GraphRequest): GraphResponse {
   requirePermission(req, ORGANIZATION_READ);
@@ -106,7 +119,10 @@ export function listOrganization(_ctx: EmulatorContext, req: GraphRequest): Grap
   const ctxSel = sel ? `(${sel.join(',')})` : '';
   return {
     status: 200,
-    body: { '@odata.context': `${req.baseUrl}/v1.0/$metadata#organization${ctxSel}`, value: [project(organizationJson(req.caller.tenant), sel)] },
+    body: {
+      '@odata.context': `${req.baseUrl}/v1.0/$metadata#organization${ctxSel}`,
+      value: [project(organizationJson(req.caller.tenant), sel)],
+    },
   };
 }
 
@@ -125,7 +141,17 @@ function applicationJson(a: AppRecord): JsonObject {
     requiredResourceAccess: [],
   };
 }
-const APP_PROPS = Object.keys(applicationJson({ appId: '', objectId: '', servicePrincipalId: '', displayName: '', secret: '', permissions: [], extensionProperties: [] }));
+const APP_PROPS = Object.keys(
+  applicationJson({
+    appId: '',
+    objectId: '',
+    servicePrincipalId: '',
+    displayName: '',
+    secret: '',
+    permissions: [],
+    extensionProperties: [],
+  }),
+);
 
 const APP_FILTER: FilterSchema = {
   resource: 'Application',
@@ -144,7 +170,10 @@ export function listApplications(_ctx: EmulatorContext, req: GraphRequest): Grap
   const ctxSel = sel ? `(${sel.join(',')})` : '';
   return {
     status: 200,
-    body: { '@odata.context': `${req.baseUrl}/v1.0/$metadata#applications${ctxSel}`, value: apps.map((a) => project(applicationJson(a), sel)) },
+    body: {
+      '@odata.context': `${req.baseUrl}/v1.0/$metadata#applications${ctxSel}`,
+      value: apps.map((a) => project(applicationJson(a), sel)),
+    },
   };
 }
 
@@ -162,7 +191,13 @@ export function getApplication(_ctx: EmulatorContext, req: GraphRequest, key: st
   requirePermission(req, APPLICATION_READ);
   const sel = select(req, APP_PROPS, 'microsoft.graph.application');
   const app = findApplication(req.caller.tenant, key);
-  return { status: 200, body: { '@odata.context': `${req.baseUrl}/v1.0/$metadata#applications/$entity`, ...project(applicationJson(app), sel) } };
+  return {
+    status: 200,
+    body: {
+      '@odata.context': `${req.baseUrl}/v1.0/$metadata#applications/$entity`,
+      ...project(applicationJson(app), sel),
+    },
+  };
 }
 
 function extensionJson(app: AppRecord, e: ExtensionPropertyRecord): JsonObject {
@@ -177,7 +212,16 @@ function extensionJson(app: AppRecord, e: ExtensionPropertyRecord): JsonObject {
     targetObjects: e.targetObjects,
   };
 }
-const EXT_PROPS = ['id', 'deletedDateTime', 'appDisplayName', 'dataType', 'isMultiValued', 'isSyncedFromOnPremises', 'name', 'targetObjects'];
+const EXT_PROPS = [
+  'id',
+  'deletedDateTime',
+  'appDisplayName',
+  'dataType',
+  'isMultiValued',
+  'isSyncedFromOnPremises',
+  'name',
+  'targetObjects',
+];
 const EXT_FILTER: FilterSchema = { resource: 'ExtensionProperty', filterable: new Map([['name', 'name']]) };
 
 export function listExtensionProperties(_ctx: EmulatorContext, req: GraphRequest, key: string): GraphResponse {
@@ -228,7 +272,11 @@ export function addExtensionProperty(
   const full = extensionName(app.appId, name);
   if (app.extensionProperties.some((e) => e.name.toLowerCase() === full.toLowerCase())) {
     throw badRequest(`Another object with the same value for property name already exists.`, [
-      { code: 'ObjectConflict', message: 'Another object with the same value for property name already exists.', target: 'name' },
+      {
+        code: 'ObjectConflict',
+        message: 'Another object with the same value for property name already exists.',
+        target: 'name',
+      },
     ]);
   }
   const record: ExtensionPropertyRecord = {
@@ -248,12 +296,19 @@ export function createExtensionProperty(ctx: EmulatorContext, req: GraphRequest,
   const tenant = req.caller.tenant;
   const app = findApplication(tenant, key);
   // OwnedBy only covers apps the caller owns; an app registration owns its own definitions here.
-  if (!req.caller.permissions.some((p) => p !== 'Application.ReadWrite.OwnedBy' && APPLICATION_WRITE.includes(p as never)) && app.appId !== req.caller.appId) {
+  if (
+    !req.caller.permissions.some(
+      (p) => p !== 'Application.ReadWrite.OwnedBy' && APPLICATION_WRITE.includes(p as never),
+    ) &&
+    app.appId !== req.caller.appId
+  ) {
     throw new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
   }
   const body = req.body;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw odataBadRequest("An unexpected 'StartArray' node was found when reading from the JSON reader. A 'StartObject' node was expected.");
+    throw odataBadRequest(
+      "An unexpected 'StartArray' node was found when reading from the JSON reader. A 'StartObject' node was expected.",
+    );
   }
   const b = body as Record<string, unknown>;
   for (const k of Object.keys(b)) {
@@ -261,7 +316,12 @@ export function createExtensionProperty(ctx: EmulatorContext, req: GraphRequest,
       throw badRequest(`Invalid property '${k}'.`);
     }
   }
-  const record = addExtensionProperty(tenant, app, { name: b.name, dataType: b.dataType, isMultiValued: b.isMultiValued, targetObjects: b.targetObjects });
+  const record = addExtensionProperty(tenant, app, {
+    name: b.name,
+    dataType: b.dataType,
+    isMultiValued: b.isMultiValued,
+    targetObjects: b.targetObjects,
+  });
   ctx.store.onChange();
   return {
     status: 201,
@@ -278,7 +338,12 @@ export function availableExtensionProperties(_ctx: EmulatorContext, req: GraphRe
   const value: JsonObject[] = [];
   // Every definition here is cloud-made; asking for on-premises-synced ones returns none.
   const syncedOnly = (req.body as { isSyncedFromOnPremises?: unknown } | undefined)?.isSyncedFromOnPremises === true;
-  if (!syncedOnly) for (const app of req.caller.tenant.apps) for (const e of app.extensionProperties) value.push({ '@odata.type': '#microsoft.graph.extensionProperty', ...extensionJson(app, e) });
-  return { status: 200, body: { '@odata.context': `${req.baseUrl}/v1.0/$metadata#Collection(microsoft.graph.extensionProperty)`, value } };
+  if (!syncedOnly)
+    for (const app of req.caller.tenant.apps)
+      for (const e of app.extensionProperties)
+        value.push({ '@odata.type': '#microsoft.graph.extensionProperty', ...extensionJson(app, e) });
+  return {
+    status: 200,
+    body: { '@odata.context': `${req.baseUrl}/v1.0/$metadata#Collection(microsoft.graph.extensionProperty)`, value },
+  };
 }
-

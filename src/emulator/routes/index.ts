@@ -64,7 +64,8 @@ export function resolveRoute(req: GraphRequest): ResolvedRoute {
   }
   switch (head) {
     case 'users': {
-      if (key === undefined) return byMethod(req, { GET: listUsers, POST: createUser }, req.method === 'GET' ? 'users-list' : 'other');
+      if (key === undefined)
+        return byMethod(req, { GET: listUsers, POST: createUser }, req.method === 'GET' ? 'users-list' : 'other');
       const k = key;
       if (rest.length === 0) {
         return byMethod(req, {
@@ -100,7 +101,8 @@ export function resolveRoute(req: GraphRequest): ResolvedRoute {
       throw noSegment(rest[0]!);
     }
     case 'directoryObjects':
-      if (key === 'getAvailableExtensionProperties' && rest.length === 0) return byMethod(req, { POST: availableExtensionProperties });
+      if (key === 'getAvailableExtensionProperties' && rest.length === 0)
+        return byMethod(req, { POST: availableExtensionProperties });
       throw noSegment(key ?? head);
     default:
       throw noSegment(head);

@@ -1,8 +1,25 @@
 import { DEFAULT_USER_PROPERTIES, userContract } from '../contract';
 import { badRequest, insufficientPrivileges, notEmulated, notFound, odataBadRequest } from '../errors';
-import { checkFilter, equalityOn, evaluateFilter, parseFilter, parseSelect, parseTop, unknownSelect, type FilterSchema } from '../odata';
+import {
+  checkFilter,
+  equalityOn,
+  evaluateFilter,
+  parseFilter,
+  parseSelect,
+  parseTop,
+  unknownSelect,
+  type FilterSchema,
+} from '../odata';
 import { USER_READ, USER_WRITE, hasAnyPermission } from '../permissions';
-import { extensionRegistry, newId, userByIdOrUpn, type JsonObject, type JsonValue, type TenantState, type UserRecord } from '../state/store';
+import {
+  extensionRegistry,
+  newId,
+  userByIdOrUpn,
+  type JsonObject,
+  type JsonValue,
+  type TenantState,
+  type UserRecord,
+} from '../state/store';
 import type { EmulatorContext, GraphRequest, GraphResponse } from '../types';
 import { validateUserWrite } from '../validation';
 
@@ -29,7 +46,9 @@ function checkQueryOptions(req: GraphRequest): void {
   for (const key of req.query.keys()) {
     if (!key.startsWith('$') || ALLOWED_QUERY.has(key)) continue;
     if (NOT_EMULATED_QUERY.has(key)) throw notEmulated(`the query option '${key}' on users`);
-    throw odataBadRequest(`Query option '${key}' is not allowed. To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or QueryValidationSettings.`);
+    throw odataBadRequest(
+      `Query option '${key}' is not allowed. To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or QueryValidationSettings.`,
+    );
   }
 }
 
@@ -73,15 +92,38 @@ let userFilterSchema: FilterSchema | undefined;
 function filterSchema(tenant: TenantState): FilterSchema {
   if (!userFilterSchema) {
     const names = [
-      'id', 'userPrincipalName', 'mail', 'displayName', 'givenName', 'surname', 'mailNickname', 'employeeId', 'accountEnabled',
-      'jobTitle', 'department', 'companyName', 'userType', 'otherMails', 'proxyAddresses', 'employeeType', 'officeLocation', 'city',
-      'country', 'state', 'onPremisesImmutableId', 'createdDateTime', 'creationType', 'usageLocation', 'preferredLanguage',
+      'id',
+      'userPrincipalName',
+      'mail',
+      'displayName',
+      'givenName',
+      'surname',
+      'mailNickname',
+      'employeeId',
+      'accountEnabled',
+      'jobTitle',
+      'department',
+      'companyName',
+      'userType',
+      'otherMails',
+      'proxyAddresses',
+      'employeeType',
+      'officeLocation',
+      'city',
+      'country',
+      'state',
+      'onPremisesImmutableId',
+      'createdDateTime',
+      'creationType',
+      'usageLocation',
+      'preferredLanguage',
     ];
     userFilterSchema = { resource: 'User', filterable: new Map(names.map((n) => [n.toLowerCase(), n])) };
   }
   return {
     ...userFilterSchema,
-    dynamic: (name) => (EXTENSION_NAME.test(name) ? extensionRegistry(tenant).get(name.toLowerCase())?.name : undefined),
+    dynamic: (name) =>
+      EXTENSION_NAME.test(name) ? extensionRegistry(tenant).get(name.toLowerCase())?.name : undefined,
   };
 }
 
@@ -133,9 +175,7 @@ export function listUsers(_ctx: EmulatorContext, req: GraphRequest): GraphRespon
   const body: JsonObject = { '@odata.context': contextUrl(req, select, false) };
   if (count === 'true') body['@odata.count'] = matches.length;
   if (offset + pageSize < matches.length) {
-    const params = req.search
-      .split('&')
-      .filter((p) => p && !/^(%24|\$)skiptoken=/i.test(p));
+    const params = req.search.split('&').filter((p) => p && !/^(%24|\$)skiptoken=/i.test(p));
     params.push(`$skiptoken=${Buffer.from(`o${offset + pageSize}`).toString('base64url')}`);
     body['@odata.nextLink'] = `${req.baseUrl}/v1.0/users?${params.join('&')}`;
   }
@@ -153,7 +193,8 @@ export function findUser(tenant: TenantState, key: string): UserRecord {
 export function getUser(_ctx: EmulatorContext, req: GraphRequest, key: string): GraphResponse {
   requirePermission(req, USER_READ);
   checkQueryOptions(req);
-  if (req.query.has('$filter') || req.query.has('$top')) throw badRequest('Query option is not allowed on a single entity.');
+  if (req.query.has('$filter') || req.query.has('$top'))
+    throw badRequest('Query option is not allowed on a single entity.');
   const select = resolveSelect(req);
   const user = findUser(req.caller.tenant, key);
   return { status: 200, body: { '@odata.context': contextUrl(req, select, true), ...projectUser(user, select) } };
@@ -187,7 +228,9 @@ export function createUser(ctx: EmulatorContext, req: GraphRequest): GraphRespon
   ctx.store.onChange();
   return {
     status: 201,
-    headers: { Location: `${req.baseUrl}/v2/${tenant.id}/directoryObjects/${user.id}/Microsoft.DirectoryServices.User` },
+    headers: {
+      Location: `${req.baseUrl}/v2/${tenant.id}/directoryObjects/${user.id}/Microsoft.DirectoryServices.User`,
+    },
     body: { '@odata.context': `${req.baseUrl}/v1.0/$metadata#users/$entity`, ...projectUser(user, undefined) },
   };
 }
@@ -208,7 +251,12 @@ export function updateUser(ctx: EmulatorContext, req: GraphRequest, key: string)
   requirePermission(req, USER_WRITE);
   const tenant = req.caller.tenant;
   const user = findUser(tenant, key);
-  const { changes } = validateUserWrite(req.body, { mode: 'update', tenant, permissions: req.caller.permissions, existing: user });
+  const { changes } = validateUserWrite(req.body, {
+    mode: 'update',
+    tenant,
+    permissions: req.caller.permissions,
+    existing: user,
+  });
   applyUserChanges(tenant, user, changes);
   ctx.store.onChange();
   return { status: 204 };
@@ -241,7 +289,9 @@ export function setManager(ctx: EmulatorContext, req: GraphRequest, key: string)
   const tenant = req.caller.tenant;
   const body = req.body;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw odataBadRequest("An unexpected 'PrimitiveValue' node was found when reading from the JSON reader. A 'StartObject' node was expected.");
+    throw odataBadRequest(
+      "An unexpected 'PrimitiveValue' node was found when reading from the JSON reader. A 'StartObject' node was expected.",
+    );
   }
   const ref = (body as Record<string, unknown>)['@odata.id'];
   if (typeof ref !== 'string') {
@@ -289,4 +339,3 @@ export function getManager(_ctx: EmulatorContext, req: GraphRequest, key: string
     },
   };
 }
-

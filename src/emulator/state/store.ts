@@ -84,7 +84,14 @@ export class EmulatorStore {
     const key = id.toLowerCase();
     let t = this.tenants.get(key);
     if (!t) {
-      t = { id: key, displayName: displayName ?? 'Emulated tenant', domains: [], apps: [], users: new Map(), upnIndex: new Map() };
+      t = {
+        id: key,
+        displayName: displayName ?? 'Emulated tenant',
+        domains: [],
+        apps: [],
+        users: new Map(),
+        upnIndex: new Map(),
+      };
       this.tenants.set(key, t);
     } else if (displayName) {
       t.displayName = displayName;

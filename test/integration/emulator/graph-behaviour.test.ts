@@ -15,7 +15,19 @@ const HAS_NOPERM = !REAL || Boolean(process.env.GRAPH_TEST_NOPERM_CLIENT_ID);
 const HAS_UNVERIFIED = !REAL || Boolean(process.env.GRAPH_TEST_UNVERIFIED_DOMAIN);
 const HAS_MULTI = !REAL || Boolean(process.env.GRAPH_TEST_MULTI_EXTENSION);
 
-const DEFAULT_SET = ['businessPhones', 'displayName', 'givenName', 'id', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName'];
+const DEFAULT_SET = [
+  'businessPhones',
+  'displayName',
+  'givenName',
+  'id',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'userPrincipalName',
+];
 const PASSWORD = 'kT9#mQ2vLp!x';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -24,7 +36,10 @@ let token: string;
 const created: string[] = [];
 
 async function graph(method: string, path: string, opts: HttpOptions = {}, bearer = token): Promise<HttpResult> {
-  return target.http(method, `/v1.0${path}`, { ...opts, headers: { Authorization: `Bearer ${bearer}`, ...(opts.headers ?? {}) } });
+  return target.http(method, `/v1.0${path}`, {
+    ...opts,
+    headers: { Authorization: `Bearer ${bearer}`, ...(opts.headers ?? {}) },
+  });
 }
 
 function newUserBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -41,7 +56,9 @@ function newUserBody(overrides: Record<string, unknown> = {}): Record<string, un
   };
 }
 
-async function createUser(overrides: Record<string, unknown> = {}): Promise<{ id: string; upn: string; res: HttpResult }> {
+async function createUser(
+  overrides: Record<string, unknown> = {},
+): Promise<{ id: string; upn: string; res: HttpResult }> {
   const body = newUserBody(overrides);
   const res = await graph('POST', '/users', { body });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
@@ -96,11 +113,16 @@ describe('POST /users', () => {
       const body = newUserBody();
       delete body[name];
       const res = await graph('POST', '/users', { body });
-      expectGraphError(res, 400, 'Request_BadRequest', REAL ? undefined : `A value is required for property '${name}' of resource 'User'.`);
+      expectGraphError(
+        res,
+        400,
+        'Request_BadRequest',
+        REAL ? undefined : `A value is required for property '${name}' of resource 'User'.`,
+      );
     },
   );
 
-  it("answers 400 Request_BadRequest \"Invalid property 'x'.\" for an unknown property", async () => {
+  it('answers 400 Request_BadRequest "Invalid property \'x\'." for an unknown property', async () => {
     const res = await graph('POST', '/users', { body: newUserBody({ favouriteColour: 'blue' }) });
     expectGraphError(res, 400, 'Request_BadRequest', "Invalid property 'favouriteColour'.");
   });
@@ -122,12 +144,22 @@ describe('POST /users', () => {
 
   it('answers 400 for a givenName longer than 64 characters', async () => {
     const res = await graph('POST', '/users', { body: newUserBody({ givenName: 'x'.repeat(65) }) });
-    expectGraphError(res, 400, 'Request_BadRequest', "Invalid value specified for property 'givenName' of resource 'User'.");
+    expectGraphError(
+      res,
+      400,
+      'Request_BadRequest',
+      "Invalid value specified for property 'givenName' of resource 'User'.",
+    );
   });
 
   it('answers 400 InvalidValue for a mailNickname with a space', async () => {
     const res = await graph('POST', '/users', { body: newUserBody({ mailNickname: 'jane doe' }) });
-    expectGraphError(res, 400, 'Request_BadRequest', "Invalid value specified for property 'mailNickname' of resource 'User'.");
+    expectGraphError(
+      res,
+      400,
+      'Request_BadRequest',
+      "Invalid value specified for property 'mailNickname' of resource 'User'.",
+    );
     expect(res.json.error.details).toEqual([expect.objectContaining({ code: 'InvalidValue', target: 'mailNickname' })]);
   });
 
@@ -140,47 +172,79 @@ describe('POST /users', () => {
     },
   );
 
-  itWhen(HAS_UNVERIFIED)('answers 400 with the domain-portion message when the UPN domain is not verified', async () => {
-    const res = await graph('POST', '/users', { body: newUserBody({ userPrincipalName: `${uniqueLocal()}@${target.unverifiedDomain}` }) });
+  itWhen(HAS_UNVERIFIED)(
+    'answers 400 with the domain-portion message when the UPN domain is not verified',
+    async () => {
+      const res = await graph('POST', '/users', {
+        body: newUserBody({ userPrincipalName: `${uniqueLocal()}@${target.unverifiedDomain}` }),
+      });
+      expectGraphError(
+        res,
+        400,
+        'Request_BadRequest',
+        'The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.',
+      );
+    },
+  );
+
+  it('answers 400 with the domain-portion message when the UPN domain is not in the tenant at all', async () => {
+    const res = await graph('POST', '/users', {
+      body: newUserBody({ userPrincipalName: `${uniqueLocal()}@not-this-tenant-${randomUUID().slice(0, 6)}.example` }),
+    });
     expectGraphError(
       res,
       400,
       'Request_BadRequest',
-      'The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.',
+      /^The domain portion of the userPrincipalName property is invalid\./,
     );
-  });
-
-  it('answers 400 with the domain-portion message when the UPN domain is not in the tenant at all', async () => {
-    const res = await graph('POST', '/users', { body: newUserBody({ userPrincipalName: `${uniqueLocal()}@not-this-tenant-${randomUUID().slice(0, 6)}.example` }) });
-    expectGraphError(res, 400, 'Request_BadRequest', /^The domain portion of the userPrincipalName property is invalid\./);
   });
 
   it('answers 400 ObjectConflict when the UPN already exists, case-insensitively', async () => {
     const { upn } = await createUser();
     const res = await graph('POST', '/users', { body: newUserBody({ userPrincipalName: upn.toUpperCase() }) });
-    expectGraphError(res, 400, 'Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.');
-    expect(res.json.error.details).toEqual([expect.objectContaining({ code: 'ObjectConflict', target: 'userPrincipalName' })]);
-  });
-
-  it.each(['short1!', 'alllowercaseletters', 'ALLUPPER123', 'lower123456'])('answers 400 for the weak password %s', async (password) => {
-    const res = await graph('POST', '/users', { body: newUserBody({ passwordProfile: { password } }) });
     expectGraphError(
       res,
       400,
       'Request_BadRequest',
-      'The specified password does not comply with password complexity requirements. Please provide a different password.',
+      'Another object with the same value for property userPrincipalName already exists.',
     );
+    expect(res.json.error.details).toEqual([
+      expect.objectContaining({ code: 'ObjectConflict', target: 'userPrincipalName' }),
+    ]);
   });
+
+  it.each(['short1!', 'alllowercaseletters', 'ALLUPPER123', 'lower123456'])(
+    'answers 400 for the weak password %s',
+    async (password) => {
+      const res = await graph('POST', '/users', { body: newUserBody({ passwordProfile: { password } }) });
+      expectGraphError(
+        res,
+        400,
+        'Request_BadRequest',
+        'The specified password does not comply with password complexity requirements. Please provide a different password.',
+      );
+    },
+  );
 
   it('answers 400 for an extension property no app registered', async () => {
     const name = `extension_${'0'.repeat(32)}_nothing`;
     const res = await graph('POST', '/users', { body: newUserBody({ [name]: 'x' }) });
-    expectGraphError(res, 400, 'Request_BadRequest', `Property '${name}' does not exist as a declared property or extension property.`);
+    expectGraphError(
+      res,
+      400,
+      'Request_BadRequest',
+      `Property '${name}' does not exist as a declared property or extension property.`,
+    );
   });
 
   it('answers 400 InvalidValue for an array sent to a single-valued extension property', async () => {
     const res = await graph('POST', '/users', { body: newUserBody({ [target.singleExtension]: ['a', 'b'] }) });
-    expectGraphError(res, 400, 'Request_BadRequest', `Invalid value specified for property '${target.singleExtension}' of resource 'User'.`);
+    expectGraphError(
+      res,
+      400,
+      'Request_BadRequest',
+      `Invalid value specified for property '${target.singleExtension}' of resource 'User'.`,
+    );
   });
 
   itWhen(HAS_MULTI)('stores an array in a multi-valued extension property', async () => {
@@ -190,8 +254,11 @@ describe('POST /users', () => {
     expect(res.json[ext]).toEqual(['a', 'b']);
   });
 
-  it('answers 400 with Graph\'s JSON message for a body that is not JSON', async () => {
-    const res = await graph('POST', '/users', { raw: '{"accountEnabled": tru', headers: { 'Content-Type': 'application/json' } });
+  it("answers 400 with Graph's JSON message for a body that is not JSON", async () => {
+    const res = await graph('POST', '/users', {
+      raw: '{"accountEnabled": tru',
+      headers: { 'Content-Type': 'application/json' },
+    });
     expectGraphError(res, 400, 'BadRequest', /Unable to read JSON request payload/);
   });
 });
@@ -201,7 +268,11 @@ describe('GET /users/{id | userPrincipalName}', () => {
     const { id } = await createUser({ department: 'R&D', employeeId: 'E1' });
     const res = await graph('GET', `/users/${id}`);
     expect(res.status).toBe(200);
-    expect(Object.keys(res.json).filter((k) => !k.startsWith('@')).sort()).toEqual([...DEFAULT_SET].sort());
+    expect(
+      Object.keys(res.json)
+        .filter((k) => !k.startsWith('@'))
+        .sort(),
+    ).toEqual([...DEFAULT_SET].sort());
     expect(res.json['@odata.context']).toMatch(/\$metadata#users\/\$entity$/);
   });
 
@@ -209,7 +280,9 @@ describe('GET /users/{id | userPrincipalName}', () => {
     const { id } = await createUser({ department: 'R&D', [target.singleExtension]: 'HR-7' });
     const res = await graph('GET', `/users/${id}?$select=id,accountEnabled,department,${target.singleExtension}`);
     expect(res.json).toEqual({
-      '@odata.context': expect.stringMatching(/\$metadata#users\(id,accountEnabled,department,extension_[0-9a-f]{32}_\w+\)\/\$entity$/),
+      '@odata.context': expect.stringMatching(
+        /\$metadata#users\(id,accountEnabled,department,extension_[0-9a-f]{32}_\w+\)\/\$entity$/,
+      ),
       id,
       accountEnabled: false,
       department: 'R&D',
@@ -220,10 +293,15 @@ describe('GET /users/{id | userPrincipalName}', () => {
   it('answers 400 for an unknown $select property', async () => {
     const { id } = await createUser();
     const res = await graph('GET', `/users/${id}?$select=id,shoeSize`);
-    expectGraphError(res, 400, 'BadRequest', /Could not find a property named 'shoeSize' on type 'microsoft.graph.user'/);
+    expectGraphError(
+      res,
+      400,
+      'BadRequest',
+      /Could not find a property named 'shoeSize' on type 'microsoft.graph.user'/,
+    );
   });
 
-  it('finds a user by UPN in the path, and in the (\'…\') form', async () => {
+  it("finds a user by UPN in the path, and in the ('…') form", async () => {
     const { id, upn } = await createUser();
     expect((await graph('GET', `/users/${encodeURIComponent(upn)}`)).json.id).toBe(id);
     expect((await graph('GET', `/users('${encodeURIComponent(upn)}')`)).json.id).toBe(id);
@@ -231,17 +309,25 @@ describe('GET /users/{id | userPrincipalName}', () => {
 
   it('decodes %23 in a path UPN (guest-style #EXT# names)', async () => {
     const local = `${uniqueLocal('g')}_fabrikam.com#EXT#`;
-    const { id } = await createUser({ userPrincipalName: `${local}@${target.verifiedDomain}`, mailNickname: uniqueLocal('g') });
+    const { id } = await createUser({
+      userPrincipalName: `${local}@${target.verifiedDomain}`,
+      mailNickname: uniqueLocal('g'),
+    });
     const res = await graph('GET', `/users/${encodeURIComponent(`${local}@${target.verifiedDomain}`)}`);
     expect(res.status).toBe(200);
     expect(res.json.id).toBe(id);
   });
 
-  it('answers 404 Request_ResourceNotFound with Graph\'s message and echoes client-request-id', async () => {
+  it("answers 404 Request_ResourceNotFound with Graph's message and echoes client-request-id", async () => {
     const missing = randomUUID();
     const clientRequestId = randomUUID();
     const res = await graph('GET', `/users/${missing}`, { headers: { 'client-request-id': clientRequestId } });
-    expectGraphError(res, 404, 'Request_ResourceNotFound', `Resource '${missing}' does not exist or one of its queried reference-property objects are not present.`);
+    expectGraphError(
+      res,
+      404,
+      'Request_ResourceNotFound',
+      `Resource '${missing}' does not exist or one of its queried reference-property objects are not present.`,
+    );
     expect(res.headers['client-request-id']).toBe(clientRequestId);
     expect(res.json.error.innerError['client-request-id']).toBe(clientRequestId);
     expect(res.headers.date).toEqual(expect.any(String));
@@ -253,14 +339,20 @@ describe('GET /users?$filter=userPrincipalName eq …', () => {
 
   it('returns the match in value[], compared case-insensitively', async () => {
     const { id, upn } = await createUser();
-    const res = await graph('GET', `/users?$filter=userPrincipalName eq ${lit(upn.toUpperCase())}&$select=id,userPrincipalName`);
+    const res = await graph(
+      'GET',
+      `/users?$filter=userPrincipalName eq ${lit(upn.toUpperCase())}&$select=id,userPrincipalName`,
+    );
     expect(res.status).toBe(200);
     expect(res.json['@odata.context']).toMatch(/\$metadata#users\(id,userPrincipalName\)$/);
     expect(res.json.value).toEqual([{ id, userPrincipalName: upn }]);
   });
 
   it('returns an empty value[] (not 404) when nobody matches', async () => {
-    const res = await graph('GET', `/users?$filter=userPrincipalName eq ${lit(`nobody-${randomUUID()}@${target.verifiedDomain}`)}`);
+    const res = await graph(
+      'GET',
+      `/users?$filter=userPrincipalName eq ${lit(`nobody-${randomUUID()}@${target.verifiedDomain}`)}`,
+    );
     expect(res.status).toBe(200);
     expect(res.json.value).toEqual([]);
   });
@@ -294,7 +386,12 @@ describe('GET /users?$filter=userPrincipalName eq …', () => {
     const { id, upn } = await createUser();
     const q = `/users?$filter=endsWith(userPrincipalName,${lit(upn.slice(2))})&$select=id`;
     const plain = await graph('GET', q);
-    expectGraphError(plain, 400, 'Request_UnsupportedQuery', "Unsupported or invalid query filter clause specified for property 'userPrincipalName' of resource 'User'.");
+    expectGraphError(
+      plain,
+      400,
+      'Request_UnsupportedQuery',
+      "Unsupported or invalid query filter clause specified for property 'userPrincipalName' of resource 'User'.",
+    );
     const advanced = await graph('GET', `${q}&$count=true`, { headers: { ConsistencyLevel: 'eventual' } });
     expect(advanced.status).toBe(200);
     expect(advanced.json.value).toEqual([{ id }]);
@@ -303,10 +400,15 @@ describe('GET /users?$filter=userPrincipalName eq …', () => {
   it('pages with $top and @odata.nextLink', async () => {
     const prefix = `p${randomUUID().slice(0, 6)}`;
     for (let i = 0; i < 3; i++) await createUser({ userPrincipalName: `${prefix}.${i}@${target.verifiedDomain}` });
-    const first = await graph('GET', `/users?$filter=startsWith(userPrincipalName,'${prefix}')&$select=userPrincipalName&$top=2`);
+    const first = await graph(
+      'GET',
+      `/users?$filter=startsWith(userPrincipalName,'${prefix}')&$select=userPrincipalName&$top=2`,
+    );
     expect(first.json.value).toHaveLength(2);
     expect(first.json['@odata.nextLink']).toEqual(expect.any(String));
-    const second = await target.http('GET', first.json['@odata.nextLink'], { headers: { Authorization: `Bearer ${token}` } });
+    const second = await target.http('GET', first.json['@odata.nextLink'], {
+      headers: { Authorization: `Bearer ${token}` },
+    });
     expect(second.json.value).toHaveLength(1);
     expect(second.json['@odata.nextLink']).toBeUndefined();
   });
@@ -335,17 +437,27 @@ describe('PATCH /users/{id}', () => {
     expect((await graph('GET', `/users/${encodeURIComponent(upn)}`)).status).toBe(404);
   });
 
-  it('answers 400 ObjectConflict when renaming onto another user\'s UPN', async () => {
+  it("answers 400 ObjectConflict when renaming onto another user's UPN", async () => {
     const a = await createUser();
     const b = await createUser();
     const res = await graph('PATCH', `/users/${b.id}`, { body: { userPrincipalName: a.upn } });
-    expectGraphError(res, 400, 'Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.');
+    expectGraphError(
+      res,
+      400,
+      'Request_BadRequest',
+      'Another object with the same value for property userPrincipalName already exists.',
+    );
   });
 
   it.each([null, ''])('answers 400 when displayName is cleared with %p', async (value) => {
     const { id } = await createUser();
     const res = await graph('PATCH', `/users/${id}`, { body: { displayName: value } });
-    expectGraphError(res, 400, 'Request_BadRequest', "Invalid value specified for property 'displayName' of resource 'User'.");
+    expectGraphError(
+      res,
+      400,
+      'Request_BadRequest',
+      "Invalid value specified for property 'displayName' of resource 'User'.",
+    );
   });
 
   it('removes an extension value set to null', async () => {
@@ -371,7 +483,9 @@ describe('manager', () => {
   it('sets, reads and removes the manager through $ref', async () => {
     const boss = await createUser();
     const report = await createUser();
-    const put = await graph('PUT', `/users/${report.id}/manager/$ref`, { body: { '@odata.id': `https://graph.microsoft.com/v1.0/users/${boss.id}` } });
+    const put = await graph('PUT', `/users/${report.id}/manager/$ref`, {
+      body: { '@odata.id': `https://graph.microsoft.com/v1.0/users/${boss.id}` },
+    });
     expect(put.status).toBe(204);
     const got = await graph('GET', `/users/${report.id}/manager`);
     expect(got.status).toBe(200);
@@ -383,7 +497,9 @@ describe('manager', () => {
   it('answers 404 when the referenced manager does not exist', async () => {
     const report = await createUser();
     const missing = randomUUID();
-    const res = await graph('PUT', `/users/${report.id}/manager/$ref`, { body: { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${missing}` } });
+    const res = await graph('PUT', `/users/${report.id}/manager/$ref`, {
+      body: { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${missing}` },
+    });
     expectGraphError(res, 404, 'Request_ResourceNotFound', new RegExp(missing));
   });
 });
@@ -395,7 +511,9 @@ describe('domains, organization, applications', () => {
     const verified = res.json.value.find((d: { id: string }) => d.id === target.verifiedDomain);
     expect(verified).toMatchObject({ isVerified: true, authenticationType: expect.any(String) });
     if (target.unverifiedDomain) {
-      expect(res.json.value.find((d: { id: string }) => d.id === target.unverifiedDomain)).toMatchObject({ isVerified: false });
+      expect(res.json.value.find((d: { id: string }) => d.id === target.unverifiedDomain)).toMatchObject({
+        isVerified: false,
+      });
     }
   });
 
@@ -411,26 +529,47 @@ describe('domains, organization, applications', () => {
     expect(exts.status).toBe(200);
     const single = exts.json.value.find((e: { name: string }) => e.name === target.singleExtension);
     expect(single).toMatchObject({ dataType: 'String', isMultiValued: false, targetObjects: ['User'] });
-    expect(single.name).toBe(`extension_${target.full.clientId.replace(/-/g, '')}_${single.name.split('_').slice(2).join('_')}`);
+    expect(single.name).toBe(
+      `extension_${target.full.clientId.replace(/-/g, '')}_${single.name.split('_').slice(2).join('_')}`,
+    );
     const byAppId = await graph('GET', `/applications(appId='${target.full.clientId}')/extensionProperties`);
-    expect(byAppId.json.value.map((e: { name: string }) => e.name)).toEqual(exts.json.value.map((e: { name: string }) => e.name));
+    expect(byAppId.json.value.map((e: { name: string }) => e.name)).toEqual(
+      exts.json.value.map((e: { name: string }) => e.name),
+    );
   });
 });
 
 describe('permissions and tokens', () => {
-  itWhen(HAS_READONLY)('lets a User.Read.All app read users but answers 403 Authorization_RequestDenied to its writes', async () => {
-    const ro = await tokenFor(target, target.readOnly!);
-    const { id } = await createUser();
-    expect((await graph('GET', `/users/${id}`, {}, ro)).status).toBe(200);
-    expectGraphError(await graph('PATCH', `/users/${id}`, { body: { jobTitle: 'x' } }, ro), 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
-    expectGraphError(await graph('POST', '/users', { body: newUserBody() }, ro), 403, 'Authorization_RequestDenied');
-    expectGraphError(await graph('GET', '/domains', {}, ro), 403, 'Authorization_RequestDenied');
-  });
+  itWhen(HAS_READONLY)(
+    'lets a User.Read.All app read users but answers 403 Authorization_RequestDenied to its writes',
+    async () => {
+      const ro = await tokenFor(target, target.readOnly!);
+      const { id } = await createUser();
+      expect((await graph('GET', `/users/${id}`, {}, ro)).status).toBe(200);
+      expectGraphError(
+        await graph('PATCH', `/users/${id}`, { body: { jobTitle: 'x' } }, ro),
+        403,
+        'Authorization_RequestDenied',
+        'Insufficient privileges to complete the operation.',
+      );
+      expectGraphError(await graph('POST', '/users', { body: newUserBody() }, ro), 403, 'Authorization_RequestDenied');
+      expectGraphError(await graph('GET', '/domains', {}, ro), 403, 'Authorization_RequestDenied');
+    },
+  );
 
   itWhen(HAS_NOPERM)('answers 403 to an app with no granted permission', async () => {
     const none = await tokenFor(target, target.none!);
-    expectGraphError(await graph('GET', '/users', {}, none), 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
-    expectGraphError(await graph('GET', `/applications?$filter=appId eq '${target.full.clientId}'`, {}, none), 403, 'Authorization_RequestDenied');
+    expectGraphError(
+      await graph('GET', '/users', {}, none),
+      403,
+      'Authorization_RequestDenied',
+      'Insufficient privileges to complete the operation.',
+    );
+    expectGraphError(
+      await graph('GET', `/applications?$filter=appId eq '${target.full.clientId}'`, {}, none),
+      403,
+      'Authorization_RequestDenied',
+    );
   });
 
   it('answers 401 InvalidAuthenticationToken without a token, and with a forged one', async () => {
@@ -441,9 +580,15 @@ describe('permissions and tokens', () => {
   });
 
   it('answers the token endpoint with invalid_client (AADSTS7000215) for a wrong secret', async () => {
-    const http = target.kind === 'emulator' ? target.http : (await import('./http')).createHttp(target.authorityHost, undefined);
+    const http =
+      target.kind === 'emulator' ? target.http : (await import('./http')).createHttp(target.authorityHost, undefined);
     const res = await http('POST', `/${target.tenantId}/oauth2/v2.0/token`, {
-      form: { grant_type: 'client_credentials', client_id: target.full.clientId, client_secret: 'wrong', scope: 'https://graph.microsoft.com/.default' },
+      form: {
+        grant_type: 'client_credentials',
+        client_id: target.full.clientId,
+        client_secret: 'wrong',
+        scope: 'https://graph.microsoft.com/.default',
+      },
     });
     expect(res.status).toBe(401);
     expect(res.json).toMatchObject({ error: 'invalid_client', error_codes: [7000215] });
@@ -451,11 +596,13 @@ describe('permissions and tokens', () => {
   });
 
   it('publishes OpenID metadata whose token_endpoint is on the same authority', async () => {
-    const http = target.kind === 'emulator' ? target.http : (await import('./http')).createHttp(target.authorityHost, undefined);
+    const http =
+      target.kind === 'emulator' ? target.http : (await import('./http')).createHttp(target.authorityHost, undefined);
     const res = await http('GET', `/${target.tenantId}/v2.0/.well-known/openid-configuration`);
     expect(res.status).toBe(200);
     expect(res.json.token_endpoint).toBe(`${target.authorityHost}/${target.tenantId}/oauth2/v2.0/token`);
-    for (const k of ['issuer', 'authorization_endpoint', 'jwks_uri', 'end_session_endpoint']) expect(res.json[k]).toEqual(expect.any(String));
+    for (const k of ['issuer', 'authorization_endpoint', 'jwks_uri', 'end_session_endpoint'])
+      expect(res.json[k]).toEqual(expect.any(String));
   });
 });
 
@@ -467,7 +614,13 @@ describe('POST /$batch', () => {
         requests: [
           { id: '1', method: 'GET', url: `/users/${id}?$select=id` },
           { id: '2', method: 'GET', url: `/users/${randomUUID()}` },
-          { id: '3', method: 'PATCH', url: `/users/${id}`, headers: { 'Content-Type': 'application/json' }, body: { jobTitle: 'Batch' } },
+          {
+            id: '3',
+            method: 'PATCH',
+            url: `/users/${id}`,
+            headers: { 'Content-Type': 'application/json' },
+            body: { jobTitle: 'Batch' },
+          },
         ],
       },
     });

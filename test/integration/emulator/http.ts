@@ -18,7 +18,10 @@ export interface HttpOptions {
   raw?: string;
 }
 
-export function createHttp(baseUrl: string, ca: string | undefined): (method: string, path: string, opts?: HttpOptions) => Promise<HttpResult> {
+export function createHttp(
+  baseUrl: string,
+  ca: string | undefined,
+): (method: string, path: string, opts?: HttpOptions) => Promise<HttpResult> {
   const agent = new https.Agent({ keepAlive: true, ca });
   return (method, path, opts = {}) =>
     new Promise((resolve, reject) => {

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { emulatorTarget, tokenFor, uniqueLocal, EXT_PREFIX, FULL_APP_ID, OTHER_TENANT_ID, TENANT_ID, type GraphTarget } from './target';
+import {
+  emulatorTarget,
+  tokenFor,
+  uniqueLocal,
+  EXT_PREFIX,
+  FULL_APP_ID,
+  OTHER_TENANT_ID,
+  TENANT_ID,
+  type GraphTarget,
+} from './target';
 import type { HttpOptions, HttpResult } from './http';
 
 /** Emulator-only behaviour: the operator API, request log, faults, multi-tenancy and seeding. */
@@ -9,13 +18,24 @@ let token: string;
 const PASSWORD = 'kT9#mQ2vLp!x';
 
 async function graph(method: string, path: string, opts: HttpOptions = {}, bearer = token): Promise<HttpResult> {
-  return target.http(method, `/v1.0${path}`, { ...opts, headers: { Authorization: `Bearer ${bearer}`, ...(opts.headers ?? {}) } });
+  return target.http(method, `/v1.0${path}`, {
+    ...opts,
+    headers: { Authorization: `Bearer ${bearer}`, ...(opts.headers ?? {}) },
+  });
 }
-const op = (method: string, path: string, body?: unknown): Promise<HttpResult> => target.http(method, `/_emulator${path}`, body === undefined ? {} : { body });
+const op = (method: string, path: string, body?: unknown): Promise<HttpResult> =>
+  target.http(method, `/_emulator${path}`, body === undefined ? {} : { body });
 
 function userBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const local = uniqueLocal();
-  return { accountEnabled: true, displayName: 'Op User', mailNickname: local, userPrincipalName: `${local}@contoso.com`, passwordProfile: { password: PASSWORD }, ...overrides };
+  return {
+    accountEnabled: true,
+    displayName: 'Op User',
+    mailNickname: local,
+    userPrincipalName: `${local}@contoso.com`,
+    passwordProfile: { password: PASSWORD },
+    ...overrides,
+  };
 }
 
 beforeAll(async () => {
@@ -33,11 +53,19 @@ describe('request log', () => {
     const body = userBody();
     await graph('POST', '/users', { body });
     await target.http('POST', `/${TENANT_ID}/oauth2/v2.0/token`, {
-      form: { grant_type: 'client_credentials', client_id: FULL_APP_ID, client_secret: 'full-secret', scope: 'https://graph.microsoft.com/.default' },
+      form: {
+        grant_type: 'client_credentials',
+        client_id: FULL_APP_ID,
+        client_secret: 'full-secret',
+        scope: 'https://graph.microsoft.com/.default',
+      },
     });
     const res = await op('GET', '/requests');
     expect(res.headers['content-type']).toMatch(/application\/x-ndjson/);
-    const lines = res.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = res.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(2);
     const [create, tokenCall] = lines as [Record<string, any>, Record<string, any>]; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(Object.keys(create).sort()).toEqual(['body', 'headers', 'method', 'status', 'url']);
@@ -70,16 +98,27 @@ describe('seeding, users list and reset', () => {
           apps: [{ appId, secret: 's', permissions: ['User.Read.All'], extensionProperties: [{ name: 'costCenter' }] }],
           users: [
             { userPrincipalName: 'boss@seeded.example', displayName: 'Boss' },
-            { userPrincipalName: 'emp@seeded.example', displayName: 'Emp', manager: 'boss@seeded.example', [`extension_${appId.replace(/-/g, '')}_costCenter`]: 'CC1' },
+            {
+              userPrincipalName: 'emp@seeded.example',
+              displayName: 'Emp',
+              manager: 'boss@seeded.example',
+              [`extension_${appId.replace(/-/g, '')}_costCenter`]: 'CC1',
+            },
           ],
         },
       ],
     });
     expect(res.status).toBe(200);
-    expect(res.json.tenants[0].apps[0].extensionProperties[0].name).toBe(`extension_${appId.replace(/-/g, '')}_costCenter`);
+    expect(res.json.tenants[0].apps[0].extensionProperties[0].name).toBe(
+      `extension_${appId.replace(/-/g, '')}_costCenter`,
+    );
     const users = await op('GET', `/users?tenantId=${tenantId}`);
-    const emp = users.json.value.find((u: { userPrincipalName: string }) => u.userPrincipalName === 'emp@seeded.example');
-    const boss = users.json.value.find((u: { userPrincipalName: string }) => u.userPrincipalName === 'boss@seeded.example');
+    const emp = users.json.value.find(
+      (u: { userPrincipalName: string }) => u.userPrincipalName === 'emp@seeded.example',
+    );
+    const boss = users.json.value.find(
+      (u: { userPrincipalName: string }) => u.userPrincipalName === 'boss@seeded.example',
+    );
     expect(emp.managerId).toBe(boss.id);
     expect(emp).not.toHaveProperty('passwordProfile.password');
   });
@@ -103,7 +142,7 @@ describe('seeding, users list and reset', () => {
     }
   });
 
-  it('keeps tenants apart: the same app in another tenant sees none of this tenant\'s users', async () => {
+  it("keeps tenants apart: the same app in another tenant sees none of this tenant's users", async () => {
     const { json } = await graph('POST', '/users', { body: userBody() });
     const other = await tokenFor(target, { clientId: FULL_APP_ID, secret: 'other-secret' }, OTHER_TENANT_ID);
     const res = await graph('GET', `/users/${json.id}`, {}, other);
@@ -118,7 +157,10 @@ describe('faults', () => {
     expect((await op('PUT', '/faults', { errorRates: { '503': 1 } })).status).toBe(200);
     const res = await graph('GET', '/users?$top=1');
     expect(res.status).toBe(503);
-    expect(res.json.error).toMatchObject({ code: 'serviceNotAvailable', innerError: { 'request-id': res.headers['request-id'] } });
+    expect(res.json.error).toMatchObject({
+      code: 'serviceNotAvailable',
+      innerError: { 'request-id': res.headers['request-id'] },
+    });
   });
 
   it('serves a forced burst of 429s with Retry-After, then recovers', async () => {
@@ -132,7 +174,11 @@ describe('faults', () => {
     }
     expect(statuses).toEqual([429, 429, 200]);
     expect(first!.headers['retry-after']).toBe('3');
-    expect(first!.json.error).toMatchObject({ code: 'TooManyRequests', message: 'Please retry again later.', innerError: { code: '429', status: '429' } });
+    expect(first!.json.error).toMatchObject({
+      code: 'TooManyRequests',
+      message: 'Please retry again later.',
+      innerError: { code: '429', status: '429' },
+    });
   });
 
   it('adds latency', async () => {
@@ -162,7 +208,9 @@ describe('faults', () => {
 describe('more Graph surface', () => {
   it('lists only verified domains in organization?$select=verifiedDomains for a Directory.Read.All app', async () => {
     const appId = randomUUID();
-    await op('POST', '/seed', { tenants: [{ id: TENANT_ID, apps: [{ appId, secret: 'dir', permissions: ['Directory.Read.All'] }] }] });
+    await op('POST', '/seed', {
+      tenants: [{ id: TENANT_ID, apps: [{ appId, secret: 'dir', permissions: ['Directory.Read.All'] }] }],
+    });
     const dir = await tokenFor(target, { clientId: appId, secret: 'dir' });
     const res = await graph('GET', '/organization?$select=verifiedDomains', {}, dir);
     expect(res.status).toBe(200);
@@ -175,22 +223,54 @@ describe('more Graph surface', () => {
   it('creates an extension property (201) for an app allowed to write applications, and the new name is writable on users', async () => {
     const appId = randomUUID();
     const objectId = randomUUID();
-    await op('POST', '/seed', { tenants: [{ id: TENANT_ID, apps: [{ appId, objectId, secret: 'w', permissions: ['Application.ReadWrite.All', 'User.ReadWrite.All'] }] }] });
+    await op('POST', '/seed', {
+      tenants: [
+        {
+          id: TENANT_ID,
+          apps: [{ appId, objectId, secret: 'w', permissions: ['Application.ReadWrite.All', 'User.ReadWrite.All'] }],
+        },
+      ],
+    });
     const w = await tokenFor(target, { clientId: appId, secret: 'w' });
-    const res = await graph('POST', `/applications/${objectId}/extensionProperties`, { body: { name: 'badge', dataType: 'String', targetObjects: ['User'] } }, w);
+    const res = await graph(
+      'POST',
+      `/applications/${objectId}/extensionProperties`,
+      { body: { name: 'badge', dataType: 'String', targetObjects: ['User'] } },
+      w,
+    );
     expect(res.status).toBe(201);
-    expect(res.json).toMatchObject({ name: `extension_${appId.replace(/-/g, '')}_badge`, dataType: 'String', isMultiValued: false, targetObjects: ['User'] });
+    expect(res.json).toMatchObject({
+      name: `extension_${appId.replace(/-/g, '')}_badge`,
+      dataType: 'String',
+      isMultiValued: false,
+      targetObjects: ['User'],
+    });
     const user = await graph('POST', '/users', { body: userBody({ [res.json.name]: 'B-1' }) }, w);
     expect(user.status).toBe(201);
-    expect((await graph('POST', `/applications/${objectId}/extensionProperties`, { body: { name: 'badge2', dataType: 'String', targetObjects: ['User'] } })).status).toBe(403);
+    expect(
+      (
+        await graph('POST', `/applications/${objectId}/extensionProperties`, {
+          body: { name: 'badge2', dataType: 'String', targetObjects: ['User'] },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('lists every registered definition through directoryObjects/getAvailableExtensionProperties', async () => {
-    const res = await graph('POST', '/directoryObjects/getAvailableExtensionProperties', { body: { isSyncedFromOnPremises: false } });
+    const res = await graph('POST', '/directoryObjects/getAvailableExtensionProperties', {
+      body: { isSyncedFromOnPremises: false },
+    });
     expect(res.status).toBe(200);
-    expect(res.json.value.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining([`${EXT_PREFIX}_hrId`, `${EXT_PREFIX}_skills`]));
-    expect(res.json.value[0]).toMatchObject({ '@odata.type': '#microsoft.graph.extensionProperty', isSyncedFromOnPremises: false });
-    const synced = await graph('POST', '/directoryObjects/getAvailableExtensionProperties', { body: { isSyncedFromOnPremises: true } });
+    expect(res.json.value.map((e: { name: string }) => e.name)).toEqual(
+      expect.arrayContaining([`${EXT_PREFIX}_hrId`, `${EXT_PREFIX}_skills`]),
+    );
+    expect(res.json.value[0]).toMatchObject({
+      '@odata.type': '#microsoft.graph.extensionProperty',
+      isSyncedFromOnPremises: false,
+    });
+    const synced = await graph('POST', '/directoryObjects/getAvailableExtensionProperties', {
+      body: { isSyncedFromOnPremises: true },
+    });
     expect(synced.json.value).toEqual([]);
   });
 
@@ -205,7 +285,9 @@ describe('more Graph surface', () => {
     const res = await graph('POST', '/users', { body: userBody({ userPrincipalName: `${local}@fed.contoso.com` }) });
     expect(res.status).toBe(400);
     expect(res.json.error.message).toBe('One or more properties contains invalid values.');
-    const ok = await graph('POST', '/users', { body: userBody({ userPrincipalName: `${local}@fed.contoso.com`, onPremisesImmutableId: 'abc123' }) });
+    const ok = await graph('POST', '/users', {
+      body: userBody({ userPrincipalName: `${local}@fed.contoso.com`, onPremisesImmutableId: 'abc123' }),
+    });
     expect(ok.status).toBe(201);
   });
 

@@ -27,7 +27,9 @@ describe('OData query parsing', () => {
   });
 
   it('parses in, startsWith, not, and/or with parentheses', () => {
-    const f = parseFilter("(startsWith(displayName,'Ja') or displayName in ('Bob','Eve')) and not (accountEnabled eq false)");
+    const f = parseFilter(
+      "(startsWith(displayName,'Ja') or displayName in ('Bob','Eve')) and not (accountEnabled eq false)",
+    );
     const get = (props: Record<string, unknown>) => (p: string) => props[p] as never;
     expect(evaluateFilter(f, get({ displayName: 'jane', accountEnabled: true }))).toBe(true);
     expect(evaluateFilter(f, get({ displayName: 'EVE', accountEnabled: true }))).toBe(true);
@@ -49,19 +51,34 @@ describe('OData query parsing', () => {
 });
 
 describe('userPrincipalName policy', () => {
-  it.each(['jane@contoso.com', "o'brien@contoso.com", 'a.b-c_d!e#f^g~h@x.contoso.com', 'jdoe_fabrikam.com#EXT#@contoso.onmicrosoft.com', `${'a'.repeat(64)}@c.com`])(
-    'accepts %s',
-    (upn) => expect(isValidUpn(upn)).toBe(true),
-  );
-  it.each(['jane', '@contoso.com', 'a@b@contoso.com', 'jane.@contoso.com', 'jäne@contoso.com', 'ja ne@contoso.com', 'ja+ne@contoso.com', `${'a'.repeat(65)}@c.com`, `a@${'d'.repeat(45)}.com`, 'a@localhost'])(
-    'rejects %s',
-    (upn) => expect(isValidUpn(upn)).toBe(false),
-  );
+  it.each([
+    'jane@contoso.com',
+    "o'brien@contoso.com",
+    'a.b-c_d!e#f^g~h@x.contoso.com',
+    'jdoe_fabrikam.com#EXT#@contoso.onmicrosoft.com',
+    `${'a'.repeat(64)}@c.com`,
+  ])('accepts %s', (upn) => expect(isValidUpn(upn)).toBe(true));
+  it.each([
+    'jane',
+    '@contoso.com',
+    'a@b@contoso.com',
+    'jane.@contoso.com',
+    'jäne@contoso.com',
+    'ja ne@contoso.com',
+    'ja+ne@contoso.com',
+    `${'a'.repeat(65)}@c.com`,
+    `a@${'d'.repeat(45)}.com`,
+    'a@localhost',
+  ])('rejects %s', (upn) => expect(isValidUpn(upn)).toBe(false));
 });
 
 describe('mailNickname (dot-atom, at most 64)', () => {
-  it.each(['jane', 'jane.doe', "o'brien", 'a+b', 'x'.repeat(64)])('accepts %s', (v) => expect(isValidMailNickname(v)).toBe(true));
-  it.each(['', 'jane doe', '.jane', 'jane.', 'ja..ne', 'ja@ne', 'ja(ne)', 'x'.repeat(65)])('rejects %p', (v) => expect(isValidMailNickname(v)).toBe(false));
+  it.each(['jane', 'jane.doe', "o'brien", 'a+b', 'x'.repeat(64)])('accepts %s', (v) =>
+    expect(isValidMailNickname(v)).toBe(true),
+  );
+  it.each(['', 'jane doe', '.jane', 'jane.', 'ja..ne', 'ja@ne', 'ja(ne)', 'x'.repeat(65)])('rejects %p', (v) =>
+    expect(isValidMailNickname(v)).toBe(false),
+  );
 });
 
 describe('password policy', () => {
@@ -82,7 +99,13 @@ describe('password policy', () => {
 describe('user contract file', () => {
   it('drives required, read-only and settable flags', () => {
     const c = userContract();
-    expect([...c.requiredOnCreate].sort()).toEqual(['accountEnabled', 'displayName', 'mailNickname', 'passwordProfile', 'userPrincipalName']);
+    expect([...c.requiredOnCreate].sort()).toEqual([
+      'accountEnabled',
+      'displayName',
+      'mailNickname',
+      'passwordProfile',
+      'userPrincipalName',
+    ]);
     expect(c.properties.get('assignedLicenses')).toMatchObject({ readOnly: true });
     expect(c.properties.get('employeeId')).toMatchObject({ maxLength: 16, update: true });
     for (const name of DEFAULT_USER_PROPERTIES) expect(c.properties.has(name)).toBe(true);

@@ -31,23 +31,51 @@ beforeAll(async () => {
 afterAll(() => target.stop());
 
 it('works with ClientSecretCredential + Graph client in a child process started with NODE_EXTRA_CA_CERTS', async () => {
-  const cfg = { url: target.graphUrl, tenantId: target.tenantId, clientId: target.full.clientId, secret: target.full.secret, upn: "ann.o'neil@contoso.com", extension: `${EXT_PREFIX}_hrId` };
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(__dirname, 'fixtures/sdk-client.js'), JSON.stringify(cfg)], {
-    cwd: REPO,
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: testCertificate().certPath },
-    encoding: 'utf8',
-  });
+  const cfg = {
+    url: target.graphUrl,
+    tenantId: target.tenantId,
+    clientId: target.full.clientId,
+    secret: target.full.secret,
+    upn: "ann.o'neil@contoso.com",
+    extension: `${EXT_PREFIX}_hrId`,
+  };
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [path.join(__dirname, 'fixtures/sdk-client.js'), JSON.stringify(cfg)],
+    {
+      cwd: REPO,
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: testCertificate().certPath },
+      encoding: 'utf8',
+    },
+  );
   const out = JSON.parse(stdout.trim().split('\n').pop()!);
   expect(out.found).toEqual([{ id: out.createdId, accountEnabled: false, [`${EXT_PREFIX}_hrId`]: 'HR-1' }]);
   expect(out.patch).toBeUndefined();
-  expect(out.notFound).toEqual({ statusCode: 404, code: 'Request_ResourceNotFound', requestId: expect.any(String), hasDate: true });
-  expect(out.badDomain).toMatchObject({ statusCode: 400, code: 'Request_BadRequest', message: expect.stringMatching(/^The domain portion/) });
+  expect(out.notFound).toEqual({
+    statusCode: 404,
+    code: 'Request_ResourceNotFound',
+    requestId: expect.any(String),
+    hasDate: true,
+  });
+  expect(out.badDomain).toMatchObject({
+    statusCode: 400,
+    code: 'Request_BadRequest',
+    message: expect.stringMatching(/^The domain portion/),
+  });
   expect(out.domains).toContainEqual({ id: 'contoso.com', isVerified: true });
   // What the SDK really sent: discovery, token, then Graph with a bearer token (cut in the log).
-  const log = (await target.http('GET', '/_emulator/requests')).text.trim().split('\n').map((l) => JSON.parse(l));
+  const log = (await target.http('GET', '/_emulator/requests')).text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(log[0].url).toBe(`/${target.tenantId}/v2.0/.well-known/openid-configuration`);
   expect(log[1].url).toMatch(new RegExp(`^/${target.tenantId}/oauth2/v2.0/token`));
-  expect(log[2]).toMatchObject({ method: 'POST', url: '/v1.0/users', status: 201, headers: { authorization: 'Bearer …' } });
+  expect(log[2]).toMatchObject({
+    method: 'POST',
+    url: '/v1.0/users',
+    status: 201,
+    headers: { authorization: 'Bearer …' },
+  });
 });
 
 it('works in-process: tlsOptions.ca for the credential, trustCertificateInProcess for the Graph client', async () => {
@@ -59,13 +87,18 @@ it('works in-process: tlsOptions.ca for the credential, trustCertificateInProces
       tlsOptions: { ca: target.ca },
     });
     const client = Client.initWithMiddleware({
-      authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ['https://graph.microsoft.com/.default'] }),
+      authProvider: new TokenCredentialAuthenticationProvider(credential, {
+        scopes: ['https://graph.microsoft.com/.default'],
+      }),
       baseUrl: target.graphUrl,
       customHosts: new Set(['127.0.0.1', 'localhost']),
     });
     const domains = await client.api('/domains').get();
     expect(domains.value.map((d: { id: string }) => d.id)).toContain('contoso.com');
-    const err = await client.api('/users/nobody@contoso.com').get().catch((e: unknown) => e);
+    const err = await client
+      .api('/users/nobody@contoso.com')
+      .get()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GraphError);
     expect(err).toMatchObject({ statusCode: 404, code: 'Request_ResourceNotFound' });
   } finally {
@@ -73,7 +106,7 @@ it('works in-process: tlsOptions.ca for the credential, trustCertificateInProces
   }
 });
 
-it('rejects a wrong client secret with the identity platform\'s error, surfaced by ClientSecretCredential', async () => {
+it("rejects a wrong client secret with the identity platform's error, surfaced by ClientSecretCredential", async () => {
   const credential = new ClientSecretCredential(target.tenantId, target.full.clientId, 'wrong', {
     authorityHost: target.graphUrl,
     disableInstanceDiscovery: true,
@@ -90,16 +123,37 @@ describe('defaultDevSeed and snapshots', () => {
       const result = emu.seed(defaultDevSeed({ domain: 'hr.example' }));
       expect(result.tenants[0]!.id).toBe(DEV_TENANT_ID);
       expect(result.tenants[0]!.domains).toContain('hr.example');
-      expect(result.tenants[0]!.apps[0]!.extensionProperties.map((e) => e.name)).toEqual([`extension_${DEV_APP_ID.replace(/-/g, '')}_hrId`]);
+      expect(result.tenants[0]!.apps[0]!.extensionProperties.map((e) => e.name)).toEqual([
+        `extension_${DEV_APP_ID.replace(/-/g, '')}_hrId`,
+      ]);
       const http = createHttp(emu.url, tls.cert);
       const tok = await http('POST', `/${DEV_TENANT_ID}/oauth2/v2.0/token`, {
-        form: { grant_type: 'client_credentials', client_id: DEV_APP_ID, client_secret: DEV_CLIENT_SECRET, scope: 'https://graph.microsoft.com/.default' },
+        form: {
+          grant_type: 'client_credentials',
+          client_id: DEV_APP_ID,
+          client_secret: DEV_CLIENT_SECRET,
+          scope: 'https://graph.microsoft.com/.default',
+        },
       });
-      const claims = JSON.parse(Buffer.from((tok.json.access_token as string).split('.')[1]!, 'base64url').toString('utf8'));
-      expect(claims).toMatchObject({ tid: DEV_TENANT_ID, appid: DEV_APP_ID, azp: DEV_APP_ID, aud: 'https://graph.microsoft.com' });
-      expect(claims.roles).toEqual(expect.arrayContaining(['User.ReadWrite.All', 'Domain.Read.All', 'Application.Read.All']));
-      const domains = await http('GET', '/v1.0/domains', { headers: { Authorization: `Bearer ${tok.json.access_token}` } });
-      expect(domains.json.value.find((d: { id: string }) => d.id === 'hr.example')).toMatchObject({ isVerified: true, isDefault: true });
+      const claims = JSON.parse(
+        Buffer.from((tok.json.access_token as string).split('.')[1]!, 'base64url').toString('utf8'),
+      );
+      expect(claims).toMatchObject({
+        tid: DEV_TENANT_ID,
+        appid: DEV_APP_ID,
+        azp: DEV_APP_ID,
+        aud: 'https://graph.microsoft.com',
+      });
+      expect(claims.roles).toEqual(
+        expect.arrayContaining(['User.ReadWrite.All', 'Domain.Read.All', 'Application.Read.All']),
+      );
+      const domains = await http('GET', '/v1.0/domains', {
+        headers: { Authorization: `Bearer ${tok.json.access_token}` },
+      });
+      expect(domains.json.value.find((d: { id: string }) => d.id === 'hr.example')).toMatchObject({
+        isVerified: true,
+        isDefault: true,
+      });
     } finally {
       await emu.stop();
     }
@@ -113,13 +167,24 @@ describe('defaultDevSeed and snapshots', () => {
     let http = createHttp(first.url, tls.cert);
     const tok = (
       await http('POST', `/${DEV_TENANT_ID}/oauth2/v2.0/token`, {
-        form: { grant_type: 'client_credentials', client_id: DEV_APP_ID, client_secret: DEV_CLIENT_SECRET, scope: 'https://graph.microsoft.com/.default' },
+        form: {
+          grant_type: 'client_credentials',
+          client_id: DEV_APP_ID,
+          client_secret: DEV_CLIENT_SECRET,
+          scope: 'https://graph.microsoft.com/.default',
+        },
       })
     ).json.access_token as string;
     const auth = { Authorization: `Bearer ${tok}` };
     const created = await http('POST', '/v1.0/users', {
       headers: auth,
-      body: { accountEnabled: true, displayName: 'Kept', mailNickname: 'kept', userPrincipalName: 'kept@hr.example', passwordProfile: { password: 'kT9#mQ2vLp!x' } },
+      body: {
+        accountEnabled: true,
+        displayName: 'Kept',
+        mailNickname: 'kept',
+        userPrincipalName: 'kept@hr.example',
+        passwordProfile: { password: 'kT9#mQ2vLp!x' },
+      },
     });
     expect(created.status).toBe(201);
     await first.stop();

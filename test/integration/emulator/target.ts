@@ -2,7 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ensureEmulatorCertificate, startGraphEmulator, type RunningGraphEmulator, type SeedInput } from '../../../src/emulator';
+import {
+  ensureEmulatorCertificate,
+  startGraphEmulator,
+  type RunningGraphEmulator,
+  type SeedInput,
+} from '../../../src/emulator';
 import { createHttp, type HttpOptions, type HttpResult } from './http';
 
 /**
@@ -75,7 +80,14 @@ export function standardSeed(): SeedInput {
         id: OTHER_TENANT_ID,
         displayName: 'Other',
         domains: [{ id: 'other.example', isVerified: true }],
-        apps: [{ appId: FULL_APP_ID, displayName: 'entra-sync test', secret: 'other-secret', permissions: ['User.ReadWrite.All'] }],
+        apps: [
+          {
+            appId: FULL_APP_ID,
+            displayName: 'entra-sync test',
+            secret: 'other-secret',
+            permissions: ['User.ReadWrite.All'],
+          },
+        ],
       },
     ],
   };
@@ -90,7 +102,12 @@ export function testCertificate(): { cert: string; key: string; certPath: string
 
 export async function emulatorTarget(opts: { throttling?: boolean; logRequests?: boolean } = {}): Promise<GraphTarget> {
   const tls = testCertificate();
-  const emulator = await startGraphEmulator({ port: 0, tls, throttling: opts.throttling ?? false, logRequests: opts.logRequests ?? true });
+  const emulator = await startGraphEmulator({
+    port: 0,
+    tls,
+    throttling: opts.throttling ?? false,
+    logRequests: opts.logRequests ?? true,
+  });
   emulator.seed(standardSeed());
   return {
     kind: 'emulator',
@@ -117,15 +134,23 @@ function realTarget(env: NodeJS.ProcessEnv): GraphTarget {
     if (!v) throw new Error(`${name} must be set when GRAPH_TEST_BASE_URL is set`);
     return v;
   };
-  const graphUrl = need('GRAPH_TEST_BASE_URL').replace(/\/+$/, '').replace(/\/v1\.0$/, '');
+  const graphUrl = need('GRAPH_TEST_BASE_URL')
+    .replace(/\/+$/, '')
+    .replace(/\/v1\.0$/, '');
   const pair = (prefix: string): { clientId: string; secret: string } | undefined =>
-    env[`${prefix}_CLIENT_ID`] && env[`${prefix}_CLIENT_SECRET`] ? { clientId: env[`${prefix}_CLIENT_ID`]!, secret: env[`${prefix}_CLIENT_SECRET`]! } : undefined;
+    env[`${prefix}_CLIENT_ID`] && env[`${prefix}_CLIENT_SECRET`]
+      ? { clientId: env[`${prefix}_CLIENT_ID`]!, secret: env[`${prefix}_CLIENT_SECRET`]! }
+      : undefined;
   return {
     kind: 'real',
     graphUrl,
     authorityHost: (env.GRAPH_TEST_AUTHORITY_HOST ?? 'https://login.microsoftonline.com').replace(/\/+$/, ''),
     tenantId: need('GRAPH_TEST_TENANT_ID'),
-    full: { clientId: need('GRAPH_TEST_CLIENT_ID'), secret: need('GRAPH_TEST_CLIENT_SECRET'), applicationObjectId: need('GRAPH_TEST_APPLICATION_OBJECT_ID') },
+    full: {
+      clientId: need('GRAPH_TEST_CLIENT_ID'),
+      secret: need('GRAPH_TEST_CLIENT_SECRET'),
+      applicationObjectId: need('GRAPH_TEST_APPLICATION_OBJECT_ID'),
+    },
     readOnly: pair('GRAPH_TEST_READONLY'),
     none: pair('GRAPH_TEST_NOPERM'),
     verifiedDomain: need('GRAPH_TEST_VERIFIED_DOMAIN'),
@@ -144,13 +169,22 @@ export function behaviouralTarget(): Promise<GraphTarget> {
 
 const tokenCache = new Map<string, string>();
 /** Client-credentials token from the target's token endpoint. */
-export async function tokenFor(target: GraphTarget, client: { clientId: string; secret: string }, tenantId = target.tenantId): Promise<string> {
+export async function tokenFor(
+  target: GraphTarget,
+  client: { clientId: string; secret: string },
+  tenantId = target.tenantId,
+): Promise<string> {
   const key = `${target.graphUrl}|${tenantId}|${client.clientId}|${client.secret}`;
   const cached = tokenCache.get(key);
   if (cached) return cached;
   const http = target.kind === 'emulator' ? target.http : createHttp(target.authorityHost, undefined);
   const res = await http('POST', `${target.kind === 'emulator' ? '' : ''}/${tenantId}/oauth2/v2.0/token`, {
-    form: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.secret, scope: 'https://graph.microsoft.com/.default' },
+    form: {
+      grant_type: 'client_credentials',
+      client_id: client.clientId,
+      client_secret: client.secret,
+      scope: 'https://graph.microsoft.com/.default',
+    },
   });
   if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${res.text}`);
   tokenCache.set(key, res.json.access_token as string);

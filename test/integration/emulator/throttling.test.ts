@@ -15,16 +15,31 @@ async function start(throttling: Parameters<typeof startGraphEmulator>[0]['throt
   emu.seed(standardSeed());
   const http = createHttp(emu.url, tls.cert);
   const tok = await http('POST', `/${TENANT_ID}/oauth2/v2.0/token`, {
-    form: { grant_type: 'client_credentials', client_id: FULL_APP_ID, client_secret: 'full-secret', scope: 'https://graph.microsoft.com/.default' },
+    form: {
+      grant_type: 'client_credentials',
+      client_id: FULL_APP_ID,
+      client_secret: 'full-secret',
+      scope: 'https://graph.microsoft.com/.default',
+    },
   });
   const auth = { Authorization: `Bearer ${tok.json.access_token as string}` };
-  return { emu, call: (method, path, body) => http(method, `/v1.0${path}`, body === undefined ? { headers: auth } : { headers: auth, body }) };
+  return {
+    emu,
+    call: (method, path, body) =>
+      http(method, `/v1.0${path}`, body === undefined ? { headers: auth } : { headers: auth, body }),
+  };
 }
 
 let n = 0;
 const newUser = (): Record<string, unknown> => {
   n++;
-  return { accountEnabled: true, displayName: `T ${n}`, mailNickname: `t${n}`, userPrincipalName: `t${n}.${Date.now()}@contoso.com`, passwordProfile: { password: PASSWORD } };
+  return {
+    accountEnabled: true,
+    displayName: `T ${n}`,
+    mailNickname: `t${n}`,
+    userPrincipalName: `t${n}.${Date.now()}@contoso.com`,
+    passwordProfile: { password: PASSWORD },
+  };
 };
 
 describe('throttling', () => {
@@ -39,7 +54,11 @@ describe('throttling', () => {
       expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(150);
       expect(res.headers['x-ms-throttle-information']).toBe('WriteLimitExceeded');
       expect(res.headers['x-ms-throttle-scope']).toBe(`Tenant_Application/ReadWrite/${FULL_APP_ID}/${TENANT_ID}`);
-      expect(res.json.error).toMatchObject({ code: 'TooManyRequests', message: 'Please retry again later.', innerError: { code: '429', status: '429' } });
+      expect(res.json.error).toMatchObject({
+        code: 'TooManyRequests',
+        message: 'Please retry again later.',
+        innerError: { code: '429', status: '429' },
+      });
       expect(res.json.error.innerError['request-id']).toBe(res.headers['request-id']);
       // Reads are priced in resource units, not writes: still allowed.
       expect((await call('GET', '/users?$top=1')).status).toBe(200);
@@ -75,7 +94,7 @@ describe('throttling', () => {
     }
   });
 
-  it('uses Graph\'s default limits unless told otherwise, and none when throttling is off', async () => {
+  it("uses Graph's default limits unless told otherwise, and none when throttling is off", async () => {
     const on = await start(true);
     const off = await start(false);
     try {
