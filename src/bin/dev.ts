@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadConfig, REPO_ROOT } from '../config';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded-postgres';
 import { createDb, ensureDatabase, migrateLatest } from '../db/knex';
+import { seedDefaultOutboundSettings } from '../db/outbound-settings';
 import { ensureDefaultTenant } from '../dev/default-tenant';
 import {
   defaultDevSeed,
@@ -153,6 +154,20 @@ async function main(): Promise<void> {
       scimToken: previous.scim?.token,
       adminToken: previous.admin?.token,
     });
+    const secretsKey = devSecretsKey(config.SECRETS_KEY);
+    // The default tenant provisions into the emulated Entra tenant; an admin's later mapping changes are kept.
+    await seedDefaultOutboundSettings(
+      db,
+      creds.tenantId,
+      {
+        graphTenantId: graph.tenantId,
+        clientId: graph.clientId,
+        clientSecret: graph.clientSecret,
+        authorityHost: graph.authorityHost,
+        graphBaseUrl: graph.emulatorUrl,
+      },
+      Buffer.from(secretsKey, 'base64'),
+    );
     await db.destroy();
 
     // api and worker as child processes, like in production
@@ -162,10 +177,20 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporal?.address ?? config.TEMPORAL_ADDRESS,
       TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE,
-      SECRETS_KEY: devSecretsKey(config.SECRETS_KEY),
-      // The emulator's self-signed certificate; Node reads this only at process start.
+      SECRETS_KEY: secretsKey,
+      // The emulator's self-signed certificate, trusted by the Graph client (and by Node, which reads
+      // NODE_EXTRA_CA_CERTS only at process start).
+      GRAPH_EXTRA_CA_CERTS: cert.certPath,
       NODE_EXTRA_CA_CERTS: cert.certPath,
     };
+    const worker = spawn(process.execPath, [path.join(__dirname, 'worker.js')], { env: childEnv, stdio: 'inherit' });
+    children.push(worker);
+    worker.once('exit', (code) => {
+      if (!stopping) {
+        logger.error({ code }, 'worker exited');
+        void stopAll(1);
+      }
+    });
     await assertPortFree(config.API_HOST, config.API_PORT, 'api');
     const api = spawn(process.execPath, [path.join(__dirname, 'api.js')], { env: childEnv, stdio: 'inherit' });
     children.push(api);
