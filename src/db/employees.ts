@@ -64,6 +64,8 @@ export interface EmployeeView extends EmployeeRow {
   teams?: EmployeeTeamRef[];
   /** The manager reference still waiting for its person; present only when asked for (`withPendingManager`). */
   pending_manager_ref?: string | null;
+  /** The transaction's now(): what recordEmployeeChange writes to updated_at. Present on rows from lockEmployee. */
+  tx_now?: Date;
 }
 
 /**
@@ -226,14 +228,20 @@ export async function getEmployeeView(
   return row;
 }
 
-/** Locks the employee row for a read-modify-write (PATCH/PUT), so concurrent writers queue instead of losing updates. */
+/**
+ * Locks the employee row for a read-modify-write (PATCH/PUT), so concurrent writers queue instead of losing updates.
+ * Also returns the pending manager reference and the transaction's now(), so the caller can render the written row
+ * without reading it again.
+ */
 export async function lockEmployee(
   trx: Knex.Transaction,
   tenantId: string,
   id: string,
+  opts: { withTeams?: boolean } = {},
 ): Promise<EmployeeView | undefined> {
   if (!isUuid(id)) return undefined;
-  const row = (await selectEmployeeViews(trx, tenantId, { withTeams: false, withPendingManager: true })
+  const row = (await selectEmployeeViews(trx, tenantId, { withTeams: opts.withTeams ?? false, withPendingManager: true })
+    .select(trx.raw('now() AS tx_now'))
     .where('employees.id', id)
     .forUpdate('employees')
     .first()) as EmployeeView | undefined;

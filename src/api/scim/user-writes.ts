@@ -3,6 +3,7 @@ import { recordEmployeeChange } from '../../db/changes';
 import {
   isUuid,
   linkPendingReferencesTo,
+  type EmployeeRow,
   type EmployeeView,
 } from '../../db/employees';
 import { ensureLevel } from '../../db/levels';
@@ -16,16 +17,26 @@ export interface WriteContext {
 }
 
 /**
- * The id of the tenant's employee that `ref` names: our id first, else an externalId (Entra may reference people by
- * the identifier it provisioned them with). Undefined when nobody matches yet.
+ * The tenant's employee that `ref` names: our id first, else an externalId (Entra may reference people by the
+ * identifier it provisioned them with). Undefined when nobody matches yet. One query.
  */
-export async function resolveEmployeeRef(trx: Knex.Transaction, tenantId: string, ref: string): Promise<string | undefined> {
-  if (isUuid(ref)) {
-    const byId = await trx('employees').where({ tenant_id: tenantId, id: ref }).first<{ id: string } | undefined>('id');
-    if (byId) return byId.id;
-  }
-  const byExternal = await trx('employees').where({ tenant_id: tenantId, external_id: ref }).first<{ id: string } | undefined>('id');
-  return byExternal?.id;
+export async function resolveEmployeeRef(
+  trx: Knex.Transaction,
+  tenantId: string,
+  ref: string,
+): Promise<{ id: string; displayName: string } | undefined> {
+  const display = 'coalesce(display_name, formatted_name, user_name) AS "displayName"';
+  const row = isUuid(ref)
+    ? await trx.raw<{ rows: Array<{ id: string; displayName: string }> }>(
+        `SELECT id, ${display} FROM employees WHERE tenant_id = ? AND (id = ?::uuid OR external_id = ?)
+          ORDER BY (id = ?::uuid) DESC LIMIT 1`,
+        [tenantId, ref, ref, ref],
+      )
+    : await trx.raw<{ rows: Array<{ id: string; displayName: string }> }>(
+        `SELECT id, ${display} FROM employees WHERE tenant_id = ? AND external_id = ? LIMIT 1`,
+        [tenantId, ref],
+      );
+  return row.rows[0];
 }
 
 /** Resolves many refs in one query: ref → employee id, for refs that name someone. */
@@ -51,18 +62,28 @@ export async function resolveEmployeeRefs(
   return out;
 }
 
+export interface WriteResult {
+  id: string;
+  changed: boolean;
+  /**
+   * The row as written, for the response, when it could be assembled without another query (not after a creation
+   * that joined pending teams, whose names are not at hand).
+   */
+  view?: EmployeeView;
+}
+
 /**
  * Writes a user draft in the caller's transaction: inserts when `current` is undefined, else updates only what differs
- * from the row. Resolves the level (created on the fly) and the manager (linked, or kept pending), links pending
- * references that were waiting for this person, and appends one audit event + outbox row through
- * recordEmployeeChange — unless nothing changed, in which case nothing is written at all.
+ * from the row (`current` must come from lockEmployee). Resolves the level (created on the fly) and the manager
+ * (linked, or kept pending), links pending references that were waiting for this person, and appends one audit
+ * event + outbox row through recordEmployeeChange — unless nothing changed, in which case nothing is written at all.
  */
 export async function writeUser(
   trx: Knex.Transaction,
   ctx: WriteContext,
   current: EmployeeView | undefined,
   next: UserDraft,
-): Promise<{ id: string; changed: boolean }> {
+): Promise<WriteResult> {
   if (next.userName === null || next.userName.trim() === '') throw badRequest('invalidValue', 'userName is required');
   const before = current ? draftFromRow(current) : emptyDraft();
   const diff = diffDrafts(before, next);
@@ -73,12 +94,15 @@ export async function writeUser(
     changed.push(hr);
     changes[hr] = value;
   };
+  let levelName = current?.level_name ?? null;
 
   for (const key of diff.scalars) {
     const { column, hr } = SCALAR_FIELDS[key];
     const value = next[key];
     if (key === 'level') {
-      cols.level_id = value === null ? null : await ensureLevel(trx, ctx.tenantId, value);
+      const level = value === null ? null : await ensureLevel(trx, ctx.tenantId, value);
+      cols.level_id = level?.id ?? null;
+      levelName = level?.name ?? null;
     } else {
       cols[column] = value;
     }
@@ -104,47 +128,86 @@ export async function writeUser(
     for (const id of diff.custom) note(`customAttributes.${id}`, next.custom[id] ?? null);
   }
 
+  let managerId = current?.manager_id ?? null;
+  let managerDisplay = current?.manager_display_name ?? null;
   let pendingManager: string | null = null;
   let clearPending = false;
   if (diff.manager) {
     const ref = next.manager;
-    const currentManager = current?.manager_id ?? null;
-    let managerId: string | null = null;
+    let resolvedId: string | null = null;
     if (ref !== null) {
       const resolved = await resolveEmployeeRef(trx, ctx.tenantId, ref);
-      if (resolved !== undefined && current && resolved === current.id) {
+      if (resolved !== undefined && current && resolved.id === current.id) {
         throw badRequest('invalidValue', 'manager: a user cannot be their own manager');
       }
       if (resolved === undefined) pendingManager = ref;
-      else managerId = resolved;
+      else {
+        resolvedId = resolved.id;
+        managerDisplay = resolved.displayName;
+      }
     }
     clearPending = pendingManager === null;
-    if (managerId !== currentManager) {
-      cols.manager_id = managerId;
-      note('managerId', managerId);
+    if (resolvedId !== managerId) {
+      cols.manager_id = resolvedId;
+      note('managerId', resolvedId);
     }
+    managerId = resolvedId;
+    if (managerId === null) managerDisplay = null;
   }
 
-  let id: string;
+  let row: EmployeeView;
   let created = false;
   if (!current) {
-    const [row] = await trx('employees')
+    const [inserted] = await trx('employees')
       .insert({ tenant_id: ctx.tenantId, ...cols })
-      .returning<Array<{ id: string }>>('id');
-    id = row.id;
+      .returning<EmployeeRow[]>('*');
+    row = { ...inserted, level_name: levelName, manager_display_name: managerDisplay, teams: [] };
     created = true;
   } else {
-    id = current.id;
     if (Object.keys(cols).length > 0) {
-      await trx('employees').where({ tenant_id: ctx.tenantId, id }).update(cols);
+      await trx('employees').where({ tenant_id: ctx.tenantId, id: current.id }).update(cols);
     }
+    const nowActive = next.active;
+    row = {
+      ...current,
+      user_name: next.userName,
+      external_id: next.externalId,
+      display_name: next.displayName,
+      job_title: next.title,
+      given_name: next.givenName,
+      family_name: next.familyName,
+      formatted_name: next.formatted,
+      employee_number: next.employeeNumber,
+      cost_center: next.costCenter,
+      organization: next.organization,
+      division: next.division,
+      department: next.department,
+      location: next.location,
+      gender: next.gender,
+      start_date: next.startDate,
+      end_date: next.endDate,
+      birthday: next.birthday,
+      photo_url: next.photoUrl,
+      emails: next.emails,
+      phone_numbers: next.phoneNumbers,
+      custom_attributes: next.custom,
+      level_id: cols.level_id !== undefined ? (cols.level_id as string | null) : current.level_id,
+      level_name: levelName,
+      manager_id: managerId,
+      manager_display_name: managerDisplay,
+      active: nowActive,
+      lifecycle_status: diff.active ? (nowActive ? 'active' : 'deactivated') : current.lifecycle_status,
+      deactivated_at: diff.active ? (nowActive ? null : (current.tx_now ?? new Date())) : current.deactivated_at,
+    };
   }
+  const id = row.id;
   if (pendingManager !== null) {
     await setPendingManager(trx, ctx.tenantId, id, pendingManager);
   } else if (clearPending && current) {
     await clearPendingManager(trx, ctx.tenantId, id);
   }
   // Someone may have been waiting for this person: as a manager, or as a team member.
+  let view: EmployeeView | undefined = row;
   if (created || (diff.scalars.includes('externalId') && next.externalId !== null)) {
     const { teamsJoined } = await linkPendingReferencesTo(
       trx,
@@ -152,10 +215,13 @@ export async function writeUser(
       { id, externalId: next.externalId },
       { source: 'scim', requestId: ctx.requestId, recordOwnChange: false },
     );
-    if (teamsJoined.length > 0) note('teams', teamsJoined);
+    if (teamsJoined.length > 0) {
+      note('teams', teamsJoined);
+      view = undefined;
+    }
   }
-  if (changed.length === 0) return { id, changed: false };
-  await recordEmployeeChange(trx, {
+  if (changed.length === 0) return { id, changed: false, view: view && stripInternal(view) };
+  const version = await recordEmployeeChange(trx, {
     tenantId: ctx.tenantId,
     employeeId: id,
     changedAttributes: changed,
@@ -164,5 +230,15 @@ export async function writeUser(
     source: 'scim',
     requestId: ctx.requestId,
   });
-  return { id, changed: true };
+  if (view) {
+    view.version = version;
+    // recordEmployeeChange stamps updated_at with the transaction's now(), which the lock query read.
+    view.updated_at = current?.tx_now ?? view.created_at;
+  }
+  return { id, changed: true, view: view && stripInternal(view) };
+}
+
+function stripInternal(v: EmployeeView): EmployeeView {
+  const { tx_now: _now, pending_manager_ref: _pending, ...rest } = v;
+  return rest;
 }

@@ -178,26 +178,30 @@ export function createUserRoutes(sc: ScimContext): Router {
     const body = requireObjectBody(req);
     const p = projectionOf(req);
     const ctx = { tenantId, requestId: requestIdOf(res) };
-    const { id, defs } = await withDefinitions(sc, tenantId, async (defs) => {
+    const { result, defs } = await withDefinitions(sc, tenantId, async (defs) => {
       const draft = emptyDraft();
       applyUserResource(draft, body, defs.lookup);
       if (draft.userName === null || draft.userName.trim() === '') throw badRequest('invalidValue', 'userName is required');
       const result = await db.transaction(async (trx) => {
-        if (draft.externalId !== null) {
-          const taken = await trx('employees').where({ tenant_id: tenantId, external_id: draft.externalId }).first('id');
-          if (taken) throw uniqueness(`a user with externalId "${draft.externalId.slice(0, 100)}" already exists`);
-        }
-        const sameName = await trx('employees')
+        // One query for both identity checks: externalId (case-exact) and userName (case-insensitive).
+        const clashes = (await trx('employees')
           .where({ tenant_id: tenantId })
-          .whereRaw('lower(user_name) = lower(?)', [draft.userName])
-          .first<{ id: string; external_id: string | null } | undefined>('id', 'external_id');
+          .where((w) => {
+            w.whereRaw('lower(user_name) = lower(?)', [draft.userName!]);
+            if (draft.externalId !== null) w.orWhere('external_id', draft.externalId);
+          })
+          .select('id', 'external_id', 'user_name')) as Array<{ id: string; external_id: string | null; user_name: string }>;
+        if (draft.externalId !== null && clashes.some((c) => c.external_id === draft.externalId)) {
+          throw uniqueness(`a user with externalId "${draft.externalId.slice(0, 100)}" already exists`);
+        }
+        const sameName = clashes.find((c) => c.user_name.toLowerCase() === draft.userName!.toLowerCase());
         if (sameName) {
           // Brownfield HR data: an employee created before Entra knew it has no externalId yet. Entra's first POST
           // for that person links (adopts) the record instead of failing with 409 forever.
           if (sameName.external_id !== null || draft.externalId === null) {
             throw uniqueness(`a user with userName "${draft.userName!.slice(0, 200)}" already exists`);
           }
-          const current = await lockEmployee(trx, tenantId, sameName.id);
+          const current = await lockEmployee(trx, tenantId, sameName.id, { withTeams: true });
           if (!current) throw uniqueness('userName already exists');
           const next = draftFromRow(current);
           applyUserResource(next, body, defs.lookup);
@@ -206,9 +210,9 @@ export function createUserRoutes(sc: ScimContext): Router {
         }
         return writeUser(trx, ctx, undefined, draft);
       });
-      return { id: result.id, defs };
+      return { result, defs };
     });
-    const row = await getEmployeeView(db, tenantId, id, { withTeams: wantsGroups(p) });
+    const row = result.view ?? (await getEmployeeView(db, tenantId, result.id, { withTeams: wantsGroups(p) }));
     sendUser(res, 201, row!, renderContext(sc, defs), p);
   });
 
@@ -219,10 +223,10 @@ export function createUserRoutes(sc: ScimContext): Router {
     const ctx = { tenantId, requestId: requestIdOf(res) };
     const body = requireObjectBody(req);
     const ops = kind === 'patch' ? parsePatchRequest(body) : undefined;
-    const defs = await withDefinitions(sc, tenantId, async (defs) => {
-      await db.transaction(async (trx) => {
+    const { result, defs } = await withDefinitions(sc, tenantId, async (defs) => {
+      const result = await db.transaction(async (trx) => {
         // Row lock: two PATCHes of one user queue here, so neither loses the other's change.
-        const current = await lockEmployee(trx, tenantId, id);
+        const current = await lockEmployee(trx, tenantId, id, { withTeams: wantsGroups(p) });
         if (!current) throw notFound(`User ${id.slice(0, 64)} not found`);
         const before = draftFromRow(current);
         let next: UserDraft;
@@ -233,11 +237,11 @@ export function createUserRoutes(sc: ScimContext): Router {
           next = resetForPut(before);
           applyUserResource(next, body, defs.lookup);
         }
-        await writeUser(trx, ctx, current, next);
+        return writeUser(trx, ctx, current, next);
       });
-      return defs;
+      return { result, defs };
     });
-    const row = await getEmployeeView(db, tenantId, id, { withTeams: wantsGroups(p) });
+    const row = result.view ?? (await getEmployeeView(db, tenantId, id, { withTeams: wantsGroups(p) }));
     if (!row) throw notFound();
     sendUser(res, 200, row, renderContext(sc, defs), p);
   };
