@@ -245,7 +245,9 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       s.forceSync ||= inFlight.force;
       const readVersion = versionFromDetails(failure.details) ?? s.desiredVersion;
       if (s.desiredVersion > readVersion) {
-        // The row changed after the failing attempt read it: the change may be the fix, so try again.
+        // The row changed after the failing attempt read it: the change may be the fix, so try again. The
+        // activity already wrote BLOCKED to PostgreSQL, so write PENDING again even though the workflow never left it.
+        mirroredState = undefined;
         await transition('PENDING');
         continue;
       }
