@@ -17,7 +17,7 @@ import { JsonClient, percentile, runLoad } from './lib/load';
  *
  *   node dist/bench/scim-load.js [--seconds 20] [--concurrency 32] [--users 2000] [--groups 20]
  * With SCIM_BASE_URL and SCIM_TOKEN set it targets that api instead of starting its own (then pg_tps is skipped
- * unless BENCH_DATABASE_URL is given).
+ * unless BENCH_DATABASE_URL is given). BENCH_API_NODE_ARGS passes flags to the api's node, e.g. "--cpu-prof".
  */
 interface Options {
   seconds: number;
@@ -54,7 +54,8 @@ async function startStack(): Promise<Stack> {
   const { token } = await issueToken(db, { tenantId: tenant.id, kind: 'scim', name: 'bench' });
   await db.destroy();
   const apiPort = pgPort + 1;
-  const api: ChildProcess = spawn(process.execPath, [path.join(__dirname, '../src/bin/api.js')], {
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const api: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(__dirname, '../src/bin/api.js')], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -181,16 +182,20 @@ export async function main(argv = process.argv.slice(2)): Promise<Record<string,
         return r.status === 204 || r.status === 200 || `PATCH group ${r.status} ${r.body}`;
       }],
     ];
-    const step = () => {
+    const labels = ['filter GET', 'user PATCH', 'user POST', 'group member PATCH'];
+    const perOp = new Map<string, number[]>(labels.map((l) => [l, []]));
+    const step = async () => {
       let roll = Math.random() * 100;
-      for (const [weight, fn] of steps) {
-        if (roll < weight) return fn();
-        roll -= weight;
-      }
-      return steps[0][1]();
+      let i = 0;
+      while (i < steps.length - 1 && roll >= steps[i][0]) roll -= steps[i++][0];
+      const t0 = performance.now();
+      const outcome = await steps[i][1]();
+      perOp.get(labels[i])!.push(performance.now() - t0);
+      return outcome;
     };
     console.log(`warming up…`);
     await runLoad(opts.concurrency, 3, step);
+    for (const l of labels) perOp.set(l, []);
     console.log(`running the Entra mix: ${opts.concurrency} clients for ${opts.seconds} s…`);
     const load = await runLoad(opts.concurrency, opts.seconds, step);
     const sorted = load.latenciesMs.sort((a, b) => a - b);
@@ -206,6 +211,10 @@ export async function main(argv = process.argv.slice(2)): Promise<Record<string,
     };
     console.log(`requests ${load.requests} in ${load.seconds.toFixed(1)} s → ${figures.rps} req/s`);
     console.log(`latency p50 ${figures.p50_ms} ms · p95 ${figures.p95_ms} ms · p99 ${figures.p99_ms} ms · errors ${load.errors}`);
+    for (const [label, ms] of perOp) {
+      const sortedOp = ms.sort((a, b) => a - b);
+      console.log(`  ${label.padEnd(20)} n=${String(ms.length).padStart(6)}  p50 ${percentile(sortedOp, 50).toFixed(1)} ms  p99 ${percentile(sortedOp, 99).toFixed(1)} ms`);
+    }
     if (load.errorSamples.length) console.log(`first errors:\n  ${load.errorSamples.join('\n  ')}`);
     if (pgTps !== null) console.log(`raw PostgreSQL single-row transactions: ${figures.pg_tps}/s (api reaches ${((figures.rps / pgTps) * 100).toFixed(0)} % of it)`);
     console.log(JSON.stringify(figures));
