@@ -175,6 +175,15 @@ describe('Get User by query', () => {
     expect(res.body.Resources.map((r: { id: string }) => r.id)).toEqual([id]);
   });
 
+  it('serves lower-case endpoint paths and ignores unknown query parameters such as aadOptscim062020', async () => {
+    const id = await h.scim.createUser('lower.path@contoso.com');
+    const res = await h.scim.get(`/users?aadOptscim062020&filter=${encodeURIComponent('userName eq "lower.path@contoso.com"')}`);
+    expect(res.status).toBe(200);
+    expect(res.body.Resources.map((r: { id: string }) => r.id)).toEqual([id]);
+    expect((await h.scim.get(`/users/${id}`)).status).toBe(200);
+    expect((await h.scim.get('/groups?count=1')).status).toBe(200);
+  });
+
   it('answers zero results with 200 and an empty ListResponse, never 404 (Test Connection uses a random GUID)', async () => {
     const res = await h.scim.get(q('userName eq "5f1c33a0-b8d1-4f0e-9d34-6f5b4a6b3b52"'));
     expect(res.status).toBe(200);
