@@ -105,7 +105,13 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
         {
           id: ENTRA_TENANT,
           domains: [{ id: DOMAIN, isVerified: true }],
-          apps: [{ appId: APP_ID, secret: SECRET, permissions: ['User.ReadWrite.All', 'Domain.Read.All', 'Application.Read.All'] }],
+          apps: [
+            {
+              appId: APP_ID,
+              secret: SECRET,
+              permissions: ['User.ReadWrite.All', 'Domain.Read.All', 'Application.Read.All'],
+            },
+          ],
         },
       ],
     });
@@ -116,11 +122,27 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     await upsertOutboundSettings(
       db,
       tenant.id,
-      { enabled: true, graphTenantId: ENTRA_TENANT, clientId: APP_ID, clientSecret: SECRET, authorityHost: emulator.url, graphBaseUrl: emulator.url, mapping: DEFAULT_MAPPING },
+      {
+        enabled: true,
+        graphTenantId: ENTRA_TENANT,
+        clientId: APP_ID,
+        clientSecret: SECRET,
+        authorityHost: emulator.url,
+        graphBaseUrl: emulator.url,
+        mapping: DEFAULT_MAPPING,
+      },
       secretsKey,
     );
     const taskQueue = 'bench-outbound';
-    const worker = await createWorkerProcess({ db, logger, temporalAddress: temporal.address, taskQueue, secretsKey, extraCaPem: cert.cert, relayPollIntervalMs: 20 });
+    const worker = await createWorkerProcess({
+      db,
+      logger,
+      temporalAddress: temporal.address,
+      taskQueue,
+      secretsKey,
+      extraCaPem: cert.cert,
+      relayPollIntervalMs: 20,
+    });
     stops.unshift(() => worker.stop());
     const n = opts.employees;
 
@@ -132,9 +154,23 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       ids.push(
         await db.transaction(async (trx) => {
           const [row] = await trx('employees')
-            .insert({ tenant_id: tenant.id, user_name: `user${i}@${DOMAIN}`, given_name: `Given${i}`, family_name: `Family${i}`, job_title: 'Engineer', version: 0 })
+            .insert({
+              tenant_id: tenant.id,
+              user_name: `user${i}@${DOMAIN}`,
+              given_name: `Given${i}`,
+              family_name: `Family${i}`,
+              job_title: 'Engineer',
+              version: 0,
+            })
             .returning('id');
-          await recordEmployeeChange(trx, { tenantId: tenant.id, employeeId: row.id, changedAttributes: ['userName', 'givenName', 'familyName', 'jobTitle'], changes: {}, action: 'created', source: 'scim' });
+          await recordEmployeeChange(trx, {
+            tenantId: tenant.id,
+            employeeId: row.id,
+            changedAttributes: ['userName', 'givenName', 'familyName', 'jobTitle'],
+            changes: {},
+            action: 'created',
+            source: 'scim',
+          });
           return row.id as string;
         }),
       );
@@ -175,7 +211,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       const t0 = performance.now();
       const version = await change(db, tenant.id, id, { department: `Dept ${i}` }, ['department']);
       await waitFor('propagation', async () => {
-        const row = await db('employee_provisioning').where({ tenant_id: tenant.id, employee_id: id }).first('synced_version');
+        const row = await db('employee_provisioning')
+          .where({ tenant_id: tenant.id, employee_id: id })
+          .first('synced_version');
         return (row?.synced_version ?? 0) >= version;
       });
       latencies.push(performance.now() - t0);
@@ -203,12 +241,22 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       trivial_workflows_per_s: round(ceiling),
     };
     console.log(`employees                 ${n}`);
-    console.log(`creates                   ${result.create_employees_per_s} employees/s  (${result.graph_requests_per_create} Graph requests, ${result.graph_writes_per_create} writes each)`);
-    console.log(`updates                   ${result.update_employees_per_s} employees/s  (${result.graph_requests_per_update} Graph requests, ${result.graph_writes_per_update} writes each)`);
-    console.log(`no-op syncs               ${result.graph_requests_per_noop} Graph requests, ${result.graph_writes_per_noop} writes each`);
-    console.log(`propagation (commit → Entra) p50 ${result.propagation_p50_ms} ms, p99 ${result.propagation_p99_ms} ms  (${opts.samples} single changes)`);
+    console.log(
+      `creates                   ${result.create_employees_per_s} employees/s  (${result.graph_requests_per_create} Graph requests, ${result.graph_writes_per_create} writes each)`,
+    );
+    console.log(
+      `updates                   ${result.update_employees_per_s} employees/s  (${result.graph_requests_per_update} Graph requests, ${result.graph_writes_per_update} writes each)`,
+    );
+    console.log(
+      `no-op syncs               ${result.graph_requests_per_noop} Graph requests, ${result.graph_writes_per_noop} writes each`,
+    );
+    console.log(
+      `propagation (commit → Entra) p50 ${result.propagation_p50_ms} ms, p99 ${result.propagation_p99_ms} ms  (${opts.samples} single changes)`,
+    );
     console.log(`RSS                       ${rssMb} MB (this process: worker, relay and the emulator)`);
-    console.log(`ceiling                   ${result.trivial_workflows_per_s} trivial workflows/s on the same Temporal dev server`);
+    console.log(
+      `ceiling                   ${result.trivial_workflows_per_s} trivial workflows/s on the same Temporal dev server`,
+    );
     console.log(JSON.stringify(result));
     return result;
   } finally {
@@ -219,10 +267,23 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 
-async function change(db: Db, tenantId: string, id: string, cols: Record<string, unknown>, attrs: string[]): Promise<number> {
+async function change(
+  db: Db,
+  tenantId: string,
+  id: string,
+  cols: Record<string, unknown>,
+  attrs: string[],
+): Promise<number> {
   return db.transaction(async (trx) => {
     await trx('employees').where({ tenant_id: tenantId, id }).update(cols);
-    return recordEmployeeChange(trx, { tenantId, employeeId: id, changedAttributes: attrs, changes: {}, action: 'updated', source: 'scim' });
+    return recordEmployeeChange(trx, {
+      tenantId,
+      employeeId: id,
+      changedAttributes: attrs,
+      changes: {},
+      action: 'updated',
+      source: 'scim',
+    });
   });
 }
 
@@ -249,7 +310,9 @@ async function graphRequestCounter(url: string, ca: string) {
         .filter(Boolean)
         .map((l) => JSON.parse(l) as { method: string; url: string })
         .filter((e) => e.url.includes('/v1.0/'));
-      const writes = entries.filter((e) => e.method !== 'GET' && !e.url.includes('getAvailableExtensionProperties')).length;
+      const writes = entries.filter(
+        (e) => e.method !== 'GET' && !e.url.includes('getAvailableExtensionProperties'),
+      ).length;
       return { total: entries.length, writes };
     },
   };

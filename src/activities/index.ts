@@ -85,7 +85,11 @@ export function createActivities(deps: ActivityDeps) {
         objectId = plan.objectId;
         if (plan.adopted) await recordObjectId(db, tenantId, employeeId, objectId);
         if (Object.keys(plan.patch).length > 0) await directory.updateUser(objectId, plan.patch);
-        outcome = plan.adopted ? 'adopted' : Object.keys(plan.patch).length > 0 || plan.manager ? 'updated' : 'unchanged';
+        outcome = plan.adopted
+          ? 'adopted'
+          : Object.keys(plan.patch).length > 0 || plan.manager
+            ? 'updated'
+            : 'unchanged';
       }
 
       if (plan.manager) {
@@ -118,7 +122,10 @@ export function createActivities(deps: ActivityDeps) {
         graphCode: err.info.graphCode,
         requestId: err.info.requestId,
       });
-      log[err.retryable ? 'warn' : 'error']({ errorType: err.type, graphCode: err.info.graphCode, requestId: err.info.requestId }, err.message);
+      log[err.retryable ? 'warn' : 'error'](
+        { errorType: err.type, graphCode: err.info.graphCode, requestId: err.info.requestId },
+        err.message,
+      );
       throw toApplicationFailure(err, employee.version);
     }
   }

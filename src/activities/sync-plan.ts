@@ -34,7 +34,10 @@ export type SyncPlan =
 export type ManagerStep = { set: string } | null;
 
 export interface PlanInput {
-  directory: EntraDirectory & { freshVerifiedDomains?(): Promise<string[]>; freshExtensionDefinitions?(): Promise<ExtensionDefinition[]> };
+  directory: EntraDirectory & {
+    freshVerifiedDomains?(): Promise<string[]>;
+    freshExtensionDefinitions?(): Promise<ExtensionDefinition[]>;
+  };
   settings: OutboundSettings;
   employee: HrEmployee;
   storedObjectId: string | null;
@@ -60,7 +63,11 @@ export async function planSync(input: PlanInput): Promise<SyncPlan> {
 
   const wantsManager = settings.setManager && input.managerObjectId !== null;
   if (!target) {
-    return { action: 'create', body: createBody(desired), manager: wantsManager ? { set: input.managerObjectId! } : null };
+    return {
+      action: 'create',
+      body: createBody(desired),
+      manager: wantsManager ? { set: input.managerObjectId! } : null,
+    };
   }
   let manager: ManagerStep = null;
   if (wantsManager && (await directory.getManagerId(target.id)) !== input.managerObjectId) {
@@ -72,7 +79,8 @@ export async function planSync(input: PlanInput): Promise<SyncPlan> {
 async function checkExtensions(input: PlanInput, desiredKeys: string[]): Promise<void> {
   const wanted = extensionTargets(input.settings.mapping).filter((t) => desiredKeys.includes(t));
   if (wanted.length === 0) return;
-  const find = (defs: ExtensionDefinition[], name: string) => defs.find((d) => d.name.toLowerCase() === name.toLowerCase());
+  const find = (defs: ExtensionDefinition[], name: string) =>
+    defs.find((d) => d.name.toLowerCase() === name.toLowerCase());
   let defs = await input.directory.extensionDefinitions();
   if (wanted.some((w) => !find(defs, w)) && input.directory.freshExtensionDefinitions) {
     defs = await input.directory.freshExtensionDefinitions();
@@ -98,7 +106,8 @@ async function checkDomain(input: PlanInput): Promise<void> {
   const upn = input.employee.userName;
   const domain = upnDomain(upn);
   let verified = await input.directory.verifiedDomains();
-  if (!verified.includes(domain) && input.directory.freshVerifiedDomains) verified = await input.directory.freshVerifiedDomains();
+  if (!verified.includes(domain) && input.directory.freshVerifiedDomains)
+    verified = await input.directory.freshVerifiedDomains();
   if (!verified.includes(domain)) {
     throw new ProvisioningError(
       ErrorTypes.DomainNotVerified,
@@ -112,7 +121,14 @@ export function describePlan(plan: SyncPlan): Record<string, unknown> {
   if (plan.action === 'create') {
     return {
       action: 'create',
-      request: { method: 'POST', path: '/v1.0/users', body: { ...plan.body, passwordProfile: { forceChangePasswordNextSignIn: true, password: '(generated at creation, never stored)' } } },
+      request: {
+        method: 'POST',
+        path: '/v1.0/users',
+        body: {
+          ...plan.body,
+          passwordProfile: { forceChangePasswordNextSignIn: true, password: '(generated at creation, never stored)' },
+        },
+      },
       manager: plan.manager,
     };
   }

@@ -64,7 +64,11 @@ export async function getOutboundSettings(db: Db, tenantId: string): Promise<Out
 }
 
 /** The decrypted connection, or undefined when it is incomplete. */
-export async function getGraphConnection(db: Db, tenantId: string, secretsKey: Buffer): Promise<GraphConnection | undefined> {
+export async function getGraphConnection(
+  db: Db,
+  tenantId: string,
+  secretsKey: Buffer,
+): Promise<GraphConnection | undefined> {
   const row = await db<Row>('outbound_settings').where({ tenant_id: tenantId }).first();
   if (!row?.graph_tenant_id || !row.client_id || !row.client_secret_encrypted) return undefined;
   return {
@@ -134,7 +138,13 @@ export async function upsertOutboundSettings(
 export async function seedDefaultOutboundSettings(
   db: Db,
   tenantId: string,
-  connection: { graphTenantId: string; clientId: string; clientSecret: string; authorityHost?: string; graphBaseUrl?: string },
+  connection: {
+    graphTenantId: string;
+    clientId: string;
+    clientSecret: string;
+    authorityHost?: string;
+    graphBaseUrl?: string;
+  },
   secretsKey: Buffer,
 ): Promise<OutboundSettings> {
   const existing = await getOutboundSettings(db, tenantId);

@@ -68,7 +68,11 @@ export function notEnrolled(tenantId: string, employeeId: string): ProvisioningR
   };
 }
 
-export async function getProvisioning(db: Db, tenantId: string, employeeId: string): Promise<ProvisioningRecord | undefined> {
+export async function getProvisioning(
+  db: Db,
+  tenantId: string,
+  employeeId: string,
+): Promise<ProvisioningRecord | undefined> {
   const row = await db<Row>('employee_provisioning').where({ tenant_id: tenantId, employee_id: employeeId }).first();
   return row ? fromRow(row) : undefined;
 }
@@ -106,11 +110,23 @@ export async function listProvisioning(
 }
 
 /** Sets the state (PENDING on enrol or change, NOT_ENROLLED); clears the last failure. */
-export async function recordState(db: Db, tenantId: string, employeeId: string, state: ProvisioningState): Promise<void> {
+export async function recordState(
+  db: Db,
+  tenantId: string,
+  employeeId: string,
+  state: ProvisioningState,
+): Promise<void> {
   await db('employee_provisioning')
     .insert({ tenant_id: tenantId, employee_id: employeeId, state })
     .onConflict(['tenant_id', 'employee_id'])
-    .merge({ state, reason: null, error_type: null, graph_error_code: null, graph_request_id: null, updated_at: db.fn.now() });
+    .merge({
+      state,
+      reason: null,
+      error_type: null,
+      graph_error_code: null,
+      graph_request_id: null,
+      updated_at: db.fn.now(),
+    });
 }
 
 /**

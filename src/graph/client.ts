@@ -51,7 +51,8 @@ class BudgetMiddleware implements Middleware {
   constructor(private readonly budget?: WriteBudget) {}
   async execute(context: Context): Promise<void> {
     const method = (context.options?.method ?? 'GET').toUpperCase();
-    const isWrite = WRITE_METHODS.has(method) && !String(requestUrl(context)).includes('/getAvailableExtensionProperties');
+    const isWrite =
+      WRITE_METHODS.has(method) && !String(requestUrl(context)).includes('/getAvailableExtensionProperties');
     if (isWrite && this.budget) await this.budget.take();
     const tally = tallies.getStore();
     if (tally) {

@@ -1,5 +1,10 @@
 import type { Db } from '../db/knex';
-import { getGraphConnection, getOutboundSettings, type GraphConnection, type OutboundSettings } from '../db/outbound-settings';
+import {
+  getGraphConnection,
+  getOutboundSettings,
+  type GraphConnection,
+  type OutboundSettings,
+} from '../db/outbound-settings';
 import { ErrorTypes } from '../workflows/messages';
 import { createGraphClient, graphOrigin } from './client';
 import { GraphDirectory, type EntraDirectory, type ExtensionDefinition } from './directory';
@@ -92,7 +97,8 @@ export class CachingDirectory implements EntraDirectory {
   setManager = (id: string, managerObjectId: string) => this.inner.setManager(id, managerObjectId);
 
   verifiedDomains(): Promise<string[]> {
-    if (!this.domains || this.now() - this.domains.at > this.ttlMs) this.domains = this.load(() => this.inner.verifiedDomains());
+    if (!this.domains || this.now() - this.domains.at > this.ttlMs)
+      this.domains = this.load(() => this.inner.verifiedDomains());
     return this.domains.value;
   }
   freshVerifiedDomains(): Promise<string[]> {

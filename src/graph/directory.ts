@@ -61,7 +61,10 @@ export class GraphDirectory implements EntraDirectory {
 
   async getUser(id: string, select: readonly string[]): Promise<EntraUser | null> {
     try {
-      const raw: unknown = await this.client.api(`/users/${encodeURIComponent(id)}`).select([...select]).get();
+      const raw: unknown = await this.client
+        .api(`/users/${encodeURIComponent(id)}`)
+        .select([...select])
+        .get();
       return UserZ.parse(raw);
     } catch (err) {
       if (isNotFound(err)) return null;
@@ -71,7 +74,11 @@ export class GraphDirectory implements EntraDirectory {
 
   async findUserByUpn(upn: string, select: readonly string[]): Promise<EntraUser | null> {
     const raw: unknown = await this.call('lookup', () =>
-      this.client.api('/users').filter(`userPrincipalName eq ${odataString(upn)}`).select([...select]).get(),
+      this.client
+        .api('/users')
+        .filter(`userPrincipalName eq ${odataString(upn)}`)
+        .select([...select])
+        .get(),
     );
     return UsersZ.parse(raw).value[0] ?? null;
   }
@@ -87,7 +94,10 @@ export class GraphDirectory implements EntraDirectory {
 
   async getManagerId(id: string): Promise<string | null> {
     try {
-      const raw: unknown = await this.client.api(`/users/${encodeURIComponent(id)}/manager`).select(['id']).get();
+      const raw: unknown = await this.client
+        .api(`/users/${encodeURIComponent(id)}/manager`)
+        .select(['id'])
+        .get();
       return UserZ.parse(raw).id;
     } catch (err) {
       if (isNotFound(err)) return null;
@@ -104,7 +114,9 @@ export class GraphDirectory implements EntraDirectory {
   }
 
   async verifiedDomains(): Promise<string[]> {
-    const raw: unknown = await this.call('domains', () => this.client.api('/domains').select(['id', 'isVerified']).get());
+    const raw: unknown = await this.call('domains', () =>
+      this.client.api('/domains').select(['id', 'isVerified']).get(),
+    );
     return DomainsZ.parse(raw)
       .value.filter((d) => d.isVerified)
       .map((d) => d.id.toLowerCase());
@@ -114,6 +126,10 @@ export class GraphDirectory implements EntraDirectory {
     const raw: unknown = await this.call('extensions', () =>
       this.client.api('/directoryObjects/getAvailableExtensionProperties').post({ isSyncedFromOnPremises: false }),
     );
-    return ExtensionsZ.parse(raw).value.map((e) => ({ name: e.name, dataType: e.dataType, isMultiValued: e.isMultiValued }));
+    return ExtensionsZ.parse(raw).value.map((e) => ({
+      name: e.name,
+      dataType: e.dataType,
+      isMultiValued: e.isMultiValued,
+    }));
   }
 }

@@ -82,7 +82,8 @@ function detailsOf(err: GraphErrorLike): ErrorDetail[] {
   }
 }
 
-const NETWORK_CODES = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|UND_ERR|fetch failed|socket hang up/i;
+const NETWORK_CODES =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|UND_ERR|fetch failed|socket hang up/i;
 
 /** Classifies any error from a Graph call (SDK GraphError, @azure/identity error, network error). */
 export function classifyGraphError(err: unknown, op: GraphOperation): ProvisioningError {
@@ -232,6 +233,8 @@ export function toApplicationFailure(err: ProvisioningError, version?: number): 
     message: err.message,
     nonRetryable: !err.retryable,
     nextRetryDelay: err.retryable && err.info.retryAfterMs !== undefined ? err.info.retryAfterMs : undefined,
-    details: [{ version: version ?? null, graphCode: err.info.graphCode ?? null, requestId: err.info.requestId ?? null }],
+    details: [
+      { version: version ?? null, graphCode: err.info.graphCode ?? null, requestId: err.info.requestId ?? null },
+    ],
   });
 }

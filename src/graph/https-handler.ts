@@ -44,7 +44,13 @@ export class HttpsMessageHandler implements Middleware {
               for (const item of Array.isArray(v) ? v : [v]) responseHeaders.append(k, item);
             }
             const noBody = status === 204 || status === 304 || (options.method ?? 'GET').toUpperCase() === 'HEAD';
-            resolve(new Response(noBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage, headers: responseHeaders }));
+            resolve(
+              new Response(noBody ? null : Buffer.concat(chunks), {
+                status,
+                statusText: res.statusMessage,
+                headers: responseHeaders,
+              }),
+            );
           });
         },
       );

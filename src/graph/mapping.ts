@@ -58,16 +58,12 @@ export const EXTENSION_TARGET = /^extension_[0-9a-f]{32}_[A-Za-z0-9_]+$/;
 const CUSTOM_SOURCE = /^customAttributes\.[A-Za-z0-9_.:-]+$/;
 
 export const MappingEntrySchema = z.strictObject({
-  source: z
-    .string()
-    .refine((s) => (HR_FIELDS as readonly string[]).includes(s) || CUSTOM_SOURCE.test(s), {
-      message: `must be one of ${HR_FIELDS.join(', ')} or customAttributes.<id>`,
-    }),
-  target: z
-    .string()
-    .refine((t) => (GRAPH_TARGETS as readonly string[]).includes(t) || EXTENSION_TARGET.test(t), {
-      message: `must be one of ${GRAPH_TARGETS.join(', ')} or extension_<appId without hyphens>_<name>`,
-    }),
+  source: z.string().refine((s) => (HR_FIELDS as readonly string[]).includes(s) || CUSTOM_SOURCE.test(s), {
+    message: `must be one of ${HR_FIELDS.join(', ')} or customAttributes.<id>`,
+  }),
+  target: z.string().refine((t) => (GRAPH_TARGETS as readonly string[]).includes(t) || EXTENSION_TARGET.test(t), {
+    message: `must be one of ${GRAPH_TARGETS.join(', ')} or extension_<appId without hyphens>_<name>`,
+  }),
 });
 export type MappingEntry = z.infer<typeof MappingEntrySchema>;
 
@@ -78,7 +74,10 @@ export const MappingSchema = z
     const targets = entries.map((e) => e.target);
     for (const required of ['givenName', 'surname']) {
       if (!targets.includes(required)) {
-        ctx.addIssue({ code: 'custom', message: `the mapping must fill ${required} (Entra needs first and last name)` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `the mapping must fill ${required} (Entra needs first and last name)`,
+        });
       }
     }
     const dup = targets.find((t, i) => targets.indexOf(t) !== i);
@@ -144,7 +143,8 @@ export type GraphScalar = string | number | boolean | null;
 export type DesiredUser = Record<string, GraphScalar | Record<string, GraphScalar>>;
 
 export function hrValue(e: HrEmployee, source: string): unknown {
-  if (source.startsWith('customAttributes.')) return e.customAttributes[source.slice('customAttributes.'.length)] ?? null;
+  if (source.startsWith('customAttributes.'))
+    return e.customAttributes[source.slice('customAttributes.'.length)] ?? null;
   return (e as unknown as Record<string, unknown>)[source] ?? null;
 }
 
@@ -184,7 +184,8 @@ export function buildDesiredUser(e: HrEmployee, mapping: readonly MappingEntry[]
   }
   user.userPrincipalName = e.userName;
   user.accountEnabled = accountEnabledFor(e.lifecycleStatus);
-  if (blank(user.displayName)) user.displayName = blank(e.displayName) ? `${user.givenName} ${user.surname}` : e.displayName;
+  if (blank(user.displayName))
+    user.displayName = blank(e.displayName) ? `${user.givenName} ${user.surname}` : e.displayName;
   return user;
 }
 

@@ -45,7 +45,13 @@ export async function testGraphConnection(
 ): Promise<ConnectionTestResult> {
   const checks: ConnectionCheck[] = [];
   const missing = new Set<string>();
-  const result: ConnectionTestResult = { ok: false, checks, missingPermissions: [], verifiedDomains: [], extensionProperties: [] };
+  const result: ConnectionTestResult = {
+    ok: false,
+    checks,
+    missingPermissions: [],
+    verifiedDomains: [],
+    extensionProperties: [],
+  };
 
   const credential: TokenCredential = createCredential(conn, opts.extraCaPem);
   let roles: string[] | undefined;
@@ -59,8 +65,16 @@ export async function testGraphConnection(
     return result;
   }
 
-  const directory = new GraphDirectory(createGraphClient(conn, { credential, extraCaPem: opts.extraCaPem }), graphOrigin(conn.graphBaseUrl));
-  const probe = async <T>(name: ConnectionCheck['name'], op: keyof typeof REQUIRED_PERMISSION, fn: () => Promise<T>, ok: (v: T) => string) => {
+  const directory = new GraphDirectory(
+    createGraphClient(conn, { credential, extraCaPem: opts.extraCaPem }),
+    graphOrigin(conn.graphBaseUrl),
+  );
+  const probe = async <T>(
+    name: ConnectionCheck['name'],
+    op: keyof typeof REQUIRED_PERMISSION,
+    fn: () => Promise<T>,
+    ok: (v: T) => string,
+  ) => {
     try {
       const value = await fn();
       checks.push({ name, ok: true, detail: ok(value) });
@@ -73,11 +87,26 @@ export async function testGraphConnection(
     }
   };
 
-  const domains = await probe('verifiedDomains', 'domains', () => directory.verifiedDomains(), (d) => `verified domains: ${d.join(', ') || 'none'}`);
+  const domains = await probe(
+    'verifiedDomains',
+    'domains',
+    () => directory.verifiedDomains(),
+    (d) => `verified domains: ${d.join(', ') || 'none'}`,
+  );
   result.verifiedDomains = domains ?? [];
-  const exts = await probe('extensionProperties', 'extensions', () => directory.extensionDefinitions(), (e) => `${e.length} extension properties readable`);
+  const exts = await probe(
+    'extensionProperties',
+    'extensions',
+    () => directory.extensionDefinitions(),
+    (e) => `${e.length} extension properties readable`,
+  );
   result.extensionProperties = exts ?? [];
-  await probe('readUsers', 'lookup', () => directory.findUserByUpn(`entra-sync-connection-test@${domains?.[0] ?? 'invalid.example'}`, ['id']), () => 'users are readable');
+  await probe(
+    'readUsers',
+    'lookup',
+    () => directory.findUserByUpn(`entra-sync-connection-test@${domains?.[0] ?? 'invalid.example'}`, ['id']),
+    () => 'users are readable',
+  );
 
   if (roles !== undefined) {
     const canWrite = roles.some((r) => WRITE_ROLES.includes(r));
@@ -85,7 +114,9 @@ export async function testGraphConnection(
     checks.push({
       name: 'writeUsers',
       ok: canWrite,
-      detail: canWrite ? 'the token grants creating and updating users' : 'the token grants neither User.ReadWrite.All nor Directory.ReadWrite.All',
+      detail: canWrite
+        ? 'the token grants creating and updating users'
+        : 'the token grants neither User.ReadWrite.All nor Directory.ReadWrite.All',
     });
   }
 
@@ -94,9 +125,14 @@ export async function testGraphConnection(
     for (const name of extensionTargets(opts.mapping)) {
       const def = exts.find((e) => e.name.toLowerCase() === name.toLowerCase());
       if (!def) problems.push(`${name} is not registered`);
-      else if (def.isMultiValued) problems.push(`${name} is multi-valued (only single-valued extension properties are supported)`);
+      else if (def.isMultiValued)
+        problems.push(`${name} is multi-valued (only single-valued extension properties are supported)`);
     }
-    checks.push({ name: 'mapping', ok: problems.length === 0, detail: problems.length ? problems.join('; ') : 'every mapped extension property exists and is single-valued' });
+    checks.push({
+      name: 'mapping',
+      ok: problems.length === 0,
+      detail: problems.length ? problems.join('; ') : 'every mapped extension property exists and is single-valued',
+    });
   }
 
   result.missingPermissions = [...missing];

@@ -130,8 +130,14 @@ export class OutboxRelay {
       const tenantIds = [...new Set(rows.map((r) => r.tenant_id))];
       const settings = await trx('outbound_settings')
         .whereIn('tenant_id', tenantIds)
-        .select<Array<{ tenant_id: string; enabled: boolean; watched_attributes: string[] }>>('tenant_id', 'enabled', 'watched_attributes');
-      const watchedByTenant = new Map(settings.filter((s) => s.enabled).map((s) => [s.tenant_id, new Set(s.watched_attributes)]));
+        .select<Array<{ tenant_id: string; enabled: boolean; watched_attributes: string[] }>>(
+          'tenant_id',
+          'enabled',
+          'watched_attributes',
+        );
+      const watchedByTenant = new Map(
+        settings.filter((s) => s.enabled).map((s) => [s.tenant_id, new Set(s.watched_attributes)]),
+      );
 
       const delivered: number[] = [];
       const skipped: number[] = [];
@@ -166,14 +172,20 @@ export class OutboxRelay {
       await Promise.all(workers);
 
       const done = [...delivered, ...skipped];
-      if (done.length > 0) await trx('outbox').whereIn('id', done).update({ delivered_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
+      if (done.length > 0)
+        await trx('outbox')
+          .whereIn('id', done)
+          .update({ delivered_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
       for (const f of failed) {
         await trx('outbox')
           .where({ id: f.id })
           .update({ attempts: trx.raw('attempts + 1'), last_error: f.error.slice(0, 1000) });
       }
       if (failed.length > 0) {
-        this.opts.logger.warn({ failed: failed.length, error: failed[0]!.error }, 'outbox rows not delivered; will retry');
+        this.opts.logger.warn(
+          { failed: failed.length, error: failed[0]!.error },
+          'outbox rows not delivered; will retry',
+        );
       }
       return { delivered: delivered.length, failed: failed.length, skipped: skipped.length, ran: true };
     });
@@ -188,18 +200,23 @@ export class OutboxRelay {
       touchesWatched: changed.some((a) => watched.has(a) || watched.has(a.split('.')[0]!)),
     };
     // A hanging frontend must not hold the batch (and its lock) for long.
-    await this.opts.temporal.withDeadline(Date.now() + 10_000, () => this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [EmployeeChangedSignal]>('employeeSyncWorkflow', {
-      workflowId: employeeSyncWorkflowId(row.tenant_id, row.employee_id),
-      taskQueue: this.opts.taskQueue,
-      args: [{ tenantId: row.tenant_id, employeeId: row.employee_id, debounceMs: this.opts.debounceMs }],
-      signal: employeeChangedSignal,
-      signalArgs: [signal],
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      typedSearchAttributes: [
-        { key: TenantIdKey, value: row.tenant_id },
-        { key: ProvisioningStateKey, value: 'NOT_ENROLLED' },
-      ],
-    }));
+    await this.opts.temporal.withDeadline(Date.now() + 10_000, () =>
+      this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [EmployeeChangedSignal]>(
+        'employeeSyncWorkflow',
+        {
+          workflowId: employeeSyncWorkflowId(row.tenant_id, row.employee_id),
+          taskQueue: this.opts.taskQueue,
+          args: [{ tenantId: row.tenant_id, employeeId: row.employee_id, debounceMs: this.opts.debounceMs }],
+          signal: employeeChangedSignal,
+          signalArgs: [signal],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          typedSearchAttributes: [
+            { key: TenantIdKey, value: row.tenant_id },
+            { key: ProvisioningStateKey, value: 'NOT_ENROLLED' },
+          ],
+        },
+      ),
+    );
   }
 }

@@ -88,7 +88,9 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
     connection: nativeConnection,
     namespace,
     taskQueue: deps.taskQueue,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(deps.workflowBundle
+      ? { workflowBundle: deps.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ db: deps.db, logger: deps.logger.child({ component: 'activities' }), graph }),
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 50,
   });

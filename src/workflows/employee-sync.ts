@@ -240,7 +240,10 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       if (!(failure instanceof ApplicationFailure)) throw err;
       syncsThisRun++;
       // Nothing was synced: the in-flight changes are still pending.
-      s.pendingAttributes = [...inFlight.attributes, ...s.pendingAttributes.filter((a) => !inFlight.attributes.includes(a))];
+      s.pendingAttributes = [
+        ...inFlight.attributes,
+        ...s.pendingAttributes.filter((a) => !inFlight.attributes.includes(a)),
+      ];
       s.pendingWatched ||= inFlight.watched;
       s.forceSync ||= inFlight.force;
       const readVersion = versionFromDetails(failure.details) ?? s.desiredVersion;
@@ -261,7 +264,8 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
 /** The activity attaches `{ version }` (the row version it read) to its failures. */
 function versionFromDetails(details: unknown[] | undefined | null): number | undefined {
   const first = details?.[0];
-  if (first && typeof first === 'object' && 'version' in first && typeof first.version === 'number') return first.version;
+  if (first && typeof first === 'object' && 'version' in first && typeof first.version === 'number')
+    return first.version;
   return undefined;
 }
 
@@ -270,7 +274,10 @@ function details(s: CarriedState): string {
   const lines = [`**State:** ${s.state}`];
   if (s.blocked) {
     lines.push(`**Blocked (${s.blocked.errorType}):** ${s.blocked.reason}`);
-    lines.push('', 'Fix the cause, then send the signal `retry` (input `{}`) to this workflow, or change the employee.');
+    lines.push(
+      '',
+      'Fix the cause, then send the signal `retry` (input `{}`) to this workflow, or change the employee.',
+    );
   }
   if (s.entraObjectId) lines.push(`**Entra object id:** ${s.entraObjectId}`);
   if (s.syncedVersion !== undefined) lines.push(`**Synced version:** ${s.syncedVersion}`);

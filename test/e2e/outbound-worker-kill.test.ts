@@ -59,7 +59,11 @@ describe('worker killed mid-sync', () => {
     return child;
   }
 
-  async function until<T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs: number): Promise<T> {
+  async function until<T>(
+    what: string,
+    fn: () => Promise<T | undefined | false | null>,
+    timeoutMs: number,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await fn().catch(() => undefined);
@@ -73,8 +77,17 @@ describe('worker killed mid-sync', () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const upn = `killed.mid.sync@${VERIFIED}`;
     const employeeId = await t.db.transaction(async (trx) => {
-      const [row] = await trx('employees').insert({ tenant_id: tenantId, user_name: upn, given_name: 'Kim', family_name: 'Kill', version: 0 }).returning('id');
-      await recordEmployeeChange(trx, { tenantId, employeeId: row.id, changedAttributes: ['userName'], changes: {}, action: 'created', source: 'scim' });
+      const [row] = await trx('employees')
+        .insert({ tenant_id: tenantId, user_name: upn, given_name: 'Kim', family_name: 'Kill', version: 0 })
+        .returning('id');
+      await recordEmployeeChange(trx, {
+        tenantId,
+        employeeId: row.id,
+        changedAttributes: ['userName'],
+        changes: {},
+        action: 'created',
+        source: 'scim',
+      });
       return row.id as string;
     });
     // Started here first (the relay then signals the running workflow), with a short attempt timeout so the dead
@@ -90,7 +103,11 @@ describe('worker killed mid-sync', () => {
     await em.operator('PATCH', '/_emulator/faults', { latencyMs: 1000 });
 
     const first = startWorker();
-    await until('Graph to create the account', async () => (await em.users()).some((u) => u.userPrincipalName === upn), 60_000);
+    await until(
+      'Graph to create the account',
+      async () => (await em.users()).some((u) => u.userPrincipalName === upn),
+      60_000,
+    );
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     expect((await getProvisioning(t.db, tenantId, employeeId))?.entraObjectId ?? null).toBeNull();

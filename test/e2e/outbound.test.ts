@@ -103,9 +103,15 @@ describe('outbound provisioning end to end', () => {
   });
 
   const scim = (method: 'post' | 'patch', path: string, body: unknown) =>
-    request(app)[method](`/scim/v2${path}`).set('Authorization', `Bearer ${tenant.scimToken}`).set('Content-Type', 'application/scim+json').send(JSON.stringify(body));
+    request(app)
+      [method](`/scim/v2${path}`)
+      .set('Authorization', `Bearer ${tenant.scimToken}`)
+      .set('Content-Type', 'application/scim+json')
+      .send(JSON.stringify(body));
   const admin = (method: 'get' | 'post' | 'patch', path: string) =>
-    request(app)[method](`/admin/v1/tenants/${tenant.tenantId}${path}`).set('Authorization', `Bearer ${tenant.adminToken}`);
+    request(app)
+      [method](`/admin/v1/tenants/${tenant.tenantId}${path}`)
+      .set('Authorization', `Bearer ${tenant.adminToken}`);
 
   async function createScimUser(userName: string, extra: Record<string, unknown> = {}): Promise<string> {
     const res = await scim('post', '/Users', {
@@ -120,7 +126,11 @@ describe('outbound provisioning end to end', () => {
     return res.body.id as string;
   }
 
-  async function until<T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs = 15_000): Promise<T> {
+  async function until<T>(
+    what: string,
+    fn: () => Promise<T | undefined | false | null>,
+    timeoutMs = 15_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await fn();
@@ -130,8 +140,10 @@ describe('outbound provisioning end to end', () => {
     }
   }
 
-  const entraUser = async (upn: string) => (await em.users()).find((u) => String(u.userPrincipalName).toLowerCase() === upn.toLowerCase());
-  const status = async (employeeId: string) => (await admin('get', `/outbound/employees/${employeeId}`)).body as Record<string, unknown>;
+  const entraUser = async (upn: string) =>
+    (await em.users()).find((u) => String(u.userPrincipalName).toLowerCase() === upn.toLowerCase());
+  const status = async (employeeId: string) =>
+    (await admin('get', `/outbound/employees/${employeeId}`)).body as Record<string, unknown>;
 
   it('a user created over SCIM appears in Entra with the mapped properties, well within a second', async () => {
     // Warm-up: the first sync also signs in and fills the worker's caches.
@@ -160,7 +172,10 @@ describe('outbound provisioning end to end', () => {
   it('a UPN change after the first sync updates the same Entra object', async () => {
     const id = await createScimUser(`grace@${VERIFIED}`);
     const first = await until('the Entra account', () => entraUser(`grace@${VERIFIED}`));
-    await scim('patch', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: `grace.hopper@${VERIFIED}` }] }).expect(200);
+    await scim('patch', `/Users/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'userName', value: `grace.hopper@${VERIFIED}` }],
+    }).expect(200);
     const renamed = await until('the renamed account', () => entraUser(`grace.hopper@${VERIFIED}`));
     expect(renamed.id).toBe(first.id);
     expect(await entraUser(`grace@${VERIFIED}`)).toBeUndefined();
@@ -177,9 +192,15 @@ describe('outbound provisioning end to end', () => {
     const listed = await admin('get', '/outbound/employees?state=BLOCKED').expect(200);
     expect(listed.body.items.map((i: { employeeId: string }) => i.employeeId)).toContain(id);
     // The preview says the same, without writing anything.
-    expect((await admin('get', `/outbound/employees/${id}/preview`).expect(200)).body).toMatchObject({ action: 'blocked', errorType: 'DomainNotVerified' });
+    expect((await admin('get', `/outbound/employees/${id}/preview`).expect(200)).body).toMatchObject({
+      action: 'blocked',
+      errorType: 'DomainNotVerified',
+    });
 
-    await scim('patch', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: `alan@${VERIFIED}` }] }).expect(200);
+    await scim('patch', `/Users/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'userName', value: `alan@${VERIFIED}` }],
+    }).expect(200);
     await until('SYNCED after the fix', async () => (await status(id)).state === 'SYNCED');
     expect(await entraUser(`alan@${VERIFIED}`)).toBeDefined();
   });
@@ -188,7 +209,9 @@ describe('outbound provisioning end to end', () => {
     await admin('patch', '/outbound/settings')
       .send({ mapping: [...DEFAULT_MAPPING, { source: 'department', target: `${EXT}_skills` }] })
       .expect(200);
-    const id = await createScimUser(`barbara@${VERIFIED}`, { 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'Research' } });
+    const id = await createScimUser(`barbara@${VERIFIED}`, {
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'Research' },
+    });
     const blocked = await until('BLOCKED', async () => {
       const x = await status(id);
       return x.state === 'BLOCKED' && x;
@@ -196,8 +219,13 @@ describe('outbound provisioning end to end', () => {
     expect(blocked.errorType).toBe('MultiValuedExtension');
     expect(await entraUser(`barbara@${VERIFIED}`)).toBeUndefined();
 
-    await admin('patch', '/outbound/settings').send({ mapping: [...DEFAULT_MAPPING, { source: 'department', target: `${EXT}_hrId` }] }).expect(200);
-    expect((await admin('post', `/outbound/employees/${id}/retry`).expect(202)).body).toEqual({ accepted: true, state: 'PENDING' });
+    await admin('patch', '/outbound/settings')
+      .send({ mapping: [...DEFAULT_MAPPING, { source: 'department', target: `${EXT}_hrId` }] })
+      .expect(200);
+    expect((await admin('post', `/outbound/employees/${id}/retry`).expect(202)).body).toEqual({
+      accepted: true,
+      state: 'PENDING',
+    });
     await until('SYNCED after retry', async () => (await status(id)).state === 'SYNCED');
     expect(await entraUser(`barbara@${VERIFIED}`)).toMatchObject({ [`${EXT}_hrId`]: 'Research' });
 
@@ -209,7 +237,9 @@ describe('outbound provisioning end to end', () => {
     crashAfterCreate = true;
     const id = await createScimUser(`katherine@${VERIFIED}`);
     await until('SYNCED after the retried attempt', async () => (await status(id)).state === 'SYNCED', 20_000);
-    const accounts = (await em.users()).filter((u) => String(u.userPrincipalName).toLowerCase() === `katherine@${VERIFIED}`);
+    const accounts = (await em.users()).filter(
+      (u) => String(u.userPrincipalName).toLowerCase() === `katherine@${VERIFIED}`,
+    );
     expect(accounts).toHaveLength(1);
     expect((await status(id)).entraObjectId).toBe(accounts[0]!.id);
     expect(crashAfterCreate).toBe(false);

@@ -24,7 +24,9 @@ import {
 import { createTestWorker, createTimeSkippingEnv, eventually, workflowBundle } from './support/env';
 
 /** Fake activities: records calls; `behaviour` decides each sync's outcome. */
-function fakeActivities(behaviour: (call: number, req: SyncRequest) => Promise<Partial<SyncResult>> | Partial<SyncResult>) {
+function fakeActivities(
+  behaviour: (call: number, req: SyncRequest) => Promise<Partial<SyncResult>> | Partial<SyncResult>,
+) {
   const syncs: Array<{ req: SyncRequest }> = [];
   const states: ProvisioningStateRecord[] = [];
   const activities: Activities = {
@@ -94,7 +96,12 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     // All five signals land before any worker picks the workflow up.
     let handle!: WorkflowHandle<typeof employeeSyncWorkflow>;
     for (let v = 1; v <= 5; v++) {
-      handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 100 }, employeeChangedSignal, change(v, v % 2 ? ['department'] : ['jobTitle']));
+      handle = await signalWithStart(
+        taskQueue,
+        { tenantId, employeeId, debounceMs: 100 },
+        employeeChangedSignal,
+        change(v, v % 2 ? ['department'] : ['jobTitle']),
+      );
     }
     await worker.runUntil(async () => {
       const status = await eventually(async () => {
@@ -126,7 +133,12 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
     await worker.runUntil(async () => {
-      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, employeeChangedSignal, change(1, ['givenName']));
+      const handle = await signalWithStart(
+        taskQueue,
+        { tenantId, employeeId, debounceMs: 10 },
+        employeeChangedSignal,
+        change(1, ['givenName']),
+      );
       await inFirst;
       for (let v = 2; v <= 4; v++) await handle.signal(employeeChangedSignal, change(v, ['department']));
       release();
@@ -144,7 +156,12 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     const fake = fakeActivities(() => ({ syncedVersion: 2 }));
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
     await worker.runUntil(async () => {
-      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, employeeChangedSignal, change(2, ['jobTitle']));
+      const handle = await signalWithStart(
+        taskQueue,
+        { tenantId, employeeId, debounceMs: 10 },
+        employeeChangedSignal,
+        change(2, ['jobTitle']),
+      );
       await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
       await handle.signal(employeeChangedSignal, change(2, ['jobTitle']));
       await handle.signal(employeeChangedSignal, change(1, ['givenName']));
@@ -159,7 +176,12 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     const fake = fakeActivities(() => ({ syncedVersion: 2 }));
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
     await worker.runUntil(async () => {
-      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, employeeChangedSignal, change(1, ['teams'], false));
+      const handle = await signalWithStart(
+        taskQueue,
+        { tenantId, employeeId, debounceMs: 10 },
+        employeeChangedSignal,
+        change(1, ['teams'], false),
+      );
       // An unwatched change leaves a never-enrolled employee alone.
       await new Promise((r) => setTimeout(r, 300));
       expect(await handle.query(statusQuery)).toMatchObject({ state: 'NOT_ENROLLED', desiredVersion: 1 });
@@ -184,12 +206,20 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     const { tenantId, employeeId } = ids();
     const reason = 'The email domain "nope.test" is not a verified domain. Fix: correct the email.';
     const fake = fakeActivities((call) => {
-      if (call === 1) throw ApplicationFailure.create({ type: ErrorTypes.DomainNotVerified, message: reason, nonRetryable: true, details: [{ version: 1 }] });
+      if (call === 1)
+        throw ApplicationFailure.create({
+          type: ErrorTypes.DomainNotVerified,
+          message: reason,
+          nonRetryable: true,
+          details: [{ version: 1 }],
+        });
       return { syncedVersion: 1 };
     });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
     await worker.runUntil(async () => {
-      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, enrolSignal, { source: 'admin' });
+      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, enrolSignal, {
+        source: 'admin',
+      });
       const blocked = await eventually(async () => {
         const s = await handle.query(statusQuery);
         return s.state === 'BLOCKED' && s;
@@ -200,7 +230,10 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(fake.syncs).toHaveLength(1);
 
-      await expect(handle.executeUpdate(retryUpdate, { args: [{ requestedBy: 'test' }] })).resolves.toEqual({ accepted: true, state: 'PENDING' });
+      await expect(handle.executeUpdate(retryUpdate, { args: [{ requestedBy: 'test' }] })).resolves.toEqual({
+        accepted: true,
+        state: 'PENDING',
+      });
       await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
       expect(fake.syncs).toHaveLength(2);
 
@@ -216,12 +249,23 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
   it('leaves BLOCKED by itself when the employee changes again (the change may be the fix)', async () => {
     const { tenantId, employeeId } = ids();
     const fake = fakeActivities((call) => {
-      if (call === 1) throw ApplicationFailure.create({ type: ErrorTypes.MissingName, message: 'no last name', nonRetryable: true, details: [{ version: 1 }] });
+      if (call === 1)
+        throw ApplicationFailure.create({
+          type: ErrorTypes.MissingName,
+          message: 'no last name',
+          nonRetryable: true,
+          details: [{ version: 1 }],
+        });
       return { syncedVersion: 2 };
     });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
     await worker.runUntil(async () => {
-      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, employeeChangedSignal, change(1, ['givenName']));
+      const handle = await signalWithStart(
+        taskQueue,
+        { tenantId, employeeId, debounceMs: 10 },
+        employeeChangedSignal,
+        change(1, ['givenName']),
+      );
       await eventually(async () => (await handle.query(statusQuery)).state === 'BLOCKED');
       await handle.signal(employeeChangedSignal, change(2, ['familyName']));
       const synced = await eventually(async () => {
@@ -239,7 +283,11 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     const { tenantId, employeeId } = ids();
     const fake = fakeActivities((call) => {
       if (call === 1) {
-        throw ApplicationFailure.create({ type: ErrorTypes.GraphThrottled, message: 'throttled', nextRetryDelay: '7 minutes' });
+        throw ApplicationFailure.create({
+          type: ErrorTypes.GraphThrottled,
+          message: 'throttled',
+          nextRetryDelay: '7 minutes',
+        });
       }
       return { syncedVersion: 1 };
     });
@@ -252,7 +300,9 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       },
     });
     await worker.runUntil(async () => {
-      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, enrolSignal, { source: 'admin' });
+      const handle = await signalWithStart(taskQueue, { tenantId, employeeId, debounceMs: 10 }, enrolSignal, {
+        source: 'admin',
+      });
       await eventually(async () => times.length === 1);
       expect((await handle.query(statusQuery)).state).toBe('PENDING');
       await env.sleep('8 minutes');
@@ -276,7 +326,9 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       );
       const firstRunId = (await handle.describe()).runId;
       for (let v = 2; v <= 3; v++) {
-        await eventually(async () => (await env.client.workflow.getHandle(workflowId).query(statusQuery)).syncedVersion === v - 1);
+        await eventually(
+          async () => (await env.client.workflow.getHandle(workflowId).query(statusQuery)).syncedVersion === v - 1,
+        );
         await env.client.workflow.getHandle(workflowId).signal(employeeChangedSignal, change(v, ['department']));
       }
       const latest = env.client.workflow.getHandle(workflowId);
@@ -286,7 +338,9 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       });
       expect(status).toMatchObject({ entraObjectId: 'obj-can', syncCount: 3, desiredVersion: 3 });
       expect((await latest.describe()).runId).not.toBe(firstRunId);
-      expect((await env.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+      expect((await env.client.workflow.getHandle(workflowId, firstRunId).describe()).status.name).toBe(
+        'CONTINUED_AS_NEW',
+      );
       await recordHistory('continued-as-new', env.client.workflow.getHandle(workflowId, firstRunId));
       await recordHistory('after-continue-as-new', latest);
     });

@@ -19,7 +19,10 @@ describe('employeeSyncWorkflow replay of recorded histories', () => {
   it.each(files)('replays %s deterministically', async (file) => {
     const history: unknown = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
     await expect(
-      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history as Parameters<typeof Worker.runReplayHistory>[1]),
+      Worker.runReplayHistory(
+        { workflowBundle: await workflowBundle() },
+        history as Parameters<typeof Worker.runReplayHistory>[1],
+      ),
     ).resolves.toBeUndefined();
   });
 });

@@ -41,9 +41,15 @@ const httpsUrl = z
 
 const WatchedAttribute = z
   .string()
-  .refine((a) => (HR_FIELDS as readonly string[]).includes(a) || ['active', 'teams', 'customAttributes'].includes(a) || /^customAttributes\.[\w.:-]+$/.test(a), {
-    message: 'must be an HR attribute name as in employee changes (e.g. department, customAttributes.<id>)',
-  });
+  .refine(
+    (a) =>
+      (HR_FIELDS as readonly string[]).includes(a) ||
+      ['active', 'teams', 'customAttributes'].includes(a) ||
+      /^customAttributes\.[\w.:-]+$/.test(a),
+    {
+      message: 'must be an HR attribute name as in employee changes (e.g. department, customAttributes.<id>)',
+    },
+  );
 
 export const OutboundSettingsPatch = z.strictObject({
   enabled: z.boolean().optional(),
@@ -101,7 +107,9 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
   const router = Router({ mergeParams: true });
   let connector: GraphConnector | undefined;
   const graph = (): GraphConnector =>
-    (connector ??= deps.outboundGraph ?? createGraphConnector({ db, secretsKey: deps.secretsKey, extraCaPem: deps.graphExtraCaPem }));
+    (connector ??=
+      deps.outboundGraph ??
+      createGraphConnector({ db, secretsKey: deps.secretsKey, extraCaPem: deps.graphExtraCaPem }));
 
   router.get('/outbound/settings', async (_req, res) => {
     const s = await getOutboundSettings(db, tenantIdOf(res));
@@ -113,7 +121,11 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     const input = OutboundSettingsPatch.parse(req.body ?? {});
     const tenantId = tenantIdOf(res);
     if (input.clientSecret !== undefined && !deps.secretsKey) {
-      throw new ProblemError(503, 'Service Unavailable', 'SECRETS_KEY is not configured, so a client secret cannot be stored');
+      throw new ProblemError(
+        503,
+        'Service Unavailable',
+        'SECRETS_KEY is not configured, so a client secret cannot be stored',
+      );
     }
     const saved = await upsertOutboundSettings(db, tenantId, input, deps.secretsKey);
     const { clientSecret, ...audited } = input;
@@ -135,7 +147,8 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     if (!settings) throw notFound('outbound settings');
     if (!deps.secretsKey) throw new ProblemError(503, 'Service Unavailable', 'SECRETS_KEY is not configured');
     const conn = await getGraphConnection(db, tenantId, deps.secretsKey);
-    if (!conn) throw new ProblemError(409, 'Conflict', 'the Entra tenant id, client id and client secret must be set first');
+    if (!conn)
+      throw new ProblemError(409, 'Conflict', 'the Entra tenant id, client id and client secret must be set first');
     res.json(await testGraphConnection(conn, { mapping: settings.mapping, extraCaPem: deps.graphExtraCaPem }));
   });
 
@@ -145,15 +158,22 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     const tenantId = tenantIdOf(res);
     const temporal = requireTemporal(deps.temporal);
     const settings = await getOutboundSettings(db, tenantId);
-    if (!settings?.enabled) throw new ProblemError(409, 'Conflict', 'outbound provisioning is not enabled for this tenant');
+    if (!settings?.enabled)
+      throw new ProblemError(409, 'Conflict', 'outbound provisioning is not enabled for this tenant');
     let ids: string[];
     if ('all' in body) {
-      ids = (await db('employees').where({ tenant_id: tenantId }).orderBy('id').select<Array<{ id: string }>>('id')).map((r) => r.id);
+      ids = (
+        await db('employees').where({ tenant_id: tenantId }).orderBy('id').select<Array<{ id: string }>>('id')
+      ).map((r) => r.id);
     } else {
-      const found = await db('employees').where({ tenant_id: tenantId }).whereIn('id', body.employeeIds).select<Array<{ id: string }>>('id');
+      const found = await db('employees')
+        .where({ tenant_id: tenantId })
+        .whereIn('id', body.employeeIds)
+        .select<Array<{ id: string }>>('id');
       const known = new Set(found.map((r) => r.id));
       const unknown = body.employeeIds.filter((id) => !known.has(id));
-      if (unknown.length > 0) throw new ProblemError(404, 'Not Found', `unknown employees: ${unknown.slice(0, 10).join(', ')}`);
+      if (unknown.length > 0)
+        throw new ProblemError(404, 'Not Found', `unknown employees: ${unknown.slice(0, 10).join(', ')}`);
       ids = [...known];
     }
     const queue = [...ids];
@@ -232,13 +252,28 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
       const { settings, directory } = await graph().forTenant(tenantId);
       const stored = await getProvisioning(db, tenantId, employee.id);
       const managerObjectId =
-        settings.setManager && employee.managerId ? ((await getProvisioning(db, tenantId, employee.managerId))?.entraObjectId ?? null) : null;
-      const plan = await planSync({ directory, settings, employee, storedObjectId: stored?.entraObjectId ?? null, managerObjectId });
+        settings.setManager && employee.managerId
+          ? ((await getProvisioning(db, tenantId, employee.managerId))?.entraObjectId ?? null)
+          : null;
+      const plan = await planSync({
+        directory,
+        settings,
+        employee,
+        storedObjectId: stored?.entraObjectId ?? null,
+        managerObjectId,
+      });
       res.json({ employeeId: employee.id, version: employee.version, ...describePlan(plan) });
     } catch (err) {
       if (!(err instanceof ProvisioningError)) throw err;
       // The preview of a sync that would fail is the failure itself, classified as the sync would.
-      res.json({ employeeId: employee.id, version: employee.version, action: 'blocked', errorType: err.type, reason: err.message, retryable: err.retryable });
+      res.json({
+        employeeId: employee.id,
+        version: employee.version,
+        action: 'blocked',
+        errorType: err.type,
+        reason: err.message,
+        retryable: err.retryable,
+      });
     }
   });
 

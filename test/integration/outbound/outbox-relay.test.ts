@@ -27,14 +27,20 @@ describe('outbox relay', () => {
     await t?.drop();
   });
 
-  const relay = (client = temporal) => new OutboxRelay({ db: t.db, temporal: client, taskQueue, logger: silentLogger() });
+  const relay = (client = temporal) =>
+    new OutboxRelay({ db: t.db, temporal: client, taskQueue, logger: silentLogger() });
 
   async function signalsOf(tenantId: string, employeeId: string): Promise<EmployeeChangedSignal[]> {
     const history = await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, employeeId)).fetchHistory();
     const converter = temporal.options.loadedDataConverter.payloadConverter;
     return (history.events ?? [])
       .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'employeeChanged')
-      .map((e) => converter.fromPayload(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!) as EmployeeChangedSignal);
+      .map(
+        (e) =>
+          converter.fromPayload(
+            e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!,
+          ) as EmployeeChangedSignal,
+      );
   }
 
   const undelivered = () => t.db('outbox').whereNull('delivered_at').select('id', 'attempts', 'last_error');
@@ -92,7 +98,9 @@ describe('outbox relay', () => {
     const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey, { enabled: false });
     const e = await createEmployee(t.db, tenantId, { user_name: `off@${VERIFIED}` });
     expect(await relay().runOnce()).toMatchObject({ delivered: 0, skipped: 1 });
-    await expect(temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, e.id)).describe()).rejects.toThrow(/not found/i);
+    await expect(temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, e.id)).describe()).rejects.toThrow(
+      /not found/i,
+    );
   });
 
   it('lets only one relay deliver at a time (several worker processes may run one)', async () => {

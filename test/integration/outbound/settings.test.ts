@@ -3,7 +3,15 @@ import { getOutboundSettings, seedDefaultOutboundSettings } from '../../../src/d
 import { DEFAULT_MAPPING, DEFAULT_WATCHED_ATTRIBUTES } from '../../../src/graph/mapping';
 import { buildTestApp, seedTenant } from '../../support/app';
 import { createTestDb, type TestDb } from '../../support/db';
-import { APP_ID, APP_SECRET, ENTRA_TENANT, NOPERM_APP_ID, startTestEmulator, testSecretsKey, type TestEmulator } from './support';
+import {
+  APP_ID,
+  APP_SECRET,
+  ENTRA_TENANT,
+  NOPERM_APP_ID,
+  startTestEmulator,
+  testSecretsKey,
+  type TestEmulator,
+} from './support';
 
 /** Outbound settings through the admin API, test connection against the emulator, and the dev-launcher seed. */
 describe('outbound settings (admin API)', () => {
@@ -23,7 +31,9 @@ describe('outbound settings (admin API)', () => {
     const tenant = await seedTenant(t.db, 'Settings');
     const app = buildTestApp(t.db, { secretsKey, graphExtraCaPem: em.ca });
     const call = (method: 'get' | 'patch' | 'post', path: string) =>
-      request(app)[method](`/admin/v1/tenants/${tenant.tenantId}/outbound${path}`).set('Authorization', `Bearer ${tenant.adminToken}`);
+      request(app)
+        [method](`/admin/v1/tenants/${tenant.tenantId}/outbound${path}`)
+        .set('Authorization', `Bearer ${tenant.adminToken}`);
     return { tenant, call };
   }
 
@@ -31,9 +41,21 @@ describe('outbound settings (admin API)', () => {
     const { call, tenant } = await setup();
     await call('get', '/settings').expect(404);
     const res = await call('patch', '/settings')
-      .send({ graphTenantId: ENTRA_TENANT, clientId: APP_ID, clientSecret: APP_SECRET, authorityHost: em.url, graphBaseUrl: em.url, enabled: true })
+      .send({
+        graphTenantId: ENTRA_TENANT,
+        clientId: APP_ID,
+        clientSecret: APP_SECRET,
+        authorityHost: em.url,
+        graphBaseUrl: em.url,
+        enabled: true,
+      })
       .expect(200);
-    expect(res.body).toMatchObject({ enabled: true, clientSecretSet: true, mapping: DEFAULT_MAPPING, watchedAttributes: DEFAULT_WATCHED_ATTRIBUTES });
+    expect(res.body).toMatchObject({
+      enabled: true,
+      clientSecretSet: true,
+      mapping: DEFAULT_MAPPING,
+      watchedAttributes: DEFAULT_WATCHED_ATTRIBUTES,
+    });
     expect(JSON.stringify(res.body)).not.toContain(APP_SECRET);
     const row = await t.db('outbound_settings').where({ tenant_id: tenant.tenantId }).first();
     expect(row.client_secret_encrypted.toString('latin1')).not.toContain(APP_SECRET);
@@ -43,23 +65,40 @@ describe('outbound settings (admin API)', () => {
 
   it('refuses a mapping without first and last name, unknown targets and http URLs', async () => {
     const { call } = await setup();
-    const noSurname = await call('patch', '/settings').send({ mapping: [{ source: 'givenName', target: 'givenName' }] }).expect(400);
+    const noSurname = await call('patch', '/settings')
+      .send({ mapping: [{ source: 'givenName', target: 'givenName' }] })
+      .expect(400);
     expect(JSON.stringify(noSurname.body)).toMatch(/surname/);
-    await call('patch', '/settings').send({ mapping: [...DEFAULT_MAPPING, { source: 'department', target: 'passwordProfile' }] }).expect(400);
+    await call('patch', '/settings')
+      .send({ mapping: [...DEFAULT_MAPPING, { source: 'department', target: 'passwordProfile' }] })
+      .expect(400);
     await call('patch', '/settings').send({ graphBaseUrl: 'http://graph.example' }).expect(400);
   });
 
   it('test connection reports success, and names each missing permission', async () => {
     const { call } = await setup();
     await call('post', '/settings/test').expect(404);
-    await call('patch', '/settings').send({ graphTenantId: ENTRA_TENANT, clientId: APP_ID, clientSecret: APP_SECRET, authorityHost: em.url, graphBaseUrl: em.url }).expect(200);
+    await call('patch', '/settings')
+      .send({
+        graphTenantId: ENTRA_TENANT,
+        clientId: APP_ID,
+        clientSecret: APP_SECRET,
+        authorityHost: em.url,
+        graphBaseUrl: em.url,
+      })
+      .expect(200);
     const ok = await call('post', '/settings/test').expect(200);
     expect(ok.body).toMatchObject({ ok: true, missingPermissions: [] });
 
     await call('patch', '/settings').send({ clientId: NOPERM_APP_ID }).expect(200);
     const denied = await call('post', '/settings/test').expect(200);
     expect(denied.body.ok).toBe(false);
-    expect(denied.body.missingPermissions.sort()).toEqual(['Application.Read.All', 'Domain.Read.All', 'User.Read.All', 'User.ReadWrite.All']);
+    expect(denied.body.missingPermissions.sort()).toEqual([
+      'Application.Read.All',
+      'Domain.Read.All',
+      'User.Read.All',
+      'User.ReadWrite.All',
+    ]);
 
     await call('patch', '/settings').send({ clientId: APP_ID, clientSecret: 'wrong' }).expect(200);
     const badSecret = await call('post', '/settings/test').expect(200);
@@ -69,11 +108,25 @@ describe('outbound settings (admin API)', () => {
 
   it('seeds the dev default once and later refreshes only the connection', async () => {
     const { tenant } = await setup();
-    const conn = { graphTenantId: ENTRA_TENANT, clientId: APP_ID, clientSecret: APP_SECRET, authorityHost: em.url, graphBaseUrl: em.url };
+    const conn = {
+      graphTenantId: ENTRA_TENANT,
+      clientId: APP_ID,
+      clientSecret: APP_SECRET,
+      authorityHost: em.url,
+      graphBaseUrl: em.url,
+    };
     const first = await seedDefaultOutboundSettings(t.db, tenant.tenantId, conn, secretsKey);
     expect(first).toMatchObject({ enabled: true, setManager: true, mapping: DEFAULT_MAPPING });
     await t.db('outbound_settings').where({ tenant_id: tenant.tenantId }).update({ enabled: false });
-    await seedDefaultOutboundSettings(t.db, tenant.tenantId, { ...conn, graphBaseUrl: 'https://127.0.0.1:9999' }, secretsKey);
-    expect(await getOutboundSettings(t.db, tenant.tenantId)).toMatchObject({ enabled: false, graphBaseUrl: 'https://127.0.0.1:9999' });
+    await seedDefaultOutboundSettings(
+      t.db,
+      tenant.tenantId,
+      { ...conn, graphBaseUrl: 'https://127.0.0.1:9999' },
+      secretsKey,
+    );
+    expect(await getOutboundSettings(t.db, tenant.tenantId)).toMatchObject({
+      enabled: false,
+      graphBaseUrl: 'https://127.0.0.1:9999',
+    });
   });
 });

@@ -122,7 +122,9 @@ export async function createOutboundTenant(
   secretsKey: Buffer,
   patch: OutboundSettingsPatch = {},
 ): Promise<string> {
-  const [tenant] = await db('tenants').insert({ name: `Acme ${randomBytes(3).toString('hex')}` }).returning('id');
+  const [tenant] = await db('tenants')
+    .insert({ name: `Acme ${randomBytes(3).toString('hex')}` })
+    .returning('id');
   await upsertOutboundSettings(
     db,
     tenant.id,
@@ -133,7 +135,11 @@ export async function createOutboundTenant(
       clientSecret: APP_SECRET,
       authorityHost: em.url,
       graphBaseUrl: em.url,
-      mapping: [...DEFAULT_MAPPING, { source: 'id', target: `${EXT}_hrId` }, { source: 'managerId', target: `${EXT}_hrManagerId` }],
+      mapping: [
+        ...DEFAULT_MAPPING,
+        { source: 'id', target: `${EXT}_hrId` },
+        { source: 'managerId', target: `${EXT}_hrManagerId` },
+      ],
       setManager: true,
       ...patch,
     },
@@ -156,7 +162,11 @@ export interface EmployeeFields {
 }
 
 /** Inserts an employee the way every HR writer does: row + version + audit + outbox in one transaction. */
-export async function createEmployee(db: Db, tenantId: string, fields: EmployeeFields): Promise<{ id: string; version: number }> {
+export async function createEmployee(
+  db: Db,
+  tenantId: string,
+  fields: EmployeeFields,
+): Promise<{ id: string; version: number }> {
   return db.transaction(async (trx) => {
     const [row] = await trx('employees')
       .insert({
@@ -181,11 +191,19 @@ export async function createEmployee(db: Db, tenantId: string, fields: EmployeeF
   });
 }
 
-export async function updateEmployee(db: Db, tenantId: string, id: string, fields: Partial<EmployeeFields>): Promise<number> {
+export async function updateEmployee(
+  db: Db,
+  tenantId: string,
+  id: string,
+  fields: Partial<EmployeeFields>,
+): Promise<number> {
   return db.transaction(async (trx) => {
     await trx('employees')
       .where({ tenant_id: tenantId, id })
-      .update({ ...fields, ...(fields.custom_attributes ? { custom_attributes: JSON.stringify(fields.custom_attributes) } : {}) });
+      .update({
+        ...fields,
+        ...(fields.custom_attributes ? { custom_attributes: JSON.stringify(fields.custom_attributes) } : {}),
+      });
     return recordEmployeeChange(trx, {
       tenantId,
       employeeId: id,

@@ -48,7 +48,11 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
   beforeEach(() => em.operator('DELETE', '/_emulator/requests'));
 
   const sync = (tenantId: string, employeeId: string, attempt = 1): Promise<SyncResult> =>
-    new MockActivityEnvironment({ attempt }).run(activities.syncEmployeeToEntra, { tenantId, employeeId, changedAttributes: [] });
+    new MockActivityEnvironment({ attempt }).run(activities.syncEmployeeToEntra, {
+      tenantId,
+      employeeId,
+      changedAttributes: [],
+    });
 
   async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
     try {
@@ -60,7 +64,8 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     throw new Error('expected the sync to fail');
   }
 
-  const writes = async () => (await em.requests()).filter((r) => r.method !== 'GET' && !r.url.includes('getAvailableExtensionProperties'));
+  const writes = async () =>
+    (await em.requests()).filter((r) => r.method !== 'GET' && !r.url.includes('getAvailableExtensionProperties'));
 
   it('creates the account with the mapped properties, a one-time password, and stores the object id', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
@@ -93,7 +98,12 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     expect(post.body).toMatchObject({ passwordProfile: { forceChangePasswordNextSignIn: true } });
 
     const row = await getProvisioning(t.db, tenantId, e.id);
-    expect(row).toMatchObject({ state: 'SYNCED', entraObjectId: result.entraObjectId, syncedVersion: e.version, reason: null });
+    expect(row).toMatchObject({
+      state: 'SYNCED',
+      entraObjectId: result.entraObjectId,
+      syncedVersion: e.version,
+      reason: null,
+    });
   });
 
   it('writes nothing when nothing differs, and PATCHes only what changed', async () => {
@@ -122,8 +132,12 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     await updateEmployee(t.db, tenantId, e.id, { user_name: `new.name@${VERIFIED}` });
     const second = await sync(tenantId, e.id);
     expect(second.entraObjectId).toBe(first.entraObjectId);
-    const users = (await em.users()).filter((u) => [`old.name@${VERIFIED}`, `new.name@${VERIFIED}`].includes(String(u.userPrincipalName)));
-    expect(users).toEqual([expect.objectContaining({ id: first.entraObjectId, userPrincipalName: `new.name@${VERIFIED}` })]);
+    const users = (await em.users()).filter((u) =>
+      [`old.name@${VERIFIED}`, `new.name@${VERIFIED}`].includes(String(u.userPrincipalName)),
+    );
+    expect(users).toEqual([
+      expect.objectContaining({ id: first.entraObjectId, userPrincipalName: `new.name@${VERIFIED}` }),
+    ]);
   });
 
   it('adopts an existing Entra account with the same UPN instead of creating a second one', async () => {
@@ -147,12 +161,21 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     expect(f.message).toMatch(new RegExp(`"${UNVERIFIED}".*not a verified domain.*Fix:`));
     expect(f.details).toEqual([expect.objectContaining({ version: e.version })]);
     expect(await writes()).toEqual([]);
-    expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({ state: 'BLOCKED', errorType: 'DomainNotVerified', reason: f.message });
+    expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({
+      state: 'BLOCKED',
+      errorType: 'DomainNotVerified',
+      reason: f.message,
+    });
   });
 
   it('blocks when the mapping targets a multi-valued extension property', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
-    await upsertOutboundSettings(t.db, tenantId, { mapping: [...DEFAULT_MAPPING, { source: 'department', target: `${EXT}_skills` }] }, secretsKey);
+    await upsertOutboundSettings(
+      t.db,
+      tenantId,
+      { mapping: [...DEFAULT_MAPPING, { source: 'department', target: `${EXT}_skills` }] },
+      secretsKey,
+    );
     const e = await createEmployee(t.db, tenantId, { user_name: `multi@${VERIFIED}`, department: 'Sales' });
     const f = await failure(sync(tenantId, e.id));
     expect(f).toMatchObject({ type: 'MultiValuedExtension', nonRetryable: true });
@@ -179,7 +202,10 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     await em.operator('PATCH', '/_emulator/faults', { burst429: { count: 1, retryAfterSeconds: 7 } });
     const f = await failure(sync(tenantId, e.id));
     expect(f).toMatchObject({ type: 'GraphThrottled', nonRetryable: false, nextRetryDelay: 7000 });
-    expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({ state: 'PENDING', errorType: 'GraphThrottled' });
+    expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({
+      state: 'PENDING',
+      errorType: 'GraphThrottled',
+    });
     await expect(sync(tenantId, e.id)).resolves.toMatchObject({ outcome: 'created' });
   });
 

@@ -3,7 +3,12 @@ import { classifyGraphError, parseRetryAfter, toApplicationFailure } from '../..
 import { NON_RETRYABLE_ERROR_TYPES } from '../../../src/workflows/messages';
 
 /** A GraphError as the SDK builds it from a Graph error response (graph.md §4). */
-function graphError(status: number, code: string, message: string, opts: { details?: unknown[]; headers?: Record<string, string> } = {}) {
+function graphError(
+  status: number,
+  code: string,
+  message: string,
+  opts: { details?: unknown[]; headers?: Record<string, string> } = {},
+) {
   const e = new GraphError(status, message);
   e.code = code;
   e.requestId = 'req-123';
@@ -14,7 +19,10 @@ function graphError(status: number, code: string, message: string, opts: { detai
 
 describe('classification of Graph failures (once, at the boundary)', () => {
   it('429 is retryable GraphThrottled and carries Retry-After as the next retry delay', () => {
-    const c = classifyGraphError(graphError(429, 'TooManyRequests', 'Please retry again later.', { headers: { 'Retry-After': '2.128' } }), 'update');
+    const c = classifyGraphError(
+      graphError(429, 'TooManyRequests', 'Please retry again later.', { headers: { 'Retry-After': '2.128' } }),
+      'update',
+    );
     expect(c).toMatchObject({ type: 'GraphThrottled', retryable: true });
     expect(c.info.retryAfterMs).toBe(2128);
     const f = toApplicationFailure(c, 7);
@@ -24,18 +32,30 @@ describe('classification of Graph failures (once, at the boundary)', () => {
   });
 
   it.each([503, 504])('%i is retryable GraphThrottled', (status) => {
-    expect(classifyGraphError(graphError(status, 'ServiceUnavailable', 'x'), 'create')).toMatchObject({ type: 'GraphThrottled', retryable: true });
+    expect(classifyGraphError(graphError(status, 'ServiceUnavailable', 'x'), 'create')).toMatchObject({
+      type: 'GraphThrottled',
+      retryable: true,
+    });
   });
 
   it('other 5xx and network failures are retryable GraphUnavailable', () => {
-    expect(classifyGraphError(graphError(500, 'InternalServerError', 'boom'), 'create')).toMatchObject({ type: 'GraphUnavailable', retryable: true });
-    const net = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8443'), { code: 'ECONNREFUSED' }) });
+    expect(classifyGraphError(graphError(500, 'InternalServerError', 'boom'), 'create')).toMatchObject({
+      type: 'GraphUnavailable',
+      retryable: true,
+    });
+    const net = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8443'), { code: 'ECONNREFUSED' }),
+    });
     expect(classifyGraphError(net, 'lookup')).toMatchObject({ type: 'GraphUnavailable', retryable: true });
   });
 
   it('an unverified UPN domain is DomainNotVerified, not retryable', () => {
     const c = classifyGraphError(
-      graphError(400, 'Request_BadRequest', 'The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.'),
+      graphError(
+        400,
+        'Request_BadRequest',
+        'The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.',
+      ),
       'create',
     );
     expect(c).toMatchObject({ type: 'DomainNotVerified', retryable: false });
@@ -44,22 +64,37 @@ describe('classification of Graph failures (once, at the boundary)', () => {
 
   it('ObjectConflict on userPrincipalName is UpnConflict', () => {
     const msg = 'Another object with the same value for property userPrincipalName already exists.';
-    const c = classifyGraphError(graphError(400, 'Request_BadRequest', msg, { details: [{ code: 'ObjectConflict', message: msg, target: 'userPrincipalName' }] }), 'create');
+    const c = classifyGraphError(
+      graphError(400, 'Request_BadRequest', msg, {
+        details: [{ code: 'ObjectConflict', message: msg, target: 'userPrincipalName' }],
+      }),
+      'create',
+    );
     expect(c).toMatchObject({ type: 'UpnConflict', retryable: false });
   });
 
   it('an invalid property value is InvalidProperty naming the property', () => {
     const msg = "Invalid value specified for property 'mailNickname' of resource 'User'.";
-    const c = classifyGraphError(graphError(400, 'Request_BadRequest', msg, { details: [{ code: 'InvalidValue', message: msg, target: 'mailNickname' }] }), 'create');
+    const c = classifyGraphError(
+      graphError(400, 'Request_BadRequest', msg, {
+        details: [{ code: 'InvalidValue', message: msg, target: 'mailNickname' }],
+      }),
+      'create',
+    );
     expect(c).toMatchObject({ type: 'InvalidProperty', retryable: false });
     expect(c.message).toMatch(/mailNickname/);
   });
 
   it('403 is PermissionDenied naming the permission the operation needs', () => {
-    const c = classifyGraphError(graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'), 'create');
+    const c = classifyGraphError(
+      graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+      'create',
+    );
     expect(c).toMatchObject({ type: 'PermissionDenied', retryable: false });
     expect(c.message).toMatch(/User\.ReadWrite\.All/);
-    expect(classifyGraphError(graphError(403, 'Authorization_RequestDenied', 'x'), 'domains').message).toMatch(/Domain\.Read\.All/);
+    expect(classifyGraphError(graphError(403, 'Authorization_RequestDenied', 'x'), 'domains').message).toMatch(
+      /Domain\.Read\.All/,
+    );
   });
 
   it("anything else is UnknownGraphError keeping Graph's code and request id", () => {
@@ -70,7 +105,9 @@ describe('classification of Graph failures (once, at the boundary)', () => {
   });
 
   it('wrong client credentials are InvalidCredentials', () => {
-    const e = Object.assign(new Error('AADSTS7000215: Invalid client secret provided.'), { name: 'AuthenticationError' });
+    const e = Object.assign(new Error('AADSTS7000215: Invalid client secret provided.'), {
+      name: 'AuthenticationError',
+    });
     expect(classifyGraphError(e, 'token')).toMatchObject({ type: 'InvalidCredentials', retryable: false });
   });
 });

@@ -87,7 +87,10 @@ describe('desired Entra user from the mapping', () => {
 
   it('refuses a list value with MultiValuedExtension', () => {
     const err = captured(() =>
-      buildDesiredUser(jane, [...DEFAULT_MAPPING, { source: 'customAttributes.langs', target: 'extension_0123456789abcdef0123456789abcdef_langs' }]),
+      buildDesiredUser(jane, [
+        ...DEFAULT_MAPPING,
+        { source: 'customAttributes.langs', target: 'extension_0123456789abcdef0123456789abcdef_langs' },
+      ]),
     );
     expect(err.type).toBe('MultiValuedExtension');
   });
@@ -100,13 +103,20 @@ describe('mapping validation (admin API)', () => {
     expect(JSON.stringify(r.error?.issues)).toMatch(/surname/);
   });
   it('rejects unknown targets and doubly mapped ones', () => {
-    expect(MappingSchema.safeParse([...DEFAULT_MAPPING, { source: 'department', target: 'passwordProfile' }]).success).toBe(false);
-    expect(MappingSchema.safeParse([...DEFAULT_MAPPING, { source: 'department', target: 'jobTitle' }]).success).toBe(false);
+    expect(
+      MappingSchema.safeParse([...DEFAULT_MAPPING, { source: 'department', target: 'passwordProfile' }]).success,
+    ).toBe(false);
+    expect(MappingSchema.safeParse([...DEFAULT_MAPPING, { source: 'department', target: 'jobTitle' }]).success).toBe(
+      false,
+    );
   });
   it('accepts the default mapping and extension targets', () => {
     expect(MappingSchema.safeParse(DEFAULT_MAPPING).success).toBe(true);
     expect(
-      MappingSchema.safeParse([...DEFAULT_MAPPING, { source: 'customAttributes.x', target: 'extension_0123456789abcdef0123456789abcdef_x' }]).success,
+      MappingSchema.safeParse([
+        ...DEFAULT_MAPPING,
+        { source: 'customAttributes.x', target: 'extension_0123456789abcdef0123456789abcdef_x' },
+      ]).success,
     ).toBe(true);
   });
 });
@@ -119,7 +129,10 @@ describe('diff against the current Entra user', () => {
     expect(diffUser(desired, current)).toEqual({});
   });
   it('holds only what differs, with null to clear a value', () => {
-    expect(diffUser({ ...desired, jobTitle: null, department: 'Sales' }, current)).toEqual({ jobTitle: null, department: 'Sales' });
+    expect(diffUser({ ...desired, jobTitle: null, department: 'Sales' }, current)).toEqual({
+      jobTitle: null,
+      department: 'Sales',
+    });
   });
   it('renames by PATCHing the UPN', () => {
     expect(diffUser({ ...desired, userPrincipalName: 'jane.smith@contoso.test' }, current)).toEqual({
