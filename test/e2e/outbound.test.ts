@@ -181,6 +181,22 @@ describe('outbound provisioning end to end', () => {
     expect(await entraUser(`grace@${VERIFIED}`)).toBeUndefined();
   });
 
+  it('preview shows the PATCH the next sync would send, without sending it', async () => {
+    const id = await createScimUser(`preview@${VERIFIED}`);
+    await until('SYNCED', async () => (await status(id)).state === 'SYNCED');
+    expect((await admin('get', `/outbound/employees/${id}/preview`).expect(200)).body).toMatchObject({
+      action: 'none',
+      request: null,
+    });
+    await t.db('employees').where({ id }).update({ job_title: 'Director' }); // no outbox row: nothing syncs by itself
+    const preview = await admin('get', `/outbound/employees/${id}/preview`).expect(200);
+    expect(preview.body).toMatchObject({
+      action: 'update',
+      request: { method: 'PATCH', body: { jobTitle: 'Director' } },
+    });
+    expect((await entraUser(`preview@${VERIFIED}`))?.jobTitle).toBe('Analyst');
+  });
+
   it('unverified domain → BLOCKED with the reason → email fixed over SCIM → SYNCED', async () => {
     const id = await createScimUser(`alan@${UNVERIFIED}`);
     const blocked = await until('BLOCKED', async () => {

@@ -279,6 +279,40 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     expect(fake.syncs).toHaveLength(2);
   });
 
+  it('does not block on a failure when the employee changed after the failing attempt read the row', async () => {
+    const { tenantId, employeeId } = ids();
+    let changeArrived!: () => void;
+    const arrived = new Promise<void>((r) => (changeArrived = r));
+    let handle!: WorkflowHandle<typeof employeeSyncWorkflow>;
+    const fake = fakeActivities(async (call) => {
+      if (call === 1) {
+        // The attempt read version 1; version 2 (the fix) lands before it fails.
+        await handle.signal(employeeChangedSignal, change(2, ['userName']));
+        changeArrived();
+        throw ApplicationFailure.create({
+          type: ErrorTypes.DomainNotVerified,
+          message: 'bad domain',
+          nonRetryable: true,
+          details: [{ version: 1 }],
+        });
+      }
+      return { syncedVersion: 2 };
+    });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    await worker.runUntil(async () => {
+      handle = await signalWithStart(
+        taskQueue,
+        { tenantId, employeeId },
+        employeeChangedSignal,
+        change(1, ['userName']),
+      );
+      await arrived;
+      await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
+    });
+    expect(fake.syncs).toHaveLength(2);
+    expect(fake.states.map((s) => s.state)).toEqual(['PENDING', 'PENDING']);
+  });
+
   it("honours Graph's Retry-After through skipped time", async () => {
     const { tenantId, employeeId } = ids();
     const fake = fakeActivities((call) => {
