@@ -224,7 +224,8 @@ export async function getEmployeeView(
   opts: { withTeams: boolean },
 ): Promise<EmployeeView | undefined> {
   if (!isUuid(id)) return undefined;
-  const row = (await selectEmployeeViews(db, tenantId, opts).where('employees.id', id).first()) as EmployeeView | undefined;
+  const row = (await selectEmployeeViews(db, tenantId, opts).where('employees.id', id).first()) as
+    EmployeeView | undefined;
   return row;
 }
 
@@ -240,7 +241,10 @@ export async function lockEmployee(
   opts: { withTeams?: boolean } = {},
 ): Promise<EmployeeView | undefined> {
   if (!isUuid(id)) return undefined;
-  const row = (await selectEmployeeViews(trx, tenantId, { withTeams: opts.withTeams ?? false, withPendingManager: true })
+  const row = (await selectEmployeeViews(trx, tenantId, {
+    withTeams: opts.withTeams ?? false,
+    withPendingManager: true,
+  })
     .select(trx.raw('now() AS tx_now'))
     .where('employees.id', id)
     .forUpdate('employees')
@@ -313,7 +317,9 @@ export async function linkPendingReferencesTo(
   const refs = [employee.id, ...(employee.externalId ? [employee.externalId] : [])];
   const pending = await takePendingReferencesTo(trx, tenantId, refs);
   if (pending.length === 0) return { teamsJoined: [] };
-  const reports = [...new Set(pending.filter((p) => p.kind === 'manager' && p.sourceId !== employee.id).map((p) => p.sourceId))];
+  const reports = [
+    ...new Set(pending.filter((p) => p.kind === 'manager' && p.sourceId !== employee.id).map((p) => p.sourceId)),
+  ];
   if (reports.length > 0) {
     const updated = await trx('employees')
       .where({ tenant_id: tenantId })

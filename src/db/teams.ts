@@ -77,7 +77,11 @@ export async function listTeams(db: Knex, tenantId: string): Promise<TeamRecord[
   return rows.map(toTeamRecord);
 }
 
-export async function getTeam(db: Knex | Knex.Transaction, tenantId: string, id: string): Promise<TeamRecord | undefined> {
+export async function getTeam(
+  db: Knex | Knex.Transaction,
+  tenantId: string,
+  id: string,
+): Promise<TeamRecord | undefined> {
   if (!UUID.test(id)) return undefined;
   const row = await db('teams')
     .where({ 'teams.tenant_id': tenantId, 'teams.id': id })

@@ -1,7 +1,4 @@
-import {
-  listCustomAttributeDefinitions,
-  type CustomAttributeDefinition,
-} from '../../db/custom-attributes';
+import { listCustomAttributeDefinitions, type CustomAttributeDefinition } from '../../db/custom-attributes';
 import type { Db } from '../../db/knex';
 import type { CustomAttributeLookup } from './patch';
 
@@ -48,5 +45,4 @@ export class CustomAttributeCache {
     this.entries.set(tenantId, { set, loadedAt: now });
     return set;
   }
-
 }

@@ -56,7 +56,9 @@ export function createDiscoveryRoutes(sc: ScimContext): Router {
   ];
 
   router.get('/ServiceProviderConfig', (_req, res) => sendScimJson(res, 200, serviceProviderConfig));
-  router.get('/ResourceTypes', (_req, res) => sendScimJson(res, 200, listResponse(resourceTypes, resourceTypes.length, 1)));
+  router.get('/ResourceTypes', (_req, res) =>
+    sendScimJson(res, 200, listResponse(resourceTypes, resourceTypes.length, 1)),
+  );
   router.get('/ResourceTypes/:id', (req, res) => {
     const rt = resourceTypes.find((r) => r.id.toLowerCase() === String(req.params.id).toLowerCase());
     if (!rt) throw notFound('no such resource type');

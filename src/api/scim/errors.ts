@@ -80,7 +80,13 @@ export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
             : 'a unique attribute';
       return sendScimError(res, 409, 'uniqueness', `${what} is already in use`);
     }
-    if (pg.code === '22007' || pg.code === '22008' || pg.code === '22P02' || pg.code === '22001' || pg.code === '23514') {
+    if (
+      pg.code === '22007' ||
+      pg.code === '22008' ||
+      pg.code === '22P02' ||
+      pg.code === '22001' ||
+      pg.code === '23514'
+    ) {
       return sendScimError(res, 400, 'invalidValue', 'a value has the wrong format');
     }
     if (pg.code === '40P01' || pg.code === '40001') {

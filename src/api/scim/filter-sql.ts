@@ -56,12 +56,14 @@ const USER_CORE: Record<string, Column> = {
   'meta.lastmodified': { kind: 'timestamp', expr: 'employees.updated_at' },
   groups: {
     kind: 'link',
-    exists: 'SELECT 1 FROM team_members ug JOIN teams ugt ON ugt.id = ug.team_id WHERE ug.employee_id = employees.id AND ugt.scim_managed',
+    exists:
+      'SELECT 1 FROM team_members ug JOIN teams ugt ON ugt.id = ug.team_id WHERE ug.employee_id = employees.id AND ugt.scim_managed',
     target: 'ug.team_id',
   },
   'groups.value': {
     kind: 'link',
-    exists: 'SELECT 1 FROM team_members ug JOIN teams ugt ON ugt.id = ug.team_id WHERE ug.employee_id = employees.id AND ugt.scim_managed',
+    exists:
+      'SELECT 1 FROM team_members ug JOIN teams ugt ON ugt.id = ug.team_id WHERE ug.employee_id = employees.id AND ugt.scim_managed',
     target: 'ug.team_id',
   },
 };
@@ -89,8 +91,16 @@ const GROUP_CORE: Record<string, Column> = {
   displayname: text('teams.display_name'),
   'meta.created': { kind: 'timestamp', expr: 'teams.created_at' },
   'meta.lastmodified': { kind: 'timestamp', expr: 'teams.updated_at' },
-  members: { kind: 'link', exists: 'SELECT 1 FROM team_members gm WHERE gm.team_id = teams.id', target: 'gm.employee_id' },
-  'members.value': { kind: 'link', exists: 'SELECT 1 FROM team_members gm WHERE gm.team_id = teams.id', target: 'gm.employee_id' },
+  members: {
+    kind: 'link',
+    exists: 'SELECT 1 FROM team_members gm WHERE gm.team_id = teams.id',
+    target: 'gm.employee_id',
+  },
+  'members.value': {
+    kind: 'link',
+    exists: 'SELECT 1 FROM team_members gm WHERE gm.team_id = teams.id',
+    target: 'gm.employee_id',
+  },
 };
 
 const own = <T>(table: Record<string, T>, key: string): T | undefined =>
@@ -200,7 +210,8 @@ function withDecodedStrings(f: Filter, literals: string[]): Filter {
  * bare words after a comparison operator are quoted and the parse is tried once more.
  */
 export function parseFilter(textIn: string): Filter {
-  if (textIn.length > MAX_FILTER_LENGTH) throw badRequest('invalidFilter', `filter longer than ${MAX_FILTER_LENGTH} characters`);
+  if (textIn.length > MAX_FILTER_LENGTH)
+    throw badRequest('invalidFilter', `filter longer than ${MAX_FILTER_LENGTH} characters`);
   if (textIn.trim() === '') throw badRequest('invalidFilter', 'empty filter');
   const literals: string[] = [];
   const masked = textIn.replace(STRING_LITERAL, (lit) => `"\u00a7s${literals.push(lit) - 1}\u00a7"`);
@@ -215,7 +226,8 @@ export function parseFilter(textIn: string): Filter {
   if (!ast) {
     const lenient = masked.replace(
       /(\s(?:eq|ne|co|sw|ew|gt|ge|lt|le)\s+)([^\s"()[\]]+)/gi,
-      (m, op: string, word: string) => (/^(true|false|null|-?\d+(\.\d+)?([eE][-+]?\d+)?)$/.test(word) ? m : `${op}"${word}"`),
+      (m, op: string, word: string) =>
+        /^(true|false|null|-?\d+(\.\d+)?([eE][-+]?\d+)?)$/.test(word) ? m : `${op}"${word}"`,
     );
     if (lenient !== masked) ast = attempt(lenient);
   }
@@ -224,7 +236,11 @@ export function parseFilter(textIn: string): Filter {
 }
 
 /** Translates `filterText` for `resource` into a WHERE fragment (caller ANDs it with the tenant predicate). */
-export function filterToSql(filterText: string, resource: FilterResource, lookupCustom: CustomAttributeLookup): SqlFragment {
+export function filterToSql(
+  filterText: string,
+  resource: FilterResource,
+  lookupCustom: CustomAttributeLookup,
+): SqlFragment {
   const ast = parseFilter(filterText);
   const bindings: unknown[] = [];
   let terms = 0;
@@ -246,7 +262,9 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
           // both conditions must hold for the same element.
           if (f.op === 'and' && cur.op === '[]' && next && isSubCompareOf(next, cur.attrPath)) {
             const sub = next.attrPath.slice(cur.attrPath.length + 1);
-            parts.push(valuePath(cur.attrPath, { op: 'and', filters: [cur.valFilter, { ...next, attrPath: sub }] }, depth, neg));
+            parts.push(
+              valuePath(cur.attrPath, { op: 'and', filters: [cur.valFilter, { ...next, attrPath: sub }] }, depth, neg),
+            );
             i++;
             continue;
           }
@@ -261,7 +279,12 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
       default:
         leafLimit();
         return nullSafe(
-          compare(resolveFilterColumn(f.attrPath, resource, lookupCustom), f.op, f.op === 'pr' ? undefined : f.compValue, f.attrPath),
+          compare(
+            resolveFilterColumn(f.attrPath, resource, lookupCustom),
+            f.op,
+            f.op === 'pr' ? undefined : f.compValue,
+            f.attrPath,
+          ),
           neg,
         );
     }
@@ -280,7 +303,13 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
     throw badRequest('invalidFilter', `"${clip(attrPath)}" is not multi-valued`);
   };
 
-  const walkElement = (f: Filter, subs: Record<string, SubKind>, parent: string, depth: number, neg = false): string => {
+  const walkElement = (
+    f: Filter,
+    subs: Record<string, SubKind>,
+    parent: string,
+    depth: number,
+    neg = false,
+  ): string => {
     if (depth > MAX_DEPTH) throw badRequest('invalidFilter', 'filter nested too deeply');
     switch (f.op) {
       case 'and':
@@ -296,14 +325,26 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
         const kind = own(subs, name);
         if (!kind) throw badRequest('invalidFilter', `"${clip(f.attrPath)}" is not a sub-attribute of ${clip(parent)}`);
         // `name` is one of the allow-listed keys above, so it is safe as a literal.
-        const col: Column = kind === 'bool' ? { kind: 'text', expr: `lower(el->>'${name}')`, caseExact: true } : text(`el->>'${name}'`);
-        const value = f.op !== 'pr' && kind === 'bool' && typeof f.compValue === 'boolean' ? String(f.compValue) : f.op === 'pr' ? undefined : f.compValue;
+        const col: Column =
+          kind === 'bool' ? { kind: 'text', expr: `lower(el->>'${name}')`, caseExact: true } : text(`el->>'${name}'`);
+        const value =
+          f.op !== 'pr' && kind === 'bool' && typeof f.compValue === 'boolean'
+            ? String(f.compValue)
+            : f.op === 'pr'
+              ? undefined
+              : f.compValue;
         return nullSafe(compare(col, f.op, value, f.attrPath), neg);
       }
     }
   };
 
-  const walkLink = (f: Filter, col: Extract<Column, { kind: 'link' }>, parent: string, depth: number, neg = false): string => {
+  const walkLink = (
+    f: Filter,
+    col: Extract<Column, { kind: 'link' }>,
+    parent: string,
+    depth: number,
+    neg = false,
+  ): string => {
     if (depth > MAX_DEPTH) throw badRequest('invalidFilter', 'filter nested too deeply');
     switch (f.op) {
       case 'and':
@@ -327,7 +368,12 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
     return '?';
   };
 
-  const compare = (col: Column, op: Compare['op'] | 'pr', value: Compare['compValue'] | undefined, attrPath: string): string => {
+  const compare = (
+    col: Column,
+    op: Compare['op'] | 'pr',
+    value: Compare['compValue'] | undefined,
+    attrPath: string,
+  ): string => {
     const bad = (why: string) => badRequest('invalidFilter', `${clip(attrPath)}: ${why}`);
     const v = value;
     switch (col.kind) {
@@ -366,7 +412,12 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
       }
       case 'uuid': {
         if (op === 'pr') return `(${col.expr} IS NOT NULL)`;
-        if (v === null) return op === 'eq' ? `(${col.expr} IS NULL)` : op === 'ne' ? `(${col.expr} IS NOT NULL)` : fail(bad('null needs eq or ne'));
+        if (v === null)
+          return op === 'eq'
+            ? `(${col.expr} IS NULL)`
+            : op === 'ne'
+              ? `(${col.expr} IS NOT NULL)`
+              : fail(bad('null needs eq or ne'));
         if (typeof v !== 'string') throw bad('compare ids with a string');
         if (op === 'eq' || op === 'ne') {
           if (!UUID.test(v)) return op === 'eq' ? 'FALSE' : 'TRUE';
@@ -376,7 +427,12 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
       }
       case 'bool': {
         if (op === 'pr') return `(${col.expr} IS NOT NULL)`;
-        const b = typeof v === 'boolean' ? v : typeof v === 'string' && /^(true|false)$/i.test(v) ? v.toLowerCase() === 'true' : undefined;
+        const b =
+          typeof v === 'boolean'
+            ? v
+            : typeof v === 'string' && /^(true|false)$/i.test(v)
+              ? v.toLowerCase() === 'true'
+              : undefined;
         if (b === undefined) throw bad('compare with true or false');
         if (op === 'eq') return `(${col.expr} = ${bind(b)})`;
         if (op === 'ne') return `(${col.expr} IS DISTINCT FROM ${bind(b)})`;
@@ -385,11 +441,17 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
       case 'date':
       case 'timestamp': {
         if (op === 'pr') return `(${col.expr} IS NOT NULL)`;
-        if (v === null) return op === 'eq' ? `(${col.expr} IS NULL)` : op === 'ne' ? `(${col.expr} IS NOT NULL)` : fail(bad('null needs eq or ne'));
+        if (v === null)
+          return op === 'eq'
+            ? `(${col.expr} IS NULL)`
+            : op === 'ne'
+              ? `(${col.expr} IS NOT NULL)`
+              : fail(bad('null needs eq or ne'));
         if (typeof v !== 'string') throw bad('compare dates with a string');
         if (op === 'co' || op === 'sw' || op === 'ew') return textCompare(`${col.expr}::text`, true, op, v, bad);
         const cast = col.kind === 'date' ? 'date' : 'timestamptz';
-        if (col.kind === 'date' ? !/^\d{4}-\d{2}-\d{2}$/.test(v) : Number.isNaN(Date.parse(v))) throw bad(`"${clip(v, 40)}" is not a ${cast === 'date' ? 'date (YYYY-MM-DD)' : 'dateTime'}`);
+        if (col.kind === 'date' ? !/^\d{4}-\d{2}-\d{2}$/.test(v) : Number.isNaN(Date.parse(v)))
+          throw bad(`"${clip(v, 40)}" is not a ${cast === 'date' ? 'date (YYYY-MM-DD)' : 'dateTime'}`);
         const sqlOp = { eq: '=', ne: 'IS DISTINCT FROM', gt: '>', ge: '>=', lt: '<', le: '<=' }[op];
         return `(${col.expr} ${sqlOp} ${bind(v)}::${cast})`;
       }
@@ -399,7 +461,12 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
           return col.expr;
         };
         if (op === 'pr') return `(${expr()} IS NOT NULL)`;
-        const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
+        const n =
+          typeof v === 'number'
+            ? v
+            : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))
+              ? Number(v)
+              : undefined;
         if (n === undefined) throw bad('compare with a number');
         const sqlOp = { eq: '=', ne: 'IS DISTINCT FROM', gt: '>', ge: '>=', lt: '<', le: '<=' }[op as string];
         if (!sqlOp) throw bad(`${op} is not defined for numbers`);
@@ -411,7 +478,13 @@ export function filterToSql(filterText: string, resource: FilterResource, lookup
 
   const walkElementLeaf = (f: Filter, subs: Record<string, SubKind>, parent: string) => walkElement(f, subs, parent, 0);
 
-  const textCompare = (expr: string, caseExact: boolean, op: Compare['op'], v: string, bad: (w: string) => ScimError): string => {
+  const textCompare = (
+    expr: string,
+    caseExact: boolean,
+    op: Compare['op'],
+    v: string,
+    bad: (w: string) => ScimError,
+  ): string => {
     const l = (x: string) => (caseExact ? x : `lower(${x})`);
     switch (op) {
       case 'eq':

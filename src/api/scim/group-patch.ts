@@ -49,7 +49,8 @@ function refsFromFilter(text: string): string[] {
   const out: string[] = [];
   const visit = (x: Filter) => {
     if (x.op === 'or') x.filters.forEach(visit);
-    else if (x.op === 'eq' && x.attrPath.toLowerCase() === 'value' && typeof x.compValue === 'string') out.push(x.compValue);
+    else if (x.op === 'eq' && x.attrPath.toLowerCase() === 'value' && typeof x.compValue === 'string')
+      out.push(x.compValue);
     else throw badRequest('invalidPath', 'member filters must be `value eq "<id>"` (optionally joined by or)');
   };
   visit(f);
@@ -63,7 +64,14 @@ function displayNameValue(v: unknown): string {
   return s.trim();
 }
 
-function applyKey(plan: GroupPlan, op: PatchOperation['op'], path: string, value: unknown, hasValue: boolean, mode: 'patch' | 'resource'): void {
+function applyKey(
+  plan: GroupPlan,
+  op: PatchOperation['op'],
+  path: string,
+  value: unknown,
+  hasValue: boolean,
+  mode: 'patch' | 'resource',
+): void {
   const p = parsePath(path, 'Group');
   const attr = p.attr.toLowerCase();
   if (attr === '') throw badRequest('invalidPath', 'the Group schema URN alone is not a path');
@@ -87,7 +95,8 @@ function applyKey(plan: GroupPlan, op: PatchOperation['op'], path: string, value
     plan.members.push({ op, refs: memberRefs(value) });
     return;
   }
-  if (p.filter !== undefined || p.sub !== undefined) throw badRequest('invalidPath', `"${clip(path)}" is not a Group path`);
+  if (p.filter !== undefined || p.sub !== undefined)
+    throw badRequest('invalidPath', `"${clip(path)}" is not a Group path`);
   if (attr === 'displayname') {
     if (op === 'remove') throw badRequest('invalidValue', 'displayName is required and cannot be removed');
     plan.displayName = displayNameValue(value);
@@ -110,7 +119,8 @@ export function planGroupPatch(ops: readonly PatchOperation[]): GroupPlan {
   for (const o of ops) {
     if (o.path === undefined) {
       if (o.op === 'remove') throw badRequest('noTarget', '"remove" needs a "path"');
-      if (!isPlainObject(o.value)) throw badRequest('invalidValue', 'an operation without "path" needs an object "value"');
+      if (!isPlainObject(o.value))
+        throw badRequest('invalidValue', 'an operation without "path" needs an object "value"');
       for (const [k, v] of Object.entries(o.value)) applyKey(plan, o.op, k, v, true, 'patch');
     } else {
       applyKey(plan, o.op, o.path, o.value, 'value' in o, 'patch');

@@ -56,7 +56,12 @@ function selectTeams(db: Knex | Knex.Transaction, tenantId: string, withMembers:
   return db('teams').where({ 'teams.tenant_id': tenantId, 'teams.scim_managed': true }).select(cols);
 }
 
-async function getTeamView(db: Knex | Knex.Transaction, tenantId: string, id: string, withMembers: boolean): Promise<TeamView | undefined> {
+async function getTeamView(
+  db: Knex | Knex.Transaction,
+  tenantId: string,
+  id: string,
+  withMembers: boolean,
+): Promise<TeamView | undefined> {
   if (!isUuid(id)) return undefined;
   return (await selectTeams(db, tenantId, withMembers).where('teams.id', id).first()) as TeamView | undefined;
 }
@@ -71,7 +76,13 @@ interface Ctx {
  * unknown ones are kept pending (linked when that user is provisioned). Every employee whose memberships changed
  * gets a 'teams' change (audit + outbox); the team gets an audit event.
  */
-async function executePlan(trx: Knex.Transaction, team: TeamRow, plan: GroupPlan, ctx: Ctx, action: string): Promise<void> {
+async function executePlan(
+  trx: Knex.Transaction,
+  team: TeamRow,
+  plan: GroupPlan,
+  ctx: Ctx,
+  action: string,
+): Promise<void> {
   const updates: Record<string, unknown> = {};
   const audit: Record<string, unknown> = {};
   if (plan.displayName !== undefined && plan.displayName !== team.display_name) {
@@ -143,7 +154,8 @@ async function executePlan(trx: Knex.Transaction, team: TeamRow, plan: GroupPlan
 
 async function lockScimTeam(trx: Knex.Transaction, tenantId: string, id: string): Promise<TeamRow> {
   if (!isUuid(id)) throw notFound(`Group ${id.slice(0, 64)} not found`);
-  const team = (await trx('teams').where({ tenant_id: tenantId, id, scim_managed: true }).forUpdate().first()) as TeamRow | undefined;
+  const team = (await trx('teams').where({ tenant_id: tenantId, id, scim_managed: true }).forUpdate().first()) as
+    TeamRow | undefined;
   if (!team) throw notFound(`Group ${id.slice(0, 64)} not found`);
   return team;
 }
@@ -154,7 +166,8 @@ function sendGroup(res: Response, status: number, team: TeamView, sc: ScimContex
   sendScimJson(res, status, body);
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function createGroupRoutes(sc: ScimContext): Router {
   const { db } = sc.deps;
@@ -166,11 +179,14 @@ export function createGroupRoutes(sc: ScimContext): Router {
     const params = parseListParams(req.query);
     const p = projectionOf(req);
     const where = params.filter !== undefined ? filterToSql(params.filter, 'Group', noCustom) : undefined;
-    const scoped = (q: Knex.QueryBuilder) => (where ? q.whereRaw(`(${where.sql})`, where.bindings as Knex.RawBinding[]) : q);
+    const scoped = (q: Knex.QueryBuilder) =>
+      where ? q.whereRaw(`(${where.sql})`, where.bindings as Knex.RawBinding[]) : q;
     let rows: Array<TeamView & { total_count?: string }> = [];
     let total: number;
     const countAll = async () => {
-      const [{ count }] = await scoped(db('teams').where({ 'teams.tenant_id': tenantId, 'teams.scim_managed': true })).count<Array<{ count: string }>>('* as count');
+      const [{ count }] = await scoped(
+        db('teams').where({ 'teams.tenant_id': tenantId, 'teams.scim_managed': true }),
+      ).count<Array<{ count: string }>>('* as count');
       return Number(count);
     };
     if (params.count === 0) {
@@ -231,13 +247,17 @@ export function createGroupRoutes(sc: ScimContext): Router {
       let team: TeamRow;
       let action: string;
       if (existing) {
-        if (existing.scim_managed) throw uniqueness(`a group named "${plan.displayName!.slice(0, 200)}" already exists`);
+        if (existing.scim_managed)
+          throw uniqueness(`a group named "${plan.displayName!.slice(0, 200)}" already exists`);
         await trx('teams')
           .where({ tenant_id: tenantId, id: existing.id })
           .update({ scim_managed: true, external_id: plan.externalId ?? null });
         team = { ...existing, scim_managed: true, external_id: plan.externalId ?? null };
         action = 'adopted';
-        sc.deps.logger.info({ tenantId, teamId: team.id, requestId: ctx.requestId }, 'scim POST /Groups adopted a manual team');
+        sc.deps.logger.info(
+          { tenantId, teamId: team.id, requestId: ctx.requestId },
+          'scim POST /Groups adopted a manual team',
+        );
         // The manual team keeps its own spelling; Entra's displayName filter matches case-insensitively anyway.
         delete plan.displayName;
       } else {
@@ -266,7 +286,8 @@ export function createGroupRoutes(sc: ScimContext): Router {
     const tenantId = tenantOf(res);
     const id = String(req.params.id);
     if (!isPlainObject(req.body)) throw badRequest('invalidSyntax', 'the request body must be a JSON object');
-    const plan = kind === 'patch' ? planGroupPatch(parsePatchRequest(req.body)) : planGroupResource(req.body, { put: true });
+    const plan =
+      kind === 'patch' ? planGroupPatch(parsePatchRequest(req.body)) : planGroupResource(req.body, { put: true });
     const ctx = { tenantId, requestId: requestIdOf(res) };
     await db.transaction(async (trx) => {
       const team = await lockScimTeam(trx, tenantId, id);

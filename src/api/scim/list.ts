@@ -27,7 +27,8 @@ export function queryParams(query: unknown): Map<string, unknown> {
 function single(q: Map<string, unknown>, name: string): string | undefined {
   const v = q.get(name.toLowerCase());
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw badRequest(name === 'filter' ? 'invalidFilter' : 'invalidValue', `${name} must be given once, as a string`);
+  if (typeof v !== 'string')
+    throw badRequest(name === 'filter' ? 'invalidFilter' : 'invalidValue', `${name} must be given once, as a string`);
   return v;
 }
 

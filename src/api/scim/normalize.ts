@@ -62,7 +62,8 @@ export function parsePatchRequest(body: unknown): PatchOperation[] {
       throw badRequest('invalidPath', `operation ${i + 1}: "path" is too long`);
     }
     const trimmed = typeof path === 'string' && path.trim() !== '' ? path.trim() : undefined;
-    if (name !== 'remove' && !hasValue) throw badRequest('invalidValue', `operation ${i + 1}: "${name}" needs a "value"`);
+    if (name !== 'remove' && !hasValue)
+      throw badRequest('invalidValue', `operation ${i + 1}: "${name}" needs a "value"`);
     if (name === 'remove' && trimmed === undefined && !hasValue) {
       throw badRequest('noTarget', `operation ${i + 1}: "remove" needs a "path"`);
     }
@@ -104,7 +105,8 @@ export function coerceString(v: unknown, name: string): string | null {
   if (u === null || u === undefined) return null;
   if (typeof u === 'number' && Number.isFinite(u)) return String(u);
   if (typeof u !== 'string') throw badRequest('invalidValue', `${name} must be a string`);
-  if (u.length > MAX_STRING_LENGTH) throw badRequest('invalidValue', `${name} is longer than ${MAX_STRING_LENGTH} characters`);
+  if (u.length > MAX_STRING_LENGTH)
+    throw badRequest('invalidValue', `${name} is longer than ${MAX_STRING_LENGTH} characters`);
   return u;
 }
 
@@ -121,7 +123,8 @@ export function isCalendarDate(s: string): boolean {
 export function coerceDate(v: unknown, name: string): string | null {
   const s = coerceString(v, name);
   if (s === null || s === '') return null;
-  if (!isCalendarDate(s)) throw badRequest('invalidValue', `${name} must be a date as YYYY-MM-DD, got "${s.slice(0, 40)}"`);
+  if (!isCalendarDate(s))
+    throw badRequest('invalidValue', `${name} must be a date as YYYY-MM-DD, got "${s.slice(0, 40)}"`);
   return s;
 }
 

@@ -172,7 +172,8 @@ export function resolveUserPath(p: ParsedPath, lookupCustom: CustomAttributeLook
         if (!sub) throw badRequest('invalidPath', `"${p.sub}" is not a sub-attribute of name`);
         return sub;
       }
-      if (p.sub !== undefined && core.kind !== 'readOnly') throw badRequest('invalidPath', `${p.attr} has no sub-attributes`);
+      if (p.sub !== undefined && core.kind !== 'readOnly')
+        throw badRequest('invalidPath', `${p.attr} has no sub-attributes`);
       return core;
     }
     if (IGNORED_CORE_USER_ATTRIBUTES.has(attr)) return { kind: 'ignored' };
@@ -217,11 +218,16 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Applies PATCH operations to a draft, in order; all or nothing is up to the caller (one transaction). */
-export function applyUserOperations(draft: UserDraft, ops: readonly PatchOperation[], lookupCustom: CustomAttributeLookup): void {
+export function applyUserOperations(
+  draft: UserDraft,
+  ops: readonly PatchOperation[],
+  lookupCustom: CustomAttributeLookup,
+): void {
   for (const op of ops) {
     if (op.path === undefined) {
       if (op.op === 'remove') throw badRequest('noTarget', '"remove" needs a "path"');
-      if (!isPlainObject(op.value)) throw badRequest('invalidValue', 'an operation without "path" needs an object "value"');
+      if (!isPlainObject(op.value))
+        throw badRequest('invalidValue', 'an operation without "path" needs an object "value"');
       applyValueMap(draft, op.op, op.value, lookupCustom, 'patch');
     } else {
       applyPath(draft, op.op, op.path, op.value, lookupCustom, 'patch');
@@ -234,7 +240,11 @@ export function applyUserOperations(draft: UserDraft, ops: readonly PatchOperati
  * extension objects and flattened `urn:…:User:department` keys all work; nulls mean "unassigned" and are skipped;
  * read-only attributes (id, meta, groups, schemas) are ignored as RFC 7644 §3.3 allows.
  */
-export function applyUserResource(draft: UserDraft, body: Record<string, unknown>, lookupCustom: CustomAttributeLookup): void {
+export function applyUserResource(
+  draft: UserDraft,
+  body: Record<string, unknown>,
+  lookupCustom: CustomAttributeLookup,
+): void {
   applyValueMap(draft, 'replace', body, lookupCustom, 'resource');
 }
 
@@ -323,7 +333,12 @@ function scalarValue(t: Extract<UserTarget, { kind: 'scalar' }>, value: unknown)
   return s === '' && t.key !== 'userName' ? null : s;
 }
 
-function applyMulti(draft: UserDraft, op: PatchOpName, t: Extract<UserTarget, { kind: 'multi' }>, value: unknown): void {
+function applyMulti(
+  draft: UserDraft,
+  op: PatchOpName,
+  t: Extract<UserTarget, { kind: 'multi' }>,
+  value: unknown,
+): void {
   let elems: Elem[];
   switch (t.attr) {
     case 'emails':
@@ -350,7 +365,7 @@ function applyMulti(draft: UserDraft, op: PatchOpName, t: Extract<UserTarget, { 
     }
     case 'addresses': {
       const address = pick(elems, 'work');
-      draft.location = address ? (coerceString(address.locality, 'addresses.locality') || null) : null;
+      draft.location = address ? coerceString(address.locality, 'addresses.locality') || null : null;
       return;
     }
   }
@@ -395,7 +410,12 @@ function subValue(sub: string, v: unknown, attr: string): unknown {
 const sameText = (a: unknown, b: unknown) =>
   typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
 
-function editElements(elems: Elem[], op: PatchOpName, t: Extract<UserTarget, { kind: 'multi' }>, value: unknown): Elem[] {
+function editElements(
+  elems: Elem[],
+  op: PatchOpName,
+  t: Extract<UserTarget, { kind: 'multi' }>,
+  value: unknown,
+): Elem[] {
   const matches = (e: Elem) => (t.filter ? matchElement(t.filter, e) : true);
   if (t.sub === undefined && t.filter === undefined) {
     if (op === 'remove') {
@@ -403,11 +423,15 @@ function editElements(elems: Elem[], op: PatchOpName, t: Extract<UserTarget, { k
       const gone = (Array.isArray(value) ? value : [value]).map((v) => normalizeElement(v, t.attr));
       return elems.filter((e) => !gone.some((g) => sameText(g.value, e.value)));
     }
-    const incoming = value === null ? [] : (Array.isArray(value) ? value : [value]).map((v) => normalizeElement(v, t.attr));
+    const incoming =
+      value === null ? [] : (Array.isArray(value) ? value : [value]).map((v) => normalizeElement(v, t.attr));
     if (op === 'replace') return incoming;
     const out = elems.slice();
     for (const n of incoming) {
-      const same = out.findIndex((e) => (n.type !== undefined && sameText(e.type, n.type)) || (n.type === undefined && sameText(e.value, n.value)));
+      const same = out.findIndex(
+        (e) =>
+          (n.type !== undefined && sameText(e.type, n.type)) || (n.type === undefined && sameText(e.value, n.value)),
+      );
       if (same >= 0) out[same] = { ...out[same], ...n };
       else out.push(n);
     }

@@ -46,7 +46,8 @@ export function parsePath(raw: string, resource: 'User' | 'Group'): ParsedPath {
       }
     }
   }
-  if (schema === null && lower.startsWith('urn:')) throw badRequest('invalidPath', `unknown schema in path "${clip(path)}"`);
+  if (schema === null && lower.startsWith('urn:'))
+    throw badRequest('invalidPath', `unknown schema in path "${clip(path)}"`);
   const m = REST.exec(rest);
   if (!m) throw badRequest('invalidPath', `"${clip(path)}" is not a valid attribute path`);
   const [, attr, filter, sub] = m;

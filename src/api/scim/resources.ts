@@ -93,7 +93,11 @@ export interface GroupMember {
   display: string | null;
 }
 
-export function renderGroup(row: TeamRow, members: GroupMember[] | undefined, ctx: Pick<RenderContext, 'baseUrl'>): ScimResource {
+export function renderGroup(
+  row: TeamRow,
+  members: GroupMember[] | undefined,
+  ctx: Pick<RenderContext, 'baseUrl'>,
+): ScimResource {
   const out: ScimResource = { schemas: [URN.group], id: row.id };
   setIf(out, 'externalId', row.external_id);
   out.displayName = row.display_name;

@@ -35,10 +35,16 @@ export function createScimRouter(deps: ApiDeps): Router {
   router.use(createDiscoveryRoutes(sc));
 
   // RFC 7644 §3.7 and §3.11: optional, not offered (advertised as bulk.supported=false).
-  router.all(['/Bulk', '/Me', '/Me/*rest'], (_req, _res, next) => next(new ScimError(501, undefined, 'not implemented')));
+  router.all(['/Bulk', '/Me', '/Me/*rest'], (_req, _res, next) =>
+    next(new ScimError(501, undefined, 'not implemented')),
+  );
   router.use((req, _res, next) => {
     const known = /^\/(Users|Groups)(\/[^/]*)?$/i.test(req.path);
-    next(known ? new ScimError(405, undefined, `${req.method} is not supported here`) : new ScimError(404, undefined, 'no such SCIM endpoint'));
+    next(
+      known
+        ? new ScimError(405, undefined, `${req.method} is not supported here`)
+        : new ScimError(404, undefined, 'no such SCIM endpoint'),
+    );
   });
   router.use(scimErrorHandler(deps.logger));
   return router;

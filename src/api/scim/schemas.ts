@@ -146,7 +146,12 @@ export const GROUP_ATTRIBUTES: AttributeDefinition[] = [
 ];
 
 const COMMON_ATTRIBUTES: AttributeDefinition[] = [
-  attr('id', 'Server-assigned identifier.', { caseExact: true, mutability: 'readOnly', returned: 'always', uniqueness: 'server' }),
+  attr('id', 'Server-assigned identifier.', {
+    caseExact: true,
+    mutability: 'readOnly',
+    returned: 'always',
+    uniqueness: 'server',
+  }),
   attr('externalId', "The client's identifier (Entra's objectId or mailNickname).", { caseExact: true }),
 ];
 
@@ -179,10 +184,30 @@ interface SchemaDocument {
 /** Every schema this server publishes at /Schemas for one tenant. */
 export function schemaDocuments(defs: readonly CustomAttributeDefinition[]): SchemaDocument[] {
   return [
-    { id: URN.user, name: 'User', description: 'User account (an employee)', attributes: [...COMMON_ATTRIBUTES, ...USER_ATTRIBUTES] },
-    { id: URN.enterprise, name: 'EnterpriseUser', description: 'Enterprise user, with this tenant\'s custom attributes', attributes: enterpriseAttributesFor(defs) },
-    { id: URN.product, name: 'EntraSyncUser', description: 'HR attributes of entra-sync without a standard SCIM home', attributes: PRODUCT_ATTRIBUTES },
-    { id: URN.group, name: 'Group', description: 'Group (a team)', attributes: [...COMMON_ATTRIBUTES, ...GROUP_ATTRIBUTES] },
+    {
+      id: URN.user,
+      name: 'User',
+      description: 'User account (an employee)',
+      attributes: [...COMMON_ATTRIBUTES, ...USER_ATTRIBUTES],
+    },
+    {
+      id: URN.enterprise,
+      name: 'EnterpriseUser',
+      description: "Enterprise user, with this tenant's custom attributes",
+      attributes: enterpriseAttributesFor(defs),
+    },
+    {
+      id: URN.product,
+      name: 'EntraSyncUser',
+      description: 'HR attributes of entra-sync without a standard SCIM home',
+      attributes: PRODUCT_ATTRIBUTES,
+    },
+    {
+      id: URN.group,
+      name: 'Group',
+      description: 'Group (a team)',
+      attributes: [...COMMON_ATTRIBUTES, ...GROUP_ATTRIBUTES],
+    },
   ];
 }
 

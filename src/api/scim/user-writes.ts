@@ -1,11 +1,6 @@
 import type { Knex } from 'knex';
 import { recordEmployeeChange } from '../../db/changes';
-import {
-  isUuid,
-  linkPendingReferencesTo,
-  type EmployeeRow,
-  type EmployeeView,
-} from '../../db/employees';
+import { isUuid, linkPendingReferencesTo, type EmployeeRow, type EmployeeView } from '../../db/employees';
 import { ensureLevel } from '../../db/levels';
 import { clearPendingManager, setPendingManager } from '../../db/pending-references';
 import { badRequest } from './errors';

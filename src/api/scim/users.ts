@@ -81,7 +81,12 @@ function requireObjectBody(req: Request): Record<string, unknown> {
 }
 
 /** ORDER BY for `sortBy` (allow-listed through the filter column map), always ending in (created_at, id) for stability. */
-function applySort(q: Knex.QueryBuilder, sortBy: string | undefined, descending: boolean, defs: CustomAttributeSet): void {
+function applySort(
+  q: Knex.QueryBuilder,
+  sortBy: string | undefined,
+  descending: boolean,
+  defs: CustomAttributeSet,
+): void {
   const dir = descending ? 'DESC' : 'ASC';
   if (sortBy !== undefined) {
     let col;
@@ -92,7 +97,10 @@ function applySort(q: Knex.QueryBuilder, sortBy: string | undefined, descending:
     }
     switch (col.kind) {
       case 'text':
-        q.orderByRaw(`${col.caseExact ? col.expr : `lower(${col.expr})`} ${dir} NULLS LAST`, (col.bindings ?? []) as Knex.RawBinding[]);
+        q.orderByRaw(
+          `${col.caseExact ? col.expr : `lower(${col.expr})`} ${dir} NULLS LAST`,
+          (col.bindings ?? []) as Knex.RawBinding[],
+        );
         break;
       case 'number':
         q.orderByRaw(`${col.expr} ${dir} NULLS LAST`, col.bindings as Knex.RawBinding[]);
@@ -137,9 +145,12 @@ export function createUserRoutes(sc: ScimContext): Router {
     const p = projectionOf(req);
     const page = await withDefinitions(sc, tenantId, async (defs) => {
       const where = params.filter !== undefined ? filterToSql(params.filter, 'User', defs.lookup) : undefined;
-      const scoped = (q: Knex.QueryBuilder) => (where ? q.whereRaw(`(${where.sql})`, where.bindings as Knex.RawBinding[]) : q);
+      const scoped = (q: Knex.QueryBuilder) =>
+        where ? q.whereRaw(`(${where.sql})`, where.bindings as Knex.RawBinding[]) : q;
       if (params.count === 0) {
-        const [{ count }] = await scoped(db('employees').where('employees.tenant_id', tenantId)).count<Array<{ count: string }>>('* as count');
+        const [{ count }] = await scoped(db('employees').where('employees.tenant_id', tenantId)).count<
+          Array<{ count: string }>
+        >('* as count');
         return { rows: [] as Array<EmployeeView & { total_count?: string }>, total: Number(count), defs };
       }
       // The total rides along as a window count: one round trip for the usual single-result Entra query.
@@ -151,7 +162,9 @@ export function createUserRoutes(sc: ScimContext): Router {
       const rows = (await q) as Array<EmployeeView & { total_count?: string }>;
       let total = rows.length > 0 ? Number(rows[0].total_count) : 0;
       if (rows.length === 0 && params.startIndex > 1) {
-        const [{ count }] = await scoped(db('employees').where('employees.tenant_id', tenantId)).count<Array<{ count: string }>>('* as count');
+        const [{ count }] = await scoped(db('employees').where('employees.tenant_id', tenantId)).count<
+          Array<{ count: string }>
+        >('* as count');
         total = Number(count);
       }
       return { rows, total, defs };
@@ -181,7 +194,8 @@ export function createUserRoutes(sc: ScimContext): Router {
     const { result, defs } = await withDefinitions(sc, tenantId, async (defs) => {
       const draft = emptyDraft();
       applyUserResource(draft, body, defs.lookup);
-      if (draft.userName === null || draft.userName.trim() === '') throw badRequest('invalidValue', 'userName is required');
+      if (draft.userName === null || draft.userName.trim() === '')
+        throw badRequest('invalidValue', 'userName is required');
       const result = await db.transaction(async (trx) => {
         // One query for both identity checks: externalId (case-exact) and userName (case-insensitive).
         const clashes = (await trx('employees')
@@ -190,7 +204,11 @@ export function createUserRoutes(sc: ScimContext): Router {
             w.whereRaw('lower(user_name) = lower(?)', [draft.userName!]);
             if (draft.externalId !== null) w.orWhere('external_id', draft.externalId);
           })
-          .select('id', 'external_id', 'user_name')) as Array<{ id: string; external_id: string | null; user_name: string }>;
+          .select('id', 'external_id', 'user_name')) as Array<{
+          id: string;
+          external_id: string | null;
+          user_name: string;
+        }>;
         if (draft.externalId !== null && clashes.some((c) => c.external_id === draft.externalId)) {
           throw uniqueness(`a user with externalId "${draft.externalId.slice(0, 100)}" already exists`);
         }
@@ -205,7 +223,10 @@ export function createUserRoutes(sc: ScimContext): Router {
           if (!current) throw uniqueness('userName already exists');
           const next = draftFromRow(current);
           applyUserResource(next, body, defs.lookup);
-          sc.deps.logger.info({ tenantId, employeeId: current.id, requestId: ctx.requestId }, 'scim POST adopted an existing employee by userName');
+          sc.deps.logger.info(
+            { tenantId, employeeId: current.id, requestId: ctx.requestId },
+            'scim POST adopted an existing employee by userName',
+          );
           return writeUser(trx, ctx, current, next);
         }
         return writeUser(trx, ctx, undefined, draft);

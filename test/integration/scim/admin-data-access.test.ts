@@ -46,29 +46,63 @@ describe('employees', () => {
 
   it('listEmployees pages and filters by active and lifecycle status', async () => {
     const other = await h.newTenant('List tenant');
-    const ids = [await other.createUser('l1@x.com'), await other.createUser('l2@x.com'), await other.createUser('l3@x.com')];
+    const ids = [
+      await other.createUser('l1@x.com'),
+      await other.createUser('l2@x.com'),
+      await other.createUser('l3@x.com'),
+    ];
     await other.delete(`/Users/${ids[1]}`);
     const page = await listEmployees(h.db, other.tenantId, { limit: 2, offset: 0 });
     expect(page.total).toBe(3);
     expect(page.items.map((e) => e.id)).toEqual(ids.slice(0, 2));
-    expect((await listEmployees(h.db, other.tenantId, { limit: 10, offset: 0, active: false })).items.map((e) => e.id)).toEqual([ids[1]]);
-    expect((await listEmployees(h.db, other.tenantId, { limit: 10, offset: 0, lifecycleStatus: 'active' })).total).toBe(2);
+    expect(
+      (await listEmployees(h.db, other.tenantId, { limit: 10, offset: 0, active: false })).items.map((e) => e.id),
+    ).toEqual([ids[1]]);
+    expect((await listEmployees(h.db, other.tenantId, { limit: 10, offset: 0, lifecycleStatus: 'active' })).total).toBe(
+      2,
+    );
   });
 
   it('updateEmployeeHrFields sets the lifecycle in one transaction with audit and outbox, and keeps active in step', async () => {
     const id = await h.scim.createUser('lifecycle@contoso.com');
-    const leave = await updateEmployeeHrFields(h.db, h.scim.tenantId, id, { lifecycleStatus: 'leave' }, { source: 'admin', requestId: 'r1' });
+    const leave = await updateEmployeeHrFields(
+      h.db,
+      h.scim.tenantId,
+      id,
+      { lifecycleStatus: 'leave' },
+      { source: 'admin', requestId: 'r1' },
+    );
     expect(leave).toMatchObject({ lifecycleStatus: 'leave', active: true });
-    const out = await updateEmployeeHrFields(h.db, h.scim.tenantId, id, { lifecycleStatus: 'terminated' }, { source: 'admin', requestId: 'r2' });
+    const out = await updateEmployeeHrFields(
+      h.db,
+      h.scim.tenantId,
+      id,
+      { lifecycleStatus: 'terminated' },
+      { source: 'admin', requestId: 'r2' },
+    );
     expect(out).toMatchObject({ lifecycleStatus: 'terminated', active: false });
     const last = await h.db('outbox').where({ employee_id: id }).orderBy('id', 'desc').first();
     expect(last).toMatchObject({ source: 'admin', changed_attributes: ['lifecycleStatus', 'active'] });
     const audit = await h.db('audit_events').where({ resource_id: id, request_id: 'r2' }).first();
     expect(audit).toMatchObject({ action: 'deactivated', actor: 'admin' });
     const versionBefore = out!.version;
-    const same = await updateEmployeeHrFields(h.db, h.scim.tenantId, id, { lifecycleStatus: 'terminated' }, { source: 'admin' });
+    const same = await updateEmployeeHrFields(
+      h.db,
+      h.scim.tenantId,
+      id,
+      { lifecycleStatus: 'terminated' },
+      { source: 'admin' },
+    );
     expect(same!.version).toBe(versionBefore);
-    expect(await updateEmployeeHrFields(h.db, h.scim.tenantId, '5d48a0a8-e3f9-4b4c-9c2a-7d2b8d0c2f11', { lifecycleStatus: 'active' }, { source: 'admin' })).toBeUndefined();
+    expect(
+      await updateEmployeeHrFields(
+        h.db,
+        h.scim.tenantId,
+        '5d48a0a8-e3f9-4b4c-9c2a-7d2b8d0c2f11',
+        { lifecycleStatus: 'active' },
+        { source: 'admin' },
+      ),
+    ).toBeUndefined();
   });
 
   it('a SCIM reactivation after an admin termination sets the lifecycle back to active', async () => {
@@ -83,8 +117,15 @@ describe('employees', () => {
 describe('teams', () => {
   it('createManualTeam refuses a duplicate name case-insensitively; listTeams shows all teams with member counts', async () => {
     const t = await h.newTenant('Teams tenant');
-    const manual = await createManualTeam(h.db, t.tenantId, { displayName: 'Design' }, { source: 'admin', requestId: 'x' });
-    await expect(createManualTeam(h.db, t.tenantId, { displayName: 'design' }, { source: 'admin' })).rejects.toBeInstanceOf(DuplicateTeamNameError);
+    const manual = await createManualTeam(
+      h.db,
+      t.tenantId,
+      { displayName: 'Design' },
+      { source: 'admin', requestId: 'x' },
+    );
+    await expect(
+      createManualTeam(h.db, t.tenantId, { displayName: 'design' }, { source: 'admin' }),
+    ).rejects.toBeInstanceOf(DuplicateTeamNameError);
     const u = await t.createUser('team.count@x.com');
     const scimTeam = await t.createGroup('From Entra', { members: [{ value: u }] });
     const teams = await listTeams(h.db, t.tenantId);
@@ -108,11 +149,19 @@ describe('teams', () => {
 describe('custom attribute definitions', () => {
   it('creates with a given or generated url-safe id, lists, refuses duplicates and bad input, and deletes', async () => {
     const t = await h.newTenant('Custom defs tenant');
-    const given = await createCustomAttributeDefinition(h.db, t.tenantId, { id: 'costUnit', name: 'Cost unit', type: 'string' });
+    const given = await createCustomAttributeDefinition(h.db, t.tenantId, {
+      id: 'costUnit',
+      name: 'Cost unit',
+      type: 'string',
+    });
     const generated = await createCustomAttributeDefinition(h.db, t.tenantId, { name: 'Score', type: 'number' });
     expect(generated.id).toMatch(/^[A-Za-z0-9_-]{6,}$/);
-    await expect(createCustomAttributeDefinition(h.db, t.tenantId, { id: 'costUnit', name: 'again', type: 'string' })).rejects.toBeInstanceOf(DuplicateCustomAttributeError);
-    await expect(createCustomAttributeDefinition(h.db, t.tenantId, { id: 'has space', name: 'x', type: 'string' })).rejects.toBeInstanceOf(InvalidCustomAttributeError);
+    await expect(
+      createCustomAttributeDefinition(h.db, t.tenantId, { id: 'costUnit', name: 'again', type: 'string' }),
+    ).rejects.toBeInstanceOf(DuplicateCustomAttributeError);
+    await expect(
+      createCustomAttributeDefinition(h.db, t.tenantId, { id: 'has space', name: 'x', type: 'string' }),
+    ).rejects.toBeInstanceOf(InvalidCustomAttributeError);
     expect((await listCustomAttributeDefinitions(h.db, t.tenantId)).map((d) => d.id)).toEqual([given.id, generated.id]);
     expect(await deleteCustomAttributeDefinition(h.db, t.tenantId, 'costUnit')).toBe(true);
     expect(await deleteCustomAttributeDefinition(h.db, t.tenantId, 'costUnit')).toBe(false);

@@ -37,11 +37,16 @@ describe('authentication', () => {
     const { issueToken } = await import('../../../src/db/tokens');
     const issued = await issueToken(h.db, { tenantId: h.scim.tenantId, kind: 'scim', name: 'to revoke' });
     await revokeToken(h.db, h.scim.tenantId, issued.record.id);
-    expect((await request(h.app).get('/scim/v2/Users').set('Authorization', `Bearer ${issued.token}`)).status).toBe(401);
+    expect((await request(h.app).get('/scim/v2/Users').set('Authorization', `Bearer ${issued.token}`)).status).toBe(
+      401,
+    );
   });
 
   it('checks the token before reading the body', async () => {
-    const res = await request(h.app).post('/scim/v2/Users').set('Content-Type', 'application/scim+json').send('{not json');
+    const res = await request(h.app)
+      .post('/scim/v2/Users')
+      .set('Content-Type', 'application/scim+json')
+      .send('{not json');
     expect(res.status).toBe(401);
   });
 });
@@ -51,13 +56,21 @@ describe('tenant isolation', () => {
     const user = await other.createUser('iso@globex.com');
     const group = await other.createGroup('Globex Team');
     expect((await h.scim.get(`/Users/${user}`)).status).toBe(404);
-    expect((await h.scim.ops(`/Users/${user}`, [{ op: 'replace', path: 'displayName', value: 'hacked' }])).status).toBe(404);
+    expect((await h.scim.ops(`/Users/${user}`, [{ op: 'replace', path: 'displayName', value: 'hacked' }])).status).toBe(
+      404,
+    );
     expect((await h.scim.put(`/Users/${user}`, { userName: 'hacked@x.com' })).status).toBe(404);
     expect((await h.scim.delete(`/Users/${user}`)).status).toBe(404);
     expect((await h.scim.get(`/Groups/${group}`)).status).toBe(404);
-    expect((await h.scim.ops(`/Groups/${group}`, [{ op: 'replace', path: 'displayName', value: 'hacked' }])).status).toBe(404);
+    expect(
+      (await h.scim.ops(`/Groups/${group}`, [{ op: 'replace', path: 'displayName', value: 'hacked' }])).status,
+    ).toBe(404);
     expect((await h.scim.delete(`/Groups/${group}`)).status).toBe(404);
-    expect(await h.db('employees').where({ id: user }).first()).toMatchObject({ active: true, display_name: null, user_name: 'iso@globex.com' });
+    expect(await h.db('employees').where({ id: user }).first()).toMatchObject({
+      active: true,
+      display_name: null,
+      user_name: 'iso@globex.com',
+    });
     expect(await h.db('teams').where({ id: group }).first()).toMatchObject({ display_name: 'Globex Team' });
   });
 
@@ -65,7 +78,11 @@ describe('tenant isolation', () => {
     const a = await h.scim.createUser('same@shared.com', { externalId: 'same-ext' });
     const b = await other.createUser('same@shared.com', { externalId: 'same-ext' });
     expect(a).not.toBe(b);
-    expect((await h.scim.get(`/Users?filter=${encodeURIComponent('userName eq "same@shared.com"')}`)).body.Resources.map((r: { id: string }) => r.id)).toEqual([a]);
+    expect(
+      (await h.scim.get(`/Users?filter=${encodeURIComponent('userName eq "same@shared.com"')}`)).body.Resources.map(
+        (r: { id: string }) => r.id,
+      ),
+    ).toEqual([a]);
     await h.scim.createGroup('Same Name');
     await other.createGroup('Same Name');
   });
@@ -83,6 +100,8 @@ describe('tenant isolation', () => {
     expect(res.status).toBe(200);
     const names = res.body.Resources.map((r: { userName: string }) => r.userName);
     expect(names).not.toContain('leak@globex.com');
-    expect(res.body.totalResults).toBe(Number((await h.db('employees').where({ tenant_id: h.scim.tenantId }).count('* as c'))[0].c));
+    expect(res.body.totalResults).toBe(
+      Number((await h.db('employees').where({ tenant_id: h.scim.tenantId }).count('* as c'))[0].c),
+    );
   });
 });

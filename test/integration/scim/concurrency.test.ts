@@ -41,9 +41,13 @@ it('loses no update when many PATCHes of one user touching different attributes 
 });
 
 it('keeps every member when many group member PATCHes run in parallel', async () => {
-  const users = await Promise.all(Array.from({ length: 10 }, (_, i) => h.scim.createUser(`par.member.${i}@contoso.com`)));
+  const users = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => h.scim.createUser(`par.member.${i}@contoso.com`)),
+  );
   const team = await h.scim.createGroup('Parallel Team');
-  const results = await Promise.all(users.map((u) => h.scim.ops(`/Groups/${team}`, [{ op: 'Add', path: 'members', value: [{ value: u }] }])));
+  const results = await Promise.all(
+    users.map((u) => h.scim.ops(`/Groups/${team}`, [{ op: 'Add', path: 'members', value: [{ value: u }] }])),
+  );
   expect(results.every((r) => r.status === 204)).toBe(true);
   expect((await h.db('team_members').where({ team_id: team }).pluck('employee_id')).sort()).toEqual([...users].sort());
 });
@@ -52,12 +56,20 @@ it('answers a concurrent duplicate POST with one 201 and one 409, never a 500', 
   const body = { userName: 'race@contoso.com', externalId: 'race-1' };
   const [a, b] = await Promise.all([h.scim.post('/Users', body), h.scim.post('/Users', body)]);
   expect([a.status, b.status].sort()).toEqual([201, 409]);
-  expect(await h.db('employees').where({ tenant_id: h.scim.tenantId, external_id: 'race-1' }).count('* as c')).toEqual([{ c: 1 }]);
+  expect(await h.db('employees').where({ tenant_id: h.scim.tenantId, external_id: 'race-1' }).count('* as c')).toEqual([
+    { c: 1 },
+  ]);
 });
 
 it('creates one level when parallel requests name the same new level', async () => {
   const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => h.scim.createUser(`lvl.race.${i}@contoso.com`)));
-  const results = await Promise.all(ids.map((id, i) => h.scim.ops(`/Users/${id}`, [{ op: 'add', path: `${PRODUCT}:level`, value: i % 2 ? 'Principal' : 'PRINCIPAL' }])));
+  const results = await Promise.all(
+    ids.map((id, i) =>
+      h.scim.ops(`/Users/${id}`, [{ op: 'add', path: `${PRODUCT}:level`, value: i % 2 ? 'Principal' : 'PRINCIPAL' }]),
+    ),
+  );
   expect(results.every((r) => r.status === 200)).toBe(true);
-  expect(await h.db('levels').where({ tenant_id: h.scim.tenantId }).whereRaw("lower(name) = 'principal'").count('* as c')).toEqual([{ c: 1 }]);
+  expect(
+    await h.db('levels').where({ tenant_id: h.scim.tenantId }).whereRaw("lower(name) = 'principal'").count('* as c'),
+  ).toEqual([{ c: 1 }]);
 });

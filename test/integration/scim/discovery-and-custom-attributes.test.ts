@@ -37,7 +37,13 @@ describe('discovery', () => {
     const res = await h.scim.get('/Schemas');
     expect(res.status).toBe(200);
     const ids = res.body.Resources.map((s: { id: string }) => s.id);
-    expect(ids).toEqual(expect.arrayContaining(['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE, 'urn:ietf:params:scim:schemas:core:2.0:Group']));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'urn:ietf:params:scim:schemas:core:2.0:User',
+        ENTERPRISE,
+        'urn:ietf:params:scim:schemas:core:2.0:Group',
+      ]),
+    );
     const user = res.body.Resources.find((s: { id: string }) => s.id === 'urn:ietf:params:scim:schemas:core:2.0:User');
     expect(user.attributes.find((a: { name: string }) => a.name === 'userName')).toMatchObject({
       type: 'string',
@@ -52,11 +58,23 @@ describe('discovery', () => {
   });
 
   it("lists each tenant's own custom attributes in the enterprise schema", async () => {
-    await createCustomAttributeDefinition(h.db, h.scim.tenantId, { id: 'tshirt', name: 'T-shirt size', type: 'string' });
+    await createCustomAttributeDefinition(h.db, h.scim.tenantId, {
+      id: 'tshirt',
+      name: 'T-shirt size',
+      type: 'string',
+    });
     const other = await h.newTenant('Other schemas');
     const ent = (await h.scim.get(`/Schemas/${ENTERPRISE}`)).body;
     expect(ent.attributes.map((a: { name: string }) => a.name)).toEqual(
-      expect.arrayContaining(['employeeNumber', 'costCenter', 'organization', 'division', 'department', 'manager', 'tshirt']),
+      expect.arrayContaining([
+        'employeeNumber',
+        'costCenter',
+        'organization',
+        'division',
+        'department',
+        'manager',
+        'tshirt',
+      ]),
     );
     const otherEnt = (await other.get(`/Schemas/${ENTERPRISE}`)).body;
     expect(otherEnt.attributes.map((a: { name: string }) => a.name)).not.toContain('tshirt');
@@ -65,9 +83,17 @@ describe('discovery', () => {
 
 describe('custom attributes', () => {
   it('stores a custom attribute sent by PATCH path and by POST nested object, type-checked', async () => {
-    await createCustomAttributeDefinition(h.db, h.scim.tenantId, { id: 'startYear', name: 'Start year', type: 'number' });
+    await createCustomAttributeDefinition(h.db, h.scim.tenantId, {
+      id: 'startYear',
+      name: 'Start year',
+      type: 'number',
+    });
     await createCustomAttributeDefinition(h.db, h.scim.tenantId, { id: 'isRemote', name: 'Remote', type: 'boolean' });
-    await createCustomAttributeDefinition(h.db, h.scim.tenantId, { id: 'anniversary', name: 'Anniversary', type: 'date' });
+    await createCustomAttributeDefinition(h.db, h.scim.tenantId, {
+      id: 'anniversary',
+      name: 'Anniversary',
+      type: 'date',
+    });
     const id = await h.scim.createUser('custom@contoso.com', { [ENTERPRISE]: { startYear: '2019', isRemote: 'True' } });
     const res = await h.scim.ops(`/Users/${id}`, [
       { op: 'Add', path: `${ENTERPRISE}:anniversary`, value: '2024-03-01' },
@@ -75,9 +101,16 @@ describe('custom attributes', () => {
     ]);
     expect(res.status).toBe(200);
     expect(res.body[ENTERPRISE]).toMatchObject({ startYear: 2019, isRemote: false, anniversary: '2024-03-01' });
-    expect((await h.db('employees').where({ id }).first()).custom_attributes).toEqual({ startYear: 2019, isRemote: false, anniversary: '2024-03-01' });
+    expect((await h.db('employees').where({ id }).first()).custom_attributes).toEqual({
+      startYear: 2019,
+      isRemote: false,
+      anniversary: '2024-03-01',
+    });
     const outbox = await h.db('outbox').where({ employee_id: id }).orderBy('id', 'desc').first();
-    expect([...outbox.changed_attributes].sort()).toEqual(['customAttributes.anniversary', 'customAttributes.isRemote']);
+    expect([...outbox.changed_attributes].sort()).toEqual([
+      'customAttributes.anniversary',
+      'customAttributes.isRemote',
+    ]);
   });
 
   it('accepts a definition created a moment ago (the cached set is refreshed on a miss)', async () => {

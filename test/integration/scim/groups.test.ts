@@ -23,8 +23,17 @@ describe('Create Group', () => {
     expect(res.status).toBe(201);
     expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
     expect(res.headers.location).toBe(`http://scim.test/scim/v2/Groups/${res.body.id}`);
-    expect(res.body).toMatchObject({ schemas: [GROUP], displayName: 'Engineering', externalId: 'grp-obj-1', members: [], meta: { resourceType: 'Group' } });
-    expect(await h.db('teams').where({ id: res.body.id }).first()).toMatchObject({ origin: 'scim', scim_managed: true });
+    expect(res.body).toMatchObject({
+      schemas: [GROUP],
+      displayName: 'Engineering',
+      externalId: 'grp-obj-1',
+      members: [],
+      meta: { resourceType: 'Group' },
+    });
+    expect(await h.db('teams').where({ id: res.body.id }).first()).toMatchObject({
+      origin: 'scim',
+      scim_managed: true,
+    });
   });
 
   it('adopts a manual team of the same name (case-insensitively) instead of creating a duplicate', async () => {
@@ -32,17 +41,35 @@ describe('Create Group', () => {
     const res = await h.scim.post('/Groups', { schemas: [GROUP], displayName: 'sales team', externalId: 'grp-sales' });
     expect(res.status).toBe(201);
     expect(res.body.id).toBe(manual.id);
-    expect(await h.db('teams').where({ id: manual.id }).first()).toMatchObject({ origin: 'manual', scim_managed: true, external_id: 'grp-sales', display_name: 'Sales Team' });
-    expect(await h.db('teams').where({ tenant_id: h.scim.tenantId }).whereRaw("lower(display_name) = 'sales team'").count('* as c')).toEqual([{ c: 1 }]);
+    expect(await h.db('teams').where({ id: manual.id }).first()).toMatchObject({
+      origin: 'manual',
+      scim_managed: true,
+      external_id: 'grp-sales',
+      display_name: 'Sales Team',
+    });
+    expect(
+      await h
+        .db('teams')
+        .where({ tenant_id: h.scim.tenantId })
+        .whereRaw("lower(display_name) = 'sales team'")
+        .count('* as c'),
+    ).toEqual([{ c: 1 }]);
   });
 
   it('keeps other manual teams out of SCIM: not listed, not readable, not patchable', async () => {
     const manual = await createManualTeam(h.db, h.scim.tenantId, { displayName: 'Hidden Manual' }, { source: 'admin' });
-    expect((await h.scim.get(`/Groups?filter=${encodeURIComponent('displayName eq "Hidden Manual"')}`)).body.totalResults).toBe(0);
+    expect(
+      (await h.scim.get(`/Groups?filter=${encodeURIComponent('displayName eq "Hidden Manual"')}`)).body.totalResults,
+    ).toBe(0);
     expect((await h.scim.get(`/Groups/${manual.id}`)).status).toBe(404);
-    expect((await h.scim.ops(`/Groups/${manual.id}`, [{ op: 'Replace', path: 'displayName', value: 'Taken' }])).status).toBe(404);
+    expect(
+      (await h.scim.ops(`/Groups/${manual.id}`, [{ op: 'Replace', path: 'displayName', value: 'Taken' }])).status,
+    ).toBe(404);
     expect((await h.scim.delete(`/Groups/${manual.id}`)).status).toBe(404);
-    expect(await h.db('teams').where({ id: manual.id }).first()).toMatchObject({ display_name: 'Hidden Manual', scim_managed: false });
+    expect(await h.db('teams').where({ id: manual.id }).first()).toMatchObject({
+      display_name: 'Hidden Manual',
+      scim_managed: false,
+    });
   });
 
   it('returns 409 uniqueness for a second group of the same name', async () => {
@@ -58,7 +85,9 @@ describe('Get Group', () => {
     const u = await h.scim.createUser('get.group.member@contoso.com');
     const id = await h.scim.createGroup('With Members', { members: [{ value: u }] });
     const full = await h.scim.get(`/Groups/${id}`);
-    expect(full.body.members).toEqual([{ value: u, $ref: `http://scim.test/scim/v2/Users/${u}`, type: 'User', display: 'get.group.member@contoso.com' }]);
+    expect(full.body.members).toEqual([
+      { value: u, $ref: `http://scim.test/scim/v2/Users/${u}`, type: 'User', display: 'get.group.member@contoso.com' },
+    ]);
     const lean = await h.scim.get(`/Groups/${id}?excludedAttributes=members`);
     expect(lean.status).toBe(200);
     expect(lean.body.members).toBeUndefined();
@@ -67,7 +96,9 @@ describe('Get Group', () => {
 
   it('finds a group by displayName, case-insensitively, without members', async () => {
     const id = await h.scim.createGroup('Marketing');
-    const res = await h.scim.get(`/Groups?excludedAttributes=members&filter=${encodeURIComponent('displayName eq "marketing"')}`);
+    const res = await h.scim.get(
+      `/Groups?excludedAttributes=members&filter=${encodeURIComponent('displayName eq "marketing"')}`,
+    );
     expect(res.status).toBe(200);
     expect(res.body.totalResults).toBe(1);
     expect(res.body.Resources[0]).toMatchObject({ id, displayName: 'Marketing' });
@@ -94,18 +125,38 @@ describe('Update Group', () => {
   });
 
   it('adds several members in one PATCH (several values and several operations) idempotently, and answers 204', async () => {
-    const [a, b, c] = [await h.scim.createUser('m.a@contoso.com'), await h.scim.createUser('m.b@contoso.com'), await h.scim.createUser('m.c@contoso.com')];
+    const [a, b, c] = [
+      await h.scim.createUser('m.a@contoso.com'),
+      await h.scim.createUser('m.b@contoso.com'),
+      await h.scim.createUser('m.c@contoso.com'),
+    ];
     const id = await h.scim.createGroup('Many Members');
     const res = await h.scim.patch(`/Groups/${id}`, {
       schemas: [PATCH_OP],
       Operations: [
-        { op: 'Add', path: 'members', value: [{ $ref: null, value: a }, { $ref: null, value: b }] },
-        { op: 'Add', path: 'members', value: [{ $ref: null, value: c }, { $ref: null, value: a }] },
+        {
+          op: 'Add',
+          path: 'members',
+          value: [
+            { $ref: null, value: a },
+            { $ref: null, value: b },
+          ],
+        },
+        {
+          op: 'Add',
+          path: 'members',
+          value: [
+            { $ref: null, value: c },
+            { $ref: null, value: a },
+          ],
+        },
       ],
     });
     expect(res.status).toBe(204);
     expect(await members(id)).toEqual([a, b, c].sort());
-    expect((await h.scim.ops(`/Groups/${id}`, [{ op: 'Add', path: 'members', value: [{ value: a }] }])).status).toBe(204);
+    expect((await h.scim.ops(`/Groups/${id}`, [{ op: 'Add', path: 'members', value: [{ value: a }] }])).status).toBe(
+      204,
+    );
     expect(await members(id)).toEqual([a, b, c].sort());
   });
 
@@ -123,7 +174,9 @@ describe('Update Group', () => {
   it('removes members by value list (Entra without the flag)', async () => {
     const [a, b] = [await h.scim.createUser('rm.a@contoso.com'), await h.scim.createUser('rm.b@contoso.com')];
     const id = await h.scim.createGroup('Remove By Value', { members: [{ value: a }, { value: b }] });
-    const res = await h.scim.ops(`/Groups/${id}`, [{ op: 'Remove', path: 'members', value: [{ $ref: null, value: a }] }]);
+    const res = await h.scim.ops(`/Groups/${id}`, [
+      { op: 'Remove', path: 'members', value: [{ $ref: null, value: a }] },
+    ]);
     expect(res.status).toBe(204);
     expect(await members(id)).toEqual([b]);
   });
@@ -139,7 +192,9 @@ describe('Update Group', () => {
 
   it('applies a path-less replace of displayName', async () => {
     const id = await h.scim.createGroup('Pathless Group');
-    expect((await h.scim.ops(`/Groups/${id}`, [{ op: 'replace', value: { displayName: 'Pathless Renamed' } }])).status).toBe(204);
+    expect(
+      (await h.scim.ops(`/Groups/${id}`, [{ op: 'replace', value: { displayName: 'Pathless Renamed' } }])).status,
+    ).toBe(204);
     expect((await h.scim.get(`/Groups/${id}`)).body.displayName).toBe('Pathless Renamed');
   });
 
@@ -154,7 +209,11 @@ describe('Update Group', () => {
   it('replaces the whole member list with PUT', async () => {
     const [a, b] = [await h.scim.createUser('put.a@contoso.com'), await h.scim.createUser('put.b@contoso.com')];
     const id = await h.scim.createGroup('Put Group', { members: [{ value: a }] });
-    const res = await h.scim.put(`/Groups/${id}`, { schemas: [GROUP], displayName: 'Put Group 2', members: [{ value: b }] });
+    const res = await h.scim.put(`/Groups/${id}`, {
+      schemas: [GROUP],
+      displayName: 'Put Group 2',
+      members: [{ value: b }],
+    });
     expect(res.status).toBe(200);
     expect(res.body.displayName).toBe('Put Group 2');
     expect(await members(id)).toEqual([b]);
@@ -169,7 +228,9 @@ describe('Delete Group', () => {
     expect(await h.db('teams').where({ id }).first()).toBeUndefined();
     expect(await members(id)).toEqual([]);
     expect((await h.scim.get(`/Groups/${id}`)).status).toBe(404);
-    expect((await h.db('outbox').where({ employee_id: u }).orderBy('id', 'desc').first()).changed_attributes).toEqual(['teams']);
+    expect((await h.db('outbox').where({ employee_id: u }).orderBy('id', 'desc').first()).changed_attributes).toEqual([
+      'teams',
+    ]);
   });
 
   it('never deletes an adopted manual team: it is only unlinked and keeps its members', async () => {

@@ -42,8 +42,8 @@ export class ScimClient {
     return this.patch(path, { schemas: [PATCH_OP], Operations: operations });
   }
   private send(method: 'post' | 'put' | 'patch', path: string, body: unknown) {
-    return request(this.app)
-      [method](`/scim/v2${path}`)
+    const agent = request(this.app);
+    return agent[method](`/scim/v2${path}`)
       .set('Authorization', `Bearer ${this.token}`)
       .set('Content-Type', 'application/scim+json')
       .send(typeof body === 'string' ? body : JSON.stringify(body));
@@ -87,8 +87,14 @@ export async function createHarness(): Promise<Harness> {
 export async function snapshot(db: Db, tenantId: string): Promise<Record<string, unknown>> {
   const count = async (table: string) =>
     Number((await db(table).where({ tenant_id: tenantId }).count<Array<{ c: string }>>('* as c'))[0].c);
-  const versions = await db('employees').where({ tenant_id: tenantId }).orderBy('id').select('id', 'version', 'updated_at');
-  const teams = await db('teams').where({ tenant_id: tenantId }).orderBy('id').select('id', 'version', 'display_name', 'scim_managed');
+  const versions = await db('employees')
+    .where({ tenant_id: tenantId })
+    .orderBy('id')
+    .select('id', 'version', 'updated_at');
+  const teams = await db('teams')
+    .where({ tenant_id: tenantId })
+    .orderBy('id')
+    .select('id', 'version', 'display_name', 'scim_managed');
   return {
     employees: await count('employees'),
     teams: await count('teams'),

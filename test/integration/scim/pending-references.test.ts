@@ -33,8 +33,14 @@ it('links a pending manager set by PATCH when the manager arrives later', async 
 });
 
 it('links a whole chain created top-down in reverse order in one pass', async () => {
-  const c = await h.scim.createUser('chain.c@contoso.com', { externalId: 'chain-c', [ENTERPRISE]: { manager: 'chain-b' } });
-  const b = await h.scim.createUser('chain.b@contoso.com', { externalId: 'chain-b', [ENTERPRISE]: { manager: 'chain-a' } });
+  const c = await h.scim.createUser('chain.c@contoso.com', {
+    externalId: 'chain-c',
+    [ENTERPRISE]: { manager: 'chain-b' },
+  });
+  const b = await h.scim.createUser('chain.b@contoso.com', {
+    externalId: 'chain-b',
+    [ENTERPRISE]: { manager: 'chain-a' },
+  });
   const a = await h.scim.createUser('chain.a@contoso.com', { externalId: 'chain-a' });
   expect((await row(c)).manager_id).toBe(b);
   expect((await row(b)).manager_id).toBe(a);
@@ -61,7 +67,9 @@ it('keeps unknown group members pending and adds them to the team when they are 
   expect(created).toHaveLength(1);
   expect(created[0].changed_attributes).toEqual(expect.arrayContaining(['userName', 'teams']));
   const groups = (await h.scim.get(`/Users/${u}`)).body.groups;
-  expect(groups).toEqual([{ value: team, display: 'Pending Members', $ref: `http://scim.test/scim/v2/Groups/${team}` }]);
+  expect(groups).toEqual([
+    { value: team, display: 'Pending Members', $ref: `http://scim.test/scim/v2/Groups/${team}` },
+  ]);
 });
 
 it('drops a pending member when Entra removes it before it arrives', async () => {

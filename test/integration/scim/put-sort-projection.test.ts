@@ -32,7 +32,13 @@ describe('PUT /Users/{id}', () => {
       [PRODUCT]: { level: 'Staff' },
     });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id, externalId: 'put-ext', displayName: 'New', active: true, [ENTERPRISE]: { costCenter: 'CC' } });
+    expect(res.body).toMatchObject({
+      id,
+      externalId: 'put-ext',
+      displayName: 'New',
+      active: true,
+      [ENTERPRISE]: { costCenter: 'CC' },
+    });
     expect(res.body.title).toBeUndefined();
     expect(res.body[ENTERPRISE].department).toBeUndefined();
     expect(res.body[PRODUCT].level).toBe('Staff');
@@ -79,13 +85,23 @@ describe('sorting', () => {
   it('sorts by userName ascending and descending', async () => {
     const filter = encodeURIComponent('userName ew "o@contoso.com" or userName sw "alpha" or userName sw "bravo"');
     const asc = await h.scim.get(`/Users?filter=${filter}&sortBy=userName`);
-    expect(asc.body.Resources.map((r: { userName: string }) => r.userName)).toEqual(['alpha@contoso.com', 'bravo@contoso.com', 'echo@contoso.com']);
+    expect(asc.body.Resources.map((r: { userName: string }) => r.userName)).toEqual([
+      'alpha@contoso.com',
+      'bravo@contoso.com',
+      'echo@contoso.com',
+    ]);
     const desc = await h.scim.get(`/Users?filter=${filter}&sortBy=userName&sortOrder=descending`);
-    expect(desc.body.Resources.map((r: { userName: string }) => r.userName)).toEqual(['echo@contoso.com', 'bravo@contoso.com', 'alpha@contoso.com']);
+    expect(desc.body.Resources.map((r: { userName: string }) => r.userName)).toEqual([
+      'echo@contoso.com',
+      'bravo@contoso.com',
+      'alpha@contoso.com',
+    ]);
   });
 
   it('sorts case-insensitive attributes without regard to case', async () => {
-    const res = await h.scim.get(`/Users?filter=${encodeURIComponent('displayName pr and userName ew "contoso.com"')}&sortBy=displayName&count=5`);
+    const res = await h.scim.get(
+      `/Users?filter=${encodeURIComponent('displayName pr and userName ew "contoso.com"')}&sortBy=displayName&count=5`,
+    );
     const names = res.body.Resources.map((r: { displayName: string }) => r.displayName);
     expect(names.slice(0, 3)).toEqual(['alpha', 'Bravo', 'Charlie']);
   });
@@ -98,7 +114,10 @@ describe('attributes and excludedAttributes', () => {
   });
 
   it('supports sub-attributes and extension URNs in attributes', async () => {
-    const id = await h.scim.createUser('proj@contoso.com', { name: { givenName: 'P', familyName: 'Q' }, [ENTERPRISE]: { department: 'D', costCenter: 'C' } });
+    const id = await h.scim.createUser('proj@contoso.com', {
+      name: { givenName: 'P', familyName: 'Q' },
+      [ENTERPRISE]: { department: 'D', costCenter: 'C' },
+    });
     const res = await h.scim.get(`/Users/${id}?attributes=name.givenName,${ENTERPRISE}:department`);
     expect(res.body.name).toEqual({ givenName: 'P' });
     expect(res.body[ENTERPRISE]).toEqual({ department: 'D' });

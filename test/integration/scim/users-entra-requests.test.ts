@@ -34,7 +34,12 @@ describe('Create User (POST /Users)', () => {
       meta: { resourceType: 'User', location: res.headers.location },
     });
     const row = await h.db('employees').where({ id: res.body.id }).first();
-    expect(row).toMatchObject({ tenant_id: h.scim.tenantId, given_name: 'Create', family_name: 'One', lifecycle_status: 'active' });
+    expect(row).toMatchObject({
+      tenant_id: h.scim.tenantId,
+      given_name: 'Create',
+      family_name: 'One',
+      lifecycle_status: 'active',
+    });
   });
 
   it('writes the employee, one audit event and one outbox row in the same transaction', async () => {
@@ -64,7 +69,9 @@ describe('Create User (POST /Users)', () => {
 
   it('accepts manager as a string, {value} and [{value}] on POST, and custom attributes nested under the enterprise key', async () => {
     const boss = await h.scim.createUser('post.boss@contoso.com');
-    await h.db('custom_attribute_definitions').insert({ tenant_id: h.scim.tenantId, id: 'shirt', name: 'Shirt size', type: 'string' });
+    await h
+      .db('custom_attribute_definitions')
+      .insert({ tenant_id: h.scim.tenantId, id: 'shirt', name: 'Shirt size', type: 'string' });
     for (const manager of [boss, { value: boss }, [{ value: boss }]]) {
       const res = await h.scim.post('/Users', {
         schemas: [CORE, ENTERPRISE],
@@ -79,14 +86,22 @@ describe('Create User (POST /Users)', () => {
 
   it('returns 409 uniqueness for an existing externalId', async () => {
     await h.scim.createUser('dup.ext.1@contoso.com', { externalId: 'dup-ext' });
-    const res = await h.scim.post('/Users', { schemas: [CORE], userName: 'dup.ext.2@contoso.com', externalId: 'dup-ext' });
+    const res = await h.scim.post('/Users', {
+      schemas: [CORE],
+      userName: 'dup.ext.2@contoso.com',
+      externalId: 'dup-ext',
+    });
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ schemas: [ERROR], status: '409', scimType: 'uniqueness' });
   });
 
   it('returns 409 uniqueness for a userName that differs only in case', async () => {
     await h.scim.createUser('Case.Dup@contoso.com', { externalId: 'case-dup-1' });
-    const res = await h.scim.post('/Users', { schemas: [CORE], userName: 'case.dup@CONTOSO.com', externalId: 'case-dup-2' });
+    const res = await h.scim.post('/Users', {
+      schemas: [CORE],
+      userName: 'case.dup@CONTOSO.com',
+      externalId: 'case-dup-2',
+    });
     expect(res.status).toBe(409);
     expect(res.body.scimType).toBe('uniqueness');
   });
@@ -105,7 +120,13 @@ describe('Create User (POST /Users)', () => {
     expect(res.status).toBe(201);
     expect(res.body.id).toBe(hr.id);
     expect(res.body).toMatchObject({ externalId: 'bf-1', [ENTERPRISE]: { department: 'New' } });
-    expect(await h.db('employees').where({ tenant_id: h.scim.tenantId }).whereRaw("lower(user_name) = 'brownfield@contoso.com'").count('* as c')).toEqual([{ c: 1 }]);
+    expect(
+      await h
+        .db('employees')
+        .where({ tenant_id: h.scim.tenantId })
+        .whereRaw("lower(user_name) = 'brownfield@contoso.com'")
+        .count('* as c'),
+    ).toEqual([{ c: 1 }]);
   });
 
   it('rejects a POST without userName with 400 invalidValue', async () => {
@@ -152,7 +173,9 @@ describe('Get User by query', () => {
       externalId: 'Ext-Case',
       emails: [{ type: 'work', value: 'Work.Mail@contoso.com', primary: true }],
     });
-    expect((await h.scim.get(q('externalId eq "Ext-Case"'))).body.Resources.map((r: { id: string }) => r.id)).toEqual([id]);
+    expect((await h.scim.get(q('externalId eq "Ext-Case"'))).body.Resources.map((r: { id: string }) => r.id)).toEqual([
+      id,
+    ]);
     expect((await h.scim.get(q('externalId eq "ext-case"'))).body.totalResults).toBe(0);
     const byMail = await h.scim.get(q('emails[type eq "work"].value eq "work.mail@contoso.com"'));
     expect(byMail.body.Resources.map((r: { id: string }) => r.id)).toEqual([id]);
@@ -165,7 +188,9 @@ describe('Get User by query', () => {
       emails: JSON.stringify([{ type: 'work', value: 'legacy.mail@contoso.com' }]),
     });
     expect((await h.scim.get(q('userName eq "legacy@contoso.com"'))).body.totalResults).toBe(1);
-    expect((await h.scim.get(q('emails[type eq "work"].value eq "legacy.mail@contoso.com"'))).body.totalResults).toBe(1);
+    expect((await h.scim.get(q('emails[type eq "work"].value eq "legacy.mail@contoso.com"'))).body.totalResults).toBe(
+      1,
+    );
   });
 
   it('accepts the unquoted value of the old tutorial sample (externalId eq jyoung)', async () => {
@@ -177,7 +202,9 @@ describe('Get User by query', () => {
 
   it('serves lower-case endpoint paths and ignores unknown query parameters such as aadOptscim062020', async () => {
     const id = await h.scim.createUser('lower.path@contoso.com');
-    const res = await h.scim.get(`/users?aadOptscim062020&filter=${encodeURIComponent('userName eq "lower.path@contoso.com"')}`);
+    const res = await h.scim.get(
+      `/users?aadOptscim062020&filter=${encodeURIComponent('userName eq "lower.path@contoso.com"')}`,
+    );
     expect(res.status).toBe(200);
     expect(res.body.Resources.map((r: { id: string }) => r.id)).toEqual([id]);
     expect((await h.scim.get(`/users/${id}`)).status).toBe(200);
@@ -215,7 +242,9 @@ describe('Update User (PATCH)', () => {
 
   it('replaces a single-valued userName; with an externalId this is the same person, not a new one', async () => {
     const id = await h.scim.createUser('rename.old@contoso.com', { externalId: 'rename-1' });
-    const res = await h.scim.ops(`/Users/${id}`, [{ op: 'Replace', path: 'userName', value: 'rename.new@contoso.com' }]);
+    const res = await h.scim.ops(`/Users/${id}`, [
+      { op: 'Replace', path: 'userName', value: 'rename.new@contoso.com' },
+    ]);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id, userName: 'rename.new@contoso.com', externalId: 'rename-1' });
     const outbox = await h.db('outbox').where({ employee_id: id }).orderBy('id', 'desc').first();
@@ -224,13 +253,23 @@ describe('Update User (PATCH)', () => {
 
   it('disables with the string "False" (no flag) and with boolean false (aadOptscim062020), and re-enables with "True"', async () => {
     const id = await h.scim.createUser('disable.me@contoso.com');
-    let res = await h.scim.patch(`/Users/${id}`, { Operations: [{ op: 'Replace', path: 'active', value: 'False' }], schemas: [PATCH_OP] });
+    let res = await h.scim.patch(`/Users/${id}`, {
+      Operations: [{ op: 'Replace', path: 'active', value: 'False' }],
+      schemas: [PATCH_OP],
+    });
     expect(res.status).toBe(200);
     expect(res.body.active).toBe(false);
-    expect(await h.db('employees').where({ id }).first()).toMatchObject({ active: false, lifecycle_status: 'deactivated' });
+    expect(await h.db('employees').where({ id }).first()).toMatchObject({
+      active: false,
+      lifecycle_status: 'deactivated',
+    });
     res = await h.scim.ops(`/Users/${id}`, [{ op: 'Replace', path: 'active', value: 'True' }]);
     expect(res.body.active).toBe(true);
-    expect(await h.db('employees').where({ id }).first()).toMatchObject({ active: true, lifecycle_status: 'active', deactivated_at: null });
+    expect(await h.db('employees').where({ id }).first()).toMatchObject({
+      active: true,
+      lifecycle_status: 'active',
+      deactivated_at: null,
+    });
     res = await h.scim.ops(`/Users/${id}?aadOptscim062020`, [{ op: 'replace', path: 'active', value: false }]);
     expect(res.body.active).toBe(false);
   });
@@ -272,8 +311,12 @@ describe('Update User (PATCH)', () => {
   });
 
   it('adds an element for a value filter that matches nothing (a first mobile number)', async () => {
-    const id = await h.scim.createUser('mobile@contoso.com', { phoneNumbers: [{ type: 'work', value: '+1 555 0100' }] });
-    const res = await h.scim.ops(`/Users/${id}`, [{ op: 'Add', path: 'phoneNumbers[type eq "mobile"].value', value: '+1 555 0199' }]);
+    const id = await h.scim.createUser('mobile@contoso.com', {
+      phoneNumbers: [{ type: 'work', value: '+1 555 0100' }],
+    });
+    const res = await h.scim.ops(`/Users/${id}`, [
+      { op: 'Add', path: 'phoneNumbers[type eq "mobile"].value', value: '+1 555 0199' },
+    ]);
     expect(res.body.phoneNumbers).toEqual([
       { type: 'work', value: '+1 555 0100' },
       { type: 'mobile', value: '+1 555 0199' },
@@ -299,9 +342,15 @@ describe('Update User (PATCH)', () => {
       const res = await h.scim.ops(`/Users/${id}`, [{ op: 'Add', path: `${ENTERPRISE}:manager`, value }]);
       expect(res.status).toBe(200);
       expect(res.body.schemas).toContain(ENTERPRISE);
-      expect(res.body[ENTERPRISE].manager).toEqual({ value: boss, $ref: `http://scim.test/scim/v2/Users/${boss}`, displayName: 'The Boss' });
+      expect(res.body[ENTERPRISE].manager).toEqual({
+        value: boss,
+        $ref: `http://scim.test/scim/v2/Users/${boss}`,
+        displayName: 'The Boss',
+      });
     }
-    const old = await h.scim.ops(`/Users/${id}`, [{ op: 'Add', path: 'manager', value: [{ $ref: `http://x/Users/${boss}`, value: boss }] }]);
+    const old = await h.scim.ops(`/Users/${id}`, [
+      { op: 'Add', path: 'manager', value: [{ $ref: `http://x/Users/${boss}`, value: boss }] },
+    ]);
     expect(old.body[ENTERPRISE].manager.value).toBe(boss);
   });
 
@@ -365,14 +414,21 @@ describe('Update User (PATCH)', () => {
       { op: 'Add', path: 'emails[type eq "work"].value', value: 'same.view@contoso.com' },
     ]);
     expect(patched.body).toEqual((await h.scim.get(`/Users/${post.body.id}`)).body);
-    const put = await h.scim.put(`/Users/${post.body.id}`, { userName: 'same.view@contoso.com', [ENTERPRISE]: { manager: { value: boss } } });
+    const put = await h.scim.put(`/Users/${post.body.id}`, {
+      userName: 'same.view@contoso.com',
+      [ENTERPRISE]: { manager: { value: boss } },
+    });
     expect(put.body).toEqual((await h.scim.get(`/Users/${post.body.id}`)).body);
-    const noop = await h.scim.ops(`/Users/${post.body.id}`, [{ op: 'Replace', path: 'userName', value: 'same.view@contoso.com' }]);
+    const noop = await h.scim.ops(`/Users/${post.body.id}`, [
+      { op: 'Replace', path: 'userName', value: 'same.view@contoso.com' },
+    ]);
     expect(noop.body).toEqual((await h.scim.get(`/Users/${post.body.id}`)).body);
   });
 
   it('returns 404 when patching an unknown user', async () => {
-    const res = await h.scim.ops('/Users/5d48a0a8-e3f9-4b4c-9c2a-7d2b8d0c2f11', [{ op: 'replace', path: 'displayName', value: 'x' }]);
+    const res = await h.scim.ops('/Users/5d48a0a8-e3f9-4b4c-9c2a-7d2b8d0c2f11', [
+      { op: 'replace', path: 'displayName', value: 'x' },
+    ]);
     expect(res.status).toBe(404);
   });
 });
@@ -395,8 +451,16 @@ describe('HR attributes', () => {
       addresses: [{ type: 'work', locality: 'Berlin', postalCode: '10115' }],
     });
     const res = await h.scim.get(`/Users/${id}`);
-    expect(res.body[PRODUCT]).toEqual({ location: 'Berlin', gender: 'female', startDate: '2024-02-01', endDate: '2026-12-31', birthday: '1990-02-28' });
-    const moved = await h.scim.ops(`/Users/${id}`, [{ op: 'Replace', path: 'addresses[type eq "work"].locality', value: 'Hamburg' }]);
+    expect(res.body[PRODUCT]).toEqual({
+      location: 'Berlin',
+      gender: 'female',
+      startDate: '2024-02-01',
+      endDate: '2026-12-31',
+      birthday: '1990-02-28',
+    });
+    const moved = await h.scim.ops(`/Users/${id}`, [
+      { op: 'Replace', path: 'addresses[type eq "work"].locality', value: 'Hamburg' },
+    ]);
     expect(moved.body[PRODUCT].location).toBe('Hamburg');
   });
 
@@ -410,9 +474,13 @@ describe('HR attributes', () => {
 
   it('keeps an https photo URL and rejects any other scheme', async () => {
     const id = await h.scim.createUser('photo@contoso.com');
-    const ok = await h.scim.ops(`/Users/${id}`, [{ op: 'replace', path: 'photos[type eq "photo"].value', value: 'https://cdn.contoso.com/p.jpg' }]);
+    const ok = await h.scim.ops(`/Users/${id}`, [
+      { op: 'replace', path: 'photos[type eq "photo"].value', value: 'https://cdn.contoso.com/p.jpg' },
+    ]);
     expect(ok.body.photos).toEqual([{ value: 'https://cdn.contoso.com/p.jpg', type: 'photo', primary: true }]);
-    const bad = await h.scim.ops(`/Users/${id}`, [{ op: 'replace', path: 'photos', value: [{ type: 'photo', value: 'http://insecure/p.jpg' }] }]);
+    const bad = await h.scim.ops(`/Users/${id}`, [
+      { op: 'replace', path: 'photos', value: [{ type: 'photo', value: 'http://insecure/p.jpg' }] },
+    ]);
     expect(bad.status).toBe(400);
     expect(bad.body.scimType).toBe('invalidValue');
   });

@@ -22,8 +22,11 @@ function rejects(f: string, resource: 'User' | 'Group' = 'User'): ScimError {
 }
 
 describe('filter → SQL', () => {
-  it('compares case-insensitive attributes with lower() so the lower(user_name) index serves Entra\'s lookup', () => {
-    expect(users('userName eq "A@B.com"')).toEqual({ sql: '(lower(employees.user_name) = lower(?))', bindings: ['A@B.com'] });
+  it("compares case-insensitive attributes with lower() so the lower(user_name) index serves Entra's lookup", () => {
+    expect(users('userName eq "A@B.com"')).toEqual({
+      sql: '(lower(employees.user_name) = lower(?))',
+      bindings: ['A@B.com'],
+    });
   });
 
   it('compares externalId case-exactly', () => {

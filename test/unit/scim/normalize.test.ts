@@ -23,7 +23,12 @@ const fails = (fn: () => unknown, scimType?: string) => {
 describe('Entra normalizer', () => {
   it('lower-cases op names and finds Operations/op/path/value case-insensitively', () => {
     expect(
-      parsePatchRequest({ operations: [{ OP: 'Replace', Path: ' displayName ', Value: 'x' }, { op: 'REMOVE', path: 'title' }] }),
+      parsePatchRequest({
+        operations: [
+          { OP: 'Replace', Path: ' displayName ', Value: 'x' },
+          { op: 'REMOVE', path: 'title' },
+        ],
+      }),
     ).toEqual([
       { op: 'replace', path: 'displayName', value: 'x' },
       { op: 'remove', path: 'title' },
@@ -31,7 +36,9 @@ describe('Entra normalizer', () => {
   });
 
   it('accepts Operations listed before schemas and a missing schemas member', () => {
-    expect(parsePatchRequest({ Operations: [{ op: 'Add', value: { a: 1 } }] })).toEqual([{ op: 'add', value: { a: 1 } }]);
+    expect(parsePatchRequest({ Operations: [{ op: 'Add', value: { a: 1 } }] })).toEqual([
+      { op: 'add', value: { a: 1 } },
+    ]);
   });
 
   it('rejects PatchOp bodies that are not one', () => {
@@ -42,7 +49,10 @@ describe('Entra normalizer', () => {
     fails(() => parsePatchRequest({ Operations: [{ op: 'move', path: 'a' }] }), 'invalidSyntax');
     fails(() => parsePatchRequest({ Operations: [{ op: 'add', path: 'a' }] }), 'invalidValue');
     fails(() => parsePatchRequest({ Operations: [{ op: 'remove' }] }), 'noTarget');
-    fails(() => parsePatchRequest({ Operations: Array.from({ length: 1001 }, () => ({ op: 'remove', path: 'a' })) }), 'tooMany');
+    fails(
+      () => parsePatchRequest({ Operations: Array.from({ length: 1001 }, () => ({ op: 'remove', path: 'a' })) }),
+      'tooMany',
+    );
   });
 
   it('coerces "True"/"False" in any case to booleans and refuses other strings', () => {
@@ -80,7 +90,12 @@ describe('Entra normalizer', () => {
   });
 
   it('type-checks custom attribute values against their definition and names the id', () => {
-    const def = (type: 'string' | 'number' | 'boolean' | 'date') => ({ id: 'c1', name: 'C', type, createdAt: new Date(0) });
+    const def = (type: 'string' | 'number' | 'boolean' | 'date') => ({
+      id: 'c1',
+      name: 'C',
+      type,
+      createdAt: new Date(0),
+    });
     expect(coerceCustomValue(def('number'), '42')).toBe(42);
     expect(coerceCustomValue(def('boolean'), 'True')).toBe(true);
     expect(coerceCustomValue(def('string'), 7)).toBe('7');

@@ -38,7 +38,13 @@ describe('PATCH engine', () => {
     const d = apply([
       {
         op: 'replace',
-        value: { 'name.givenName': 'G', [`${ENT}:employeeNumber`]: '7', [`${ENT}:manager`]: 'm', 'emails[type eq "work"].value': 'n@x.com', active: 'False' },
+        value: {
+          'name.givenName': 'G',
+          [`${ENT}:employeeNumber`]: '7',
+          [`${ENT}:manager`]: 'm',
+          'emails[type eq "work"].value': 'n@x.com',
+          active: 'False',
+        },
       },
     ]);
     expect(d).toMatchObject({ givenName: 'G', employeeNumber: '7', manager: 'm', active: false });
@@ -48,16 +54,33 @@ describe('PATCH engine', () => {
   it('expands nested objects, leaving unnamed sub-attributes alone', () => {
     const d = base();
     d.familyName = 'Keep';
-    apply([{ op: 'add', value: { name: { givenName: 'G' }, [ENT]: { department: 'D', Shirt: 'M' }, [PRODUCT]: { level: 'L2' } } }], d);
-    expect(d).toMatchObject({ givenName: 'G', familyName: 'Keep', department: 'D', level: 'L2', custom: { Shirt: 'M' } });
+    apply(
+      [
+        {
+          op: 'add',
+          value: { name: { givenName: 'G' }, [ENT]: { department: 'D', Shirt: 'M' }, [PRODUCT]: { level: 'L2' } },
+        },
+      ],
+      d,
+    );
+    expect(d).toMatchObject({
+      givenName: 'G',
+      familyName: 'Keep',
+      department: 'D',
+      level: 'L2',
+      custom: { Shirt: 'M' },
+    });
   });
 
   it('resolves names case-insensitively to their canonical attribute', () => {
-    const d = apply([{ op: 'replace', path: 'NAME.GIVENNAME', value: 'G' }, { op: 'replace', path: `${ENT.toLowerCase()}:COSTCENTER`, value: 'C' }]);
+    const d = apply([
+      { op: 'replace', path: 'NAME.GIVENNAME', value: 'G' },
+      { op: 'replace', path: `${ENT.toLowerCase()}:COSTCENTER`, value: 'C' },
+    ]);
     expect(d).toMatchObject({ givenName: 'G', costCenter: 'C' });
   });
 
-  it('accepts the vendor article\'s dot form for custom attributes', () => {
+  it("accepts the vendor article's dot form for custom attributes", () => {
     expect(apply([{ op: 'add', path: `${ENT}.Shirt`, value: 'XL' }]).custom).toEqual({ Shirt: 'XL' });
   });
 
@@ -71,13 +94,32 @@ describe('PATCH engine', () => {
   it('adds a typed element when a value-filter replace matches nothing, and merges add by type', () => {
     const d = apply([{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '+1' }]);
     expect(d.phoneNumbers).toEqual([{ type: 'mobile', value: '+1' }]);
-    apply([{ op: 'add', path: 'phoneNumbers', value: [{ type: 'mobile', value: '+2' }, { type: 'fax', value: '+3' }] }], d);
-    expect(d.phoneNumbers).toEqual([{ type: 'mobile', value: '+2' }, { type: 'fax', value: '+3' }]);
+    apply(
+      [
+        {
+          op: 'add',
+          path: 'phoneNumbers',
+          value: [
+            { type: 'mobile', value: '+2' },
+            { type: 'fax', value: '+3' },
+          ],
+        },
+      ],
+      d,
+    );
+    expect(d.phoneNumbers).toEqual([
+      { type: 'mobile', value: '+2' },
+      { type: 'fax', value: '+3' },
+    ]);
   });
 
   it('removes elements by value filter, by value list, and all at once', () => {
     const d = base();
-    d.emails = [{ type: 'work', value: 'a@x' }, { type: 'home', value: 'b@x' }, { type: 'other', value: 'c@x' }];
+    d.emails = [
+      { type: 'work', value: 'a@x' },
+      { type: 'home', value: 'b@x' },
+      { type: 'other', value: 'c@x' },
+    ];
     apply([{ op: 'remove', path: 'emails[type eq "home" or type eq "OTHER"]' }], d);
     expect(d.emails).toEqual([{ type: 'work', value: 'a@x' }]);
     apply([{ op: 'remove', path: 'emails', value: [{ value: 'A@X' }] }], d);
@@ -113,17 +155,38 @@ describe('PATCH engine', () => {
 
   it('skips nulls in a resource body (RFC 7643 §2.5: null is unassigned)', () => {
     const d = emptyDraft();
-    applyUserResource(d, { userName: 'a@b', displayName: null, name: { givenName: null, familyName: 'F' }, [ENT]: { manager: null } }, lookup);
+    applyUserResource(
+      d,
+      { userName: 'a@b', displayName: null, name: { givenName: null, familyName: 'F' }, [ENT]: { manager: null } },
+      lookup,
+    );
     expect(d).toMatchObject({ userName: 'a@b', displayName: null, familyName: 'F', manager: null });
   });
 
   it('reports no difference for a no-op and exactly the changed fields otherwise', () => {
     const before = base();
     const same = cloneDraft(before);
-    apply([{ op: 'replace', path: 'userName', value: 'u@x.com' }, { op: 'replace', path: 'active', value: 'True' }], same);
+    apply(
+      [
+        { op: 'replace', path: 'userName', value: 'u@x.com' },
+        { op: 'replace', path: 'active', value: 'True' },
+      ],
+      same,
+    );
     expect(isEmptyDiff(diffDrafts(before, same))).toBe(true);
-    const changed = apply([{ op: 'replace', path: 'title', value: 'T' }, { op: 'add', path: `${ENT}:Shirt`, value: 'S' }], cloneDraft(before));
-    expect(diffDrafts(before, changed)).toMatchObject({ scalars: ['title'], custom: ['Shirt'], emails: false, active: false });
+    const changed = apply(
+      [
+        { op: 'replace', path: 'title', value: 'T' },
+        { op: 'add', path: `${ENT}:Shirt`, value: 'S' },
+      ],
+      cloneDraft(before),
+    );
+    expect(diffDrafts(before, changed)).toMatchObject({
+      scalars: ['title'],
+      custom: ['Shirt'],
+      emails: false,
+      active: false,
+    });
   });
 
   it('treats a level that differs only in case as unchanged', () => {
