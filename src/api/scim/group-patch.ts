@@ -1,6 +1,6 @@
 import { parse, type Filter } from 'scim2-parse-filter';
 import { badRequest } from './errors';
-import { coerceString, type PatchOperation } from './normalize';
+import { coerceString, isPlainObject, type PatchOperation } from './normalize';
 import { clip, parsePath } from './paths';
 
 /**
@@ -17,9 +17,6 @@ export interface GroupPlan {
 export type MemberOp = { op: 'add' | 'remove' | 'replace'; refs: string[] } | { op: 'removeAll' };
 
 export const MAX_MEMBER_REFS = 10_000;
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Member references from `[{value}]`, `{value}` or plain strings (Entra sends `[{"$ref":null,"value":"<id>"}]`). */
 export function memberRefs(value: unknown): string[] {

@@ -15,32 +15,15 @@ import { badRequest, notFound, sendScimJson, uniqueness } from './errors';
 import { filterToSql, resolveFilterColumn } from './filter-sql';
 import { planGroupPatch, planGroupResource, type GroupPlan } from './group-patch';
 import { listResponse, parseListParams, queryParams } from './list';
-import { parsePatchRequest } from './normalize';
-import { parseAttributeList, project, renderGroup, type AttributeList, type GroupMember } from './resources';
+import { isPlainObject, parsePatchRequest } from './normalize';
+import { project, projectionIncludes, projectionOf, renderGroup, type GroupMember, type Projection } from './resources';
 import type { ScimContext } from './users';
 import { resolveEmployeeRefs } from './user-writes';
 
 type TeamView = TeamRow & { members?: GroupMember[] };
 
-interface Projection {
-  attributes?: AttributeList;
-  excluded?: AttributeList;
-}
-
-function projectionOf(req: Request): Projection {
-  const q = queryParams(req.query);
-  return {
-    attributes: parseAttributeList(q.get('attributes'), 'attributes'),
-    excluded: parseAttributeList(q.get('excludedattributes'), 'excludedAttributes'),
-  };
-}
-
 /** Entra asks for groups with `excludedAttributes=members`; then the member subquery is not run at all. */
-function wantsMembers(p: Projection): boolean {
-  if (p.attributes && p.attributes.length > 0) return p.attributes.some(([top]) => top === 'members');
-  if (p.excluded) return !p.excluded.some(([top, sub]) => top === 'members' && sub === undefined);
-  return true;
-}
+const wantsMembers = (p: Projection): boolean => projectionIncludes(p, 'members');
 
 /** Teams visible over SCIM: those a SCIM client created or adopted. Manual teams stay out of Entra's reach. */
 function selectTeams(db: Knex | Knex.Transaction, tenantId: string, withMembers: boolean): Knex.QueryBuilder {
@@ -166,9 +149,6 @@ function sendGroup(res: Response, status: number, team: TeamView, sc: ScimContex
   sendScimJson(res, status, body);
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 export function createGroupRoutes(sc: ScimContext): Router {
   const { db } = sc.deps;
   const router = Router();
@@ -177,7 +157,7 @@ export function createGroupRoutes(sc: ScimContext): Router {
   router.get('/Groups', async (req, res) => {
     const tenantId = tenantOf(res);
     const params = parseListParams(req.query);
-    const p = projectionOf(req);
+    const p = projectionOf(req.query);
     const where = params.filter !== undefined ? filterToSql(params.filter, 'Group', noCustom) : undefined;
     const scoped = (q: Knex.QueryBuilder) =>
       where ? q.whereRaw(`(${where.sql})`, where.bindings as Knex.RawBinding[]) : q;
@@ -218,7 +198,7 @@ export function createGroupRoutes(sc: ScimContext): Router {
   });
 
   router.get('/Groups/:id', async (req, res) => {
-    const p = projectionOf(req);
+    const p = projectionOf(req.query);
     const team = await getTeamView(db, tenantOf(res), String(req.params.id), wantsMembers(p));
     if (!team) throw notFound(`Group ${String(req.params.id).slice(0, 64)} not found`);
     sendGroup(res, 200, team, sc, p);
@@ -233,7 +213,7 @@ export function createGroupRoutes(sc: ScimContext): Router {
     if (!isPlainObject(req.body)) throw badRequest('invalidSyntax', 'the request body must be a JSON object');
     const plan = planGroupResource(req.body, { put: false });
     const ctx = { tenantId, requestId: requestIdOf(res) };
-    const p = projectionOf(req);
+    const p = projectionOf(req.query);
     const id = await db.transaction(async (trx) => {
       if (plan.externalId) {
         const taken = await trx('teams').where({ tenant_id: tenantId, external_id: plan.externalId }).first('id');
@@ -300,7 +280,7 @@ export function createGroupRoutes(sc: ScimContext): Router {
       res.status(204).end();
       return;
     }
-    const p = projectionOf(req);
+    const p = projectionOf(req.query);
     const team = await getTeamView(db, tenantId, id, wantsMembers(p));
     sendGroup(res, 200, team!, sc, p);
   };

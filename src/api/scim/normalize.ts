@@ -21,7 +21,7 @@ export const MAX_OPERATIONS = 1000;
 export const MAX_PATH_LENGTH = 1000;
 export const MAX_STRING_LENGTH = 2048;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**

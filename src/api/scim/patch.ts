@@ -8,6 +8,7 @@ import {
   coerceDate,
   coerceHttpsUrl,
   coerceString,
+  isPlainObject,
   referenceValue,
   unwrapSingle,
   type PatchOperation,
@@ -213,9 +214,6 @@ export function resolveUserPath(p: ParsedPath, lookupCustom: CustomAttributeLook
 
 type Mode = 'patch' | 'resource';
 type Elem = Record<string, unknown>;
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Applies PATCH operations to a draft, in order; all or nothing is up to the caller (one transaction). */
 export function applyUserOperations(

@@ -1,6 +1,7 @@
 import type { EmployeeView } from '../../db/employees';
 import type { TeamRow } from '../../db/teams';
 import { badRequest } from './errors';
+import { queryParams } from './list';
 import { URN } from './schemas';
 
 /** Row ⇄ SCIM resource rendering and the attributes/excludedAttributes projection (RFC 7644 §3.9). */
@@ -218,4 +219,25 @@ function withSchemasOf(r: ScimResource): ScimResource {
   if (!Array.isArray(r.schemas)) return r;
   r.schemas = (r.schemas as string[]).filter((s) => !EXTENSION_URNS.includes(s.toLowerCase()) || s in r);
   return r;
+}
+
+/** The projection a request asks for with `attributes` / `excludedAttributes` (parameter names in any case). */
+export interface Projection {
+  attributes?: AttributeList;
+  excluded?: AttributeList;
+}
+
+export function projectionOf(query: unknown): Projection {
+  const q = queryParams(query);
+  return {
+    attributes: parseAttributeList(q.get('attributes'), 'attributes'),
+    excluded: parseAttributeList(q.get('excludedattributes'), 'excludedAttributes'),
+  };
+}
+
+/** Whether a projection returns the top-level attribute `name` (lower case), so its subquery can be skipped. */
+export function projectionIncludes(p: Projection, name: string): boolean {
+  if (p.attributes && p.attributes.length > 0) return p.attributes.some(([top]) => top === name);
+  if (p.excluded) return !p.excluded.some(([top, sub]) => top === name && sub === undefined);
+  return true;
 }

@@ -7,10 +7,17 @@ import { requestIdOf, tenantOf } from './auth';
 import type { CustomAttributeCache, CustomAttributeSet } from './custom-attribute-cache';
 import { badRequest, notFound, ScimError, sendScimJson, uniqueness } from './errors';
 import { filterToSql, resolveFilterColumn } from './filter-sql';
-import { listResponse, parseListParams, queryParams } from './list';
-import { parsePatchRequest } from './normalize';
+import { listResponse, parseListParams } from './list';
+import { isPlainObject, parsePatchRequest } from './normalize';
 import { applyUserOperations, applyUserResource } from './patch';
-import { parseAttributeList, project, renderUser, type AttributeList, type RenderContext } from './resources';
+import {
+  project,
+  projectionIncludes,
+  projectionOf,
+  renderUser,
+  type Projection,
+  type RenderContext,
+} from './resources';
 import { cloneDraft, draftFromRow, emptyDraft, type UserDraft } from './user-draft';
 import { writeUser } from './user-writes';
 
@@ -19,9 +26,6 @@ export interface ScimContext {
   customAttributes: CustomAttributeCache;
   baseUrl: string;
 }
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Runs `fn` with the tenant's (cached) custom attribute definitions. If it fails with a 400 that could come from an
@@ -49,25 +53,8 @@ export function renderContext(sc: ScimContext, defs: CustomAttributeSet): Render
   return { baseUrl: sc.baseUrl, isDefinedCustomAttribute: defs.isDefined };
 }
 
-interface Projection {
-  attributes?: AttributeList;
-  excluded?: AttributeList;
-}
-
-function projectionOf(req: Request): Projection {
-  const q = queryParams(req.query);
-  return {
-    attributes: parseAttributeList(q.get('attributes'), 'attributes'),
-    excluded: parseAttributeList(q.get('excludedattributes'), 'excludedAttributes'),
-  };
-}
-
 /** Team membership costs a subquery; skip it when the projection leaves `groups` out. */
-function wantsGroups(p: Projection): boolean {
-  if (p.attributes && p.attributes.length > 0) return p.attributes.some(([top]) => top === 'groups');
-  if (p.excluded) return !p.excluded.some(([top, sub]) => top === 'groups' && sub === undefined);
-  return true;
-}
+const wantsGroups = (p: Projection): boolean => projectionIncludes(p, 'groups');
 
 function sendUser(res: Response, status: number, row: EmployeeView, ctx: RenderContext, p: Projection): void {
   const body = project(renderUser(row, ctx), p.attributes, p.excluded);
@@ -142,7 +129,7 @@ export function createUserRoutes(sc: ScimContext): Router {
   router.get('/Users', async (req, res) => {
     const tenantId = tenantOf(res);
     const params = parseListParams(req.query);
-    const p = projectionOf(req);
+    const p = projectionOf(req.query);
     const page = await withDefinitions(sc, tenantId, async (defs) => {
       const where = params.filter !== undefined ? filterToSql(params.filter, 'User', defs.lookup) : undefined;
       const scoped = (q: Knex.QueryBuilder) =>
@@ -179,7 +166,7 @@ export function createUserRoutes(sc: ScimContext): Router {
 
   router.get('/Users/:id', async (req, res) => {
     const tenantId = tenantOf(res);
-    const p = projectionOf(req);
+    const p = projectionOf(req.query);
     const defs = await sc.customAttributes.get(tenantId);
     const row = await getEmployeeView(db, tenantId, String(req.params.id), { withTeams: wantsGroups(p) });
     if (!row) throw notFound(`User ${String(req.params.id).slice(0, 64)} not found`);
@@ -189,7 +176,7 @@ export function createUserRoutes(sc: ScimContext): Router {
   router.post('/Users', async (req, res) => {
     const tenantId = tenantOf(res);
     const body = requireObjectBody(req);
-    const p = projectionOf(req);
+    const p = projectionOf(req.query);
     const ctx = { tenantId, requestId: requestIdOf(res) };
     const { result, defs } = await withDefinitions(sc, tenantId, async (defs) => {
       const draft = emptyDraft();
@@ -240,7 +227,7 @@ export function createUserRoutes(sc: ScimContext): Router {
   const modify = (kind: 'patch' | 'put') => async (req: Request, res: Response) => {
     const tenantId = tenantOf(res);
     const id = String(req.params.id);
-    const p = projectionOf(req);
+    const p = projectionOf(req.query);
     const ctx = { tenantId, requestId: requestIdOf(res) };
     const body = requireObjectBody(req);
     const ops = kind === 'patch' ? parsePatchRequest(body) : undefined;
