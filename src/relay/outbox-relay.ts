@@ -40,7 +40,7 @@ export interface OutboxRelayOptions {
 }
 
 /** Advisory lock key of the relay ("outbox" in ASCII), so concurrent relays take turns. */
-const RELAY_LOCK_KEY = 0x6f7574626f78;
+export const RELAY_LOCK_KEY = 0x6f7574626f78;
 
 interface OutboxRow {
   id: number;

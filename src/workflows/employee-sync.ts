@@ -236,8 +236,16 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       }
       await transition(needsSync() ? 'PENDING' : 'SYNCED');
     } catch (err) {
-      const failure = err instanceof ActivityFailure ? err.cause : err;
-      if (!(failure instanceof ApplicationFailure)) throw err;
+      // Cancellation and workflow bugs propagate; every activity failure parks the employee instead of ending
+      // the workflow (with unlimited retries only classified, non-retryable failures normally get here).
+      if (!(err instanceof ActivityFailure)) throw err;
+      const failure =
+        err.cause instanceof ApplicationFailure
+          ? err.cause
+          : ApplicationFailure.create({
+              type: 'UnknownError',
+              message: `The sync failed unexpectedly: ${err.cause?.message ?? err.message}`,
+            });
       syncsThisRun++;
       // Nothing was synced: the in-flight changes are still pending.
       s.pendingAttributes = [

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { OutboxRelay } from '../../../src/relay/outbox-relay';
+import { OutboxRelay, RELAY_LOCK_KEY } from '../../../src/relay/outbox-relay';
 import { silentLogger } from '../../../src/logger';
 import { employeeSyncWorkflowId, TenantIdKey, type EmployeeChangedSignal } from '../../../src/workflows/messages';
 import { createTestDb, type TestDb } from '../../support/db';
@@ -106,9 +106,22 @@ describe('outbox relay', () => {
   it('lets only one relay deliver at a time (several worker processes may run one)', async () => {
     const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
     for (let i = 0; i < 5; i++) await createEmployee(t.db, tenantId, { user_name: `p${i}@${VERIFIED}` });
-    const rounds = await Promise.all([relay().runOnce(), relay().runOnce()]);
-    expect(rounds.filter((r) => r.ran)).toHaveLength(1);
-    expect(rounds.reduce((n, r) => n + r.delivered, 0)).toBe(5);
+    // Another relay is in the middle of a round: it holds the lock.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const other = t.db.transaction(async (trx) => {
+      await trx.raw('SELECT pg_advisory_xact_lock(?)', [RELAY_LOCK_KEY]);
+      locked();
+      await held;
+    });
+    await isLocked;
+    expect(await relay().runOnce()).toEqual({ delivered: 0, failed: 0, skipped: 0, ran: false });
+    expect(await undelivered()).toHaveLength(5);
+    release();
+    await other;
+    expect(await relay().runOnce()).toMatchObject({ delivered: 5, ran: true });
   });
 
   it('runs continuously once started and delivers new rows within a poll interval', async () => {
