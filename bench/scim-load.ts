@@ -17,7 +17,7 @@ import { JsonClient, percentile, runLoad } from './lib/load';
  *
  *   node dist/bench/scim-load.js [--seconds 20] [--concurrency 32] [--users 2000] [--groups 20]
  * With SCIM_BASE_URL and SCIM_TOKEN set it targets that api instead of starting its own (then pg_tps is skipped
- * unless BENCH_DATABASE_URL is given). BENCH_API_NODE_ARGS passes flags to the api's node, e.g. "--cpu-prof".
+ * unless BENCH_DATABASE_URL is given). BENCH_API_NODE_ARGS passes flags to the api's node, e.g. "--cpu-prof"; API_WORKERS sets its process count.
  */
 interface Options {
   seconds: number;
@@ -61,6 +61,7 @@ async function startStack(): Promise<Stack> {
       DATABASE_URL: databaseUrl,
       API_PORT: String(apiPort),
       LOG_LEVEL: 'warn',
+      API_WORKERS: process.env.API_WORKERS ?? '1',
       // Unreachable on purpose: SCIM must not depend on Temporal.
       TEMPORAL_ADDRESS: '127.0.0.1:1',
     },

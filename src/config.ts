@@ -15,6 +15,8 @@ const ConfigSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** HTTP worker processes sharing the port (node:cluster); 1 = a single process. */
+  API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   /** Absolute base URL clients use to reach the api (SCIM `meta.location`); defaults to http://API_HOST:API_PORT. */
   PUBLIC_BASE_URL: z.string().url().optional(),
   /** Largest accepted request body; larger ones get 413. */

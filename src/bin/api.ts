@@ -1,17 +1,30 @@
+import cluster from 'node:cluster';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app';
-import { loadConfig, publicBaseUrl } from '../config';
+import { loadConfig, publicBaseUrl, type Config } from '../config';
 import { createDb, migrateLatest } from '../db/knex';
-import { createLogger } from '../logger';
+import { createLogger, type Logger } from '../logger';
 import { onShutdown } from './shutdown';
 
-/** The api process: SCIM, admin REST, probes. Temporal is connected lazily so SCIM keeps answering without it. */
+/**
+ * The api process: SCIM, admin REST, probes, metrics. Temporal is connected lazily so SCIM keeps answering
+ * without it. With API_WORKERS > 1 the primary migrates once, then forks that many HTTP workers sharing the port.
+ */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'api');
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (make start sets it to the embedded server)');
-  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
-  await migrateLatest(db);
+  if (cluster.isPrimary) {
+    const db = createDb({ url: config.DATABASE_URL, poolMax: 1 });
+    await migrateLatest(db);
+    await db.destroy();
+    if (config.API_WORKERS > 1) return superviseWorkers(config, logger);
+  }
+  await serve(config, logger);
+}
+
+async function serve(config: Config, logger: Logger): Promise<void> {
+  const db = createDb({ url: config.DATABASE_URL!, poolMax: config.DATABASE_POOL_MAX });
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const app = createApp({
@@ -24,7 +37,7 @@ async function main(): Promise<void> {
     secretsKey: config.SECRETS_KEY ? Buffer.from(config.SECRETS_KEY, 'base64') : undefined,
   });
   const server = app.listen(config.API_PORT, config.API_HOST, () => {
-    logger.info({ url: publicBaseUrl(config) }, 'api listening');
+    logger.info({ url: publicBaseUrl(config), pid: process.pid }, 'api listening');
   });
   // Keep-alive longer than typical load balancers' idle timeout, so they close first.
   server.keepAliveTimeout = 65_000;
@@ -33,6 +46,25 @@ async function main(): Promise<void> {
     await connection.close().catch(() => undefined);
     await db.destroy();
   });
+}
+
+function superviseWorkers(config: Config, logger: Logger): void {
+  let stopping = false;
+  for (let i = 0; i < config.API_WORKERS; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    logger.error({ pid: worker.process.pid, code, signal }, 'api worker died; starting another');
+    cluster.fork();
+  });
+  const stop = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main().catch((err) => {
