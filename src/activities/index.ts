@@ -57,10 +57,9 @@ export function createActivities(deps: ActivityDeps) {
     try {
       const { settings, directory } = await deps.graph.forTenant(tenantId);
       const stored = await getProvisioning(db, tenantId, employeeId);
-      const managerObjectId =
-        settings.setManager && employee.managerId
-          ? ((await getProvisioning(db, tenantId, employee.managerId))?.entraObjectId ?? null)
-          : null;
+      const manager =
+        settings.setManager && employee.managerId ? await getProvisioning(db, tenantId, employee.managerId) : undefined;
+      const managerObjectId = manager?.entraObjectId ?? null;
       const plan = await planSync({
         directory,
         settings,
@@ -110,6 +109,15 @@ export function createActivities(deps: ActivityDeps) {
       }
 
       await recordSynced(db, tenantId, employeeId, { objectId, version: employee.version });
+      if (manager?.state === 'PENDING' && !manager.entraObjectId && attempt() < replicationAttempts) {
+        // The manager is being provisioned right now (e.g. the initial push enrols everybody at once). The account
+        // is synced; one more attempt shortly after sets the manager link, instead of leaving it for the next change.
+        throw new ProvisioningError(
+          ErrorTypes.GraphUnavailable,
+          "Synced; waiting for the manager's Entra account to set the manager relationship.",
+          { retryable: true, retryAfterMs: 1000 },
+        );
+      }
       const graphRequests = currentTally()?.requests ?? 0;
       log.info({ outcome, entraObjectId: objectId, graphRequests }, 'employee synced to Entra ID');
       return { outcome, entraObjectId: objectId, syncedVersion: employee.version, graphRequests };

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../../src/activities';
-import { getProvisioning } from '../../../src/db/provisioning';
+import { getProvisioning, recordState } from '../../../src/db/provisioning';
 import { createGraphConnector } from '../../../src/graph/connector';
 import { silentLogger } from '../../../src/logger';
 import type { SyncResult } from '../../../src/workflows/messages';
@@ -207,6 +207,22 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
       errorType: 'GraphThrottled',
     });
     await expect(sync(tenantId, e.id)).resolves.toMatchObject({ outcome: 'created' });
+  });
+
+  it('syncs a report whose manager is being provisioned at the same moment, then sets the manager link', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const boss = await createEmployee(t.db, tenantId, { user_name: `boss2@${VERIFIED}` });
+    await recordState(t.db, tenantId, boss.id, 'PENDING'); // enrolled, its sync not done yet
+    const e = await createEmployee(t.db, tenantId, { user_name: `report2@${VERIFIED}`, manager_id: boss.id });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'GraphUnavailable', nonRetryable: false, nextRetryDelay: 1000 });
+    expect((await em.users()).some((u) => u.userPrincipalName === `report2@${VERIFIED}`)).toBe(true);
+
+    const bossSync = await sync(tenantId, boss.id);
+    const done = await sync(tenantId, e.id, 2);
+    expect((await em.users()).find((u) => u.id === done.entraObjectId)).toMatchObject({
+      managerId: bossSync.entraObjectId,
+    });
   });
 
   it("sets the Entra manager once the manager has an object id, waiting out Entra's replication delay", async () => {
