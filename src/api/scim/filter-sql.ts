@@ -293,8 +293,10 @@ export function filterToSql(
   const valuePath = (attrPath: string, inner: Filter, depth: number, neg: boolean): string => {
     const col = resolveFilterColumn(attrPath, resource, lookupCustom);
     if (col.kind === 'multi') {
+      const prefilter = emailPrefilter(col.column, inner);
       const cond = walkElement(inner, col.subs, attrPath, depth + 1, neg);
-      return `EXISTS (SELECT 1 FROM jsonb_array_elements(${col.column}) AS el WHERE ${cond})`;
+      const exists = `EXISTS (SELECT 1 FROM jsonb_array_elements(${col.column}) AS el WHERE ${cond})`;
+      return prefilter ? `(${prefilter}${exists})` : exists;
     }
     if (col.kind === 'link') {
       const cond = walkLink(inner, col, attrPath, depth + 1, neg);
@@ -363,6 +365,19 @@ export function filterToSql(
     }
   };
 
+  /**
+   * `… value eq "x" …` on emails: an indexed containment test on scim_lower_values(emails) (migration 010) narrows the
+   * rows before the per-element EXISTS decides. It is implied by the EXISTS, so it never changes the result.
+   */
+  const emailPrefilter = (column: string, inner: Filter): string => {
+    if (column !== 'employees.emails') return '';
+    const eq = [inner, ...(inner.op === 'and' ? inner.filters : [])].find(
+      (x): x is Compare => x.op === 'eq' && x.attrPath.toLowerCase() === 'value' && typeof x.compValue === 'string',
+    );
+    if (!eq) return '';
+    return `scim_lower_values(employees.emails) @> ARRAY[lower(${bind(eq.compValue)})] AND `;
+  };
+
   const bind = (v: unknown) => {
     bindings.push(v);
     return '?';
@@ -382,7 +397,9 @@ export function filterToSql(
         const sub = col.sub ?? 'value';
         const inner: Filter =
           op === 'pr' ? { op: 'pr', attrPath: sub } : { op, attrPath: sub, compValue: v === undefined ? null : v };
-        return `EXISTS (SELECT 1 FROM jsonb_array_elements(${col.column}) AS el WHERE ${walkElementLeaf(inner, col.subs, attrPath)})`;
+        const prefilter = emailPrefilter(col.column, inner);
+        const exists = `EXISTS (SELECT 1 FROM jsonb_array_elements(${col.column}) AS el WHERE ${walkElementLeaf(inner, col.subs, attrPath)})`;
+        return prefilter ? `(${prefilter}${exists})` : exists;
       }
       case 'link': {
         if (op === 'pr') return `EXISTS (${col.exists})`;

@@ -1,3 +1,4 @@
+import { filterToSql } from '../../../src/api/scim/filter-sql';
 import { createHarness, ENTERPRISE, PRODUCT, type Harness } from './harness';
 
 /** The RFC 7644 §3.4.2.2 filter grammar, translated to SQL and run on real PostgreSQL against a small fixture. */
@@ -106,4 +107,17 @@ it('accepts a filter in a deep but valid nesting of parentheses', async () => {
 it('filters by id', async () => {
   expect(await names(`id eq "${ids.bob}"`)).toEqual(['bob']);
   expect(await names(`id ne "${ids.bob}"`)).toEqual(['ann', 'cy']);
+});
+
+it('answers a work-email lookup from the GIN index of migration 010 instead of unpacking every row', async () => {
+  const { sql, bindings } = filterToSql('emails[type eq "work"].value eq "ANN@contoso.com"', 'User', () => undefined);
+  const plan = await h.db.transaction(async (trx) => {
+    await trx.raw('SET LOCAL enable_seqscan = off');
+    return trx.raw(`EXPLAIN SELECT id FROM employees WHERE employees.tenant_id = ? AND (${sql})`, [
+      h.scim.tenantId,
+      ...bindings,
+    ]);
+  });
+  expect(JSON.stringify(plan.rows)).toContain('employees_email_values_gin');
+  expect(await names('emails[type eq "work"].value eq "ANN@contoso.com"')).toEqual(['ann']);
 });

@@ -67,9 +67,17 @@ describe('filter → SQL', () => {
   it('requires the value filter and the sub-attribute to hold for the same element', () => {
     const { sql, bindings } = users('emails[type eq "work"].value eq "x@y"');
     expect(sql).toBe(
-      "EXISTS (SELECT 1 FROM jsonb_array_elements(employees.emails) AS el WHERE ((lower(el->>'type') = lower(?)) AND (lower(el->>'value') = lower(?))))",
+      "(scim_lower_values(employees.emails) @> ARRAY[lower(?)] AND EXISTS (SELECT 1 FROM jsonb_array_elements(employees.emails) AS el WHERE ((lower(el->>'type') = lower(?)) AND (lower(el->>'value') = lower(?)))))",
     );
-    expect(bindings).toEqual(['work', 'x@y']);
+    expect(bindings).toEqual(['x@y', 'work', 'x@y']);
+  });
+
+  it('narrows email lookups with the indexed lower-cased value array, and only for eq on the value', () => {
+    expect(users('emails eq "A@B"').sql).toMatch(
+      /^\(scim_lower_values\(employees\.emails\) @> ARRAY\[lower\(\?\)\] AND EXISTS/,
+    );
+    expect(users('emails.value co "A@B"').sql).not.toContain('scim_lower_values');
+    expect(users('phoneNumbers eq "1"').sql).not.toContain('scim_lower_values');
   });
 
   it('turns an eq on a malformed id into FALSE rather than a uuid cast error', () => {
