@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OutboundSettingsPatch } from './outbound';
 import { CustomAttributeCreate, EmployeePatch, TeamCreate, TenantCreate, TenantPatch, TokenCreate } from './schemas';
 
 /** Extra paths contributed by other admin route modules (e.g. outbound provisioning). */
@@ -113,6 +114,66 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
       parameters: [tenantParam, idParam('employeeId')],
       get: { summary: "The employee's audit trail, newest first", responses: { '200': ok('audit events'), ...std } },
     },
+    [t('/outbound/settings')]: {
+      parameters: [tenantParam],
+      get: { summary: 'Outbound settings (the client secret is never returned)', responses: { '200': ok('settings'), ...std } },
+      patch: {
+        summary: 'Update the Graph connection, mapping, watched attributes, manager switch, on/off',
+        requestBody: body('OutboundSettingsPatch'),
+        responses: { '200': ok('settings'), '400': problem('invalid settings'), ...std },
+      },
+    },
+    [t('/outbound/settings/test')]: {
+      parameters: [tenantParam],
+      post: {
+        summary: 'Test connection: token, verified domains and extension properties; names each missing permission',
+        responses: { '200': ok('one result per check'), ...std },
+      },
+    },
+    [t('/outbound/enrol')]: {
+      parameters: [tenantParam],
+      post: {
+        summary: 'Enrol all (`{"all": true}`) or listed (`{"employeeIds": [...]}`) employees: push them now',
+        requestBody: {
+          required: true,
+          ...json({
+            oneOf: [
+              { type: 'object', properties: { all: { const: true } }, required: ['all'], additionalProperties: false },
+              {
+                type: 'object',
+                properties: { employeeIds: { type: 'array', items: { type: 'string', format: 'uuid' }, minItems: 1, maxItems: 1000 } },
+                required: ['employeeIds'],
+                additionalProperties: false,
+              },
+            ],
+          }),
+        },
+        responses: { '202': ok('enrolled'), ...std },
+      },
+    },
+    [t('/outbound/employees')]: {
+      parameters: [tenantParam],
+      get: {
+        summary: 'Provisioning status of employees, optionally by state (PENDING, SYNCED, BLOCKED, NOT_ENROLLED)',
+        parameters: ['state', 'limit', 'after'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+        responses: { '200': ok('statuses'), ...std },
+      },
+    },
+    [t('/outbound/employees/{employeeId}')]: {
+      parameters: [tenantParam, idParam('employeeId')],
+      get: { summary: "One employee's provisioning status, with the reason when blocked", responses: { '200': ok('status'), ...std } },
+    },
+    [t('/outbound/employees/{employeeId}/retry')]: {
+      parameters: [tenantParam, idParam('employeeId')],
+      post: {
+        summary: 'Retry a blocked employee; answers at once whether the retry was accepted',
+        responses: { '202': ok('accepted'), '409': problem('not blocked'), ...std },
+      },
+    },
+    [t('/outbound/employees/{employeeId}/preview')]: {
+      parameters: [tenantParam, idParam('employeeId')],
+      get: { summary: 'What the next sync would send to Graph, without writing', responses: { '200': ok('the plan'), ...std } },
+    },
     ...extraPaths,
   };
   return {
@@ -139,6 +200,7 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
         CustomAttributeCreate: schemaOf(CustomAttributeCreate),
         TeamCreate: schemaOf(TeamCreate),
         EmployeePatch: schemaOf(EmployeePatch),
+        OutboundSettingsPatch: schemaOf(OutboundSettingsPatch),
       },
     },
   };

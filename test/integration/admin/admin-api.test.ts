@@ -118,9 +118,15 @@ describe('admin API /admin/v1', () => {
       expect(res.status).toBe(200);
       expect(res.body.openapi).toBe('3.1.0');
       expect(Object.keys(res.body.paths)).toEqual(
-        expect.arrayContaining(['/tenants', '/tenants/{tenantId}/scim-tokens', '/tenants/{tenantId}/employees/{employeeId}/audit']),
+        expect.arrayContaining([
+          '/tenants',
+          '/tenants/{tenantId}/scim-tokens',
+          '/tenants/{tenantId}/employees/{employeeId}/audit',
+          '/tenants/{tenantId}/outbound/employees/{employeeId}/retry',
+        ]),
       );
       expect(res.body.components.schemas.TeamCreate.required).toEqual(['displayName']);
+      expect(res.body.components.schemas.OutboundSettingsPatch.properties).toHaveProperty('clientSecret');
     });
   });
 
