@@ -190,7 +190,13 @@ function classifyNonHttp(err: unknown, op: GraphOperation): ProvisioningError {
       { cause: e },
     );
   }
-  if (NETWORK_CODES.test(text) || e.name === 'AbortError' || e.name === 'CredentialUnavailableError') {
+  // The SDK wraps sign-in failures as GraphError(-1, code 'CredentialUnavailableError'); MSAL reports an
+  // unreachable or untrusted (TLS) authority as endpoints_resolution_error.
+  if (
+    NETWORK_CODES.test(text) ||
+    e.name === 'AbortError' ||
+    /CredentialUnavailableError|endpoints_resolution_error|certificate|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(text)
+  ) {
     return transientNetwork(e);
   }
   return unknownGraphError(undefined, null, null, `${op}: ${e.message}`, e);
@@ -199,7 +205,7 @@ function classifyNonHttp(err: unknown, op: GraphOperation): ProvisioningError {
 function transientNetwork(e: Error): ProvisioningError {
   return new ProvisioningError(
     ErrorTypes.GraphUnavailable,
-    `Microsoft Graph or the identity platform could not be reached (${e.message}); retrying automatically.`,
+    `Microsoft Graph or the identity platform could not be reached (${e.message}); retrying automatically. If it persists, check the network, DNS and that the TLS certificate is trusted (GRAPH_EXTRA_CA_CERTS).`,
     { retryable: true, cause: e },
   );
 }
