@@ -95,7 +95,16 @@ export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof RangeError && /call stack/i.test(err.message)) {
       return sendScimError(res, 400, 'invalidSyntax', 'request too deeply nested');
     }
-    logger.error({ err, requestId: res.locals.requestId, path: req.path }, 'scim request failed');
+    // Client errors raised by Express itself (http-errors convention), e.g. a malformed %-escape in the URL.
+    const status =
+      (err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return sendScimError(res, status, undefined, 'the request could not be understood');
+    }
+    logger.error(
+      { err, requestId: res.locals.requestId, tenantId: res.locals.tenantId, path: req.path },
+      'scim request failed',
+    );
     sendScimError(res, 500, undefined, 'an unexpected error occurred; see the server log');
   };
 }

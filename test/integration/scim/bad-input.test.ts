@@ -442,6 +442,8 @@ const cases: Case[] = [
   { name: 'POST /Bulk', method: 'post', path: () => '/Bulk', body: json({ Operations: [] }), status: 501 },
   { name: 'GET /Me', method: 'get', path: () => '/Me', status: 501 },
   { name: 'DELETE a malformed id', method: 'delete', path: () => '/Users/%00%27', status: 404 },
+  { name: 'GET with a broken %-escape in the id', method: 'get', path: () => '/Users/%E0%A4%A', status: 400 },
+  { name: 'GET with a broken %-escape in the query', method: 'get', path: () => '/Users?filter=%E0%A4%A', status: 400 },
   {
     name: 'PATCH a malformed group id',
     method: 'patch',
