@@ -9,6 +9,8 @@ import { diffDrafts, draftFromRow, emptyDraft, SCALAR_FIELDS, type UserDraft } f
 export interface WriteContext {
   tenantId: string;
   requestId?: string;
+  /** Extra facts for the audit event, e.g. that a POST adopted an existing HR record. */
+  auditNote?: Record<string, unknown>;
 }
 
 /**
@@ -220,7 +222,7 @@ export async function writeUser(
     tenantId: ctx.tenantId,
     employeeId: id,
     changedAttributes: changed,
-    changes,
+    changes: ctx.auditNote ? { ...changes, ...ctx.auditNote } : changes,
     action: created ? 'created' : diff.active ? (next.active ? 'reactivated' : 'deactivated') : 'updated',
     source: 'scim',
     requestId: ctx.requestId,

@@ -199,7 +199,8 @@ export function createUserRoutes(sc: ScimContext): Router {
         if (draft.externalId !== null && clashes.some((c) => c.external_id === draft.externalId)) {
           throw uniqueness(`a user with externalId "${draft.externalId.slice(0, 100)}" already exists`);
         }
-        const sameName = clashes.find((c) => c.user_name.toLowerCase() === draft.userName!.toLowerCase());
+        // Any clash left is on userName (an externalId clash has thrown above).
+        const sameName = clashes[0];
         if (sameName) {
           // Brownfield HR data: an employee created before Entra knew it has no externalId yet. Entra's first POST
           // for that person links (adopts) the record instead of failing with 409 forever.
@@ -214,7 +215,7 @@ export function createUserRoutes(sc: ScimContext): Router {
             { tenantId, employeeId: current.id, requestId: ctx.requestId },
             'scim POST adopted an existing employee by userName',
           );
-          return writeUser(trx, ctx, current, next);
+          return writeUser(trx, { ...ctx, auditNote: { adoptedByUserName: true } }, current, next);
         }
         return writeUser(trx, ctx, undefined, draft);
       });

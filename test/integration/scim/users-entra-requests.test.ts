@@ -120,6 +120,8 @@ describe('Create User (POST /Users)', () => {
     expect(res.status).toBe(201);
     expect(res.body.id).toBe(hr.id);
     expect(res.body).toMatchObject({ externalId: 'bf-1', [ENTERPRISE]: { department: 'New' } });
+    const audit = await h.db('audit_events').where({ resource_id: hr.id }).orderBy('id', 'desc').first();
+    expect(audit.changes).toMatchObject({ adoptedByUserName: true, externalId: 'bf-1', department: 'New' });
     expect(
       await h
         .db('employees')
