@@ -1,6 +1,7 @@
 import { parse, type Compare, type Filter } from 'scim2-parse-filter';
 import type { CustomAttributeDefinition } from '../../db/custom-attributes';
 import { badRequest, ScimError } from './errors';
+import { isCalendarDate } from './normalize';
 import { clip, parsePath } from './paths';
 import type { CustomAttributeLookup } from './patch';
 
@@ -467,7 +468,7 @@ export function filterToSql(
         if (typeof v !== 'string') throw bad('compare dates with a string');
         if (op === 'co' || op === 'sw' || op === 'ew') return textCompare(`${col.expr}::text`, true, op, v, bad);
         const cast = col.kind === 'date' ? 'date' : 'timestamptz';
-        if (col.kind === 'date' ? !/^\d{4}-\d{2}-\d{2}$/.test(v) : Number.isNaN(Date.parse(v)))
+        if (col.kind === 'date' ? !isCalendarDate(v) : !DATE_TIME.test(v) || Number.isNaN(Date.parse(v)))
           throw bad(`"${clip(v, 40)}" is not a ${cast === 'date' ? 'date (YYYY-MM-DD)' : 'dateTime'}`);
         const sqlOp = { eq: '=', ne: 'IS DISTINCT FROM', gt: '>', ge: '>=', lt: '<', le: '<=' }[op];
         return `(${col.expr} ${sqlOp} ${bind(v)}::${cast})`;
@@ -547,6 +548,9 @@ function isSubCompareOf(f: Filter, parent: string): f is Compare {
   if (f.op === 'and' || f.op === 'or' || f.op === 'not' || f.op === '[]' || f.op === 'pr') return false;
   return (f as Compare).attrPath.toLowerCase().startsWith(`${parent.toLowerCase()}.`);
 }
+
+/** RFC 3339 date-time as SCIM uses it (RFC 7643 §2.3.5); a bare date is accepted too. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

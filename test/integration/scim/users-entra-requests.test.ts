@@ -379,6 +379,28 @@ describe('Update User (PATCH)', () => {
     expect(Object.keys(res.body)).not.toContain('DisplayName');
   });
 
+  it('accepts a single value wrapped the old way as [{"$ref":null,"value":…}]', async () => {
+    const id = await h.scim.createUser('wrapped@contoso.com');
+    const res = await h.scim.ops(`/Users/${id}`, [
+      { op: 'Add', path: 'displayName', value: [{ $ref: null, value: 'Babs' }] },
+      { op: 'Add', path: 'active', value: [{ value: 'False' }] },
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ displayName: 'Babs', active: false });
+  });
+
+  it('accepts and ignores the role forms of the mapping docs (roles[primary eq "True"].value, AppRoleAssignmentsComplex)', async () => {
+    const id = await h.scim.createUser('roles@contoso.com');
+    const res = await h.scim.ops(`/Users/${id}`, [
+      { op: 'Add', path: 'roles[primary eq "True"].value', value: 'Admin' },
+      { op: 'Add', path: 'roles', value: [{ value: '{"id":"x","value":"Admin","displayName":"Admin"}' }] },
+      { op: 'Replace', path: 'addresses[type eq "work"].postalCode', value: '10115' },
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.body.roles).toBeUndefined();
+    expect(res.body.addresses).toBeUndefined();
+  });
+
   it('rejects an unknown attribute with 400 invalidPath instead of storing it', async () => {
     const id = await h.scim.createUser('unknown.attr@contoso.com');
     const res = await h.scim.ops(`/Users/${id}`, [{ op: 'replace', path: 'favouriteColour', value: 'blue' }]);
