@@ -133,6 +133,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       },
       secretsKey,
     );
+    // The ceiling first, on the fresh server: completed trivial workflows per second.
+    const ceiling = await trivialWorkflowRate(temporal.address, opts.employees);
     const taskQueue = 'bench-outbound';
     const worker = await createWorkerProcess({
       db,
@@ -221,8 +223,6 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     latencies.sort((a, b) => a - b);
     if (process.env.BENCH_DEBUG) console.log('latencies', latencies.map(Math.round).join(' '));
     const rssMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
-
-    const ceiling = await trivialWorkflowRate(temporal.address, n);
 
     const result = {
       bench: 'outbound',
