@@ -261,6 +261,26 @@ describe('outbound provisioning end to end', () => {
     expect(crashAfterCreate).toBe(false);
   });
 
+  it('lists never-enrolled employees as NOT_ENROLLED, refuses to retry them, and enrols listed ones', async () => {
+    // Written without an outbox row (e.g. imported before outbound was switched on): no workflow exists.
+    const [row] = await t
+      .db('employees')
+      .insert({ tenant_id: tenant.tenantId, user_name: `quiet@${VERIFIED}`, given_name: 'Quiet', family_name: 'One' })
+      .returning('id');
+    const id = row.id as string;
+    const listed = await admin('get', '/outbound/employees?state=NOT_ENROLLED&limit=500').expect(200);
+    expect(listed.body.items.map((i: { employeeId: string }) => i.employeeId)).toContain(id);
+    expect((await admin('post', `/outbound/employees/${id}/retry`).expect(409)).body.detail).toMatch(/not enrolled/);
+    await admin('post', '/outbound/enrol')
+      .send({ employeeIds: [id, '00000000-0000-4000-8000-000000000000'] })
+      .expect(404);
+    await admin('post', '/outbound/enrol')
+      .send({ employeeIds: [id] })
+      .expect(202);
+    await until('SYNCED after enrolment', async () => (await status(id)).state === 'SYNCED');
+    expect(await entraUser(`quiet@${VERIFIED}`)).toMatchObject({ givenName: 'Quiet', surname: 'One' });
+  });
+
   it('enrolment pushes existing employees now; test connection names what is readable', async () => {
     const enrolled = await admin('post', '/outbound/enrol').send({ all: true }).expect(202);
     expect(enrolled.body.enrolled).toBeGreaterThanOrEqual(5);
