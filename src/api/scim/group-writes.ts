@@ -1,0 +1,104 @@
+import type { Knex } from 'knex';
+import { recordAuditEvent } from '../../db/changes';
+import { isUuid } from '../../db/employees';
+import { addPendingMembers, removePendingMembers } from '../../db/pending-references';
+import { addTeamMembers, recordTeamChanges, removeTeamMembers, type TeamRow } from '../../db/teams';
+import { notFound } from './errors';
+import type { GroupPlan } from './group-patch';
+import { resolveEmployeeRefs } from './user-writes';
+
+/** Who writes: the tenant of the request and its id, for audit and outbox. */
+export interface GroupWriteContext {
+  tenantId: string;
+  requestId?: string;
+}
+
+/**
+ * Executes a plan on a locked team in the caller's transaction. Known members are written as set operations,
+ * unknown ones are kept pending (linked when that user is provisioned). Every employee whose memberships changed
+ * gets a 'teams' change (audit + outbox); the team gets an audit event.
+ */
+export async function executePlan(
+  trx: Knex.Transaction,
+  team: TeamRow,
+  plan: GroupPlan,
+  ctx: GroupWriteContext,
+  action: string,
+): Promise<void> {
+  const updates: Record<string, unknown> = {};
+  const audit: Record<string, unknown> = {};
+  if (plan.displayName !== undefined && plan.displayName !== team.display_name) {
+    updates.display_name = plan.displayName;
+    audit.displayName = plan.displayName;
+  }
+  if (plan.externalId !== undefined && plan.externalId !== team.external_id) {
+    updates.external_id = plan.externalId;
+    audit.externalId = plan.externalId;
+  }
+  const allRefs = [...new Set(plan.members.flatMap((m) => (m.op === 'removeAll' ? [] : m.refs)))];
+  const resolved = await resolveEmployeeRefs(trx, ctx.tenantId, allRefs);
+  const added = new Set<string>();
+  const removed = new Set<string>();
+  let pendingChanged = false;
+  for (const m of plan.members) {
+    if (m.op === 'removeAll') {
+      (await removeTeamMembers(trx, ctx.tenantId, team.id, null)).forEach((id) => removed.add(id));
+      await removePendingMembers(trx, ctx.tenantId, team.id, null);
+      continue;
+    }
+    const known = [...new Set(m.refs.map((r) => resolved.get(r)).filter((x): x is string => x !== undefined))];
+    const unknown = m.refs.filter((r) => !resolved.has(r));
+    if (m.op === 'add') {
+      (await addTeamMembers(trx, ctx.tenantId, team.id, known)).forEach((id) => added.add(id));
+      await addPendingMembers(trx, ctx.tenantId, team.id, unknown);
+    } else if (m.op === 'remove') {
+      (await removeTeamMembers(trx, ctx.tenantId, team.id, known)).forEach((id) => removed.add(id));
+      await removePendingMembers(trx, ctx.tenantId, team.id, unknown);
+    } else {
+      const gone = await trx.raw<{ rows: Array<{ employee_id: string }> }>(
+        `DELETE FROM team_members WHERE tenant_id = ? AND team_id = ? AND NOT (employee_id = ANY(?::uuid[]))
+           RETURNING employee_id`,
+        [ctx.tenantId, team.id, known],
+      );
+      gone.rows.forEach((r) => removed.add(r.employee_id));
+      (await addTeamMembers(trx, ctx.tenantId, team.id, known)).forEach((id) => added.add(id));
+      await removePendingMembers(trx, ctx.tenantId, team.id, null);
+      await addPendingMembers(trx, ctx.tenantId, team.id, unknown);
+    }
+    if (unknown.length > 0) pendingChanged = true;
+  }
+  const touched = [...new Set([...added, ...removed])];
+  if (Object.keys(updates).length === 0 && touched.length === 0 && !pendingChanged && action === 'updated') return;
+  await trx('teams')
+    .where({ tenant_id: ctx.tenantId, id: team.id })
+    .update({ ...updates, version: trx.raw('version + 1'), updated_at: trx.fn.now() });
+  if (added.size > 0) audit.membersAdded = [...added];
+  if (removed.size > 0) audit.membersRemoved = [...removed];
+  await recordAuditEvent(trx, {
+    tenantId: ctx.tenantId,
+    resourceType: 'team',
+    resourceId: team.id,
+    action,
+    source: 'scim',
+    requestId: ctx.requestId,
+    changes: audit,
+  });
+  for (const id of touched) {
+    await recordTeamChanges(
+      trx,
+      ctx.tenantId,
+      [id],
+      added.has(id) && !removed.has(id) ? { teamsAdded: [team.id] } : { teamsRemoved: [team.id] },
+      { source: 'scim', requestId: ctx.requestId },
+    );
+  }
+}
+
+/** Locks a SCIM-visible team for a write; 404 for unknown, malformed, manual-only or another tenant's ids. */
+export async function lockScimTeam(trx: Knex.Transaction, tenantId: string, id: string): Promise<TeamRow> {
+  if (!isUuid(id)) throw notFound(`Group ${id.slice(0, 64)} not found`);
+  const team = (await trx('teams').where({ tenant_id: tenantId, id, scim_managed: true }).forUpdate().first()) as
+    TeamRow | undefined;
+  if (!team) throw notFound(`Group ${id.slice(0, 64)} not found`);
+  return team;
+}
