@@ -40,6 +40,18 @@ it('loses no update when many PATCHes of one user touching different attributes 
   expect(await h.db('outbox').where({ employee_id: id }).count('* as c')).toEqual([{ c: ops.length + 1 }]);
 });
 
+it('loses no element when parallel PATCHes add different elements to the same multi-valued attribute', async () => {
+  const id = await h.scim.createUser('mv.race@contoso.com');
+  const types = ['work', 'home', 'other', 'mobile', 'fax', 'pager'];
+  await Promise.all(
+    types.map((t) =>
+      h.scim.ops(`/Users/${id}`, [{ op: 'Add', path: `phoneNumbers[type eq "${t}"].value`, value: `+${t}` }]),
+    ),
+  );
+  const phones = (await h.scim.get(`/Users/${id}`)).body.phoneNumbers as Array<{ type: string }>;
+  expect(phones.map((p) => p.type).sort()).toEqual([...types].sort());
+});
+
 it('keeps every member when many group member PATCHes run in parallel', async () => {
   const users = await Promise.all(
     Array.from({ length: 10 }, (_, i) => h.scim.createUser(`par.member.${i}@contoso.com`)),
