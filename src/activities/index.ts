@@ -53,7 +53,12 @@ export function createActivities(deps: ActivityDeps) {
         'The employee no longer exists in the HR system. Fix: nothing to sync; the workflow can be terminated.',
       );
     }
-    const log = logger.child({ tenantId, employeeId, version: employee.version });
+    const log = logger.child({
+      tenantId,
+      employeeId,
+      version: employee.version,
+      changedAttributes: req.changedAttributes,
+    });
     try {
       const { settings, directory } = await deps.graph.forTenant(tenantId);
       const stored = await getProvisioning(db, tenantId, employeeId);
