@@ -43,6 +43,10 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--ui-port', String(options.uiPort),
     '--namespace', options.namespace,
     '--log-level', 'warn',
+    // WAL without fsync on every commit: measured 18 → 116 trivial workflows/s on the 2-core dev machine. A crash
+    // of the machine may lose the last moments of workflow state; this server is for development only.
+    '--sqlite-pragma', 'journal_mode=WAL',
+    '--sqlite-pragma', 'synchronous=OFF',
     ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a]),
   ];
   const child = spawn(options.cliPath, args, { stdio: ['ignore', log, log] });
