@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { recordEmployeeChange, type ChangeSource } from './changes';
-import { takePendingReferencesTo } from './pending-references';
+import { takePendingReferencesTo, type PendingReference } from './pending-references';
 
 /** One element of a SCIM multi-valued attribute (emails, phoneNumbers), stored as sent. */
 export interface MultiValue {
@@ -313,9 +313,11 @@ export async function linkPendingReferencesTo(
   tenantId: string,
   employee: { id: string; externalId: string | null },
   ctx: { source: ChangeSource; requestId?: string; recordOwnChange: boolean },
+  /** References already taken (deleted) by the caller, e.g. in the statement that inserted the employee. */
+  taken?: readonly PendingReference[],
 ): Promise<{ teamsJoined: string[] }> {
   const refs = [employee.id, ...(employee.externalId ? [employee.externalId] : [])];
-  const pending = await takePendingReferencesTo(trx, tenantId, refs);
+  const pending = taken ?? (await takePendingReferencesTo(trx, tenantId, refs));
   if (pending.length === 0) return { teamsJoined: [] };
   const reports = [
     ...new Set(pending.filter((p) => p.kind === 'manager' && p.sourceId !== employee.id).map((p) => p.sourceId)),

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { recordEmployeeChange } from '../../db/changes';
 import { isUuid, linkPendingReferencesTo, type EmployeeRow, type EmployeeView } from '../../db/employees';
 import { ensureLevel } from '../../db/levels';
-import { clearPendingManager, setPendingManager } from '../../db/pending-references';
+import { clearPendingManager, setPendingManager, type PendingReference } from '../../db/pending-references';
 import { badRequest } from './errors';
 import { diffDrafts, draftFromRow, emptyDraft, SCALAR_FIELDS, type UserDraft } from './user-draft';
 
@@ -62,6 +62,8 @@ export async function resolveEmployeeRefs(
 export interface WriteResult {
   id: string;
   changed: boolean;
+  /** Creation only: the row hit a unique index (userName or externalId); nothing was written. */
+  conflict?: boolean;
   /**
    * The row as written, for the response, when it could be assembled without another query (not after a creation
    * that joined pending teams, whose names are not at hand).
@@ -154,11 +156,12 @@ export async function writeUser(
 
   let row: EmployeeView;
   let created = false;
+  let taken: PendingReference[] | undefined;
   if (!current) {
-    const [inserted] = await trx('employees')
-      .insert({ tenant_id: ctx.tenantId, ...cols })
-      .returning<EmployeeRow[]>('*');
-    row = { ...inserted, level_name: levelName, manager_display_name: managerDisplay, teams: [] };
+    const inserted = await insertEmployee(trx, ctx.tenantId, cols);
+    if (!inserted) return { id: '', changed: false, conflict: true };
+    taken = inserted.pending;
+    row = { ...inserted.row, level_name: levelName, manager_display_name: managerDisplay, teams: [] };
     created = true;
   } else {
     if (Object.keys(cols).length > 0) {
@@ -211,6 +214,7 @@ export async function writeUser(
       ctx.tenantId,
       { id, externalId: next.externalId },
       { source: 'scim', requestId: ctx.requestId, recordOwnChange: false },
+      taken,
     );
     if (teamsJoined.length > 0) {
       note('teams', teamsJoined);
@@ -233,6 +237,37 @@ export async function writeUser(
     view.updated_at = current?.tx_now ?? view.created_at;
   }
   return { id, changed: true, view: view && stripInternal(view) };
+}
+
+/**
+ * INSERT … ON CONFLICT DO NOTHING, taking the pending references that wait for the new person in the same statement
+ * (a creation is the hot path of an initial sync). Undefined when a unique index (userName, externalId) refused it;
+ * the caller then finds out which and why.
+ */
+async function insertEmployee(
+  trx: Knex.Transaction,
+  tenantId: string,
+  cols: Record<string, unknown>,
+): Promise<{ row: EmployeeRow; pending: PendingReference[] } | undefined> {
+  const insert = trx('employees')
+    .insert({ tenant_id: tenantId, ...cols })
+    .toSQL();
+  const result = await trx.raw<{ rows: Array<EmployeeRow & { pending: PendingReference[] }> }>(
+    `WITH ins AS (${insert.sql} ON CONFLICT DO NOTHING RETURNING *),
+          taken AS (
+            DELETE FROM pending_references p USING ins
+             WHERE p.tenant_id = ins.tenant_id AND (p.target_ref = ins.id::text OR p.target_ref = ins.external_id)
+            RETURNING p.kind, p.source_id, p.target_ref)
+     SELECT ins.*,
+            (SELECT coalesce(json_agg(json_build_object('kind', kind, 'sourceId', source_id, 'targetRef', target_ref)),
+                             '[]'::json) FROM taken) AS pending
+       FROM ins`,
+    insert.bindings as Knex.RawBinding[],
+  );
+  const first = result.rows[0];
+  if (!first) return undefined;
+  const { pending, ...row } = first;
+  return { row, pending };
 }
 
 function stripInternal(v: EmployeeView): EmployeeView {

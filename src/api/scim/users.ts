@@ -184,7 +184,9 @@ export function createUserRoutes(sc: ScimContext): Router {
       if (draft.userName === null || draft.userName.trim() === '')
         throw badRequest('invalidValue', 'userName is required');
       const result = await db.transaction(async (trx) => {
-        // One query for both identity checks: externalId (case-exact) and userName (case-insensitive).
+        // Happy path: the INSERT itself enforces both identities (unique indexes) — no lookup round trip first.
+        const created = await writeUser(trx, ctx, undefined, draft);
+        if (!created.conflict) return created;
         const clashes = (await trx('employees')
           .where({ tenant_id: tenantId })
           .where((w) => {
@@ -201,23 +203,20 @@ export function createUserRoutes(sc: ScimContext): Router {
         }
         // Any clash left is on userName (an externalId clash has thrown above).
         const sameName = clashes[0];
-        if (sameName) {
-          // Brownfield HR data: an employee created before Entra knew it has no externalId yet. Entra's first POST
-          // for that person links (adopts) the record instead of failing with 409 forever.
-          if (sameName.external_id !== null || draft.externalId === null) {
-            throw uniqueness(`a user with userName "${draft.userName!.slice(0, 200)}" already exists`);
-          }
-          const current = await lockEmployee(trx, tenantId, sameName.id, { withTeams: true });
-          if (!current) throw uniqueness('userName already exists');
-          const next = draftFromRow(current);
-          applyUserResource(next, body, defs.lookup);
-          sc.deps.logger.info(
-            { tenantId, employeeId: current.id, requestId: ctx.requestId },
-            'scim POST adopted an existing employee by userName',
-          );
-          return writeUser(trx, { ...ctx, auditNote: { adoptedByUserName: true } }, current, next);
+        // Brownfield HR data: an employee created before Entra knew it has no externalId yet. Entra's first POST for
+        // that person links (adopts) the record instead of failing with 409 forever.
+        if (!sameName || sameName.external_id !== null || draft.externalId === null) {
+          throw uniqueness(`a user with userName "${draft.userName!.slice(0, 200)}" already exists`);
         }
-        return writeUser(trx, ctx, undefined, draft);
+        const current = await lockEmployee(trx, tenantId, sameName.id, { withTeams: true });
+        if (!current) throw uniqueness('userName already exists');
+        const next = draftFromRow(current);
+        applyUserResource(next, body, defs.lookup);
+        sc.deps.logger.info(
+          { tenantId, employeeId: current.id, requestId: ctx.requestId },
+          'scim POST adopted an existing employee by userName',
+        );
+        return writeUser(trx, { ...ctx, auditNote: { adoptedByUserName: true } }, current, next);
       });
       return { result, defs };
     });
