@@ -25,8 +25,24 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*'], message: 'workflow code must be deterministic: no Node built-ins' },
-            { group: ['fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'], message: 'no Node built-ins in workflows' },
-            { group: ['knex', 'pg', 'express', '@microsoft/*', '@azure/*', '**/db/**', '**/graph/**', '**/activities/**'], message: 'workflows reach the world only through activities (type imports are fine)', allowTypeImports: true },
+            {
+              group: ['fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'],
+              message: 'no Node built-ins in workflows',
+            },
+            {
+              group: [
+                'knex',
+                'pg',
+                'express',
+                '@microsoft/*',
+                '@azure/*',
+                '**/db/**',
+                '**/graph/**',
+                '**/activities/**',
+              ],
+              message: 'workflows reach the world only through activities (type imports are fine)',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

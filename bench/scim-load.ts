@@ -100,7 +100,10 @@ function newUser(n: string) {
   };
 }
 
-async function seed(client: JsonClient, opts: Options): Promise<{ users: Array<{ id: string; userName: string }>; groups: string[] }> {
+async function seed(
+  client: JsonClient,
+  opts: Options,
+): Promise<{ users: Array<{ id: string; userName: string }>; groups: string[] }> {
   const users: Array<{ id: string; userName: string }> = [];
   const groups: string[] = [];
   const batch = 16;
@@ -144,44 +147,73 @@ export async function main(argv = process.argv.slice(2)): Promise<Record<string,
   const opts = parseArgs(argv);
   const external = process.env.SCIM_BASE_URL && process.env.SCIM_TOKEN;
   const stack: Stack = external
-    ? { scimBaseUrl: process.env.SCIM_BASE_URL!, token: process.env.SCIM_TOKEN!, databaseUrl: process.env.BENCH_DATABASE_URL, stop: async () => undefined }
+    ? {
+        scimBaseUrl: process.env.SCIM_BASE_URL!,
+        token: process.env.SCIM_TOKEN!,
+        databaseUrl: process.env.BENCH_DATABASE_URL,
+        stop: async () => undefined,
+      }
     : await startStack();
-  const client = new JsonClient(stack.scimBaseUrl, { authorization: `Bearer ${stack.token}`, accept: 'application/scim+json' }, opts.concurrency);
+  const client = new JsonClient(
+    stack.scimBaseUrl,
+    { authorization: `Bearer ${stack.token}`, accept: 'application/scim+json' },
+    opts.concurrency,
+  );
   try {
     console.log(`seeding ${opts.users} users and ${opts.groups} groups…`);
     const { users, groups } = await seed(client, opts);
     let posted = 0;
     const steps: Array<[number, () => Promise<boolean | string>]> = [
-      [50, async () => {
-        const u = pick(users);
-        const r = await client.request('GET', `/Users?filter=${encodeURIComponent(`userName eq "${u.userName}"`)}`);
-        return (r.status === 200 && r.body.includes(u.id)) || `GET ${r.status} ${r.body}`;
-      }],
-      [30, async () => {
-        const u = pick(users);
-        const r = await client.request('PATCH', `/Users/${u.id}`, {
-          schemas: PATCH_SCHEMA,
-          Operations: [
-            { op: 'Replace', path: 'title', value: `Title ${Math.random().toString(36).slice(2, 8)}` },
-            { op: 'Replace', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', value: pick(['R&D', 'Sales', 'Ops']) },
-          ],
-        });
-        return r.status === 200 || r.status === 204 || `PATCH user ${r.status} ${r.body}`;
-      }],
-      [15, async () => {
-        const r = await client.request('POST', '/Users', newUser(`load-${process.pid}-${posted++}-${Math.random().toString(36).slice(2)}`));
-        if (r.status !== 201) return `POST ${r.status} ${r.body}`;
-        const body = JSON.parse(r.body) as { id: string; userName: string };
-        users.push({ id: body.id, userName: body.userName });
-        return true;
-      }],
-      [5, async () => {
-        const r = await client.request('PATCH', `/Groups/${pick(groups)}`, {
-          schemas: PATCH_SCHEMA,
-          Operations: [{ op: 'Add', path: 'members', value: [{ value: pick(users).id }] }],
-        });
-        return r.status === 204 || r.status === 200 || `PATCH group ${r.status} ${r.body}`;
-      }],
+      [
+        50,
+        async () => {
+          const u = pick(users);
+          const r = await client.request('GET', `/Users?filter=${encodeURIComponent(`userName eq "${u.userName}"`)}`);
+          return (r.status === 200 && r.body.includes(u.id)) || `GET ${r.status} ${r.body}`;
+        },
+      ],
+      [
+        30,
+        async () => {
+          const u = pick(users);
+          const r = await client.request('PATCH', `/Users/${u.id}`, {
+            schemas: PATCH_SCHEMA,
+            Operations: [
+              { op: 'Replace', path: 'title', value: `Title ${Math.random().toString(36).slice(2, 8)}` },
+              {
+                op: 'Replace',
+                path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department',
+                value: pick(['R&D', 'Sales', 'Ops']),
+              },
+            ],
+          });
+          return r.status === 200 || r.status === 204 || `PATCH user ${r.status} ${r.body}`;
+        },
+      ],
+      [
+        15,
+        async () => {
+          const r = await client.request(
+            'POST',
+            '/Users',
+            newUser(`load-${process.pid}-${posted++}-${Math.random().toString(36).slice(2)}`),
+          );
+          if (r.status !== 201) return `POST ${r.status} ${r.body}`;
+          const body = JSON.parse(r.body) as { id: string; userName: string };
+          users.push({ id: body.id, userName: body.userName });
+          return true;
+        },
+      ],
+      [
+        5,
+        async () => {
+          const r = await client.request('PATCH', `/Groups/${pick(groups)}`, {
+            schemas: PATCH_SCHEMA,
+            Operations: [{ op: 'Add', path: 'members', value: [{ value: pick(users).id }] }],
+          });
+          return r.status === 204 || r.status === 200 || `PATCH group ${r.status} ${r.body}`;
+        },
+      ],
     ];
     const labels = ['filter GET', 'user PATCH', 'user POST', 'group member PATCH'];
     const perOp = new Map<string, number[]>(labels.map((l) => [l, []]));
@@ -200,7 +232,9 @@ export async function main(argv = process.argv.slice(2)): Promise<Record<string,
     console.log(`running the Entra mix: ${opts.concurrency} clients for ${opts.seconds} s…`);
     const load = await runLoad(opts.concurrency, opts.seconds, step);
     const sorted = load.latenciesMs.sort((a, b) => a - b);
-    const pgTps = stack.databaseUrl ? await pgTransactionsPerSecond(stack.databaseUrl, opts.concurrency, Math.min(10, opts.seconds)) : null;
+    const pgTps = stack.databaseUrl
+      ? await pgTransactionsPerSecond(stack.databaseUrl, opts.concurrency, Math.min(10, opts.seconds))
+      : null;
     const figures = {
       bench: 'scim-load',
       rps: Math.round(load.requests / load.seconds),
@@ -211,13 +245,20 @@ export async function main(argv = process.argv.slice(2)): Promise<Record<string,
       pg_tps: pgTps === null ? null : Math.round(pgTps),
     };
     console.log(`requests ${load.requests} in ${load.seconds.toFixed(1)} s → ${figures.rps} req/s`);
-    console.log(`latency p50 ${figures.p50_ms} ms · p95 ${figures.p95_ms} ms · p99 ${figures.p99_ms} ms · errors ${load.errors}`);
+    console.log(
+      `latency p50 ${figures.p50_ms} ms · p95 ${figures.p95_ms} ms · p99 ${figures.p99_ms} ms · errors ${load.errors}`,
+    );
     for (const [label, ms] of perOp) {
       const sortedOp = ms.sort((a, b) => a - b);
-      console.log(`  ${label.padEnd(20)} n=${String(ms.length).padStart(6)}  p50 ${percentile(sortedOp, 50).toFixed(1)} ms  p99 ${percentile(sortedOp, 99).toFixed(1)} ms`);
+      console.log(
+        `  ${label.padEnd(20)} n=${String(ms.length).padStart(6)}  p50 ${percentile(sortedOp, 50).toFixed(1)} ms  p99 ${percentile(sortedOp, 99).toFixed(1)} ms`,
+      );
     }
     if (load.errorSamples.length) console.log(`first errors:\n  ${load.errorSamples.join('\n  ')}`);
-    if (pgTps !== null) console.log(`raw PostgreSQL single-row transactions: ${figures.pg_tps}/s (api reaches ${((figures.rps / pgTps) * 100).toFixed(0)} % of it)`);
+    if (pgTps !== null)
+      console.log(
+        `raw PostgreSQL single-row transactions: ${figures.pg_tps}/s (api reaches ${((figures.rps / pgTps) * 100).toFixed(0)} % of it)`,
+      );
     console.log(JSON.stringify(figures));
     return figures;
   } finally {

@@ -20,7 +20,11 @@ const ConfigSchema = z.object({
   /** Absolute base URL clients use to reach the api (SCIM `meta.location`); defaults to http://API_HOST:API_PORT. */
   PUBLIC_BASE_URL: z.string().url().optional(),
   /** Largest accepted request body; larger ones get 413. */
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('entra-sync'),

@@ -95,5 +95,11 @@ export async function runLoad(
       }
     }),
   );
-  return { requests: latenciesMs.length, errors, seconds: (performance.now() - start) / 1000, latenciesMs, errorSamples };
+  return {
+    requests: latenciesMs.length,
+    errors,
+    seconds: (performance.now() - start) / 1000,
+    latenciesMs,
+    errorSamples,
+  };
 }

@@ -53,10 +53,17 @@ export function jsonBody(maxBytes: number): Array<RequestHandler | ErrorRequestH
   const translate = (err: unknown, _req: Request, _res: Response, next: NextFunction) => {
     if (err instanceof RequestBodyError) return next(err);
     const e = err as { type?: string; status?: number; message?: string };
-    if (e.type === 'entity.too.large') return next(new RequestBodyError(413, 'too_large', `body larger than ${maxBytes} bytes`));
+    if (e.type === 'entity.too.large')
+      return next(new RequestBodyError(413, 'too_large', `body larger than ${maxBytes} bytes`));
     if (e.type === 'entity.parse.failed') {
       if (e.message?.startsWith(FORBIDDEN_KEY_MARK)) {
-        return next(new RequestBodyError(400, 'forbidden_key', `${e.message.slice(FORBIDDEN_KEY_MARK.length + 1)} is not allowed as a key`));
+        return next(
+          new RequestBodyError(
+            400,
+            'forbidden_key',
+            `${e.message.slice(FORBIDDEN_KEY_MARK.length + 1)} is not allowed as a key`,
+          ),
+        );
       }
       return next(new RequestBodyError(400, 'malformed', 'body is not valid JSON'));
     }

@@ -15,7 +15,13 @@ import {
   ensureEmulatorCertificate,
   startGraphEmulator,
 } from '../emulator';
-import { assertPortFree, startTemporalDevServer, stopChild, waitForPort, type TemporalDevServer } from '../dev/temporal-dev-server';
+import {
+  assertPortFree,
+  startTemporalDevServer,
+  stopChild,
+  waitForPort,
+  type TemporalDevServer,
+} from '../dev/temporal-dev-server';
 import { createLogger } from '../logger';
 
 /**
@@ -149,11 +155,14 @@ async function main(): Promise<void> {
 
     // Default tenant and its tokens
     const previous = readJson<DevJson>(DEV_JSON);
-    const creds = await ensureDefaultTenant(db, previous && {
-      tenantId: previous.tenantId,
-      scimToken: previous.scim?.token,
-      adminToken: previous.admin?.token,
-    });
+    const creds = await ensureDefaultTenant(
+      db,
+      previous && {
+        tenantId: previous.tenantId,
+        scimToken: previous.scim?.token,
+        adminToken: previous.admin?.token,
+      },
+    );
     const secretsKey = devSecretsKey(config.SECRETS_KEY);
     // The default tenant provisions into the emulated Entra tenant; an admin's later mapping changes are kept.
     await seedDefaultOutboundSettings(

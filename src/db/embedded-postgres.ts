@@ -49,7 +49,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     persistent: options.persistent,
     createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
     // fsync off: this server holds development and test data only; speed matters more than crash safety here.
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    postgresFlags: [
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
+    ],
     onLog: (m: string) => log(String(m)),
     onError: (m: unknown) => log(String(m)),
   });

@@ -73,10 +73,7 @@ export async function issueToken(
  */
 export async function findActiveToken(db: Db, kind: TokenKind, presented: string): Promise<TokenRecord | undefined> {
   const digest = hashToken(presented);
-  const row = await db<TokenRow>('api_tokens')
-    .where({ token_hash: digest, kind })
-    .whereNull('revoked_at')
-    .first();
+  const row = await db<TokenRow>('api_tokens').where({ token_hash: digest, kind }).whereNull('revoked_at').first();
   if (!row || !timingSafeEqual(row.token_hash, digest)) return undefined;
   return toRecord(row);
 }

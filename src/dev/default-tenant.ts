@@ -12,7 +12,10 @@ export interface DevCredentials {
  * The default tenant of `make start`. Tokens are stored hashed, so the plaintext ones live only in the developer's
  * own `.data/dev.json`; they are reused while still valid there, else new ones are issued.
  */
-export async function ensureDefaultTenant(db: Db, previous: Partial<DevCredentials> | undefined): Promise<DevCredentials> {
+export async function ensureDefaultTenant(
+  db: Db,
+  previous: Partial<DevCredentials> | undefined,
+): Promise<DevCredentials> {
   let tenantId = previous?.tenantId;
   if (!tenantId || !(await getTenant(db, tenantId))) {
     tenantId = (await createTenant(db, { name: 'Default company' })).id;

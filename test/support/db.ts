@@ -15,7 +15,8 @@ export interface TestDb {
  */
 export async function createTestDb(): Promise<TestDb> {
   const adminUrl = process.env.TEST_PG_ADMIN_URL;
-  if (!adminUrl) throw new Error('TEST_PG_ADMIN_URL is not set: run tests through jest (global setup starts PostgreSQL)');
+  if (!adminUrl)
+    throw new Error('TEST_PG_ADMIN_URL is not set: run tests through jest (global setup starts PostgreSQL)');
   const name = `t_${randomBytes(6).toString('hex')}`;
   const admin = createDb({ url: adminUrl, poolMax: 1 });
   try {

@@ -19,7 +19,11 @@ export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'entra-sync-test-pg-'));
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'data'), port: await freePort(), persistent: false });
+    const pg = await startEmbeddedPostgres({
+      dataDir: path.join(dataDir, 'data'),
+      port: await freePort(),
+      persistent: false,
+    });
     shared.stopPostgres = async () => {
       await pg.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -41,10 +45,14 @@ export default async function globalSetup(): Promise<void> {
         executable: { type: 'existing-path', path: config.TEMPORAL_CLI_PATH },
         ip: '127.0.0.1',
         extraArgs: [
-          '--search-attribute', 'ProvisioningState=Keyword',
-          '--search-attribute', 'TenantId=Keyword',
-          '--sqlite-pragma', 'journal_mode=WAL',
-          '--sqlite-pragma', 'synchronous=OFF',
+          '--search-attribute',
+          'ProvisioningState=Keyword',
+          '--search-attribute',
+          'TenantId=Keyword',
+          '--sqlite-pragma',
+          'journal_mode=WAL',
+          '--sqlite-pragma',
+          'synchronous=OFF',
         ],
       },
     });

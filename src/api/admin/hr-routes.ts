@@ -53,7 +53,10 @@ export function createHrRoutes({ db }: ApiDeps): Router {
   router.post('/teams', async (req, res) => {
     const input = TeamCreate.parse(req.body ?? {});
     try {
-      const team = await createManualTeam(db, tenantIdOf(res), input, { source: 'admin', requestId: res.locals.requestId });
+      const team = await createManualTeam(db, tenantIdOf(res), input, {
+        source: 'admin',
+        requestId: res.locals.requestId,
+      });
       res.status(201).json(team);
     } catch (err) {
       if (err instanceof DuplicateTeamNameError) throw new ProblemError(409, 'Conflict', err.message);
@@ -67,7 +70,11 @@ export function createHrRoutes({ db }: ApiDeps): Router {
     });
     if (outcome === 'not_found') throw notFound('team');
     if (outcome === 'not_manual') {
-      throw new ProblemError(409, 'Conflict', 'this team was created by SCIM provisioning; remove the group in Entra ID');
+      throw new ProblemError(
+        409,
+        'Conflict',
+        'this team was created by SCIM provisioning; remove the group in Entra ID',
+      );
     }
     res.status(204).end();
   });

@@ -17,7 +17,10 @@ const problem = (description: string) => ({
 });
 const body = (name: string) => ({ required: true, ...json({ $ref: `#/components/schemas/${name}` }) });
 const ok = (description: string) => ({ description, ...json({ type: 'object' }) });
-const std = { '401': problem('missing or invalid admin token'), '404': problem('no such resource (or another tenant)') };
+const std = {
+  '401': problem('missing or invalid admin token'),
+  '404': problem('no such resource (or another tenant)'),
+};
 const tenantParam = { name: 'tenantId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
 
@@ -33,13 +36,22 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
       post: {
         summary: 'Create a tenant (platform token only)',
         requestBody: body('TenantCreate'),
-        responses: { '201': ok('the tenant'), '400': problem('invalid body'), '403': problem('not the platform token'), ...std },
+        responses: {
+          '201': ok('the tenant'),
+          '400': problem('invalid body'),
+          '403': problem('not the platform token'),
+          ...std,
+        },
       },
     },
     [t('')]: {
       parameters: [tenantParam],
       get: { summary: 'Get a tenant', responses: { '200': ok('the tenant'), ...std } },
-      patch: { summary: 'Update a tenant', requestBody: body('TenantPatch'), responses: { '200': ok('the tenant'), ...std } },
+      patch: {
+        summary: 'Update a tenant',
+        requestBody: body('TenantPatch'),
+        responses: { '200': ok('the tenant'), ...std },
+      },
     },
     [t('/scim-tokens')]: {
       parameters: [tenantParam],
@@ -52,12 +64,19 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
     },
     [t('/scim-tokens/{tokenId}')]: {
       parameters: [tenantParam, idParam('tokenId')],
-      delete: { summary: 'Revoke a SCIM token (takes effect at once)', responses: { '204': { description: 'revoked' }, ...std } },
+      delete: {
+        summary: 'Revoke a SCIM token (takes effect at once)',
+        responses: { '204': { description: 'revoked' }, ...std },
+      },
     },
     [t('/admin-tokens')]: {
       parameters: [tenantParam],
       get: { summary: "List the tenant's admin tokens", responses: { '200': ok('tokens'), ...std } },
-      post: { summary: 'Create a tenant admin token, shown once', requestBody: body('TokenCreate'), responses: { '201': ok('the token, once'), ...std } },
+      post: {
+        summary: 'Create a tenant admin token, shown once',
+        requestBody: body('TokenCreate'),
+        responses: { '201': ok('the token, once'), ...std },
+      },
     },
     [t('/admin-tokens/{tokenId}')]: {
       parameters: [tenantParam, idParam('tokenId')],
@@ -65,7 +84,10 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
     },
     [t('/custom-attributes')]: {
       parameters: [tenantParam],
-      get: { summary: 'List custom attribute definitions with the SCIM path to map in Entra', responses: { '200': ok('definitions'), ...std } },
+      get: {
+        summary: 'List custom attribute definitions with the SCIM path to map in Entra',
+        responses: { '200': ok('definitions'), ...std },
+      },
       post: {
         summary: 'Define a custom attribute',
         requestBody: body('CustomAttributeCreate'),
@@ -74,7 +96,10 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
     },
     [t('/custom-attributes/{id}')]: {
       parameters: [tenantParam, idParam('id')],
-      delete: { summary: 'Delete a custom attribute definition', responses: { '204': { description: 'deleted' }, ...std } },
+      delete: {
+        summary: 'Delete a custom attribute definition',
+        responses: { '204': { description: 'deleted' }, ...std },
+      },
     },
     [t('/teams')]: {
       parameters: [tenantParam],
@@ -97,7 +122,11 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
       parameters: [tenantParam],
       get: {
         summary: 'List employees',
-        parameters: ['limit', 'offset', 'active', 'lifecycleStatus'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+        parameters: ['limit', 'offset', 'active', 'lifecycleStatus'].map((name) => ({
+          name,
+          in: 'query',
+          schema: { type: 'string' },
+        })),
         responses: { '200': ok('a page of employees'), ...std },
       },
     },
@@ -116,7 +145,10 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
     },
     [t('/outbound/settings')]: {
       parameters: [tenantParam],
-      get: { summary: 'Outbound settings (the client secret is never returned)', responses: { '200': ok('settings'), ...std } },
+      get: {
+        summary: 'Outbound settings (the client secret is never returned)',
+        responses: { '200': ok('settings'), ...std },
+      },
       patch: {
         summary: 'Update the Graph connection, mapping, watched attributes, manager switch, on/off',
         requestBody: body('OutboundSettingsPatch'),
@@ -141,7 +173,14 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
               { type: 'object', properties: { all: { const: true } }, required: ['all'], additionalProperties: false },
               {
                 type: 'object',
-                properties: { employeeIds: { type: 'array', items: { type: 'string', format: 'uuid' }, minItems: 1, maxItems: 1000 } },
+                properties: {
+                  employeeIds: {
+                    type: 'array',
+                    items: { type: 'string', format: 'uuid' },
+                    minItems: 1,
+                    maxItems: 1000,
+                  },
+                },
                 required: ['employeeIds'],
                 additionalProperties: false,
               },
@@ -161,7 +200,10 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
     },
     [t('/outbound/employees/{employeeId}')]: {
       parameters: [tenantParam, idParam('employeeId')],
-      get: { summary: "One employee's provisioning status, with the reason when blocked", responses: { '200': ok('status'), ...std } },
+      get: {
+        summary: "One employee's provisioning status, with the reason when blocked",
+        responses: { '200': ok('status'), ...std },
+      },
     },
     [t('/outbound/employees/{employeeId}/retry')]: {
       parameters: [tenantParam, idParam('employeeId')],
@@ -172,7 +214,10 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
     },
     [t('/outbound/employees/{employeeId}/preview')]: {
       parameters: [tenantParam, idParam('employeeId')],
-      get: { summary: 'What the next sync would send to Graph, without writing', responses: { '200': ok('the plan'), ...std } },
+      get: {
+        summary: 'What the next sync would send to Graph, without writing',
+        responses: { '200': ok('the plan'), ...std },
+      },
     },
     ...extraPaths,
   };
@@ -191,7 +236,12 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
       schemas: {
         Problem: {
           type: 'object',
-          properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' } },
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+          },
           required: ['title', 'status'],
         },
         TenantCreate: schemaOf(TenantCreate),

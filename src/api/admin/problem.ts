@@ -31,7 +31,8 @@ export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof ProblemError) return sendProblem(res, err.status, err.title, err.detail, err.extensions);
     if (err instanceof RequestBodyError) {
-      const title = err.status === 413 ? 'Payload Too Large' : err.status === 415 ? 'Unsupported Media Type' : 'Bad Request';
+      const title =
+        err.status === 413 ? 'Payload Too Large' : err.status === 415 ? 'Unsupported Media Type' : 'Bad Request';
       return sendProblem(res, err.status, title, err.message);
     }
     if (err instanceof ZodError) {

@@ -26,7 +26,10 @@ export const EmployeePatch = z.strictObject({ lifecycleStatus: z.enum(LIFECYCLE_
 export const EmployeeListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
-  active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  active: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   lifecycleStatus: z.enum(LIFECYCLE_STATUSES).optional(),
 });
 

@@ -6,9 +6,14 @@ import { adminToken, requirePlatformToken, requireTenantAccess, tenantIdOf, UUID
 import { notFound } from './problem';
 import { TenantCreate, TenantPatch, TokenCreate } from './schemas';
 
-
 export function tenantJson(t: Tenant) {
-  return { id: t.id, name: t.name, inviteNewEmployees: t.inviteNewEmployees, createdAt: t.createdAt, updatedAt: t.updatedAt };
+  return {
+    id: t.id,
+    name: t.name,
+    inviteNewEmployees: t.inviteNewEmployees,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+  };
 }
 
 export function tokenJson(t: TokenRecord) {

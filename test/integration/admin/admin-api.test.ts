@@ -214,7 +214,10 @@ describe('admin API /admin/v1', () => {
         .delete(`/admin/v1/tenants/${acme.tenantId}/teams/${created.body.id}`)
         .set(as(acme.adminToken))
         .expect(204);
-      await request(app).get(`/admin/v1/tenants/${acme.tenantId}/teams/${created.body.id}`).set(as(acme.adminToken)).expect(404);
+      await request(app)
+        .get(`/admin/v1/tenants/${acme.tenantId}/teams/${created.body.id}`)
+        .set(as(acme.adminToken))
+        .expect(404);
     });
   });
 
@@ -228,8 +231,14 @@ describe('admin API /admin/v1', () => {
       expect(list.body.items.map((e: { userName: string }) => e.userName)).not.toContain('gus@globex.test');
       const one = await request(app).get(`/admin/v1/tenants/${acme.tenantId}/employees/${id}`).set(as(acme.adminToken));
       expect(one.body).toMatchObject({ id, userName: 'ann@acme.test', lifecycleStatus: 'active', active: true });
-      await request(app).get(`/admin/v1/tenants/${globex.tenantId}/employees/${id}`).set(as(globex.adminToken)).expect(404);
-      await request(app).get(`/admin/v1/tenants/${acme.tenantId}/employees/not-a-uuid`).set(as(acme.adminToken)).expect(404);
+      await request(app)
+        .get(`/admin/v1/tenants/${globex.tenantId}/employees/${id}`)
+        .set(as(globex.adminToken))
+        .expect(404);
+      await request(app)
+        .get(`/admin/v1/tenants/${acme.tenantId}/employees/not-a-uuid`)
+        .set(as(acme.adminToken))
+        .expect(404);
     });
 
     it('sets the lifecycle status in one transaction with an audit event and an outbox row', async () => {
@@ -247,7 +256,11 @@ describe('admin API /admin/v1', () => {
       const audit = await request(app)
         .get(`/admin/v1/tenants/${acme.tenantId}/employees/${id}/audit`)
         .set(as(acme.adminToken));
-      expect(audit.body.items[0]).toMatchObject({ action: 'deactivated', actor: 'admin', changes: { lifecycleStatus: 'terminated' } });
+      expect(audit.body.items[0]).toMatchObject({
+        action: 'deactivated',
+        actor: 'admin',
+        changes: { lifecycleStatus: 'terminated' },
+      });
     });
 
     it('rejects an unknown lifecycle status and changes nothing', async () => {

@@ -50,7 +50,9 @@ describe('make start pieces', () => {
       try {
         const connection = await Connection.connect({ address: server.address });
         const attrs = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
-        expect(Object.keys(attrs.customAttributes ?? {})).toEqual(expect.arrayContaining(['ProvisioningState', 'TenantId']));
+        expect(Object.keys(attrs.customAttributes ?? {})).toEqual(
+          expect.arrayContaining(['ProvisioningState', 'TenantId']),
+        );
         await connection.close();
         const ui = await fetch(server.uiUrl);
         expect(ui.status).toBe(200);
