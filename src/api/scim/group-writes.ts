@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { recordAuditEvent } from '../../db/changes';
 import { isUuid } from '../../db/employees';
 import { addPendingMembers, removePendingMembers } from '../../db/pending-references';
 import { addTeamMembers, recordTeamChanges, removeTeamMembers, type TeamRow } from '../../db/teams';
@@ -69,20 +68,19 @@ export async function executePlan(
   }
   const touched = [...new Set([...added, ...removed])];
   if (Object.keys(updates).length === 0 && touched.length === 0 && !pendingChanged && action === 'updated') return;
-  await trx('teams')
-    .where({ tenant_id: ctx.tenantId, id: team.id })
-    .update({ ...updates, version: trx.raw('version + 1'), updated_at: trx.fn.now() });
   if (added.size > 0) audit.membersAdded = [...added];
   if (removed.size > 0) audit.membersRemoved = [...removed];
-  await recordAuditEvent(trx, {
-    tenantId: ctx.tenantId,
-    resourceType: 'team',
-    resourceId: team.id,
-    action,
-    source: 'scim',
-    requestId: ctx.requestId,
-    changes: audit,
-  });
+  // The team's version bump and its audit event in one statement.
+  const update = trx('teams')
+    .where({ tenant_id: ctx.tenantId, id: team.id })
+    .update({ ...updates, version: trx.raw('version + 1'), updated_at: trx.fn.now() })
+    .toSQL();
+  await trx.raw(
+    `WITH bumped AS (${update.sql} RETURNING id)
+     INSERT INTO audit_events (tenant_id, resource_type, resource_id, action, actor, request_id, changes)
+     SELECT ?, 'team', bumped.id::text, ?, 'scim', ?, ?::jsonb FROM bumped`,
+    [...(update.bindings as Knex.RawBinding[]), ctx.tenantId, action, ctx.requestId ?? null, JSON.stringify(audit)],
+  );
   for (const id of touched) {
     await recordTeamChanges(
       trx,

@@ -122,6 +122,12 @@ describe('Update Group', () => {
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
     expect((await h.db('teams').where({ id }).first()).display_name).toBe('New Name');
+    const audit = await h.db('audit_events').where({ resource_type: 'team', resource_id: id }).orderBy('id');
+    expect(audit.map((a) => [a.action, a.actor])).toEqual([
+      ['created', 'scim'],
+      ['updated', 'scim'],
+    ]);
+    expect(audit[1].changes).toEqual({ displayName: 'New Name' });
   });
 
   it('adds several members in one PATCH (several values and several operations) idempotently, and answers 204', async () => {
