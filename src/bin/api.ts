@@ -24,7 +24,11 @@ async function main(): Promise<void> {
 }
 
 async function serve(config: Config, logger: Logger): Promise<void> {
-  const db = createDb({ url: config.DATABASE_URL!, poolMax: config.DATABASE_POOL_MAX });
+  const db = createDb({
+    url: config.DATABASE_URL!,
+    poolMax: config.DATABASE_POOL_MAX,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+  });
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const app = createApp({

@@ -9,7 +9,11 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (make start sets it to the embedded server)');
-  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
+  const db = createDb({
+    url: config.DATABASE_URL,
+    poolMax: config.DATABASE_POOL_MAX,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+  });
   await migrateLatest(db);
   const proc = await createWorkerProcess({
     db,

@@ -1,18 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { createPreparingPgClient } from './prepared-statements';
 
 export type Db = Knex;
 
 export interface DbOptions {
   url: string;
   poolMax?: number;
+  /** Prepare hot statements once per connection (default true); see prepared-statements.ts. */
+  preparedStatements?: boolean;
 }
 
 /** A knex instance on PostgreSQL. Timestamps come back as Date, `date` columns as 'YYYY-MM-DD' strings. */
-export function createDb({ url, poolMax = 20 }: DbOptions): Db {
+export function createDb({ url, poolMax = 20, preparedStatements = true }: DbOptions): Db {
   return knexFactory({
-    client: 'pg',
+    client: preparedStatements ? (createPreparingPgClient() as unknown as typeof Knex.Client) : 'pg',
     connection: url,
     pool: { min: 0, max: poolMax },
   });
