@@ -15,18 +15,25 @@ export interface EmployeeChange {
 }
 
 /**
- * The tail of every employee write, inside the caller's transaction: bumps `version`, appends the audit event and
- * the outbox row the relay turns into a workflow signal. Returns the new version. Call it only when something
- * really changed; a no-op write must not wake the outbound workflow.
+ * The tail of every employee write, inside the caller's transaction: applies `columns` (the row's own changes, if
+ * the caller has not written them yet), bumps `version`, appends the audit event and the outbox row the relay turns
+ * into a workflow signal — all in one statement, because every SCIM write pays this and round trips dominate its
+ * cost. Returns the new version. Call it only when something really changed; a no-op write must not wake the
+ * outbound workflow.
  */
-export async function recordEmployeeChange(trx: Knex.Transaction, change: EmployeeChange): Promise<number> {
-  // One statement instead of three: every SCIM write pays this tail, so round trips matter.
+export async function recordEmployeeChange(
+  trx: Knex.Transaction,
+  change: EmployeeChange,
+  columns: Record<string, unknown> = {},
+): Promise<number> {
+  const bump = trx('employees')
+    .where({ tenant_id: change.tenantId, id: change.employeeId })
+    .update({ ...columns, version: trx.raw('version + 1'), updated_at: trx.fn.now() })
+    .returning('version')
+    .toSQL();
   const result = await trx.raw<{ rows: Array<{ version: number }> }>(
-    `WITH bumped AS (
-       UPDATE employees SET version = version + 1, updated_at = now()
-        WHERE tenant_id = ? AND id = ?
-        RETURNING version
-     ), audited AS (
+    `WITH bumped AS (${bump.sql}),
+     audited AS (
        INSERT INTO audit_events (tenant_id, resource_type, resource_id, action, actor, request_id, changes)
        VALUES (?, 'employee', ?, ?, ?, ?, ?::jsonb)
      )
@@ -34,8 +41,7 @@ export async function recordEmployeeChange(trx: Knex.Transaction, change: Employ
      SELECT ?, ?, bumped.version, ?::jsonb, ? FROM bumped
      RETURNING version`,
     [
-      change.tenantId,
-      change.employeeId,
+      ...(bump.bindings as Knex.RawBinding[]),
       change.tenantId,
       change.employeeId,
       change.action,

@@ -287,16 +287,19 @@ export async function updateEmployeeHrFields(
         update.active = active;
         update.deactivated_at = active ? null : trx.fn.now();
       }
-      await trx('employees').where({ tenant_id: tenantId, id }).update(update);
-      await recordEmployeeChange(trx, {
-        tenantId,
-        employeeId: id,
-        changedAttributes: changed,
-        changes,
-        action: active === current.active ? 'updated' : active ? 'reactivated' : 'deactivated',
-        source: ctx.source,
-        requestId: ctx.requestId,
-      });
+      await recordEmployeeChange(
+        trx,
+        {
+          tenantId,
+          employeeId: id,
+          changedAttributes: changed,
+          changes,
+          action: active === current.active ? 'updated' : active ? 'reactivated' : 'deactivated',
+          source: ctx.source,
+          requestId: ctx.requestId,
+        },
+        update,
+      );
     }
     return getEmployee(trx, tenantId, id);
   });

@@ -164,9 +164,7 @@ export async function writeUser(
     row = { ...inserted.row, level_name: levelName, manager_display_name: managerDisplay, teams: [] };
     created = true;
   } else {
-    if (Object.keys(cols).length > 0) {
-      await trx('employees').where({ tenant_id: ctx.tenantId, id: current.id }).update(cols);
-    }
+    // The column changes are written by recordEmployeeChange below, in the statement that bumps the version.
     const nowActive = next.active;
     row = {
       ...current,
@@ -222,15 +220,19 @@ export async function writeUser(
     }
   }
   if (changed.length === 0) return { id, changed: false, view: view && stripInternal(view) };
-  const version = await recordEmployeeChange(trx, {
-    tenantId: ctx.tenantId,
-    employeeId: id,
-    changedAttributes: changed,
-    changes: ctx.auditNote ? { ...changes, ...ctx.auditNote } : changes,
-    action: created ? 'created' : diff.active ? (next.active ? 'reactivated' : 'deactivated') : 'updated',
-    source: 'scim',
-    requestId: ctx.requestId,
-  });
+  const version = await recordEmployeeChange(
+    trx,
+    {
+      tenantId: ctx.tenantId,
+      employeeId: id,
+      changedAttributes: changed,
+      changes: ctx.auditNote ? { ...changes, ...ctx.auditNote } : changes,
+      action: created ? 'created' : diff.active ? (next.active ? 'reactivated' : 'deactivated') : 'updated',
+      source: 'scim',
+      requestId: ctx.requestId,
+    },
+    created ? {} : cols,
+  );
   if (view) {
     view.version = version;
     // recordEmployeeChange stamps updated_at with the transaction's now(), which the lock query read.
