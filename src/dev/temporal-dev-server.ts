@@ -61,7 +61,18 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a]),
   ];
   const child = spawn(options.cliPath, args, { stdio: ['ignore', log, log] });
-  await waitForPort(options.host, options.port, child, 30_000);
+  try {
+    await waitForPort(options.host, options.port, child, 30_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    const tail = fs
+      .readFileSync(path.join(options.dataDir, 'temporal.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(-5)
+      .join('\n');
+    throw new Error(`Temporal dev server did not start: ${(err as Error).message}\n${tail}`);
+  }
   return {
     address: `${options.host}:${options.port}`,
     uiUrl: `http://${options.host}:${options.uiPort}`,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { loadConfig } from '../../../src/config';
 import { ensureDefaultTenant } from '../../../src/dev/default-tenant';
-import { startTemporalDevServer } from '../../../src/dev/temporal-dev-server';
+import { startTemporalDevServer, type TemporalDevServer } from '../../../src/dev/temporal-dev-server';
 import { findActiveToken, revokeToken } from '../../../src/db/tokens';
 import { createTestDb, type TestDb } from '../../support/db';
 import { freePort } from '../../support/ports';
@@ -39,14 +39,23 @@ describe('make start pieces', () => {
   describe('Temporal dev server', () => {
     it('serves the frontend and the Web UI, registers the search attributes, and keeps state in its folder', async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'entra-sync-temporal-'));
-      const server = await startTemporalDevServer({
-        cliPath: loadConfig().TEMPORAL_CLI_PATH,
-        dataDir,
-        host: '127.0.0.1',
-        port: await freePort(),
-        uiPort: await freePort(),
-        namespace: 'default',
-      });
+      // Probed ports can be taken by a parallel test file before the server binds them: try fresh ones.
+      const start = async (attempt: number): Promise<TemporalDevServer> => {
+        try {
+          return await startTemporalDevServer({
+            cliPath: loadConfig().TEMPORAL_CLI_PATH,
+            dataDir,
+            host: '127.0.0.1',
+            port: await freePort(),
+            uiPort: await freePort(),
+            namespace: 'default',
+          });
+        } catch (err) {
+          if (attempt >= 3) throw err;
+          return start(attempt + 1);
+        }
+      };
+      const server = await start(1);
       try {
         const connection = await Connection.connect({ address: server.address });
         const attrs = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
