@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
-import { createDb, ensureDatabase, migrateLatest } from '../src/db/knex';
+import { createDb, ensureDatabase, migrateLatest, withDatabase } from '../src/db/knex';
 import { createTenant } from '../src/db/tenants';
 import { issueToken } from '../src/db/tokens';
 import { stopChild, waitForPort } from '../src/dev/temporal-dev-server';
@@ -15,7 +15,7 @@ import { JsonClient, percentile, runLoad } from './lib/load';
  * member PATCH 5 %, `concurrency` clients for `seconds`. Prints req/s, p50/p95/p99 and errors, then the raw rate of
  * single-row PostgreSQL transactions on the same server with the same concurrency, so the ratio shows.
  *
- *   node dist/bench/scim-load.js [--seconds 20] [--concurrency 32] [--users 2000] [--groups 20]
+ *   node dist/bench/scim-load.js [--seconds 20] [--concurrency 16] [--users 2000] [--groups 20]
  * With SCIM_BASE_URL and SCIM_TOKEN set it targets that api instead of starting its own (then pg_tps is skipped
  * unless BENCH_DATABASE_URL is given). BENCH_API_NODE_ARGS passes flags to the api's node, e.g. "--cpu-prof"; API_WORKERS sets its process count.
  */
@@ -27,7 +27,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { seconds: 20, concurrency: 32, users: 2000, groups: 20 };
+  const opts: Options = { seconds: 20, concurrency: 16, users: 2000, groups: 20 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '') as keyof Options;
     if (!(key in opts)) throw new Error(`unknown option ${argv[i]}`);
@@ -47,7 +47,9 @@ async function startStack(): Promise<Stack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'entra-sync-bench-'));
   const pgPort = 55000 + Math.floor(Math.random() * 5000);
   const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort, persistent: false });
-  const databaseUrl = await ensureDatabase(pg.url, 'entra_sync_bench');
+  await ensureDatabase(pg.url, 'entra_sync_bench');
+  // Same machine: the api (and the raw PostgreSQL comparison) use the Unix socket, as a single-box deployment would.
+  const databaseUrl = withDatabase(pg.socketUrl, 'entra_sync_bench');
   const db = createDb({ url: databaseUrl, poolMax: 2 });
   await migrateLatest(db);
   const tenant = await createTenant(db, { name: 'Bench' });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, REPO_ROOT } from '../config';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded-postgres';
-import { createDb, ensureDatabase, migrateLatest } from '../db/knex';
+import { createDb, ensureDatabase, migrateLatest, withDatabase } from '../db/knex';
 import { seedDefaultOutboundSettings } from '../db/outbound-settings';
 import { ensureDefaultTenant } from '../dev/default-tenant';
 import {
@@ -109,7 +109,9 @@ async function main(): Promise<void> {
         persistent: true,
       });
       stops.push(() => pg.stop());
-      databaseUrl = await ensureDatabase(pg.url, 'entra_sync');
+      await ensureDatabase(pg.url, 'entra_sync');
+      // The api and worker run on this machine: the Unix socket spares them the loopback TCP stack.
+      databaseUrl = withDatabase(pg.socketUrl, 'entra_sync');
     }
     const db = createDb({ url: databaseUrl, poolMax: 2 });
     await migrateLatest(db);
