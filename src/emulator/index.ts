@@ -2,7 +2,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TokenService } from './auth';
 import { FaultState } from './faults';
-import { RequestLog } from './request-log';
+import { RequestLog, type RequestLogEntry } from './request-log';
 import { applySeed, DEV_APP_ID, DEV_CLIENT_SECRET, DEV_TENANT_ID, type SeedInput, type SeedResult } from './seed';
 import { createRequestHandler } from './server';
 import { readSnapshot, SnapshotWriter, writeSnapshot } from './state/snapshot';
@@ -39,6 +39,8 @@ export interface GraphEmulatorOptions {
   snapshotPath?: string;
   /** Keep the request log (`GET /_emulator/requests`); default true. */
   logRequests?: boolean;
+  /** Called in-process with every answered request (redacted like the log), whether or not the log is kept. */
+  onRequest?: (entry: RequestLogEntry) => void;
 }
 
 export interface RunningGraphEmulator {
@@ -60,7 +62,7 @@ export function startGraphEmulator(options: GraphEmulatorOptions): Promise<Runni
   );
   const ctx: EmulatorContext = { store, faults, now: Date.now };
   const tokens = new TokenService(store);
-  const log = new RequestLog(options.logRequests ?? true);
+  const log = new RequestLog(options.logRequests ?? true, undefined, options.onRequest);
 
   let snapshot: SnapshotWriter | undefined;
   if (options.snapshotPath) {

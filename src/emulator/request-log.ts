@@ -60,9 +60,12 @@ export class RequestLog {
   constructor(
     public enabled: boolean,
     private readonly capacity = 10_000,
+    /** In-process observer of every answered request (benchmarks time Graph writes with it). */
+    private readonly listener?: (entry: RequestLogEntry) => void,
   ) {}
 
   add(entry: RequestLogEntry): void {
+    this.listener?.(entry);
     if (!this.enabled) return;
     this.entries.push(entry);
     if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
