@@ -2,6 +2,7 @@ import { activityInfo } from '@temporalio/activity';
 import type { Db } from '../db/knex';
 import {
   getProvisioning,
+  getSyncedSnapshot,
   loadHrEmployee,
   recordFailure,
   recordObjectId,
@@ -65,13 +66,28 @@ export function createActivities(deps: ActivityDeps) {
       const manager =
         settings.setManager && employee.managerId ? await getProvisioning(db, tenantId, employee.managerId) : undefined;
       const managerObjectId = manager?.entraObjectId ?? null;
-      const plan = await planSync({
+      const planInput = {
         directory,
         settings,
         employee,
         storedObjectId: stored?.entraObjectId ?? null,
         managerObjectId,
-      });
+      };
+      const snapshot = req.reconcile ? undefined : await getSyncedSnapshot(db, tenantId, employeeId);
+      let plan = await planSync({ ...planInput, snapshot });
+      let patchedFromSnapshot = false;
+      if (plan.action === 'update' && plan.fromSnapshot && Object.keys(plan.patch).length > 0) {
+        try {
+          await directory.updateUser(plan.objectId, plan.patch);
+          patchedFromSnapshot = true;
+          plan = { ...plan, patch: {} };
+        } catch (err) {
+          // The account was deleted in Entra since the last sync: find or create it as on a first sync.
+          if (!(err instanceof ProvisioningError && err.info.status === 404)) throw err;
+          log.warn({ entraObjectId: plan.objectId }, 'account gone from Entra; looking it up again');
+          plan = await planSync({ ...planInput, storedObjectId: null });
+        }
+      }
 
       let objectId: string;
       let outcome: SyncResult['outcome'];
@@ -88,14 +104,12 @@ export function createActivities(deps: ActivityDeps) {
       } else {
         objectId = plan.objectId;
         if (plan.adopted) await recordObjectId(db, tenantId, employeeId, objectId);
-        if (Object.keys(plan.patch).length > 0) await directory.updateUser(objectId, plan.patch);
-        outcome = plan.adopted
-          ? 'adopted'
-          : Object.keys(plan.patch).length > 0 || plan.manager
-            ? 'updated'
-            : 'unchanged';
+        const patched = Object.keys(plan.patch).length > 0;
+        if (patched) await directory.updateUser(objectId, plan.patch);
+        outcome = plan.adopted ? 'adopted' : patched || patchedFromSnapshot || plan.manager ? 'updated' : 'unchanged';
       }
 
+      let managerLinked = plan.managerTarget;
       if (plan.manager) {
         try {
           await directory.setManager(objectId, plan.manager.set);
@@ -110,10 +124,15 @@ export function createActivities(deps: ActivityDeps) {
             );
           }
           log.warn({ managerObjectId: plan.manager.set }, 'manager link not set: manager not found in Entra');
+          managerLinked = null;
         }
       }
 
-      await recordSynced(db, tenantId, employeeId, { objectId, version: employee.version });
+      await recordSynced(db, tenantId, employeeId, {
+        objectId,
+        version: employee.version,
+        snapshot: { properties: plan.desired, managerObjectId: managerLinked },
+      });
       if (manager?.state === 'PENDING' && !manager.entraObjectId && attempt() < replicationAttempts) {
         // The manager is being provisioned right now (e.g. the initial push enrols everybody at once). The account
         // is synced; one more attempt shortly after sets the manager link, instead of leaving it for the next change.

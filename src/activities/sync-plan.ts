@@ -1,4 +1,5 @@
 import type { OutboundSettings } from '../db/outbound-settings';
+import type { SyncedSnapshot } from '../db/provisioning';
 import type { EntraDirectory, EntraUser, ExtensionDefinition } from '../graph/directory';
 import { ProvisioningError } from '../graph/errors';
 import {
@@ -18,7 +19,7 @@ import { ErrorTypes } from '../workflows/messages';
  * Order of checks follows the cheapest-first rule: data problems before any Graph call, then definitions and
  * domains (cached), then the target account.
  */
-export type SyncPlan =
+export type SyncPlan = (
   | { action: 'create'; body: DesiredUser; manager: ManagerStep }
   | {
       action: 'update';
@@ -28,7 +29,15 @@ export type SyncPlan =
       /** Only what differs; empty means nothing is written. */
       patch: DesiredUser;
       manager: ManagerStep;
-    };
+      /** Planned against what the last sync wrote, without reading the account (it may since be gone). */
+      fromSnapshot: boolean;
+    }
+) & {
+  /** The mapped properties Entra holds once the plan is carried out (what the next sync compares with). */
+  desired: DesiredUser;
+  /** The manager link Entra holds afterwards, when managers are synced. */
+  managerTarget: string | null;
+};
 
 /** Set the Entra manager relationship to this object id, or nothing to do. */
 export type ManagerStep = { set: string } | null;
@@ -43,6 +52,8 @@ export interface PlanInput {
   storedObjectId: string | null;
   /** The manager's Entra object id when the manager has been synced; null otherwise. */
   managerObjectId: string | null;
+  /** What the last sync left in Entra; with it (and a stored object id) the account is not read again. */
+  snapshot?: SyncedSnapshot;
 }
 
 export async function planSync(input: PlanInput): Promise<SyncPlan> {
@@ -50,6 +61,23 @@ export async function planSync(input: PlanInput): Promise<SyncPlan> {
   const desired = buildDesiredUser(employee, settings.mapping);
   await checkExtensions(input, Object.keys(desired));
   await checkDomain(input);
+
+  const wantsManager = settings.setManager && input.managerObjectId !== null;
+  const managerTarget = wantsManager ? input.managerObjectId : null;
+  if (input.storedObjectId && input.snapshot) {
+    // The incremental path of a watched change: only what differs from the last sync, no read.
+    const manager = wantsManager && input.snapshot.managerObjectId !== managerTarget ? { set: managerTarget! } : null;
+    return {
+      action: 'update',
+      objectId: input.storedObjectId,
+      adopted: false,
+      patch: diffUser(desired, input.snapshot.properties),
+      manager,
+      fromSnapshot: true,
+      desired,
+      managerTarget,
+    };
+  }
 
   const select = selectFor(settings.mapping);
   let target: EntraUser | null = null;
@@ -61,19 +89,29 @@ export async function planSync(input: PlanInput): Promise<SyncPlan> {
     adopted = target !== null;
   }
 
-  const wantsManager = settings.setManager && input.managerObjectId !== null;
   if (!target) {
     return {
       action: 'create',
       body: createBody(desired),
       manager: wantsManager ? { set: input.managerObjectId! } : null,
+      desired,
+      managerTarget,
     };
   }
   let manager: ManagerStep = null;
   if (wantsManager && (await directory.getManagerId(target.id)) !== input.managerObjectId) {
     manager = { set: input.managerObjectId! };
   }
-  return { action: 'update', objectId: target.id, adopted, patch: diffUser(desired, target), manager };
+  return {
+    action: 'update',
+    objectId: target.id,
+    adopted,
+    patch: diffUser(desired, target),
+    manager,
+    fromSnapshot: false,
+    desired,
+    managerTarget,
+  };
 }
 
 async function checkExtensions(input: PlanInput, desiredKeys: string[]): Promise<void> {

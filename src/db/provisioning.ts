@@ -134,22 +134,47 @@ export async function recordState(
  * retried attempt after a crash finds the account by id instead of creating a second one.
  */
 export async function recordObjectId(db: Db, tenantId: string, employeeId: string, objectId: string): Promise<void> {
+  // A new (or newly adopted) account: whatever was remembered of the previous one no longer describes it.
+  const values = { entra_object_id: objectId, synced_properties: null, synced_manager_object_id: null };
   await db('employee_provisioning')
-    .insert({ tenant_id: tenantId, employee_id: employeeId, state: 'PENDING', entra_object_id: objectId })
+    .insert({ tenant_id: tenantId, employee_id: employeeId, state: 'PENDING', ...values })
     .onConflict(['tenant_id', 'employee_id'])
-    .merge({ entra_object_id: objectId, updated_at: db.fn.now() });
+    .merge({ ...values, updated_at: db.fn.now() });
+}
+
+/** What the last successful sync left in Entra: the mapped properties and the manager link it set or confirmed. */
+export interface SyncedSnapshot {
+  properties: Record<string, unknown>;
+  managerObjectId: string | null;
+}
+
+export async function getSyncedSnapshot(
+  db: Db,
+  tenantId: string,
+  employeeId: string,
+): Promise<SyncedSnapshot | undefined> {
+  const row = await db('employee_provisioning')
+    .where({ tenant_id: tenantId, employee_id: employeeId })
+    .first<{ synced_properties: Record<string, unknown> | null; synced_manager_object_id: string | null } | undefined>(
+      'synced_properties',
+      'synced_manager_object_id',
+    );
+  if (!row?.synced_properties) return undefined;
+  return { properties: row.synced_properties, managerObjectId: row.synced_manager_object_id };
 }
 
 export async function recordSynced(
   db: Db,
   tenantId: string,
   employeeId: string,
-  r: { objectId: string; version: number },
+  r: { objectId: string; version: number; snapshot?: SyncedSnapshot },
 ): Promise<void> {
   const values = {
     state: 'SYNCED',
     entra_object_id: r.objectId,
     synced_version: r.version,
+    synced_properties: r.snapshot ? JSON.stringify(r.snapshot.properties) : null,
+    synced_manager_object_id: r.snapshot?.managerObjectId ?? null,
     reason: null,
     error_type: null,
     graph_error_code: null,

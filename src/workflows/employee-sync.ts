@@ -224,7 +224,12 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
     s.pendingWatched = false;
     s.forceSync = false;
     try {
-      const result = await syncEmployeeToEntra({ tenantId, employeeId, changedAttributes: inFlight.attributes });
+      const result = await syncEmployeeToEntra({
+        tenantId,
+        employeeId,
+        changedAttributes: inFlight.attributes,
+        reconcile: inFlight.force,
+      });
       s.entraObjectId = result.entraObjectId;
       s.syncedVersion = Math.max(s.syncedVersion ?? 0, result.syncedVersion);
       s.syncCount++;

@@ -137,6 +137,11 @@ export interface SyncRequest {
   employeeId: string;
   /** Changed attributes since the last successful sync, for the log. */
   changedAttributes: string[];
+  /**
+   * Compare with the account in Entra rather than with what the last sync wrote (enrolment, retry): catches edits
+   * made in Entra meanwhile, at the cost of a read.
+   */
+  reconcile?: boolean;
 }
 
 export interface ProvisioningStateRecord {
