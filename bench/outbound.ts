@@ -1,40 +1,50 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createApp } from '../src/api/app';
 import { loadConfig } from '../src/config';
 import { recordEmployeeChange } from '../src/db/changes';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
-import { createDb, ensureDatabase, migrateLatest, type Db } from '../src/db/knex';
+import { createDb, ensureDatabase, migrateLatest, withDatabase, type Db } from '../src/db/knex';
 import { upsertOutboundSettings } from '../src/db/outbound-settings';
 import { createTenant } from '../src/db/tenants';
-import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
-import { ensureEmulatorCertificate, startGraphEmulator } from '../src/emulator';
+import { issueToken } from '../src/db/tokens';
+import { startTemporalDevServer, stopChild } from '../src/dev/temporal-dev-server';
+import { ensureEmulatorCertificate, startGraphEmulator, type RequestLogEntry } from '../src/emulator';
 import { DEFAULT_MAPPING } from '../src/graph/mapping';
-import { createLogger } from '../src/logger';
-import { createWorkerProcess } from '../src/worker';
-import type { employeeSyncWorkflow } from '../src/workflows/employee-sync';
-import { employeeSyncWorkflowId, enrolSignal, type EnrolSignal } from '../src/workflows/messages';
-import { percentile } from './lib/load';
+import { silentLogger } from '../src/logger';
+import { JsonClient, percentile } from './lib/load';
 
 /**
- * bench/outbound — outbound provisioning end to end on embedded PostgreSQL, a Temporal dev server (SQLite) and the
- * Graph emulator (in this process, Graph's throttling limits on): employee rows + outbox → relay → one workflow per
- * employee → syncEmployeeToEntra → emulator. Prints employees/s for creates and updates, Graph requests per
- * create / update / no-op sync, propagation latency p50/p99 (commit → synced to Entra), RSS, and the rate of a
- * trivial workflow on the same server as the ceiling; ends with one JSON line.
+ * bench/outbound — outbound provisioning end to end: embedded PostgreSQL, a Temporal dev server (SQLite), the Graph
+ * emulator, the api (for SCIM) in this process, and the real worker process (`dist/src/bin/worker.js`, relay included).
  *
- *   node dist/bench/outbound.js [--employees 300] [--samples 60]
+ *   1. unthrottled (emulator throttling off): N employees created, then updated (a watched attribute), then changed
+ *      in a way Entra does not see (lifecycle active → offboarding) → employees/s, Graph requests per create /
+ *      update / no-op;
+ *   2. propagation: SCIM PATCHes of a watched attribute at 20 changes/s → time until the emulator answered the Graph
+ *      PATCH carrying that value (p50/p99);
+ *   3. the ceiling: a trivial workflow with the same activities on the same server, as many as N;
+ *   4. throttled at Graph's real limits (3,000 writes per 150 s per app and tenant): N more employees created, then
+ *      updated (2·N writes) → the share of the first window's write budget used, and how many ended up blocked.
+ *
+ *   node dist/bench/outbound.js [--employees 2000] [--changes 200] [--throttled 1]
+ * A 10,000-employee run: --employees 10000 --throttled 0 (the throttled phase alone would take ~17 minutes).
  */
 interface Options {
   employees: number;
-  samples: number;
+  changes: number;
+  throttled: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { employees: 300, samples: 60 };
+  const opts: Options = { employees: 2000, changes: 200, throttled: 1 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]!.replace(/^--/, '') as keyof Options;
     if (!(key in opts)) throw new Error(`unknown option ${argv[i]}`);
@@ -47,43 +57,138 @@ const ENTRA_TENANT = '7a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
 const APP_ID = '1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f';
 const SECRET = 'bench-secret';
 const DOMAIN = 'bench.example';
+const TASK_QUEUE = 'bench-outbound';
+const WRITE_BUDGET = 3000;
+const WRITE_WINDOW_MS = 150_000;
+const round = (x: number): number => Math.round(x * 100) / 100;
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 600_000): Promise<void> {
+/** What the emulator answered, per phase: Graph requests, writes, accepted writes' times, and PATCHed values. */
+class GraphObserver {
+  requests = 0;
+  writes = 0;
+  acceptedWriteTimes: number[] = [];
+  throttled = 0;
+  readonly patchedDepartments = new Map<string, number>();
+
+  reset(): void {
+    this.requests = 0;
+    this.writes = 0;
+    this.acceptedWriteTimes = [];
+    this.throttled = 0;
+  }
+
+  record = (e: RequestLogEntry): void => {
+    if (!e.url.includes('/v1.0/')) return;
+    this.requests++;
+    const isWrite = e.method !== 'GET' && !e.url.includes('getAvailableExtensionProperties');
+    if (!isWrite) return;
+    this.writes++;
+    if (e.status === 429) this.throttled++;
+    if (e.status < 300) this.acceptedWriteTimes.push(Date.now());
+    const department = (e.body as { department?: unknown } | null)?.department;
+    if (e.method === 'PATCH' && e.status < 300 && typeof department === 'string') {
+      this.patchedDepartments.set(department, performance.now());
+    }
+  };
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 1_800_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
-async function countSynced(db: Db, tenantId: string, atLeast: 'version' | Date): Promise<number> {
+async function syncedCount(db: Db, tenantId: string, since?: Date): Promise<number> {
   const q = db('employee_provisioning as p')
     .join('employees as e', 'e.id', 'p.employee_id')
-    .where('p.tenant_id', tenantId)
-    .where('p.state', 'SYNCED');
-  if (atLeast === 'version') q.whereRaw('p.synced_version >= e.version');
-  else q.where('p.last_synced_at', '>=', atLeast);
+    .where({ 'p.tenant_id': tenantId, 'p.state': 'SYNCED' })
+    .whereRaw('p.synced_version >= e.version');
+  if (since) q.where('p.last_synced_at', '>=', since);
   const [{ n }] = await q.count<Array<{ n: number }>>({ n: '*' });
   return Number(n);
+}
+
+/** Commits `count` employees the way the SCIM server does (row + audit + outbox in one transaction), 8 writers. */
+async function createEmployees(db: Db, tenantId: string, prefix: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        ids.push(
+          await db.transaction(async (trx) => {
+            const userName = `${prefix}${i}@${DOMAIN}`;
+            const [row] = await trx('employees')
+              .insert({ tenant_id: tenantId, user_name: userName, given_name: `Given${i}`, family_name: `Family${i}` })
+              .returning('id');
+            await recordEmployeeChange(trx, {
+              tenantId,
+              employeeId: row.id,
+              changedAttributes: ['userName', 'givenName', 'familyName'],
+              changes: {},
+              action: 'created',
+              source: 'scim',
+            });
+            return row.id as string;
+          }),
+        );
+      }
+    }),
+  );
+  return ids;
+}
+
+async function updateEmployees(db: Db, tenantId: string, ids: string[], jobTitle: string): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = next++; i < ids.length; i = next++) {
+        await db.transaction(async (trx) => {
+          await recordEmployeeChange(
+            trx,
+            {
+              tenantId,
+              employeeId: ids[i]!,
+              changedAttributes: ['jobTitle'],
+              changes: {},
+              action: 'updated',
+              source: 'scim',
+            },
+            { job_title: jobTitle },
+          );
+        });
+      }
+    }),
+  );
+}
+
+/** Peak resident set of a process (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<Record<string, unknown>> {
   const opts = parseArgs(argv);
   try {
-    // Keep the SDK's worker lifecycle chatter out of the figures (only once per process).
     Runtime.install({ logger: new DefaultLogger('WARN') });
   } catch {
     // already installed by another benchmark in this process
   }
   const config = loadConfig();
-  const logger = createLogger('warn', 'bench-outbound');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'entra-sync-bench-outbound-'));
   const base = 56000 + Math.floor(Math.random() * 4000);
   const stops: Array<() => Promise<void>> = [];
+  const n = opts.employees;
   try {
     const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: base, persistent: false });
     stops.unshift(() => pg.stop());
-    const db = createDb({ url: await ensureDatabase(pg.url, 'bench'), poolMax: 20 });
+    await ensureDatabase(pg.url, 'bench');
+    const databaseUrl = withDatabase(pg.socketUrl, 'bench');
+    const db = createDb({ url: databaseUrl, poolMax: 10 });
     stops.unshift(() => db.destroy());
     await migrateLatest(db);
 
@@ -97,8 +202,15 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     });
     stops.unshift(() => temporal.stop());
 
+    const observer = new GraphObserver();
     const cert = ensureEmulatorCertificate(path.join(dir, 'cert'));
-    const emulator = await startGraphEmulator({ port: 0, tls: cert, throttling: true });
+    const emulator = await startGraphEmulator({
+      port: 0,
+      tls: cert,
+      throttling: false,
+      logRequests: false,
+      onRequest: observer.record,
+    });
     stops.unshift(() => emulator.stop());
     emulator.seed({
       tenants: [
@@ -115,7 +227,19 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
         },
       ],
     });
-    const requestsSince = await graphRequestCounter(emulator.url, cert.cert);
+    const operator = (method: string, p: string, body: unknown) =>
+      new Promise<void>((resolve, reject) => {
+        const req = https.request(
+          `${emulator.url}/_emulator${p}`,
+          { method, ca: cert.cert, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${p}: ${res.statusCode}`))));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify(body));
+      });
 
     const secretsKey = randomBytes(32);
     const tenant = await createTenant(db, { name: 'Bench' });
@@ -133,130 +257,158 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       },
       secretsKey,
     );
-    // The ceiling first, on the fresh server: completed trivial workflows per second.
-    const ceiling = await trivialWorkflowRate(temporal.address, opts.employees);
-    const taskQueue = 'bench-outbound';
-    const worker = await createWorkerProcess({
-      db,
-      logger,
-      temporalAddress: temporal.address,
-      taskQueue,
-      secretsKey,
-      extraCaPem: cert.cert,
-      relayPollIntervalMs: 20,
-    });
-    stops.unshift(() => worker.stop());
-    const n = opts.employees;
-
-    // Creates: N new employees committed as fast as one writer can, then wait until every one is in Entra.
-    await requestsSince.reset();
-    const ids: string[] = [];
-    const createStart = Date.now();
-    for (let i = 0; i < n; i++) {
-      ids.push(
-        await db.transaction(async (trx) => {
-          const [row] = await trx('employees')
-            .insert({
-              tenant_id: tenant.id,
-              user_name: `user${i}@${DOMAIN}`,
-              given_name: `Given${i}`,
-              family_name: `Family${i}`,
-              job_title: 'Engineer',
-              version: 0,
-            })
-            .returning('id');
-          await recordEmployeeChange(trx, {
-            tenantId: tenant.id,
-            employeeId: row.id,
-            changedAttributes: ['userName', 'givenName', 'familyName', 'jobTitle'],
-            changes: {},
-            action: 'created',
-            source: 'scim',
-          });
-          return row.id as string;
-        }),
-      );
-    }
-    await waitFor('creates', async () => (await countSynced(db, tenant.id, 'version')) === n);
-    const createSeconds = (Date.now() - createStart) / 1000;
-    const createRequests = await requestsSince.count();
-
-    // Updates: one watched attribute of every employee.
-    await requestsSince.reset();
-    const updateStart = Date.now();
-    for (const id of ids) await change(db, tenant.id, id, { job_title: 'Senior Engineer' }, ['jobTitle']);
-    await waitFor('updates', async () => (await countSynced(db, tenant.id, 'version')) === n);
-    const updateSeconds = (Date.now() - updateStart) / 1000;
-    const updateRequests = await requestsSince.count();
-
-    // No-op: enrol everybody again; nothing differs, so only reads may go out.
-    await requestsSince.reset();
-    const noopStart = new Date();
-    await Promise.all(
-      ids.map((id) =>
-        worker.client.workflow.signalWithStart<typeof employeeSyncWorkflow, [EnrolSignal]>('employeeSyncWorkflow', {
-          workflowId: employeeSyncWorkflowId(tenant.id, id),
-          taskQueue,
-          args: [{ tenantId: tenant.id, employeeId: id }],
-          signal: enrolSignal,
-          signalArgs: [{ source: 'bench' }],
-        }),
-      ),
+    const { token: scimToken } = await issueToken(db, { tenantId: tenant.id, kind: 'scim', name: 'bench' });
+    const api = createApp({ db, logger: silentLogger(), publicBaseUrl: 'http://bench', maxBodyBytes: 1 << 20 });
+    const apiServer = api.listen(0, '127.0.0.1');
+    await new Promise((r) => apiServer.once('listening', r));
+    stops.unshift(() => new Promise<void>((r) => apiServer.close(() => r())));
+    const scim = new JsonClient(
+      `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}/scim/v2`,
+      { authorization: `Bearer ${scimToken}` },
+      16,
     );
-    await waitFor('no-op syncs', async () => (await countSynced(db, tenant.id, noopStart)) === n);
-    const noopRequests = await requestsSince.count();
+    stops.unshift(async () => scim.close());
 
-    // Propagation: one change at a time, commit → recorded as synced (after Graph answered the PATCH).
-    const latencies: number[] = [];
-    for (let i = 0; i < opts.samples; i++) {
-      const id = ids[i % ids.length]!;
-      const t0 = performance.now();
-      const version = await change(db, tenant.id, id, { department: `Dept ${i}` }, ['department']);
-      await waitFor('propagation', async () => {
-        const row = await db('employee_provisioning')
-          .where({ tenant_id: tenant.id, employee_id: id })
-          .first('synced_version');
-        return (row?.synced_version ?? 0) >= version;
-      });
-      latencies.push(performance.now() - t0);
+    console.log(`ceiling: ${n} trivial workflows with the same activities…`);
+    const ceiling = await trivialWorkflowRate(temporal.address, n);
+
+    const worker: ChildProcess = spawn(process.execPath, [path.join(__dirname, '../src/bin/worker.js')], {
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+        SECRETS_KEY: secretsKey.toString('base64'),
+        GRAPH_EXTRA_CA_CERTS: cert.certPath,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'worker.log'), 'a')],
+    });
+    stops.unshift(() => stopChild(worker));
+    // Warm-up: the worker bundles its workflows and connects; one employee through the whole path.
+    await createEmployees(db, tenant.id, 'warmup', 1);
+    await waitFor('the worker to start', async () => (await syncedCount(db, tenant.id)) === 1, 120_000);
+
+    console.log(`unthrottled: ${n} creates…`);
+    observer.reset();
+    let t0 = Date.now();
+    const ids = await createEmployees(db, tenant.id, 'user', n);
+    await waitFor('creates', async () => (await syncedCount(db, tenant.id)) === n + 1);
+    const createSeconds = (Date.now() - t0) / 1000;
+    const perCreate = observer.requests / n;
+
+    console.log(`unthrottled: ${n} updates…`);
+    observer.reset();
+    t0 = Date.now();
+    await updateEmployees(db, tenant.id, ids, 'Senior Engineer');
+    await waitFor('updates', async () => (await syncedCount(db, tenant.id)) === n + 1);
+    const updateSeconds = (Date.now() - t0) / 1000;
+    const perUpdate = observer.requests / n;
+
+    console.log(`unthrottled: ${n} no-op changes…`);
+    // A watched attribute changes but Entra's user stays the same (active and offboarding both mean enabled).
+    observer.reset();
+    const noopSince = new Date();
+    let nextId = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = nextId++; i < ids.length; i = nextId++) {
+          await db.transaction((trx) =>
+            recordEmployeeChange(
+              trx,
+              {
+                tenantId: tenant.id,
+                employeeId: ids[i]!,
+                changedAttributes: ['lifecycleStatus'],
+                changes: {},
+                action: 'updated',
+                source: 'scim',
+              },
+              { lifecycle_status: 'offboarding' },
+            ),
+          );
+        }
+      }),
+    );
+    await waitFor('no-op syncs', async () => (await syncedCount(db, tenant.id, noopSince)) >= n);
+    const perNoop = observer.requests / n;
+
+    console.log(`propagation: ${opts.changes} SCIM PATCHes at 20 changes/s…`);
+    const runId = randomUUID().slice(0, 8);
+    const sent = new Map<string, number>();
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: opts.changes }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, Math.max(0, start + i * 50 - performance.now())));
+        const value = `Dept ${runId} ${i}`;
+        sent.set(value, performance.now());
+        const res = await scim.request('PATCH', `/Users/${ids[i % ids.length]}`, {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [
+            { op: 'replace', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', value },
+          ],
+        });
+        if (res.status !== 200 && res.status !== 204) throw new Error(`SCIM PATCH ${res.status} ${res.body}`);
+      }),
+    );
+    await waitFor('propagation', async () => [...sent.keys()].every((v) => observer.patchedDepartments.has(v)), 60_000);
+    const latencies = [...sent].map(([v, t]) => observer.patchedDepartments.get(v)! - t).sort((a, b) => a - b);
+    const workerRssMb = peakRssMb(worker.pid!);
+
+    let budgetUsed: number | null = null;
+    let blocked = 0;
+    let throttledSeconds: number | null = null;
+    let throttledResponses = 0;
+    if (opts.throttled) {
+      console.log(`throttled at Graph's limits: ${n} creates, then ${n} updates (${2 * n} writes)…`);
+      await operator('PUT', '/throttling', { enabled: true, reset: true });
+      observer.reset();
+      t0 = Date.now();
+      const more = await createEmployees(db, tenant.id, 'throttled', n);
+      await waitFor('throttled creates', async () => (await syncedCount(db, tenant.id)) === 2 * n + 1);
+      await updateEmployees(db, tenant.id, more, 'Principal Engineer');
+      await waitFor('throttled updates', async () => (await syncedCount(db, tenant.id)) === 2 * n + 1);
+      throttledSeconds = (Date.now() - t0) / 1000;
+      const first = observer.acceptedWriteTimes[0] ?? t0;
+      const inFirstWindow = observer.acceptedWriteTimes.filter((t) => t < first + WRITE_WINDOW_MS).length;
+      budgetUsed = inFirstWindow / Math.min(WRITE_BUDGET, 2 * n);
+      throttledResponses = observer.throttled;
+      const [{ b }] = await db('employee_provisioning')
+        .where({ tenant_id: tenant.id, state: 'BLOCKED' })
+        .count<Array<{ b: number }>>({ b: '*' });
+      blocked = Number(b);
     }
-    latencies.sort((a, b) => a - b);
-    if (process.env.BENCH_DEBUG) console.log('latencies', latencies.map(Math.round).join(' '));
-    const rssMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
 
     const result = {
       bench: 'outbound',
       employees: n,
-      create_employees_per_s: round(n / createSeconds),
-      update_employees_per_s: round(n / updateSeconds),
-      graph_requests_per_create: round(createRequests.total / n),
-      graph_writes_per_create: round(createRequests.writes / n),
-      graph_requests_per_update: round(updateRequests.total / n),
-      graph_writes_per_update: round(updateRequests.writes / n),
-      graph_requests_per_noop: round(noopRequests.total / n),
-      graph_writes_per_noop: round(noopRequests.writes / n),
+      employees_per_s: round(n / createSeconds),
+      ceiling_per_s: round(ceiling),
+      throttled_budget_used: budgetUsed === null ? null : round(budgetUsed),
+      blocked,
+      requests_per_create: round(perCreate),
+      requests_per_update: round(perUpdate),
+      requests_per_noop: round(perNoop),
       propagation_p50_ms: round(percentile(latencies, 50)),
       propagation_p99_ms: round(percentile(latencies, 99)),
-      rss_mb: rssMb,
-      trivial_workflows_per_s: round(ceiling),
+      worker_rss_mb: workerRssMb,
     };
-    console.log(`employees                 ${n}`);
     console.log(
-      `creates                   ${result.create_employees_per_s} employees/s  (${result.graph_requests_per_create} Graph requests, ${result.graph_writes_per_create} writes each)`,
+      `creates        ${result.employees_per_s} employees/s (ceiling: ${result.ceiling_per_s} trivial workflows/s, ${Math.round((result.employees_per_s / result.ceiling_per_s) * 100)} %)`,
+    );
+    console.log(`updates        ${round(n / updateSeconds)} employees/s`);
+    console.log(
+      `Graph requests ${result.requests_per_create} per create, ${result.requests_per_update} per update, ${result.requests_per_noop} per no-op`,
     );
     console.log(
-      `updates                   ${result.update_employees_per_s} employees/s  (${result.graph_requests_per_update} Graph requests, ${result.graph_writes_per_update} writes each)`,
+      `propagation    SCIM PATCH → Graph PATCH p50 ${result.propagation_p50_ms} ms, p99 ${result.propagation_p99_ms} ms (${opts.changes} changes at 20/s)`,
     );
-    console.log(
-      `no-op syncs               ${result.graph_requests_per_noop} Graph requests, ${result.graph_writes_per_noop} writes each`,
-    );
-    console.log(
-      `propagation (commit → Entra) p50 ${result.propagation_p50_ms} ms, p99 ${result.propagation_p99_ms} ms  (${opts.samples} single changes)`,
-    );
-    console.log(`RSS                       ${rssMb} MB (this process: worker, relay and the emulator)`);
-    console.log(
-      `ceiling                   ${result.trivial_workflows_per_s} trivial workflows/s on the same Temporal dev server`,
-    );
+    console.log(`worker         peak RSS ${workerRssMb} MB`);
+    if (opts.throttled) {
+      console.log(
+        `throttled      ${2 * n} writes in ${throttledSeconds} s; ${Math.round(budgetUsed! * 100)} % of the first 150 s window's budget used; ${throttledResponses} answered 429; ${blocked} blocked`,
+      );
+    }
     console.log(JSON.stringify(result));
     return result;
   } finally {
@@ -265,60 +417,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
   }
 }
 
-const round = (x: number): number => Math.round(x * 100) / 100;
-
-async function change(
-  db: Db,
-  tenantId: string,
-  id: string,
-  cols: Record<string, unknown>,
-  attrs: string[],
-): Promise<number> {
-  return db.transaction(async (trx) => {
-    await trx('employees').where({ tenant_id: tenantId, id }).update(cols);
-    return recordEmployeeChange(trx, {
-      tenantId,
-      employeeId: id,
-      changedAttributes: attrs,
-      changes: {},
-      action: 'updated',
-      source: 'scim',
-    });
-  });
-}
-
-/** Graph requests (not identity) the emulator answered since the last reset, from its request log. */
-async function graphRequestCounter(url: string, ca: string) {
-  const https = await import('node:https');
-  const agent = new https.Agent({ keepAlive: true, ca });
-  const call = (method: string) =>
-    new Promise<string>((resolve, reject) => {
-      const req = https.request(`${url}/_emulator/requests`, { method, agent }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve(text));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  return {
-    reset: async () => void (await call('DELETE')),
-    count: async () => {
-      const entries = (await call('GET'))
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { method: string; url: string })
-        .filter((e) => e.url.includes('/v1.0/'));
-      const writes = entries.filter(
-        (e) => e.method !== 'GET' && !e.url.includes('getAvailableExtensionProperties'),
-      ).length;
-      return { total: entries.length, writes };
-    },
-  };
-}
-
-/** Completed trivial workflows per second (start + complete, 50 in flight) on the same server. */
+/** Completed trivial workflows per second (start → complete, 50 in flight) on the same server. */
 async function trivialWorkflowRate(address: string, count: number): Promise<number> {
   const taskQueue = `bench-trivial-${randomUUID()}`;
   const native = await NativeConnection.connect({ address });
@@ -326,16 +425,17 @@ async function trivialWorkflowRate(address: string, count: number): Promise<numb
     connection: native,
     taskQueue,
     workflowsPath: require.resolve('./outbound-trivial-workflow'),
+    activities: { noop: async () => 1 },
   });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   try {
     return await worker.runUntil(async () => {
-      const queue = Array.from({ length: count }, (_, i) => i);
+      let next = 0;
       const start = Date.now();
       await Promise.all(
         Array.from({ length: 50 }, async () => {
-          for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+          for (let i = next++; i < count; i = next++) {
             await client.workflow.execute('trivialWorkflow', { taskQueue, workflowId: `trivial-${taskQueue}-${i}` });
           }
         }),

@@ -64,6 +64,11 @@ export class RequestLog {
     private readonly listener?: (entry: RequestLogEntry) => void,
   ) {}
 
+  /** Whether anyone wants entries: the kept log or the in-process observer. */
+  get wanted(): boolean {
+    return this.enabled || this.listener !== undefined;
+  }
+
   add(entry: RequestLogEntry): void {
     this.listener?.(entry);
     if (!this.enabled) return;

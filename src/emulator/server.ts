@@ -48,7 +48,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
   const { ctx, tokens, log } = deps;
 
   function finish(req: IncomingMessage, url: string, loggedBody: unknown, status: number): void {
-    if (log.enabled)
+    if (log.wanted)
       log.add({ method: req.method ?? 'GET', url, headers: redactHeaders(req.headers), body: loggedBody, status });
   }
 
@@ -177,7 +177,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     const requestId = randomUUID();
     const clientRequestId = headerString(req.headers['client-request-id']) ?? requestId;
     let loggedBody: unknown = null;
-    if (raw.length > 0 && log.enabled) {
+    if (raw.length > 0 && log.wanted) {
       try {
         loggedBody = redactBody(JSON.parse(raw.toString('utf8')));
       } catch {
