@@ -58,7 +58,10 @@ const ConfigSchema = z.object({
   EMULATOR_SEED_DOMAIN: z.string().optional(),
 });
 
-export type Config = z.infer<typeof ConfigSchema>;
+export type Config = z.infer<typeof ConfigSchema> & {
+  /** TEMPORAL_ADDRESS was given: use that server rather than starting a dev server (make start). */
+  temporalAddressGiven: boolean;
+};
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -70,7 +73,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
-  return parsed.data;
+  return { ...parsed.data, temporalAddressGiven: Boolean(env.TEMPORAL_ADDRESS) };
 }
 
 export function publicBaseUrl(config: Pick<Config, 'PUBLIC_BASE_URL' | 'API_HOST' | 'API_PORT'>): string {

@@ -118,7 +118,7 @@ async function main(): Promise<void> {
 
     // Temporal
     let temporal: TemporalDevServer | undefined;
-    const temporalAddress = process.env.TEMPORAL_ADDRESS ? config.TEMPORAL_ADDRESS : undefined;
+    const temporalAddress = config.temporalAddressGiven ? config.TEMPORAL_ADDRESS : undefined;
     if (!temporalAddress) {
       temporal = await startTemporalDevServer({
         cliPath: config.TEMPORAL_CLI_PATH,
