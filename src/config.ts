@@ -45,6 +45,11 @@ const ConfigSchema = z.object({
   GRAPH_EXTRA_CA_CERTS: z.string().optional(),
   /** Extra quiet period before each outbound sync (a Temporal timer, ~1 s granularity); 0 = sync at once. */
   OUTBOUND_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  /**
+   * Graph writes the worker allows itself per 150 s per (Entra tenant, app): Graph's quota is 3,000. Lower it when
+   * other apps write to the same tenant with this app registration; raise it only against the emulator.
+   */
+  GRAPH_WRITES_PER_WINDOW: z.coerce.number().int().min(1).default(3000),
   EMULATOR_HOST: z.string().default('127.0.0.1'),
   EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
   /** Graph emulator throttling (Graph's limits); `false` for raw-speed runs. */
