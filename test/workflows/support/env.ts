@@ -57,7 +57,15 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
   let last: unknown;
   for (;;) {
     try {
-      const v = await fn();
+      // One attempt may hang (a query that reached a run while it continued as new): bound it and ask again.
+      let timer: NodeJS.Timeout | undefined;
+      const attemptTimeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error('attempt timed out')),
+          Math.min(2_000, Math.max(1, deadline - Date.now())),
+        );
+      });
+      const v = await Promise.race([fn(), attemptTimeout]).finally(() => clearTimeout(timer));
       if (v) return v;
     } catch (err) {
       last = err;
