@@ -9,11 +9,10 @@ import { seedDefaultOutboundSettings } from '../db/outbound-settings';
 import { ensureDefaultTenant } from '../dev/default-tenant';
 import {
   defaultDevSeed,
-  DEV_APP_ID,
-  DEV_CLIENT_SECRET,
-  DEV_TENANT_ID,
   ensureEmulatorCertificate,
   startGraphEmulator,
+  devGraphConnection,
+  type DevGraphConnection,
 } from '../emulator';
 import {
   assertPortFree,
@@ -43,15 +42,7 @@ interface DevJson {
   scim: { baseUrl: string; token: string };
   admin: { baseUrl: string; token: string };
   temporal: { address: string; namespace: string; uiUrl: string | null };
-  graph: {
-    emulatorUrl: string;
-    graphBaseUrl: string;
-    authorityHost: string;
-    tenantId: string;
-    clientId: string;
-    clientSecret: string;
-    caCertPath: string;
-  };
+  graph: DevGraphConnection;
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -145,15 +136,7 @@ async function main(): Promise<void> {
     });
     stops.push(() => emulator.stop());
     if (freshEmulator) emulator.seed(defaultDevSeed({ domain: DEV_EMAIL_DOMAIN }));
-    const graph: DevJson['graph'] = {
-      emulatorUrl: emulator.url,
-      graphBaseUrl: `${emulator.url}/v1.0`,
-      authorityHost: emulator.url,
-      tenantId: DEV_TENANT_ID,
-      clientId: DEV_APP_ID,
-      clientSecret: DEV_CLIENT_SECRET,
-      caCertPath: cert.certPath,
-    };
+    const graph = devGraphConnection(emulator.url, cert.certPath);
 
     // Default tenant and its tokens
     const previous = readJson<DevJson>(DEV_JSON);
