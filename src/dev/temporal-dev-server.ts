@@ -81,8 +81,9 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   };
 }
 
-export async function assertPortFree(host: string, port: number, what: string): Promise<void> {
-  const inUse = await new Promise<boolean>((resolve) => {
+/** Whether something accepts TCP connections on host:port right now. */
+function portOpen(host: string, port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     const socket = net.connect({ host, port });
     socket.once('connect', () => {
       socket.destroy();
@@ -90,6 +91,10 @@ export async function assertPortFree(host: string, port: number, what: string): 
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+export async function assertPortFree(host: string, port: number, what: string): Promise<void> {
+  const inUse = await portOpen(host, port);
   if (inUse) throw new Error(`${what} port ${host}:${port} is already in use (another \`make start\` running?)`);
 }
 
@@ -98,14 +103,7 @@ export async function waitForPort(host: string, port: number, child: ChildProces
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`process exited with code ${child.exitCode} before listening on ${port}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host, port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
+    const open = await portOpen(host, port);
     if (open) return;
     await new Promise((r) => setTimeout(r, 200));
   }
