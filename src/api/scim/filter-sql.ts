@@ -1,4 +1,4 @@
-import { parse, type Compare, type Filter } from 'scim2-parse-filter';
+import { parse, type AttrExp, type Compare, type Filter } from 'scim2-parse-filter';
 import type { CustomAttributeDefinition } from '../../db/custom-attributes';
 import { badRequest, ScimError } from './errors';
 import { isCalendarDate } from './normalize';
@@ -306,65 +306,63 @@ export function filterToSql(
     throw badRequest('invalidFilter', `"${clip(attrPath)}" is not multi-valued`);
   };
 
-  const walkElement = (
+  /**
+   * The and/or/not structure inside a value path (`emails[…]`, `members[…]`): one recursion for both kinds of
+   * value path; only the comparison at the leaves differs.
+   */
+  const walkInside = (
     f: Filter,
-    subs: Record<string, SubKind>,
     parent: string,
     depth: number,
-    neg = false,
+    neg: boolean,
+    leaf: (c: AttrExp, neg: boolean) => string,
   ): string => {
     if (depth > MAX_DEPTH) throw badRequest('invalidFilter', 'filter nested too deeply');
     switch (f.op) {
       case 'and':
       case 'or':
-        return `(${f.filters.map((x) => walkElement(x, subs, parent, depth + 1, neg)).join(f.op === 'and' ? ' AND ' : ' OR ')})`;
+        return `(${f.filters.map((x) => walkInside(x, parent, depth + 1, neg, leaf)).join(f.op === 'and' ? ' AND ' : ' OR ')})`;
       case 'not':
-        return `(NOT ${walkElement(f.filter, subs, parent, depth + 1, true)})`;
+        return `(NOT ${walkInside(f.filter, parent, depth + 1, true, leaf)})`;
       case '[]':
         throw badRequest('invalidFilter', 'nested value filters are not supported');
-      default: {
+      default:
         leafLimit();
-        const name = f.attrPath.slice(f.attrPath.lastIndexOf('.') + 1).toLowerCase();
-        const kind = own(subs, name);
-        if (!kind) throw badRequest('invalidFilter', `"${clip(f.attrPath)}" is not a sub-attribute of ${clip(parent)}`);
-        // `name` is one of the allow-listed keys above, so it is safe as a literal.
-        const col: Column =
-          kind === 'bool' ? { kind: 'text', expr: `lower(el->>'${name}')`, caseExact: true } : text(`el->>'${name}'`);
-        const value =
-          f.op !== 'pr' && kind === 'bool' && typeof f.compValue === 'boolean'
-            ? String(f.compValue)
-            : f.op === 'pr'
-              ? undefined
-              : f.compValue;
-        return nullSafe(compare(col, f.op, value, f.attrPath), neg);
-      }
+        return leaf(f, neg);
     }
   };
 
+  /** A multi-valued attribute's element (`el`), its sub-attributes allow-listed in `subs`. */
+  const walkElement = (f: Filter, subs: Record<string, SubKind>, parent: string, depth: number, neg = false): string =>
+    walkInside(f, parent, depth, neg, (c, n) => {
+      const name = c.attrPath.slice(c.attrPath.lastIndexOf('.') + 1).toLowerCase();
+      const kind = own(subs, name);
+      if (!kind) throw badRequest('invalidFilter', `"${clip(c.attrPath)}" is not a sub-attribute of ${clip(parent)}`);
+      // `name` is one of the allow-listed keys above, so it is safe as a literal.
+      const col: Column =
+        kind === 'bool' ? { kind: 'text', expr: `lower(el->>'${name}')`, caseExact: true } : text(`el->>'${name}'`);
+      const value =
+        c.op !== 'pr' && kind === 'bool' && typeof c.compValue === 'boolean'
+          ? String(c.compValue)
+          : c.op === 'pr'
+            ? undefined
+            : c.compValue;
+      return nullSafe(compare(col, c.op, value, c.attrPath), n);
+    });
+
+  /** A reference list (group members, …) where only `value` can be compared. */
   const walkLink = (
     f: Filter,
     col: Extract<Column, { kind: 'link' }>,
     parent: string,
     depth: number,
     neg = false,
-  ): string => {
-    if (depth > MAX_DEPTH) throw badRequest('invalidFilter', 'filter nested too deeply');
-    switch (f.op) {
-      case 'and':
-      case 'or':
-        return `(${f.filters.map((x) => walkLink(x, col, parent, depth + 1, neg)).join(f.op === 'and' ? ' AND ' : ' OR ')})`;
-      case 'not':
-        return `(NOT ${walkLink(f.filter, col, parent, depth + 1, true)})`;
-      case '[]':
-        throw badRequest('invalidFilter', 'nested value filters are not supported');
-      default: {
-        leafLimit();
-        const name = f.attrPath.slice(f.attrPath.lastIndexOf('.') + 1).toLowerCase();
-        if (name !== 'value') throw badRequest('invalidFilter', `only "value" can be filtered inside ${clip(parent)}`);
-        return compare({ kind: 'uuid', expr: col.target }, f.op, f.op === 'pr' ? undefined : f.compValue, f.attrPath);
-      }
-    }
-  };
+  ): string =>
+    walkInside(f, parent, depth, neg, (c) => {
+      const name = c.attrPath.slice(c.attrPath.lastIndexOf('.') + 1).toLowerCase();
+      if (name !== 'value') throw badRequest('invalidFilter', `only "value" can be filtered inside ${clip(parent)}`);
+      return compare({ kind: 'uuid', expr: col.target }, c.op, c.op === 'pr' ? undefined : c.compValue, c.attrPath);
+    });
 
   /**
    * `… value eq "x" …` on emails: an indexed containment test on scim_lower_values(emails) (migration 010) narrows the
