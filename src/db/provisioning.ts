@@ -1,3 +1,4 @@
+import type { EmployeeRow } from './employees';
 import type { Db } from './knex';
 import type { HrEmployee } from '../graph/mapping';
 import type { ProvisioningState } from '../workflows/messages';
@@ -209,29 +210,6 @@ export async function recordFailure(
     .insert({ tenant_id: tenantId, employee_id: employeeId, ...values })
     .onConflict(['tenant_id', 'employee_id'])
     .merge(values);
-}
-
-interface EmployeeRow {
-  id: string;
-  tenant_id: string;
-  external_id: string | null;
-  user_name: string;
-  given_name: string | null;
-  family_name: string | null;
-  display_name: string | null;
-  job_title: string | null;
-  department: string | null;
-  division: string | null;
-  cost_center: string | null;
-  organization: string | null;
-  employee_number: string | null;
-  location: string | null;
-  start_date: string | null;
-  end_date: string | null;
-  manager_id: string | null;
-  lifecycle_status: string;
-  custom_attributes: Record<string, unknown>;
-  version: number;
 }
 
 /** The employee's current row in the mapping's terms; the sync always reads this, never signal payloads. */
