@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { OutboundSettingsPatch } from './outbound';
 import { CustomAttributeCreate, EmployeePatch, TeamCreate, TenantCreate, TenantPatch, TokenCreate } from './schemas';
 
-/** Extra paths contributed by other admin route modules (e.g. outbound provisioning). */
-export type OpenApiPaths = Record<string, Record<string, unknown>>;
+type OpenApiPaths = Record<string, Record<string, unknown>>;
 
 const schemaOf = (s: z.ZodType) => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io: 'input' }) as Record<string, unknown>;
@@ -28,7 +27,7 @@ const idParam = (name: string) => ({ name, in: 'path', required: true, schema: {
  * The admin API's OpenAPI 3.1 document, served at /admin/v1/openapi.json. Request body schemas are generated from
  * the zod schemas the handlers validate with, so the document cannot drift from what is enforced.
  */
-export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<string, unknown> {
+export function buildOpenApiDocument(): Record<string, unknown> {
   const t = (path: string) => `/tenants/{tenantId}${path}`;
   const paths: OpenApiPaths = {
     '/tenants': {
@@ -219,7 +218,6 @@ export function buildOpenApiDocument(extraPaths: OpenApiPaths = {}): Record<stri
         responses: { '200': ok('the plan'), ...std },
       },
     },
-    ...extraPaths,
   };
   return {
     openapi: '3.1.0',
