@@ -65,7 +65,10 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
           Math.min(2_000, Math.max(1, deadline - Date.now())),
         );
       });
-      const v = await Promise.race([fn(), attemptTimeout]).finally(() => clearTimeout(timer));
+      const attempt = fn();
+      // An abandoned attempt may still reject later (e.g. "Channel has been shut down" at teardown): not ours.
+      attempt.catch(() => undefined);
+      const v = await Promise.race([attempt, attemptTimeout]).finally(() => clearTimeout(timer));
       if (v) return v;
     } catch (err) {
       last = err;
