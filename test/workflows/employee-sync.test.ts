@@ -68,6 +68,13 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
   }, 120_000);
   afterAll(() => env?.teardown());
 
+  /**
+   * The status query with a gRPC deadline: on the time-skipping server a query can hang when it reaches a run that is
+   * continuing as new; the deadline cancels the call instead of leaving it pending until teardown.
+   */
+  const statusOf = (h: { query: WorkflowHandle['query'] }) =>
+    env.client.withDeadline(Date.now() + 2_000, () => h.query(statusQuery));
+
   function ids() {
     const tenantId = randomUUID();
     const employeeId = randomUUID();
@@ -105,7 +112,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     }
     await worker.runUntil(async () => {
       const status = await eventually(async () => {
-        const s = await handle.query(statusQuery);
+        const s = await statusOf(handle);
         return s.state === 'SYNCED' && s;
       });
       expect(status).toMatchObject({ desiredVersion: 5, syncedVersion: 5, entraObjectId: 'obj-1', syncCount: 1 });
@@ -143,7 +150,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       for (let v = 2; v <= 4; v++) await handle.signal(employeeChangedSignal, change(v, ['department']));
       release();
       await eventually(async () => {
-        const s = await handle.query(statusQuery);
+        const s = await statusOf(handle);
         return s.state === 'SYNCED' && s.syncedVersion === 4;
       });
     });
@@ -162,11 +169,11 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
         employeeChangedSignal,
         change(2, ['jobTitle']),
       );
-      await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
+      await eventually(async () => (await statusOf(handle)).state === 'SYNCED');
       await handle.signal(employeeChangedSignal, change(2, ['jobTitle']));
       await handle.signal(employeeChangedSignal, change(1, ['givenName']));
       await new Promise((r) => setTimeout(r, 300));
-      expect(await handle.query(statusQuery)).toMatchObject({ state: 'SYNCED', pendingAttributes: [] });
+      expect(await statusOf(handle)).toMatchObject({ state: 'SYNCED', pendingAttributes: [] });
     });
     expect(fake.syncs).toHaveLength(1);
   });
@@ -184,17 +191,17 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       );
       // An unwatched change leaves a never-enrolled employee alone.
       await new Promise((r) => setTimeout(r, 300));
-      expect(await handle.query(statusQuery)).toMatchObject({ state: 'NOT_ENROLLED', desiredVersion: 1 });
+      expect(await statusOf(handle)).toMatchObject({ state: 'NOT_ENROLLED', desiredVersion: 1 });
       expect(fake.syncs).toHaveLength(0);
 
       await handle.signal(employeeChangedSignal, change(2, ['jobTitle']));
-      await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
+      await eventually(async () => (await statusOf(handle)).state === 'SYNCED');
       expect(fake.syncs).toHaveLength(1);
 
       // Synced, then only an unwatched attribute changes: no sync, still SYNCED.
       await handle.signal(employeeChangedSignal, change(3, ['customAttributes.shoeSize'], false));
       await new Promise((r) => setTimeout(r, 300));
-      expect(await handle.query(statusQuery)).toMatchObject({ state: 'SYNCED', desiredVersion: 3 });
+      expect(await statusOf(handle)).toMatchObject({ state: 'SYNCED', desiredVersion: 3 });
       expect(fake.syncs).toHaveLength(1);
       const description = await handle.describe();
       expect(description.typedSearchAttributes.get(ProvisioningStateKey)).toBe('SYNCED');
@@ -221,7 +228,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
         source: 'admin',
       });
       const blocked = await eventually(async () => {
-        const s = await handle.query(statusQuery);
+        const s = await statusOf(handle);
         return s.state === 'BLOCKED' && s;
       });
       expect(blocked.blocked).toEqual({ reason, errorType: 'DomainNotVerified', atVersion: 1 });
@@ -234,7 +241,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
         accepted: true,
         state: 'PENDING',
       });
-      await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
+      await eventually(async () => (await statusOf(handle)).state === 'SYNCED');
       expect(fake.syncs).toHaveLength(2);
 
       // Not blocked any more: the validator rejects at once, and nothing is written to history.
@@ -266,10 +273,10 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
         employeeChangedSignal,
         change(1, ['givenName']),
       );
-      await eventually(async () => (await handle.query(statusQuery)).state === 'BLOCKED');
+      await eventually(async () => (await statusOf(handle)).state === 'BLOCKED');
       await handle.signal(employeeChangedSignal, change(2, ['familyName']));
       const synced = await eventually(async () => {
-        const s = await handle.query(statusQuery);
+        const s = await statusOf(handle);
         return s.state === 'SYNCED' && s;
       });
       expect(synced.blocked).toBeUndefined();
@@ -307,7 +314,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
         change(1, ['userName']),
       );
       await arrived;
-      await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
+      await eventually(async () => (await statusOf(handle)).state === 'SYNCED');
     });
     expect(fake.syncs).toHaveLength(2);
     expect(fake.states.map((s) => s.state)).toEqual(['PENDING', 'PENDING']);
@@ -338,9 +345,9 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
         source: 'admin',
       });
       await eventually(async () => times.length === 1);
-      expect((await handle.query(statusQuery)).state).toBe('PENDING');
+      expect((await statusOf(handle)).state).toBe('PENDING');
       await env.sleep('8 minutes');
-      await eventually(async () => (await handle.query(statusQuery)).state === 'SYNCED');
+      await eventually(async () => (await statusOf(handle)).state === 'SYNCED');
       await recordHistory('throttled-then-synced', handle);
     });
     expect(times).toHaveLength(2);
@@ -361,13 +368,13 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       const firstRunId = (await handle.describe()).runId;
       for (let v = 2; v <= 3; v++) {
         await eventually(
-          async () => (await env.client.workflow.getHandle(workflowId).query(statusQuery)).syncedVersion === v - 1,
+          async () => (await statusOf(env.client.workflow.getHandle(workflowId))).syncedVersion === v - 1,
         );
         await env.client.workflow.getHandle(workflowId).signal(employeeChangedSignal, change(v, ['department']));
       }
       const latest = env.client.workflow.getHandle(workflowId);
       const status = await eventually(async () => {
-        const s = await latest.query(statusQuery);
+        const s = await statusOf(latest);
         return s.syncedVersion === 3 && s.state === 'SYNCED' && s;
       });
       expect(status).toMatchObject({ entraObjectId: 'obj-can', syncCount: 3, desiredVersion: 3 });
