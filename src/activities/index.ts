@@ -1,14 +1,6 @@
 import { activityInfo } from '@temporalio/activity';
 import type { Db } from '../db/knex';
-import {
-  getProvisioning,
-  getSyncedSnapshot,
-  loadHrEmployee,
-  recordFailure,
-  recordObjectId,
-  recordState,
-  recordSynced,
-} from '../db/provisioning';
+import { loadSyncInputs, recordFailure, recordObjectId, recordState, recordSynced } from '../db/provisioning';
 import { countGraphRequests, currentTally } from '../graph/client';
 import type { GraphConnector } from '../graph/connector';
 import { ProvisioningError, toApplicationFailure } from '../graph/errors';
@@ -47,13 +39,14 @@ export function createActivities(deps: ActivityDeps) {
 
   async function sync(req: SyncRequest): Promise<SyncResult> {
     const { tenantId, employeeId } = req;
-    const employee = await loadHrEmployee(db, tenantId, employeeId);
-    if (!employee) {
+    const inputs = await loadSyncInputs(db, tenantId, employeeId);
+    if (!inputs) {
       throw new ProvisioningError(
         ErrorTypes.EmployeeNotFound,
         'The employee no longer exists in the HR system. Fix: nothing to sync; the workflow can be terminated.',
       );
     }
+    const { employee } = inputs;
     const log = logger.child({
       tenantId,
       employeeId,
@@ -61,19 +54,17 @@ export function createActivities(deps: ActivityDeps) {
       changedAttributes: req.changedAttributes,
     });
     try {
-      const { settings, directory } = await deps.graph.forTenant(tenantId);
-      const stored = await getProvisioning(db, tenantId, employeeId);
-      const manager =
-        settings.setManager && employee.managerId ? await getProvisioning(db, tenantId, employee.managerId) : undefined;
+      const { settings, directory } = await deps.graph.forTenant(tenantId, inputs.settings ?? null);
+      const manager = settings.setManager && employee.managerId ? inputs.manager : undefined;
       const managerObjectId = manager?.entraObjectId ?? null;
       const planInput = {
         directory,
         settings,
         employee,
-        storedObjectId: stored?.entraObjectId ?? null,
+        storedObjectId: inputs.entraObjectId,
         managerObjectId,
       };
-      const snapshot = req.reconcile ? undefined : await getSyncedSnapshot(db, tenantId, employeeId);
+      const snapshot = req.reconcile ? undefined : inputs.snapshot;
       let plan = await planSync({ ...planInput, snapshot });
       let patchedFromSnapshot = false;
       if (plan.action === 'update' && plan.fromSnapshot && Object.keys(plan.patch).length > 0) {
@@ -98,8 +89,9 @@ export function createActivities(deps: ActivityDeps) {
           passwordProfile: { forceChangePasswordNextSignIn: true, password: newPassword() },
         });
         objectId = created.id;
-        // First thing after the create: a retry after a crash from here on finds the account by this id.
-        await recordObjectId(db, tenantId, employeeId, objectId);
+        // First thing after the create, so a retry after a crash finds the account by this id. Without a manager
+        // link to set, the final write below follows at once and records it in the same statement.
+        if (plan.manager) await recordObjectId(db, tenantId, employeeId, objectId);
         outcome = 'created';
       } else {
         objectId = plan.objectId;
@@ -110,7 +102,9 @@ export function createActivities(deps: ActivityDeps) {
       }
 
       let managerLinked = plan.managerTarget;
-      if (plan.manager) {
+      if (plan.manager && 'remove' in plan.manager) {
+        await directory.removeManager(objectId);
+      } else if (plan.manager) {
         try {
           await directory.setManager(objectId, plan.manager.set);
         } catch (err) {

@@ -39,8 +39,8 @@ export type SyncPlan = (
   managerTarget: string | null;
 };
 
-/** Set the Entra manager relationship to this object id, or nothing to do. */
-export type ManagerStep = { set: string } | null;
+/** Set the Entra manager relationship to this object id, remove it (the HR record has no manager), or nothing. */
+export type ManagerStep = { set: string } | { remove: true } | null;
 
 export interface PlanInput {
   directory: EntraDirectory & {
@@ -64,9 +64,16 @@ export async function planSync(input: PlanInput): Promise<SyncPlan> {
 
   const wantsManager = settings.setManager && input.managerObjectId !== null;
   const managerTarget = wantsManager ? input.managerObjectId : null;
+  // The HR record has no manager: a link in Entra goes. (A manager not yet in Entra leaves the link as it is.)
+  const clearsManager = settings.setManager && !employee.managerId;
   if (input.storedObjectId && input.snapshot) {
     // The incremental path of a watched change: only what differs from the last sync, no read.
-    const manager = wantsManager && input.snapshot.managerObjectId !== managerTarget ? { set: managerTarget! } : null;
+    const manager: ManagerStep =
+      wantsManager && input.snapshot.managerObjectId !== managerTarget
+        ? { set: managerTarget! }
+        : clearsManager && input.snapshot.managerObjectId
+          ? { remove: true }
+          : null;
     return {
       action: 'update',
       objectId: input.storedObjectId,
@@ -101,6 +108,8 @@ export async function planSync(input: PlanInput): Promise<SyncPlan> {
   let manager: ManagerStep = null;
   if (wantsManager && (await directory.getManagerId(target.id)) !== input.managerObjectId) {
     manager = { set: input.managerObjectId! };
+  } else if (clearsManager && (await directory.getManagerId(target.id)) !== null) {
+    manager = { remove: true };
   }
   return {
     action: 'update',

@@ -26,7 +26,8 @@ export interface GraphConnection {
   graphBaseUrl: string | null;
 }
 
-interface Row {
+/** A row of `outbound_settings`. */
+export interface OutboundSettingsRow {
   tenant_id: string;
   enabled: boolean;
   graph_tenant_id: string | null;
@@ -42,24 +43,32 @@ interface Row {
 
 const secretContext = (tenantId: string) => `outbound-settings:${tenantId}`;
 
-function fromRow(r: Row): OutboundSettings {
+function fromRow(r: OutboundSettingsRow): OutboundSettings {
+  return settingsFromColumns(r, r.client_secret_encrypted !== null);
+}
+
+/** Settings from their columns without the secret, e.g. the `to_jsonb` of a row read together with others. */
+export function settingsFromColumns(
+  r: Omit<OutboundSettingsRow, 'client_secret_encrypted' | 'updated_at'> & { updated_at: Date | string },
+  hasClientSecret: boolean,
+): OutboundSettings {
   return {
     tenantId: r.tenant_id,
     enabled: r.enabled,
     graphTenantId: r.graph_tenant_id,
     clientId: r.client_id,
-    hasClientSecret: r.client_secret_encrypted !== null,
+    hasClientSecret,
     authorityHost: r.authority_host,
     graphBaseUrl: r.graph_base_url,
     mapping: r.mapping,
     watchedAttributes: r.watched_attributes,
     setManager: r.set_manager,
-    updatedAt: r.updated_at,
+    updatedAt: new Date(r.updated_at),
   };
 }
 
 export async function getOutboundSettings(db: Db, tenantId: string): Promise<OutboundSettings | undefined> {
-  const row = await db<Row>('outbound_settings').where({ tenant_id: tenantId }).first();
+  const row = await db<OutboundSettingsRow>('outbound_settings').where({ tenant_id: tenantId }).first();
   return row ? fromRow(row) : undefined;
 }
 
@@ -69,7 +78,7 @@ export async function getGraphConnection(
   tenantId: string,
   secretsKey: Buffer,
 ): Promise<GraphConnection | undefined> {
-  const row = await db<Row>('outbound_settings').where({ tenant_id: tenantId }).first();
+  const row = await db<OutboundSettingsRow>('outbound_settings').where({ tenant_id: tenantId }).first();
   if (!row?.graph_tenant_id || !row.client_id || !row.client_secret_encrypted) return undefined;
   return {
     graphTenantId: row.graph_tenant_id,
@@ -100,7 +109,9 @@ export async function upsertOutboundSettings(
   patch: OutboundSettingsPatch,
   secretsKey: Buffer | undefined,
 ): Promise<OutboundSettings> {
-  const values: Partial<Omit<Row, 'updated_at'>> & { updated_at: unknown } = { updated_at: db.fn.now() };
+  const values: Partial<Omit<OutboundSettingsRow, 'updated_at'>> & { updated_at: unknown } = {
+    updated_at: db.fn.now(),
+  };
   if (patch.enabled !== undefined) values.enabled = patch.enabled;
   if (patch.graphTenantId !== undefined) values.graph_tenant_id = patch.graphTenantId;
   if (patch.clientId !== undefined) values.client_id = patch.clientId;
@@ -125,7 +136,7 @@ export async function upsertOutboundSettings(
     .insert(insert)
     .onConflict('tenant_id')
     .merge(Object.keys(values))
-    .returning<Row[]>('*');
+    .returning<OutboundSettingsRow[]>('*');
   return fromRow(row!);
 }
 

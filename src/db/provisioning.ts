@@ -1,5 +1,7 @@
+import type { Knex } from 'knex';
 import type { EmployeeRow } from './employees';
 import type { Db } from './knex';
+import { settingsFromColumns, type OutboundSettings, type OutboundSettingsRow } from './outbound-settings';
 import type { HrEmployee } from '../graph/mapping';
 import type { ProvisioningState } from '../workflows/messages';
 
@@ -110,6 +112,33 @@ export async function listProvisioning(
   return ((await q) as Row[]).map(fromRow);
 }
 
+/**
+ * Enrols all of a tenant's employees, or the listed ones, in one transaction: PENDING for each, and an outbox row
+ * of kind `enrol` that the relay delivers as the workflow's `enrol` signal. Returns how many were enrolled.
+ */
+export async function enrolEmployees(db: Db, tenantId: string, which: 'all' | string[]): Promise<number> {
+  const targets = db('employees').where({ tenant_id: tenantId }).select('id', 'version');
+  if (which !== 'all') targets.whereIn('id', which);
+  const { sql, bindings } = targets.toSQL();
+  const result = await db.raw<{ rows: Array<{ n: string }> }>(
+    `WITH targets AS (${sql}),
+     pending AS (
+       INSERT INTO employee_provisioning (tenant_id, employee_id, state)
+       SELECT ?, id, 'PENDING' FROM targets
+       ON CONFLICT (tenant_id, employee_id) DO UPDATE SET state = 'PENDING', reason = NULL, error_type = NULL,
+         graph_error_code = NULL, graph_request_id = NULL, updated_at = now()
+     ),
+     queued AS (
+       INSERT INTO outbox (tenant_id, employee_id, version, changed_attributes, source, kind)
+       SELECT ?, id, version, '[]'::jsonb, 'admin', 'enrol' FROM targets
+       RETURNING 1
+     )
+     SELECT count(*) AS n FROM queued`,
+    [...(bindings as Knex.RawBinding[]), tenantId, tenantId],
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}
+
 /** Sets the state (PENDING on enrol or change, NOT_ENROLLED); clears the last failure. */
 export async function recordState(
   db: Db,
@@ -147,21 +176,6 @@ export async function recordObjectId(db: Db, tenantId: string, employeeId: strin
 export interface SyncedSnapshot {
   properties: Record<string, unknown>;
   managerObjectId: string | null;
-}
-
-export async function getSyncedSnapshot(
-  db: Db,
-  tenantId: string,
-  employeeId: string,
-): Promise<SyncedSnapshot | undefined> {
-  const row = await db('employee_provisioning')
-    .where({ tenant_id: tenantId, employee_id: employeeId })
-    .first<{ synced_properties: Record<string, unknown> | null; synced_manager_object_id: string | null } | undefined>(
-      'synced_properties',
-      'synced_manager_object_id',
-    );
-  if (!row?.synced_properties) return undefined;
-  return { properties: row.synced_properties, managerObjectId: row.synced_manager_object_id };
 }
 
 export async function recordSynced(
@@ -215,7 +229,10 @@ export async function recordFailure(
 /** The employee's current row in the mapping's terms; the sync always reads this, never signal payloads. */
 export async function loadHrEmployee(db: Db, tenantId: string, employeeId: string): Promise<HrEmployee | undefined> {
   const r = await db<EmployeeRow>('employees').where({ tenant_id: tenantId, id: employeeId }).first();
-  if (!r) return undefined;
+  return r ? toHrEmployee(r) : undefined;
+}
+
+function toHrEmployee(r: EmployeeRow): HrEmployee {
   return {
     id: r.id,
     externalId: r.external_id,
@@ -236,5 +253,65 @@ export async function loadHrEmployee(db: Db, tenantId: string, employeeId: strin
     lifecycleStatus: r.lifecycle_status,
     customAttributes: r.custom_attributes ?? {},
     version: r.version,
+  };
+}
+
+/** Everything one sync reads from PostgreSQL before it talks to Graph. */
+export interface SyncInputs {
+  employee: HrEmployee;
+  /** Undefined when the tenant has no outbound settings. */
+  settings: OutboundSettings | undefined;
+  /** The employee's Entra account as last recorded. */
+  entraObjectId: string | null;
+  /** What the last successful sync left in Entra, if it recorded that. */
+  snapshot: SyncedSnapshot | undefined;
+  /** The manager's outbound state, when the employee has a manager with a provisioning row. */
+  manager: { entraObjectId: string | null; state: ProvisioningState } | undefined;
+}
+
+interface SyncInputsRow extends EmployeeRow {
+  p_entra_object_id: string | null;
+  p_synced_properties: Record<string, unknown> | null;
+  p_synced_manager_object_id: string | null;
+  m_entra_object_id: string | null;
+  m_state: ProvisioningState | null;
+  settings: (Omit<OutboundSettingsRow, 'client_secret_encrypted' | 'updated_at'> & { updated_at: string }) | null;
+  settings_has_secret: boolean | null;
+}
+
+/**
+ * The sync's reads in one round trip: the employee, its provisioning row (object id and snapshot), its manager's
+ * provisioning row and the tenant's outbound settings (without the encrypted secret). Undefined when the employee
+ * does not exist.
+ */
+export async function loadSyncInputs(db: Db, tenantId: string, employeeId: string): Promise<SyncInputs | undefined> {
+  const r = await db('employees as e')
+    .leftJoin('employee_provisioning as p', function own() {
+      this.on('p.tenant_id', '=', 'e.tenant_id').andOn('p.employee_id', '=', 'e.id');
+    })
+    .leftJoin('employee_provisioning as m', function manager() {
+      this.on('m.tenant_id', '=', 'e.tenant_id').andOn('m.employee_id', '=', 'e.manager_id');
+    })
+    .leftJoin('outbound_settings as s', 's.tenant_id', 'e.tenant_id')
+    .where({ 'e.tenant_id': tenantId, 'e.id': employeeId })
+    .first<SyncInputsRow | undefined>(
+      'e.*',
+      'p.entra_object_id as p_entra_object_id',
+      'p.synced_properties as p_synced_properties',
+      'p.synced_manager_object_id as p_synced_manager_object_id',
+      'm.entra_object_id as m_entra_object_id',
+      'm.state as m_state',
+      db.raw(`to_jsonb(s) - 'client_secret_encrypted' as settings`),
+      db.raw('s.client_secret_encrypted is not null as settings_has_secret'),
+    );
+  if (!r) return undefined;
+  return {
+    employee: toHrEmployee(r),
+    settings: r.settings ? settingsFromColumns(r.settings, r.settings_has_secret === true) : undefined,
+    entraObjectId: r.p_entra_object_id,
+    snapshot: r.p_synced_properties
+      ? { properties: r.p_synced_properties, managerObjectId: r.p_synced_manager_object_id }
+      : undefined,
+    manager: r.m_state ? { entraObjectId: r.m_entra_object_id, state: r.m_state } : undefined,
   };
 }

@@ -5,12 +5,13 @@ import {
   AuthenticationHandler,
   Client,
   TelemetryHandler,
+  type AuthenticationProvider,
   type Context,
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
-import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import type { GraphConnection } from '../db/outbound-settings';
 import { HttpsMessageHandler } from './https-handler';
+import { CachedTokenCredential } from './token-cache';
 import type { WriteBudget } from './write-budget';
 
 /**
@@ -94,10 +95,23 @@ export function createCredential(conn: GraphConnection, extraCaPem?: string): Cl
   });
 }
 
+/**
+ * Hands the Graph SDK a token from the (cached) credential. The SDK's own TokenCredentialAuthenticationProvider
+ * does the same but builds an Error object, stack trace and all, on every request in case it needs one.
+ */
+class CredentialAuthenticationProvider implements AuthenticationProvider {
+  constructor(private readonly credential: TokenCredential) {}
+  async getAccessToken(): Promise<string> {
+    const token = await this.credential.getToken(GRAPH_SCOPE);
+    if (!token?.token) throw new Error('The identity platform returned no access token for Microsoft Graph.');
+    return token.token;
+  }
+}
+
 export function createGraphClient(conn: GraphConnection, opts: GraphClientOptions = {}): Client {
   const origin = graphOrigin(conn.graphBaseUrl);
-  const credential = opts.credential ?? createCredential(conn, opts.extraCaPem);
-  const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [GRAPH_SCOPE] });
+  const credential = new CachedTokenCredential(opts.credential ?? createCredential(conn, opts.extraCaPem));
+  const authProvider = new CredentialAuthenticationProvider(credential);
   const chain: Middleware[] = [
     new AuthenticationHandler(authProvider),
     new BudgetMiddleware(opts.budget),

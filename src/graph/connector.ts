@@ -22,8 +22,11 @@ export interface TenantGraph {
 }
 
 export interface GraphConnector {
-  /** Throws `NotConfigured` when outbound provisioning is off or its connection is incomplete. */
-  forTenant(tenantId: string): Promise<TenantGraph>;
+  /**
+   * Throws `NotConfigured` when outbound provisioning is off or its connection is incomplete. `settings`, when
+   * given, are the tenant's settings just read with other data (null: the tenant has none); otherwise they are read.
+   */
+  forTenant(tenantId: string, settings?: OutboundSettings | null): Promise<TenantGraph>;
 }
 
 export interface GraphConnectorOptions {
@@ -58,8 +61,8 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
       ));
 
   return {
-    async forTenant(tenantId) {
-      const settings = await getOutboundSettings(opts.db, tenantId);
+    async forTenant(tenantId, known) {
+      const settings = known === undefined ? await getOutboundSettings(opts.db, tenantId) : known;
       if (!settings?.enabled) throw notConfigured('it is switched off');
       if (!opts.secretsKey) throw notConfigured('the worker has no SECRETS_KEY to decrypt the client secret');
       // Settings changes (new secret, other tenant) take effect at once: the cache key includes updatedAt.
@@ -95,6 +98,7 @@ export class CachingDirectory implements EntraDirectory {
   updateUser = (id: string, patch: Record<string, unknown>) => this.inner.updateUser(id, patch);
   getManagerId = (id: string) => this.inner.getManagerId(id);
   setManager = (id: string, managerObjectId: string) => this.inner.setManager(id, managerObjectId);
+  removeManager = (id: string) => this.inner.removeManager(id);
 
   verifiedDomains(): Promise<string[]> {
     if (!this.domains || this.now() - this.domains.at > this.ttlMs)

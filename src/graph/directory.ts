@@ -25,6 +25,8 @@ export interface EntraDirectory {
   updateUser(id: string, patch: Record<string, unknown>): Promise<void>;
   getManagerId(id: string): Promise<string | null>;
   setManager(id: string, managerObjectId: string): Promise<void>;
+  /** DELETE the manager reference; an account that has no manager counts as done. */
+  removeManager(id: string): Promise<void>;
   verifiedDomains(): Promise<string[]>;
   extensionDefinitions(): Promise<ExtensionDefinition[]>;
 }
@@ -111,6 +113,17 @@ export class GraphDirectory implements EntraDirectory {
         .api(`/users/${encodeURIComponent(id)}/manager/$ref`)
         .put({ '@odata.id': `${this.origin}/v1.0/users/${managerObjectId}` }),
     );
+  }
+
+  async removeManager(id: string): Promise<void> {
+    try {
+      await this.client.api(`/users/${encodeURIComponent(id)}/manager/$ref`).delete();
+    } catch (err) {
+      // Graph answers 404 when there is no manager to remove. (A missing account also answers 404; the caller
+      // has just written to it or will find out on its next write.)
+      if (isNotFound(err)) return;
+      throw classifyGraphError(err, 'manager');
+    }
   }
 
   async verifiedDomains(): Promise<string[]> {

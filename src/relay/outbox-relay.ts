@@ -5,14 +5,16 @@ import type { employeeSyncWorkflow } from '../workflows/employee-sync';
 import {
   employeeChangedSignal,
   employeeSyncWorkflowId,
+  enrolSignal,
   ProvisioningStateKey,
   TenantIdKey,
   type EmployeeChangedSignal,
+  type EnrolSignal,
 } from '../workflows/messages';
 
 /**
  * The outbox relay: turns every outbox row into a signal-with-start of `employee-sync/<tenant>/<employee>` and
- * marks it delivered.
+ * marks it delivered: `employeeChanged` for an employee write, `enrol` for the admin API's initial push.
  *
  * - At least once: a row is marked delivered in the same transaction that delivered it; a crash rolls the marks
  *   back and the rows go out again. Redelivery is harmless: the workflow keeps the highest version and ignores
@@ -49,6 +51,7 @@ interface OutboxRow {
   version: number;
   changed_attributes: string[];
   source: string;
+  kind: 'change' | 'enrol';
 }
 
 export interface RelayRoundResult {
@@ -124,7 +127,7 @@ export class OutboxRelay {
         .whereNull('delivered_at')
         .orderBy('id')
         .limit(this.batchSize)
-        .select('id', 'tenant_id', 'employee_id', 'version', 'changed_attributes', 'source');
+        .select('id', 'tenant_id', 'employee_id', 'version', 'changed_attributes', 'source', 'kind');
       if (rows.length === 0) return { delivered: 0, failed: 0, skipped: 0, ran: true };
 
       const tenantIds = [...new Set(rows.map((r) => r.tenant_id))];
@@ -192,31 +195,49 @@ export class OutboxRelay {
   }
 
   private async deliver(row: OutboxRow, watched: Set<string>): Promise<void> {
-    const changed = Array.isArray(row.changed_attributes) ? row.changed_attributes : [];
-    const signal: EmployeeChangedSignal = {
-      version: row.version,
-      changedAttributes: changed,
-      source: row.source,
-      touchesWatched: changed.some((a) => watched.has(a) || watched.has(a.split('.')[0]!)),
+    const start = {
+      workflowId: employeeSyncWorkflowId(row.tenant_id, row.employee_id),
+      taskQueue: this.opts.taskQueue,
+      args: [{ tenantId: row.tenant_id, employeeId: row.employee_id, debounceMs: this.opts.debounceMs }] as [
+        Parameters<typeof employeeSyncWorkflow>[0],
+      ],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+      workflowIdConflictPolicy: 'USE_EXISTING' as const,
     };
+    const searchAttributes = (state: 'NOT_ENROLLED' | 'PENDING') => [
+      { key: TenantIdKey, value: row.tenant_id },
+      { key: ProvisioningStateKey, value: state },
+    ];
     // A hanging frontend must not hold the batch (and its lock) for long.
-    await this.opts.temporal.withDeadline(Date.now() + 10_000, () =>
-      this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [EmployeeChangedSignal]>(
+    await this.opts.temporal.withDeadline(Date.now() + 10_000, async () => {
+      if (row.kind === 'enrol') {
+        await this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [EnrolSignal]>(
+          'employeeSyncWorkflow',
+          {
+            ...start,
+            signal: enrolSignal,
+            signalArgs: [{ source: row.source }],
+            typedSearchAttributes: searchAttributes('PENDING'),
+          },
+        );
+        return;
+      }
+      const changed = Array.isArray(row.changed_attributes) ? row.changed_attributes : [];
+      const signal: EmployeeChangedSignal = {
+        version: row.version,
+        changedAttributes: changed,
+        source: row.source,
+        touchesWatched: changed.some((a) => watched.has(a) || watched.has(a.split('.')[0]!)),
+      };
+      await this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [EmployeeChangedSignal]>(
         'employeeSyncWorkflow',
         {
-          workflowId: employeeSyncWorkflowId(row.tenant_id, row.employee_id),
-          taskQueue: this.opts.taskQueue,
-          args: [{ tenantId: row.tenant_id, employeeId: row.employee_id, debounceMs: this.opts.debounceMs }],
+          ...start,
           signal: employeeChangedSignal,
           signalArgs: [signal],
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: [
-            { key: TenantIdKey, value: row.tenant_id },
-            { key: ProvisioningStateKey, value: 'NOT_ENROLLED' },
-          ],
+          typedSearchAttributes: searchAttributes('NOT_ENROLLED'),
         },
-      ),
-    );
+      );
+    });
   }
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Db } from '../db/knex';
@@ -52,7 +52,7 @@ const SEARCH_ATTRIBUTES = { ProvisioningState: 2, TenantId: 2 } as const; // 2 =
  * Registers ProvisioningState and TenantId when the server lacks them (a fresh dev server). Best effort: a
  * managed cluster may forbid it, and then they must be created by its operator (docs/outbound.md).
  */
-async function ensureSearchAttributes(connection: Connection, namespace: string, logger: Logger): Promise<void> {
+async function ensureSearchAttributes(connection: NativeConnection, namespace: string, logger: Logger): Promise<void> {
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const missing = Object.fromEntries(
@@ -71,7 +71,9 @@ async function ensureSearchAttributes(connection: Connection, namespace: string,
 export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<WorkerProcess> {
   const namespace = deps.namespace ?? 'default';
   const extraCaPem = deps.extraCaPem ?? (deps.extraCaPath ? fs.readFileSync(deps.extraCaPath, 'utf8') : undefined);
-  const connection = await Connection.connect({ address: deps.temporalAddress });
+  // One native (Rust core) connection serves the worker, the relay's signals and the returned client: no second
+  // gRPC stack in JavaScript, whose per-call cost showed in the worker's CPU profile.
+  const connection = await NativeConnection.connect({ address: deps.temporalAddress });
   const client = new Client({ connection, namespace });
   await ensureSearchAttributes(connection, namespace, deps.logger);
 
@@ -83,9 +85,8 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
       extraCaPem,
       budgets: new WriteBudgets(deps.writeBudget),
     });
-  const nativeConnection = await NativeConnection.connect({ address: deps.temporalAddress });
   const worker = await Worker.create({
-    connection: nativeConnection,
+    connection,
     namespace,
     taskQueue: deps.taskQueue,
     ...(deps.workflowBundle
@@ -121,7 +122,6 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
         await relay?.stop();
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await done.catch(() => undefined);
-        await nativeConnection.close().catch(() => undefined);
         await connection.close().catch(() => undefined);
       })();
       return stopped;

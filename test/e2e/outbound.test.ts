@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
 import request from 'supertest';
-import { upsertOutboundSettings } from '../../src/db/outbound-settings';
+import { upsertOutboundSettings, type OutboundSettings } from '../../src/db/outbound-settings';
 import { createGraphConnector } from '../../src/graph/connector';
 import type { EntraDirectory } from '../../src/graph/directory';
 import { DEFAULT_MAPPING } from '../../src/graph/mapping';
@@ -62,8 +62,8 @@ describe('outbound provisioning end to end', () => {
     // The production connector, with one seam: a simulated crash between Graph's create and our DB write.
     const real = createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca });
     const graph = {
-      async forTenant(id: string) {
-        const tg = await real.forTenant(id);
+      async forTenant(id: string, settings?: OutboundSettings | null) {
+        const tg = await real.forTenant(id, settings);
         const directory: EntraDirectory = Object.create(tg.directory) as EntraDirectory;
         directory.createUser = async (body) => {
           const created = await tg.directory.createUser(body);

@@ -10,22 +10,19 @@ import {
   upsertOutboundSettings,
   type OutboundSettings,
 } from '../../db/outbound-settings';
-import { getProvisioning, listProvisioning, loadHrEmployee, notEnrolled, recordState } from '../../db/provisioning';
+import {
+  enrolEmployees,
+  getProvisioning,
+  listProvisioning,
+  loadHrEmployee,
+  loadSyncInputs,
+  notEnrolled,
+} from '../../db/provisioning';
 import { createGraphConnector, type GraphConnector } from '../../graph/connector';
 import { ProvisioningError } from '../../graph/errors';
 import { HR_FIELDS, MappingSchema } from '../../graph/mapping';
 import { testGraphConnection } from '../../graph/test-connection';
-import type { employeeSyncWorkflow } from '../../workflows/employee-sync';
-import {
-  employeeSyncWorkflowId,
-  enrolSignal,
-  PROVISIONING_STATES,
-  ProvisioningStateKey,
-  retryUpdate,
-  statusQuery,
-  TenantIdKey,
-  type EnrolSignal,
-} from '../../workflows/messages';
+import { employeeSyncWorkflowId, PROVISIONING_STATES, retryUpdate, statusQuery } from '../../workflows/messages';
 import type { ApiDeps } from '../deps';
 import { tenantIdOf, UUID } from './auth';
 import { notFound, ProblemError } from './problem';
@@ -152,20 +149,18 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     res.json(await testGraphConnection(conn, { mapping: settings.mapping, extraCaPem: deps.graphExtraCaPem }));
   });
 
-  /** The initial push: enrol all (or the listed) employees; each gets its workflow started and synced now. */
+  /**
+   * The initial push: enrol all (or the listed) employees. The request only records the intent, in one transaction:
+   * an outbox row per employee (source `enrol`) and the PENDING state. The worker's relay delivers each as the
+   * workflow's `enrol` signal, so ten thousand employees answer as fast as ten, and a crash loses none.
+   */
   router.post('/outbound/enrol', async (req, res) => {
     const body = EnrolBody.parse(req.body ?? {});
     const tenantId = tenantIdOf(res);
-    const temporal = requireTemporal(deps.temporal);
     const settings = await getOutboundSettings(db, tenantId);
     if (!settings?.enabled)
       throw new ProblemError(409, 'Conflict', 'outbound provisioning is not enabled for this tenant');
-    let ids: string[];
-    if ('all' in body) {
-      ids = (
-        await db('employees').where({ tenant_id: tenantId }).orderBy('id').select<Array<{ id: string }>>('id')
-      ).map((r) => r.id);
-    } else {
+    if (!('all' in body)) {
       const found = await db('employees')
         .where({ tenant_id: tenantId })
         .whereIn('id', body.employeeIds)
@@ -174,29 +169,18 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
       const unknown = body.employeeIds.filter((id) => !known.has(id));
       if (unknown.length > 0)
         throw new ProblemError(404, 'Not Found', `unknown employees: ${unknown.slice(0, 10).join(', ')}`);
-      ids = [...known];
     }
-    const queue = [...ids];
-    const enrol = async () => {
-      for (let id = queue.shift(); id; id = queue.shift()) {
-        await recordState(db, tenantId, id, 'PENDING');
-        await temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [EnrolSignal]>('employeeSyncWorkflow', {
-          workflowId: employeeSyncWorkflowId(tenantId, id),
-          taskQueue: deps.temporalTaskQueue ?? 'entra-sync',
-          args: [{ tenantId, employeeId: id }],
-          signal: enrolSignal,
-          signalArgs: [{ source: 'admin' }],
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: [
-            { key: TenantIdKey, value: tenantId },
-            { key: ProvisioningStateKey, value: 'PENDING' },
-          ],
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(16, ids.length) }, enrol));
-    res.status(202).json({ enrolled: ids.length });
+    const enrolled = await enrolEmployees(db, tenantId, 'all' in body ? 'all' : body.employeeIds);
+    await recordAuditEvent(db, {
+      tenantId,
+      resourceType: 'outbound_settings',
+      resourceId: tenantId,
+      action: 'enrolled',
+      source: 'admin',
+      requestId: res.locals.requestId as string | undefined,
+      changes: { employees: enrolled },
+    });
+    res.status(202).json({ enrolled });
   });
 
   router.get('/outbound/employees', async (req, res) => {
@@ -247,20 +231,18 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
   /** What the next sync would send to Graph, computed with reads only. */
   router.get('/outbound/employees/:employeeId/preview', async (req, res) => {
     const tenantId = tenantIdOf(res);
-    const employee = await requireEmployee(db, tenantId, String(req.params.employeeId));
+    const employeeId = String(req.params.employeeId);
+    const inputs = UUID.test(employeeId) ? await loadSyncInputs(db, tenantId, employeeId) : undefined;
+    if (!inputs) throw notFound('employee');
+    const { employee } = inputs;
     try {
-      const { settings, directory } = await graph().forTenant(tenantId);
-      const stored = await getProvisioning(db, tenantId, employee.id);
-      const managerObjectId =
-        settings.setManager && employee.managerId
-          ? ((await getProvisioning(db, tenantId, employee.managerId))?.entraObjectId ?? null)
-          : null;
+      const { settings, directory } = await graph().forTenant(tenantId, inputs.settings ?? null);
       const plan = await planSync({
         directory,
         settings,
         employee,
-        storedObjectId: stored?.entraObjectId ?? null,
-        managerObjectId,
+        storedObjectId: inputs.entraObjectId,
+        managerObjectId: settings.setManager && employee.managerId ? (inputs.manager?.entraObjectId ?? null) : null,
       });
       res.json({ employeeId: employee.id, version: employee.version, ...describePlan(plan) });
     } catch (err) {

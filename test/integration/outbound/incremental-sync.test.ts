@@ -12,6 +12,7 @@ import {
   createEmployee,
   createOutboundTenant,
   ENTRA_TENANT,
+  EXT,
   startTestEmulator,
   testSecretsKey,
   updateEmployee,
@@ -154,5 +155,54 @@ describe('incremental sync to Entra', () => {
       state: 'SYNCED',
       entraObjectId: again.entraObjectId,
     });
+  });
+
+  it('removes the Entra manager link when the manager is cleared in HR', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const boss = await createEmployee(t.db, tenantId, { user_name: `inc.boss@${VERIFIED}` });
+    const bossSync = await sync(tenantId, boss.id);
+    const e = await createEmployee(t.db, tenantId, { user_name: `inc.five@${VERIFIED}`, manager_id: boss.id });
+    const first = await sync(tenantId, e.id);
+    expect((await em.users()).find((u) => u.id === first.entraObjectId)?.managerId).toBe(bossSync.entraObjectId);
+
+    await clearLog();
+    await updateEmployee(t.db, tenantId, e.id, { manager_id: null });
+    await expect(sync(tenantId, e.id)).resolves.toMatchObject({ outcome: 'updated' });
+    const writes = (await userRequests()).filter((r) => r.method !== 'GET');
+    // The mapped HR manager id (an extension property here) is cleared, and the link is deleted.
+    expect(writes).toEqual([
+      expect.objectContaining({ method: 'PATCH', status: 204, body: { [`${EXT}_hrManagerId`]: null } }),
+      expect.objectContaining({
+        method: 'DELETE',
+        status: 204,
+        url: `/v1.0/users/${first.entraObjectId}/manager/$ref`,
+      }),
+    ]);
+    expect((await em.users()).find((u) => u.id === first.entraObjectId)?.managerId).toBeNull();
+
+    // Nothing left to remove: the next change does not touch the manager again.
+    await clearLog();
+    await updateEmployee(t.db, tenantId, e.id, { job_title: 'After' });
+    await sync(tenantId, e.id);
+    expect((await userRequests()).map((r) => `${r.method} ${r.url}`)).toEqual([
+      `PATCH /v1.0/users/${first.entraObjectId}`,
+    ]);
+  });
+
+  it('removes a manager set directly in Entra when HR has none and an enrolment or retry reconciles', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const other = await createEmployee(t.db, tenantId, { user_name: `inc.other@${VERIFIED}` });
+    const otherSync = await sync(tenantId, other.id);
+    const e = await createEmployee(t.db, tenantId, { user_name: `inc.six@${VERIFIED}` });
+    const first = await sync(tenantId, e.id);
+    const ref = { '@odata.id': `${em.url}/v1.0/users/${otherSync.entraObjectId}` };
+    expect(await graphAsAdmin('PUT', `/users/${first.entraObjectId}/manager/$ref`, ref)).toBe(204);
+
+    await expect(sync(tenantId, e.id, true)).resolves.toMatchObject({ outcome: 'updated' });
+    expect((await em.users()).find((u) => u.id === first.entraObjectId)?.managerId).toBeNull();
+    // Reconciled again with nothing to remove: no write.
+    await clearLog();
+    await expect(sync(tenantId, e.id, true)).resolves.toMatchObject({ outcome: 'unchanged' });
+    expect((await userRequests()).filter((r) => r.method !== 'GET')).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { OutboxRelay, RELAY_LOCK_KEY } from '../../../src/relay/outbox-relay';
 import { silentLogger } from '../../../src/logger';
+import { enrolEmployees, getProvisioning } from '../../../src/db/provisioning';
 import { employeeSyncWorkflowId, TenantIdKey, type EmployeeChangedSignal } from '../../../src/workflows/messages';
 import { createTestDb, type TestDb } from '../../support/db';
 import { createEmployee, createOutboundTenant, testSecretsKey, updateEmployee, VERIFIED } from './support';
@@ -43,6 +44,11 @@ describe('outbox relay', () => {
       );
   }
 
+  const signalNames = async (tenantId: string, employeeId: string): Promise<string[]> => {
+    const history = await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, employeeId)).fetchHistory();
+    return (history.events ?? []).flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []);
+  };
+
   const undelivered = () => t.db('outbox').whereNull('delivered_at').select('id', 'attempts', 'last_error');
 
   it('signals-with-start each employee workflow once per row, in order, and marks rows delivered', async () => {
@@ -66,6 +72,29 @@ describe('outbox relay', () => {
     expect(description.typedSearchAttributes.get(TenantIdKey)).toBe(tenantId);
     await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).terminate('test done');
     await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, b.id)).terminate('test done');
+  });
+
+  it("delivers the admin API's enrolment as the enrol signal, after the employee's earlier changes", async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const a = await createEmployee(t.db, tenantId, { user_name: `enrol.a@${VERIFIED}` });
+    const b = await createEmployee(t.db, tenantId, { user_name: `enrol.b@${VERIFIED}` });
+    expect(await enrolEmployees(t.db, tenantId, [a.id])).toBe(1);
+    expect(await getProvisioning(t.db, tenantId, a.id)).toMatchObject({ state: 'PENDING' });
+    expect(await getProvisioning(t.db, tenantId, b.id)).toBeUndefined();
+
+    expect(await relay().runOnce()).toMatchObject({ delivered: 3, failed: 0 });
+    expect(await signalNames(tenantId, a.id)).toEqual(['employeeChanged', 'enrol']);
+    expect(await signalNames(tenantId, b.id)).toEqual(['employeeChanged']);
+
+    // "all" enrols every employee of the tenant, and only of this tenant.
+    const other = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    await createEmployee(t.db, other, { user_name: `enrol.c@${VERIFIED}` });
+    expect(await enrolEmployees(t.db, tenantId, 'all')).toBe(2);
+    await relay().runOnce();
+    expect(await signalNames(tenantId, a.id)).toEqual(['employeeChanged', 'enrol', 'enrol']);
+    expect(await signalNames(tenantId, b.id)).toEqual(['employeeChanged', 'enrol']);
+    for (const id of [a.id, b.id])
+      await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, id)).terminate('test done');
   });
 
   it('loses nothing while Temporal is unreachable: rows wait with the error, then go out in order', async () => {

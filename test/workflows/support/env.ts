@@ -10,9 +10,13 @@ import {
 import { loadConfig } from '../../../src/config';
 import type { Activities } from '../../../src/activities';
 
-// Worker lifecycle chatter drowns test output; keep warnings. Runtime.install works once per process.
+// Worker chatter drowns test output: many tests fail activities on purpose, and each failure logs a warning with
+// its stack. Errors only by default; TEST_TEMPORAL_LOG_LEVEL=WARN (or DEBUG) shows more when a test needs a look.
+// Runtime.install works once per process.
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+const level = LOG_LEVELS.find((l) => l === process.env.TEST_TEMPORAL_LOG_LEVEL) ?? 'ERROR';
 try {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger(level) });
 } catch {
   // already installed by another test file in this jest worker
 }
