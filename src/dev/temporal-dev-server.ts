@@ -59,6 +59,12 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--sqlite-pragma',
     'synchronous=OFF',
     ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a]),
+    // The dev server re-reads search attribute definitions from the database on every use (so ones added at runtime
+    // work at once); production servers cache them. Ours are all registered above, at start, so cache them too:
+    // each employee sync validates search attributes three times, and the re-reads cost ~6 ms of server CPU per
+    // new employee in bench/outbound (33.6 → 39.6 employees/s).
+    '--dynamic-config-value',
+    'system.forceSearchAttributesCacheRefreshOnRead=false',
   ];
   const child = spawn(options.cliPath, args, { stdio: ['ignore', log, log] });
   try {

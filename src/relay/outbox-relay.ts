@@ -229,13 +229,14 @@ export class OutboxRelay {
         source: row.source,
         touchesWatched: changed.some((a) => watched.has(a) || watched.has(a.split('.')[0]!)),
       };
+      // A new workflow syncs at once for a watched change, so it starts out PENDING (saving an upsert).
       await this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [EmployeeChangedSignal]>(
         'employeeSyncWorkflow',
         {
           ...start,
           signal: employeeChangedSignal,
           signalArgs: [signal],
-          typedSearchAttributes: searchAttributes('NOT_ENROLLED'),
+          typedSearchAttributes: searchAttributes(signal.touchesWatched ? 'PENDING' : 'NOT_ENROLLED'),
         },
       );
     });

@@ -174,15 +174,23 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
     syncCount: s.syncCount,
   }));
 
+  // What the ProvisioningState search attribute says before this run first upserts it: the value the run was
+  // started with (the relay starts a run for a watched change or an enrolment as PENDING, else NOT_ENROLLED).
+  let startedAs: unknown = input.carried ? undefined : workflowInfo().typedSearchAttributes.get(ProvisioningStateKey);
+
   /** Moves to `next` and mirrors it to search attributes, Temporal UI details and PostgreSQL. */
   async function transition(next: ProvisioningState): Promise<void> {
     s.state = next;
     if (mirroredState === next) return;
     mirroredState = next;
-    upsertSearchAttributes([
-      { key: ProvisioningStateKey, value: next },
-      { key: TenantIdKey, value: tenantId },
-    ]);
+    // A run started as PENDING already shows PENDING: no upsert (and no visibility write) for its first sync.
+    if (startedAs !== next) {
+      upsertSearchAttributes([
+        { key: ProvisioningStateKey, value: next },
+        { key: TenantIdKey, value: tenantId },
+      ]);
+    }
+    startedAs = undefined;
     setCurrentDetails(details(s));
     // BLOCKED and SYNCED rows are written by the sync activity together with their details.
     if (next === 'PENDING' || next === 'NOT_ENROLLED') {

@@ -16,6 +16,7 @@ import {
   retrySignal,
   retryUpdate,
   statusQuery,
+  TenantIdKey,
   type EmployeeChangedSignal,
   type ProvisioningStateRecord,
   type SyncRequest,
@@ -207,6 +208,41 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       expect(description.typedSearchAttributes.get(ProvisioningStateKey)).toBe('SYNCED');
     });
     expect(fake.states.map((s) => s.state)).toEqual(['PENDING']);
+  });
+
+  it('started PENDING by a watched change (as the relay does), upserts its state only once the sync is done', async () => {
+    const { tenantId, employeeId } = ids();
+    const fake = fakeActivities((call) => ({ syncedVersion: call }));
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.signalWithStart(employeeSyncWorkflow, {
+        workflowId: employeeSyncWorkflowId(tenantId, employeeId),
+        taskQueue,
+        args: [{ tenantId, employeeId }],
+        signal: employeeChangedSignal,
+        signalArgs: [change(1, ['givenName'])],
+        typedSearchAttributes: [
+          { key: TenantIdKey, value: tenantId },
+          { key: ProvisioningStateKey, value: 'PENDING' },
+        ],
+      });
+      await eventually(async () => (await statusOf(handle)).state === 'SYNCED');
+      expect((await handle.describe()).typedSearchAttributes.get(ProvisioningStateKey)).toBe('SYNCED');
+      const upserts = (await handle.fetchHistory()).events!.filter(
+        (e) => e.upsertWorkflowSearchAttributesEventAttributes,
+      );
+      expect(upserts).toHaveLength(1);
+      // The PostgreSQL mirror still hears of PENDING before the sync.
+      expect(fake.states.map((st) => st.state)).toEqual(['PENDING']);
+
+      // A later watched change in the same run upserts PENDING again, then SYNCED.
+      await handle.signal(employeeChangedSignal, change(2, ['jobTitle']));
+      await eventually(async () => (await statusOf(handle)).syncedVersion === 2);
+      const after = (await handle.fetchHistory()).events!.filter(
+        (e) => e.upsertWorkflowSearchAttributesEventAttributes,
+      );
+      expect(after).toHaveLength(3);
+    });
   });
 
   it('goes BLOCKED with the reason on a non-retryable failure, rejects retry until then, and syncs after an admin retry', async () => {
