@@ -73,7 +73,9 @@ export class OutboxRelay {
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 200;
     this.pollIntervalMs = opts.pollIntervalMs ?? 100;
-    this.concurrency = opts.concurrency ?? 16;
+    // 64 signals in flight: with 16, each round's tail left the CPU idle between rounds of a large backlog
+    // (bench/outbound at 2,000 employees: 42.3 → 45.1 creates/s).
+    this.concurrency = opts.concurrency ?? 64;
   }
 
   start(): void {
