@@ -428,12 +428,7 @@ export function filterToSql(
       }
       case 'uuid': {
         if (op === 'pr') return `(${col.expr} IS NOT NULL)`;
-        if (v === null)
-          return op === 'eq'
-            ? `(${col.expr} IS NULL)`
-            : op === 'ne'
-              ? `(${col.expr} IS NOT NULL)`
-              : fail(bad('null needs eq or ne'));
+        if (v === null) return compareWithNull(col.expr, op, bad);
         if (typeof v !== 'string') throw bad('compare ids with a string');
         if (op === 'eq' || op === 'ne') {
           if (!UUID.test(v)) return op === 'eq' ? 'FALSE' : 'TRUE';
@@ -457,12 +452,7 @@ export function filterToSql(
       case 'date':
       case 'timestamp': {
         if (op === 'pr') return `(${col.expr} IS NOT NULL)`;
-        if (v === null)
-          return op === 'eq'
-            ? `(${col.expr} IS NULL)`
-            : op === 'ne'
-              ? `(${col.expr} IS NOT NULL)`
-              : fail(bad('null needs eq or ne'));
+        if (v === null) return compareWithNull(col.expr, op, bad);
         if (typeof v !== 'string') throw bad('compare dates with a string');
         if (op === 'co' || op === 'sw' || op === 'ew') return textCompare(`${col.expr}::text`, true, op, v, bad);
         const cast = col.kind === 'date' ? 'date' : 'timestamptz';
@@ -538,10 +528,6 @@ function nullSafe(sql: string, neg: boolean): string {
   return neg ? `COALESCE(${sql}, FALSE)` : sql;
 }
 
-function fail(err: ScimError): never {
-  throw err;
-}
-
 function isSubCompareOf(f: Filter, parent: string): f is Compare {
   if (f.op === 'and' || f.op === 'or' || f.op === 'not' || f.op === '[]' || f.op === 'pr') return false;
   return (f as Compare).attrPath.toLowerCase().startsWith(`${parent.toLowerCase()}.`);
@@ -554,4 +540,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** `attr eq null` / `attr ne null` on a nullable column; other operators have no meaning with null. */
+function compareWithNull(expr: string, op: string, bad: (detail: string) => ScimError): string {
+  if (op === 'eq') return `(${expr} IS NULL)`;
+  if (op === 'ne') return `(${expr} IS NOT NULL)`;
+  throw bad('null needs eq or ne');
 }
