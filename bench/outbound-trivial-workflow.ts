@@ -1,6 +1,7 @@
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { ProvisioningStateKey } from '../src/workflows/messages';
 
-/** No-op activities with the same shapes as an employee sync's: one activity, two local ones. */
+/** A no-op activity, run once as an activity and once as a local activity. */
 export interface TrivialActivities {
   noop(): Promise<number>;
 }
@@ -9,11 +10,13 @@ const { noop } = proxyActivities<TrivialActivities>({ startToCloseTimeout: '30 s
 const local = proxyLocalActivities<TrivialActivities>({ startToCloseTimeout: '10 seconds' });
 
 /**
- * The ceiling of bench/outbound: as many activities as one employee sync (a local activity before and after the
- * Graph activity, like the state mirror), doing nothing, so its rate is what the Temporal server allows.
+ * The ceiling of bench/outbound: the steps an employee's first sync takes on the Temporal side, doing nothing — the
+ * local activity that records PENDING, the Graph activity, and the search attribute upsert to SYNCED — so its rate
+ * is what the Temporal server allows for that shape.
  */
 export async function trivialWorkflow(): Promise<number> {
   await local.noop();
-  await noop();
-  return local.noop();
+  const result = await noop();
+  upsertSearchAttributes([{ key: ProvisioningStateKey, value: 'SYNCED' }]);
+  return result;
 }

@@ -13,6 +13,7 @@ import { recordEmployeeChange } from '../src/db/changes';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { createDb, ensureDatabase, migrateLatest, withDatabase, type Db } from '../src/db/knex';
 import { upsertOutboundSettings } from '../src/db/outbound-settings';
+import { enrolEmployees } from '../src/db/provisioning';
 import { createTenant } from '../src/db/tenants';
 import { issueToken } from '../src/db/tokens';
 import { startTemporalDevServer, stopChild } from '../src/dev/temporal-dev-server';
@@ -26,13 +27,16 @@ import { JsonClient, percentile } from './lib/load';
  * bench/outbound — outbound provisioning end to end: embedded PostgreSQL, a Temporal dev server (SQLite), the Graph
  * emulator, the api (for SCIM) in this process, and the real worker process (`dist/src/bin/worker.js`, relay included).
  *
- *   1. unthrottled (emulator throttling off): N employees created, then updated (a watched attribute), then changed
- *      in a way Entra does not see (lifecycle active → offboarding) → employees/s, Graph requests per create /
- *      update / no-op;
+ *   1. unthrottled (emulator throttling off), the initial push: N employees already in the HR system when outbound
+ *      provisioning is switched on are enrolled at once (the admin API's enrol) → employees/s, Graph requests per
+ *      create; then N new hires committed the way the SCIM server commits them → employees/s; then the enrolled
+ *      employees updated (a watched attribute), then changed in a way Entra does not see (lifecycle active →
+ *      offboarding) → Graph requests per update / no-op;
  *   2. propagation: SCIM PATCHes of a watched attribute at 20 changes/s → time until the emulator answered the Graph
  *      PATCH carrying that value (p50/p99);
  *   3. the ceiling: a trivial workflow with the same activities on the same server, as many as N, measured before
- *      and after the creates (mean of both);
+ *      the initial push, between it and the new hires, and after them; each phase is compared with the mean of
+ *      the measurements on either side (the server slows down as its SQLite database fills);
  *   4. throttled at Graph's real limits (3,000 writes per 150 s per app and tenant): N more employees created, then
  *      updated (2·N writes) → the share of the first window's write budget used, and how many ended up blocked.
  *
@@ -110,6 +114,11 @@ async function syncedCount(db: Db, tenantId: string, since?: Date): Promise<numb
     .whereRaw('p.synced_version >= e.version');
   if (since) q.where('p.last_synced_at', '>=', since);
   const [{ n }] = await q.count<Array<{ n: number }>>({ n: '*' });
+  return Number(n);
+}
+
+async function undeliveredCount(db: Db): Promise<number> {
+  const [{ n }] = await db('outbox').whereNull('delivered_at').count<Array<{ n: number }>>({ n: '*' });
   return Number(n);
 }
 
@@ -250,7 +259,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       db,
       tenant.id,
       {
-        enabled: true,
+        // Off while the HR data is loaded: the initial push enrols employees who existed before it was switched on.
+        enabled: false,
         graphTenantId: ENTRA_TENANT,
         clientId: APP_ID,
         clientSecret: SECRET,
@@ -298,28 +308,49 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       });
     let worker = spawnWorker(1_000_000);
     stops.unshift(() => stopChild(worker));
-    // Warm-up: the worker bundles its workflows and connects; one employee through the whole path.
+    // The HR system's employees, loaded while outbound provisioning is off: the relay passes their rows by.
+    const ids = await createEmployees(db, tenant.id, 'user', n);
+    await waitFor('the relay to pass the rows by', async () => (await undeliveredCount(db)) === 0, 120_000);
+    await upsertOutboundSettings(db, tenant.id, { enabled: true }, secretsKey);
+    // Warm-up: the worker bundles its workflows and connects; one new employee through the whole path.
     await createEmployees(db, tenant.id, 'warmup', 1);
     await waitFor('the worker to start', async () => (await syncedCount(db, tenant.id)) === 1, 120_000);
+    let population = 1 + n;
 
-    console.log(`unthrottled: ${n} creates…`);
+    console.log(`unthrottled: initial push (enrol ${n} existing employees)…`);
     observer.reset();
     let t0 = Date.now();
     cpu = cpuByComponent(componentLabel);
-    const ids = await createEmployees(db, tenant.id, 'user', n);
-    await waitFor('creates', async () => (await syncedCount(db, tenant.id)) === n + 1);
+    await enrolEmployees(db, tenant.id, ids);
+    let relayedSeconds: number | undefined;
+    await waitFor('the initial push', async () => {
+      relayedSeconds ??= (await undeliveredCount(db)) === 0 ? (Date.now() - t0) / 1000 : undefined;
+      return (await syncedCount(db, tenant.id)) === population;
+    });
     const createSeconds = (Date.now() - t0) / 1000;
     const createCpu = formatCpuPerUnit(cpuDelta(cpu, cpuByComponent(componentLabel)), n);
+    const perCreate = observer.requests / n;
     console.log(`ceiling again: ${n} trivial workflows…`);
     const ceilingAfter = await trivialWorkflowRate(temporal.address, n);
     const ceiling = (ceilingBefore + ceilingAfter) / 2;
-    const perCreate = observer.requests / n;
+
+    console.log(`unthrottled: ${n} new hires over SCIM…`);
+    observer.reset();
+    t0 = Date.now();
+    await createEmployees(db, tenant.id, 'hire', n);
+    population += n;
+    await waitFor('new hires', async () => (await syncedCount(db, tenant.id)) === population);
+    const hireSeconds = (Date.now() - t0) / 1000;
+    const perHire = observer.requests / n;
+    console.log(`ceiling a third time: ${n} trivial workflows…`);
+    const ceilingAfterHires = await trivialWorkflowRate(temporal.address, n);
+    const hireCeiling = (ceilingAfter + ceilingAfterHires) / 2;
 
     console.log(`unthrottled: ${n} updates…`);
     observer.reset();
     t0 = Date.now();
     await updateEmployees(db, tenant.id, ids, 'Senior Engineer');
-    await waitFor('updates', async () => (await syncedCount(db, tenant.id)) === n + 1);
+    await waitFor('updates', async () => (await syncedCount(db, tenant.id)) === population);
     const updateSeconds = (Date.now() - t0) / 1000;
     const perUpdate = observer.requests / n;
 
@@ -385,9 +416,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       observer.reset();
       t0 = Date.now();
       const more = await createEmployees(db, tenant.id, 'throttled', n);
-      await waitFor('throttled creates', async () => (await syncedCount(db, tenant.id)) === 2 * n + 1);
+      population += n;
+      await waitFor('throttled creates', async () => (await syncedCount(db, tenant.id)) === population);
       await updateEmployees(db, tenant.id, more, 'Principal Engineer');
-      await waitFor('throttled updates', async () => (await syncedCount(db, tenant.id)) === 2 * n + 1);
+      await waitFor('throttled updates', async () => (await syncedCount(db, tenant.id)) === population);
       throttledSeconds = (Date.now() - t0) / 1000;
       const first = observer.acceptedWriteTimes[0] ?? t0;
       const inFirstWindow = observer.acceptedWriteTimes.filter((t) => t < first + WRITE_WINDOW_MS).length;
@@ -414,9 +446,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       worker_rss_mb: workerRssMb,
     };
     console.log(
-      `creates        ${result.employees_per_s} employees/s (ceiling: ${result.ceiling_per_s} trivial workflows/s, mean of ${round(ceilingBefore)} before and ${round(ceilingAfter)} after; ${Math.round((result.employees_per_s / result.ceiling_per_s) * 100)} %)`,
+      `initial push   ${result.employees_per_s} employees/s (ceiling: ${result.ceiling_per_s} trivial workflows/s, mean of ${round(ceilingBefore)} before and ${round(ceilingAfter)} after; ${Math.round((result.employees_per_s / result.ceiling_per_s) * 100)} %); all relayed after ${round(relayedSeconds ?? createSeconds)} s, all synced after ${round(createSeconds)} s`,
     );
-    console.log(`cpu            per create: ${createCpu}; per trivial workflow: ${ceilingCpu}`);
+    console.log(`cpu            per enrolled employee: ${createCpu}; per trivial workflow: ${ceilingCpu}`);
+    console.log(
+      `new hires      ${round(n / hireSeconds)} employees/s (${Math.round((n / hireSeconds / hireCeiling) * 100)} % of the ceiling around them, ${round(hireCeiling)}/s; row commits included), ${round(perHire)} Graph requests each`,
+    );
     console.log(`updates        ${round(n / updateSeconds)} employees/s`);
     console.log(
       `Graph requests ${result.requests_per_create} per create, ${result.requests_per_update} per update, ${result.requests_per_noop} per no-op`,
