@@ -282,8 +282,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     );
     stops.unshift(async () => scim.close());
 
-    // The ceiling is measured just before and just after the creates and averaged: on a shared 2-core machine one
-    // measurement alone varied by ±20 % from run to run, as much as the overhead it is meant to show.
+    // The ceiling is measured before the initial push, between it and the new hires, and after them; each phase is
+    // compared with the mean of the two around it. On a shared 2-core machine one measurement alone varied by ±20 %
+    // from run to run, and the server slows down as its SQLite file fills.
     console.log(`ceiling: ${n} trivial workflows with the same activities…`);
     let cpu = cpuByComponent(componentLabel);
     const ceilingBefore = await trivialWorkflowRate(temporal.address, n);

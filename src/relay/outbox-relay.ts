@@ -73,8 +73,9 @@ export class OutboxRelay {
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 200;
     this.pollIntervalMs = opts.pollIntervalMs ?? 100;
-    // 64 signals in flight: with 16, each round's tail left the CPU idle between rounds of a large backlog
-    // (bench/outbound at 2,000 employees: 42.3 → 45.1 creates/s).
+    // 64 signals in flight (was 16: bench/outbound at 2,000 employees went 42.3 → 45.1 creates/s in one paired run,
+    // within this machine's noise). Either way the relay delivers a large backlog well ahead of the syncs: all 2,000
+    // rows within 8–12 s of a 43–58 s initial push.
     this.concurrency = opts.concurrency ?? 64;
   }
 
