@@ -67,6 +67,8 @@ const TASK_QUEUE = 'bench-outbound';
 const WRITE_BUDGET = 3000;
 const WRITE_WINDOW_MS = 150_000;
 const round = (x: number): number => Math.round(x * 100) / 100;
+/** Employees synced before the initial push; HR changes them during it. */
+const EARLY_EMPLOYEES = 20;
 
 /** What the emulator answered, per phase: Graph requests, writes, accepted writes' times, and PATCHed values. */
 class GraphObserver {
@@ -75,12 +77,16 @@ class GraphObserver {
   acceptedWriteTimes: number[] = [];
   throttled = 0;
   readonly patchedDepartments = new Map<string, number>();
+  /** Graph requests that carried a department starting with this prefix (changes made during the push). */
+  sideRequests = 0;
+  sidePrefix = '\u0000';
 
   reset(): void {
     this.requests = 0;
     this.writes = 0;
     this.acceptedWriteTimes = [];
     this.throttled = 0;
+    this.sideRequests = 0;
   }
 
   record = (e: RequestLogEntry): void => {
@@ -92,6 +98,7 @@ class GraphObserver {
     if (e.status === 429) this.throttled++;
     if (e.status < 300) this.acceptedWriteTimes.push(Date.now());
     const department = (e.body as { department?: unknown } | null)?.department;
+    if (typeof department === 'string' && department.startsWith(this.sidePrefix)) this.sideRequests++;
     if (e.method === 'PATCH' && e.status < 300 && typeof department === 'string') {
       this.patchedDepartments.set(department, performance.now());
     }
@@ -174,6 +181,43 @@ async function updateEmployees(db: Db, tenantId: string, ids: string[], jobTitle
       }
     }),
   );
+}
+
+/** A SCIM PATCH of the department (a watched attribute), as Entra ID's provisioning service would send it. */
+async function patchDepartment(scim: JsonClient, id: string, value: string): Promise<void> {
+  const res = await scim.request('PATCH', `/Users/${id}`, {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [
+      { op: 'replace', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', value },
+    ],
+  });
+  if (res.status !== 200 && res.status !== 204) throw new Error(`SCIM PATCH ${res.status} ${res.body}`);
+}
+
+/** Milliseconds from each SCIM PATCH to the Graph PATCH carrying its value, sorted. */
+function latenciesOf(sent: Map<string, number>, observer: GraphObserver): number[] {
+  return [...sent].map(([v, t]) => observer.patchedDepartments.get(v)! - t).sort((a, b) => a - b);
+}
+
+interface SentChange {
+  employeeId: string;
+  value: string;
+  at: number;
+}
+
+/**
+ * Milliseconds from each change to the first Graph PATCH carrying it or a later value of the same employee (a sync
+ * reads the current row, so changes made before it coalesce); undefined while none has arrived.
+ */
+function propagationLatencies(sent: SentChange[], observer: GraphObserver): Array<number | undefined> {
+  return sent.map((change, i) => {
+    let first: number | undefined;
+    for (const later of sent.slice(i)) {
+      const at = later.employeeId === change.employeeId ? observer.patchedDepartments.get(later.value) : undefined;
+      if (at !== undefined && (first === undefined || at < first)) first = at;
+    }
+    return first === undefined ? undefined : first - change.at;
+  });
 }
 
 /** Peak resident set of a process (VmHWM), in MB. */
@@ -313,24 +357,47 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     const ids = await createEmployees(db, tenant.id, 'user', n);
     await waitFor('the relay to pass the rows by', async () => (await undeliveredCount(db)) === 0, 120_000);
     await upsertOutboundSettings(db, tenant.id, { enabled: true }, secretsKey);
-    // Warm-up: the worker bundles its workflows and connects; one new employee through the whole path.
-    await createEmployees(db, tenant.id, 'warmup', 1);
-    await waitFor('the worker to start', async () => (await syncedCount(db, tenant.id)) === 1, 120_000);
-    let population = 1 + n;
+    // Warm-up: the worker bundles its workflows and connects; new employees through the whole path. They are
+    // already in Entra when the push starts, and HR changes them during it.
+    const early = await createEmployees(db, tenant.id, 'warmup', EARLY_EMPLOYEES);
+    await waitFor('the worker to start', async () => (await syncedCount(db, tenant.id)) === EARLY_EMPLOYEES, 120_000);
+    let population = EARLY_EMPLOYEES + n;
+    const runId = randomUUID().slice(0, 8);
 
-    console.log(`unthrottled: initial push (enrol ${n} existing employees)…`);
+    console.log(`unthrottled: initial push (enrol ${n} existing employees), HR changes 1/s meanwhile…`);
     observer.reset();
+    observer.sidePrefix = `Push ${runId}`;
     let t0 = Date.now();
     cpu = cpuByComponent(componentLabel);
     await enrolEmployees(db, tenant.id, ids);
     let relayedSeconds: number | undefined;
+    let pushDone = false;
+    const duringPush = (async () => {
+      const sent: SentChange[] = [];
+      for (let i = 0; !pushDone; i++) {
+        const change = { employeeId: early[i % early.length]!, value: `${observer.sidePrefix} ${i}`, at: 0 };
+        change.at = performance.now();
+        sent.push(change);
+        await patchDepartment(scim, change.employeeId, change.value);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      return sent;
+    })();
     await waitFor('the initial push', async () => {
       relayedSeconds ??= (await undeliveredCount(db)) === 0 ? (Date.now() - t0) / 1000 : undefined;
       return (await syncedCount(db, tenant.id)) === population;
     });
+    pushDone = true;
+    const sentDuringPush = await duringPush;
+    await waitFor(
+      'changes made during the push',
+      async () => propagationLatencies(sentDuringPush, observer).every((ms) => ms !== undefined),
+      600_000,
+    );
     const createSeconds = (Date.now() - t0) / 1000;
     const createCpu = formatCpuPerUnit(cpuDelta(cpu, cpuByComponent(componentLabel)), n);
-    const perCreate = observer.requests / n;
+    const perCreate = (observer.requests - observer.sideRequests) / n;
+    const pushLatencies = (propagationLatencies(sentDuringPush, observer) as number[]).sort((a, b) => a - b);
     console.log(`ceiling again: ${n} trivial workflows…`);
     const ceilingAfter = await trivialWorkflowRate(temporal.address, n);
     const ceiling = (ceilingBefore + ceilingAfter) / 2;
@@ -384,7 +451,6 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     const perNoop = observer.requests / n;
 
     console.log(`propagation: ${opts.changes} SCIM PATCHes at 20 changes/s…`);
-    const runId = randomUUID().slice(0, 8);
     const sent = new Map<string, number>();
     const start = performance.now();
     await Promise.all(
@@ -392,17 +458,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
         await new Promise((r) => setTimeout(r, Math.max(0, start + i * 50 - performance.now())));
         const value = `Dept ${runId} ${i}`;
         sent.set(value, performance.now());
-        const res = await scim.request('PATCH', `/Users/${ids[i % ids.length]}`, {
-          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
-          Operations: [
-            { op: 'replace', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', value },
-          ],
-        });
-        if (res.status !== 200 && res.status !== 204) throw new Error(`SCIM PATCH ${res.status} ${res.body}`);
+        await patchDepartment(scim, ids[i % ids.length]!, value);
       }),
     );
     await waitFor('propagation', async () => [...sent.keys()].every((v) => observer.patchedDepartments.has(v)), 60_000);
-    const latencies = [...sent].map(([v, t]) => observer.patchedDepartments.get(v)! - t).sort((a, b) => a - b);
+    const latencies = latenciesOf(sent, observer);
     const workerRssMb = peakRssMb(worker.pid!);
 
     let budgetUsed: number | null = null;
@@ -448,6 +508,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     };
     console.log(
       `initial push   ${result.employees_per_s} employees/s (ceiling: ${result.ceiling_per_s} trivial workflows/s, mean of ${round(ceilingBefore)} before and ${round(ceilingAfter)} after; ${Math.round((result.employees_per_s / result.ceiling_per_s) * 100)} %); all relayed after ${round(relayedSeconds ?? createSeconds)} s, all synced after ${round(createSeconds)} s`,
+    );
+    console.log(
+      `during push    SCIM PATCH → Graph PATCH p50 ${round(percentile(pushLatencies, 50))} ms, max ${round(pushLatencies.at(-1) ?? 0)} ms (${pushLatencies.length} changes at 1/s to employees already in Entra)`,
     );
     console.log(`cpu            per enrolled employee: ${createCpu}; per trivial workflow: ${ceilingCpu}`);
     console.log(

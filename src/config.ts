@@ -46,6 +46,11 @@ const ConfigSchema = z.object({
   /** Extra quiet period before each outbound sync (a Temporal timer, ~1 s granularity); 0 = sync at once. */
   OUTBOUND_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   /**
+   * Enrolments (the admin API's initial push) the relay lets go out before their first syncs finish; the rest wait in
+   * the outbox and changes pass them. 0 = no limit.
+   */
+  OUTBOUND_ENROLMENTS_IN_FLIGHT: z.coerce.number().int().min(0).max(10_000).default(50),
+  /**
    * Graph writes the worker allows itself per 150 s per (Entra tenant, app): Graph's quota is 3,000. Lower it when
    * other apps write to the same tenant with this app registration; raise it only against the emulator.
    */

@@ -31,6 +31,8 @@ export interface WorkerProcessDeps {
   relayPollIntervalMs?: number;
   /** Extra quiet period of new workflows before a sync (default 0; see EmployeeSyncInput.debounceMs). */
   debounceMs?: number;
+  /** The relay's window of enrolments in flight (default 50; 0 = no limit; see EnrolmentWindow). */
+  enrolmentsInFlight?: number;
   writeBudget?: Omit<WriteBudgetOptions, 'now' | 'sleep'>;
   /** Replace the Graph connector (tests). */
   graph?: GraphConnector;
@@ -107,6 +109,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
           logger: deps.logger.child({ component: 'relay' }),
           pollIntervalMs: deps.relayPollIntervalMs,
           debounceMs: deps.debounceMs,
+          enrolmentsInFlight: deps.enrolmentsInFlight,
         });
   relay?.start();
   deps.logger.info({ taskQueue: deps.taskQueue, namespace, relay: !!relay }, 'worker started');

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
-import { OutboxRelay, RELAY_LOCK_KEY } from '../../../src/relay/outbox-relay';
+import { OutboxRelay, RELAY_LOCK_KEY, type OutboxRelayOptions } from '../../../src/relay/outbox-relay';
 import { silentLogger } from '../../../src/logger';
-import { enrolEmployees, getProvisioning } from '../../../src/db/provisioning';
+import { enrolEmployees, getProvisioning, recordState } from '../../../src/db/provisioning';
 import { employeeSyncWorkflowId, TenantIdKey, type EmployeeChangedSignal } from '../../../src/workflows/messages';
 import { createTestDb, type TestDb } from '../../support/db';
 import { createEmployee, createOutboundTenant, testSecretsKey, updateEmployee, VERIFIED } from './support';
@@ -28,8 +28,8 @@ describe('outbox relay', () => {
     await t?.drop();
   });
 
-  const relay = (client = temporal) =>
-    new OutboxRelay({ db: t.db, temporal: client, taskQueue, logger: silentLogger() });
+  const relay = (client = temporal, options: Partial<OutboxRelayOptions> = {}) =>
+    new OutboxRelay({ db: t.db, temporal: client, taskQueue, logger: silentLogger(), ...options });
 
   async function signalsOf(tenantId: string, employeeId: string): Promise<EmployeeChangedSignal[]> {
     const history = await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, employeeId)).fetchHistory();
@@ -94,6 +94,76 @@ describe('outbox relay', () => {
     expect(await signalNames(tenantId, a.id)).toEqual(['employeeChanged', 'enrol', 'enrol']);
     expect(await signalNames(tenantId, b.id)).toEqual(['employeeChanged', 'enrol']);
     for (const id of [a.id, b.id])
+      await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, id)).terminate('test done');
+  });
+
+  it('lets a window of enrolments out at a time, the next as first syncs finish, and changes pass the waiting ones', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    for (const n of ['a', 'b', 'c', 'd', 'e'])
+      await createEmployee(t.db, tenantId, { user_name: `window.${n}@${VERIFIED}` });
+    const r = relay(temporal, { enrolmentsInFlight: 2 });
+    await r.runOnce(); // the employees' creations
+    expect(await enrolEmployees(t.db, tenantId, 'all')).toBe(5);
+    // a…e in the order their enrolments were queued.
+    const ids: string[] = await t
+      .db('outbox')
+      .where({ tenant_id: tenantId, kind: 'enrol' })
+      .orderBy('id')
+      .pluck('employee_id');
+    const [a, b, c, , e] = ids as [string, string, string, string, string];
+    const enrolled = async () => {
+      const names = await Promise.all(ids.map((id) => signalNames(tenantId, id)));
+      return names.map((n) => n.filter((s) => s === 'enrol').length);
+    };
+
+    // The two oldest enrolments go out; the other three wait in the outbox.
+    expect(await r.runOnce()).toMatchObject({ delivered: 2, failed: 0 });
+    expect(await enrolled()).toEqual([1, 1, 0, 0, 0]);
+
+    // While both are in flight no further enrolment goes out, but changes do: a's at once; e's only after e's own
+    // enrolment, which is still waiting.
+    await updateEmployee(t.db, tenantId, a, { department: 'Sales' });
+    await updateEmployee(t.db, tenantId, e, { department: 'Legal' });
+    expect(await r.runOnce()).toMatchObject({ delivered: 1, failed: 0 });
+    expect(await signalNames(tenantId, a)).toEqual(['employeeChanged', 'enrol', 'employeeChanged']);
+    expect(await signalNames(tenantId, e)).toEqual(['employeeChanged']);
+
+    // a's first sync finishes (the worker writes SYNCED): one place is free.
+    await recordState(t.db, tenantId, a, 'SYNCED');
+    expect(await r.runOnce()).toMatchObject({ delivered: 1 });
+    expect(await enrolled()).toEqual([1, 1, 1, 0, 0]);
+
+    // b's and c's finish (BLOCKED counts as finished too): d and e go out, e's change right after its enrolment.
+    await recordState(t.db, tenantId, b, 'SYNCED');
+    await t.db('employee_provisioning').where({ tenant_id: tenantId, employee_id: c }).update({ state: 'BLOCKED' });
+    expect(await r.runOnce()).toMatchObject({ delivered: 3 });
+    expect(await enrolled()).toEqual([1, 1, 1, 1, 1]);
+    expect(await signalNames(tenantId, e)).toEqual(['employeeChanged', 'enrol', 'employeeChanged']);
+    expect(await undelivered()).toEqual([]);
+    for (const id of ids)
+      await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, id)).terminate('test done');
+  });
+
+  it('frees the place of an enrolment whose sync takes too long, and has no window when its size is 0', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const ids: string[] = [];
+    for (const n of ['s1', 's2', 's3'])
+      ids.push((await createEmployee(t.db, tenantId, { user_name: `${n}@${VERIFIED}` })).id);
+    await relay().runOnce();
+    await enrolEmployees(t.db, tenantId, ids);
+
+    const slow = relay(temporal, { enrolmentsInFlight: 1, enrolmentReleaseAfterMs: 200 });
+    expect(await slow.runOnce()).toMatchObject({ delivered: 1 });
+    expect(await slow.runOnce()).toMatchObject({ delivered: 0 });
+    // Still PENDING (no worker runs here), but held for longer than 200 ms: the next one may go.
+    await new Promise((res) => setTimeout(res, 250));
+    expect(await slow.runOnce()).toMatchObject({ delivered: 1 });
+    expect((await getProvisioning(t.db, tenantId, ids[0]!))?.state).toBe('PENDING');
+
+    await enrolEmployees(t.db, tenantId, ids);
+    expect(await relay(temporal, { enrolmentsInFlight: 0 }).runOnce()).toMatchObject({ delivered: 4 });
+    expect(await undelivered()).toEqual([]);
+    for (const id of ids)
       await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, id)).terminate('test done');
   });
 
