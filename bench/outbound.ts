@@ -194,11 +194,6 @@ async function patchDepartment(scim: JsonClient, id: string, value: string): Pro
   if (res.status !== 200 && res.status !== 204) throw new Error(`SCIM PATCH ${res.status} ${res.body}`);
 }
 
-/** Milliseconds from each SCIM PATCH to the Graph PATCH carrying its value, sorted. */
-function latenciesOf(sent: Map<string, number>, observer: GraphObserver): number[] {
-  return [...sent].map(([v, t]) => observer.patchedDepartments.get(v)! - t).sort((a, b) => a - b);
-}
-
 interface SentChange {
   employeeId: string;
   value: string;
@@ -375,8 +370,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     const duringPush = (async () => {
       const sent: SentChange[] = [];
       for (let i = 0; !pushDone; i++) {
-        const change = { employeeId: early[i % early.length]!, value: `${observer.sidePrefix} ${i}`, at: 0 };
-        change.at = performance.now();
+        const change = {
+          employeeId: early[i % early.length]!,
+          value: `${observer.sidePrefix} ${i}`,
+          at: performance.now(),
+        };
         sent.push(change);
         await patchDepartment(scim, change.employeeId, change.value);
         await new Promise((r) => setTimeout(r, 1000));
@@ -391,7 +389,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     const sentDuringPush = await duringPush;
     await waitFor(
       'changes made during the push',
-      async () => propagationLatencies(sentDuringPush, observer).every((ms) => ms !== undefined),
+      async () => !propagationLatencies(sentDuringPush, observer).includes(undefined),
       600_000,
     );
     const createSeconds = (Date.now() - t0) / 1000;
@@ -451,18 +449,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     const perNoop = observer.requests / n;
 
     console.log(`propagation: ${opts.changes} SCIM PATCHes at 20 changes/s…`);
-    const sent = new Map<string, number>();
+    const sent: SentChange[] = [];
     const start = performance.now();
     await Promise.all(
       Array.from({ length: opts.changes }, async (_, i) => {
         await new Promise((r) => setTimeout(r, Math.max(0, start + i * 50 - performance.now())));
-        const value = `Dept ${runId} ${i}`;
-        sent.set(value, performance.now());
-        await patchDepartment(scim, ids[i % ids.length]!, value);
+        const change = { employeeId: ids[i % ids.length]!, value: `Dept ${runId} ${i}`, at: performance.now() };
+        sent.push(change);
+        await patchDepartment(scim, change.employeeId, change.value);
       }),
     );
-    await waitFor('propagation', async () => [...sent.keys()].every((v) => observer.patchedDepartments.has(v)), 60_000);
-    const latencies = latenciesOf(sent, observer);
+    await waitFor('propagation', async () => !propagationLatencies(sent, observer).includes(undefined), 60_000);
+    const latencies = (propagationLatencies(sent, observer) as number[]).sort((a, b) => a - b);
     const workerRssMb = peakRssMb(worker.pid!);
 
     let budgetUsed: number | null = null;
