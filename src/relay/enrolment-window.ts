@@ -17,15 +17,9 @@ export class EnrolmentWindow {
 
   /** `size` 0 turns the window off (every waiting enrolment goes out at once). */
   constructor(
-    readonly size: number,
+    private readonly size: number,
     private readonly releaseAfterMs: number,
-    private readonly now: () => number = Date.now,
   ) {}
-
-  /** Enrolments in flight, as of the last `capacity` call. */
-  get inFlightCount(): number {
-    return this.inFlight.size;
-  }
 
   /** How many more enrolments may go out now; first forgets the in-flight ones whose first sync has finished. */
   async capacity(db: Knex | Knex.Transaction): Promise<number> {
@@ -40,7 +34,7 @@ export class EnrolmentWindow {
         .where({ state: 'PENDING' })
         .select<Array<{ tenant_id: string; employee_id: string }>>('tenant_id', 'employee_id');
       const stillPending = new Set(pending.map((r) => key(r.tenant_id, r.employee_id)));
-      const oldest = this.now() - this.releaseAfterMs;
+      const oldest = Date.now() - this.releaseAfterMs;
       for (const [k, e] of this.inFlight) {
         if (!stillPending.has(k) || e.since < oldest) this.inFlight.delete(k);
       }
@@ -51,7 +45,7 @@ export class EnrolmentWindow {
   /** Records an enrolment the relay just delivered. */
   delivered(tenantId: string, employeeId: string): void {
     if (this.size === 0) return;
-    this.inFlight.set(key(tenantId, employeeId), { tenantId, employeeId, since: this.now() });
+    this.inFlight.set(key(tenantId, employeeId), { tenantId, employeeId, since: Date.now() });
   }
 }
 

@@ -78,7 +78,7 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly concurrency: number;
-  readonly enrolments: EnrolmentWindow;
+  private readonly enrolments: EnrolmentWindow;
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 200;
