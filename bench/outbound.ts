@@ -385,6 +385,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       relayedSeconds ??= (await undeliveredCount(db)) === 0 ? (Date.now() - t0) / 1000 : undefined;
       return (await syncedCount(db, tenant.id)) === population;
     });
+    // The push ends here: the HR changes' loop may still be sleeping, and its last change is not part of the push.
+    const createSeconds = (Date.now() - t0) / 1000;
+    const createCpu = formatCpuPerUnit(cpuDelta(cpu, cpuByComponent(componentLabel)), n);
     pushDone = true;
     const sentDuringPush = await duringPush;
     await waitFor(
@@ -392,8 +395,6 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       async () => !propagationLatencies(sentDuringPush, observer).includes(undefined),
       600_000,
     );
-    const createSeconds = (Date.now() - t0) / 1000;
-    const createCpu = formatCpuPerUnit(cpuDelta(cpu, cpuByComponent(componentLabel)), n);
     const perCreate = (observer.requests - observer.sideRequests) / n;
     const pushLatencies = (propagationLatencies(sentDuringPush, observer) as number[]).sort((a, b) => a - b);
     console.log(`ceiling again: ${n} trivial workflows…`);
