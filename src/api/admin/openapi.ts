@@ -151,7 +151,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       patch: {
         summary: 'Update the Graph connection, mapping, watched attributes, manager switch, on/off',
         requestBody: body('OutboundSettingsPatch'),
-        responses: { '200': ok('settings'), '400': problem('invalid settings'), ...std },
+        responses: {
+          '200': ok('settings'),
+          '400': problem('invalid settings, or a new tenant, app, authority or Graph URL without clientSecret'),
+          ...std,
+        },
       },
     },
     [t('/outbound/settings/test')]: {

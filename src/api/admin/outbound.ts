@@ -36,6 +36,32 @@ const httpsUrl = z
   .url()
   .refine((u) => u.startsWith('https://'), 'must be an https URL');
 
+/** A tenant's domain name, e.g. contoso.onmicrosoft.com: what the identity platform accepts besides the GUID. */
+const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+/** Settings that decide where the stored client secret is sent and for which app: changing one needs the secret again. */
+const SECRET_BOUND_FIELDS = ['graphTenantId', 'clientId', 'authorityHost', 'graphBaseUrl'] as const;
+
+/**
+ * Refuses a change of the sign-in authority, Graph URL, tenant or app that would reuse the stored secret. Otherwise
+ * anyone holding an admin token could point the authority at their own server, press "test connection", and receive
+ * the secret they were never shown (or a Graph token for the real tenant).
+ */
+function requireSecretForNewEndpoint(
+  current: OutboundSettings | undefined,
+  input: z.infer<typeof OutboundSettingsPatch>,
+) {
+  if (!current?.hasClientSecret || input.clientSecret !== undefined) return;
+  const changed = SECRET_BOUND_FIELDS.filter((f) => input[f] !== undefined && (input[f] ?? null) !== current[f]);
+  if (changed.length === 0) return;
+  throw new ProblemError(
+    400,
+    'Bad Request',
+    `Changing ${changed.join(', ')} needs the client secret again: send clientSecret in the same request. The stored secret is only ever sent to the authority and app it was entered for.`,
+    { errors: changed.map((f) => ({ path: f, message: 'requires clientSecret in the same request' })) },
+  );
+}
+
 const WatchedAttribute = z
   .string()
   .refine(
@@ -50,7 +76,15 @@ const WatchedAttribute = z
 
 export const OutboundSettingsPatch = z.strictObject({
   enabled: z.boolean().optional(),
-  graphTenantId: z.string().trim().min(1).max(200).nullable().optional(),
+  graphTenantId: z
+    .string()
+    .trim()
+    .refine(
+      (v) => UUID.test(v) || DOMAIN_NAME.test(v),
+      'must be the Entra tenant id (a GUID) or one of its domain names',
+    )
+    .nullable()
+    .optional(),
   clientId: z.string().regex(UUID, 'must be the app registration GUID').nullable().optional(),
   clientSecret: z.string().min(1).max(1000).optional(),
   authorityHost: httpsUrl.nullable().optional(),
@@ -124,6 +158,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
         'SECRETS_KEY is not configured, so a client secret cannot be stored',
       );
     }
+    requireSecretForNewEndpoint(await getOutboundSettings(db, tenantId), input);
     const saved = await upsertOutboundSettings(db, tenantId, input, deps.secretsKey);
     const { clientSecret, ...audited } = input;
     await recordAuditEvent(db, {

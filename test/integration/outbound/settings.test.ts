@@ -75,6 +75,49 @@ describe('outbound settings (admin API)', () => {
     await call('patch', '/settings').send({ graphBaseUrl: 'http://graph.example' }).expect(400);
   });
 
+  it('sends the stored secret nowhere new: changing the authority, Graph URL, tenant or app needs the secret again', async () => {
+    const { call } = await setup();
+    const connection = { graphTenantId: ENTRA_TENANT, clientId: APP_ID, authorityHost: em.url, graphBaseUrl: em.url };
+    await call('patch', '/settings')
+      .send({ ...connection, clientSecret: APP_SECRET })
+      .expect(200);
+
+    for (const change of [
+      { authorityHost: 'https://login.attacker.example' },
+      { graphBaseUrl: 'https://graph.attacker.example' },
+      { graphTenantId: 'attacker.onmicrosoft.com' },
+      { clientId: NOPERM_APP_ID },
+      { authorityHost: null },
+    ]) {
+      const refused = await call('patch', '/settings').send(change).expect(400);
+      expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(refused.body.detail).toMatch(
+        new RegExp(`Changing ${Object.keys(change)[0]} needs the client secret again`),
+      );
+    }
+    const kept = await call('get', '/settings').expect(200);
+    expect(kept.body).toMatchObject({ ...connection, clientSecretSet: true });
+
+    // The same values, or other settings, need no secret; a new endpoint with the secret in the same request is fine.
+    await call('patch', '/settings')
+      .send({ ...connection, enabled: true })
+      .expect(200);
+    const moved = await call('patch', '/settings')
+      .send({ authorityHost: 'https://login.contoso.example', clientSecret: 'a-new-secret' })
+      .expect(200);
+    expect(moved.body).toMatchObject({ authorityHost: 'https://login.contoso.example', clientSecretSet: true });
+  });
+
+  it('accepts the Entra tenant as a GUID or a domain name only', async () => {
+    const { call } = await setup();
+    await call('patch', '/settings').send({ graphTenantId: 'contoso.onmicrosoft.com' }).expect(200);
+    await call('patch', '/settings').send({ graphTenantId: ENTRA_TENANT }).expect(200);
+    for (const bad of ['not a tenant', 'contoso/../x', 'https://login.microsoftonline.com/contoso']) {
+      const res = await call('patch', '/settings').send({ graphTenantId: bad }).expect(400);
+      expect(JSON.stringify(res.body.errors)).toMatch(/graphTenantId/);
+    }
+  });
+
   it('test connection reports success, and names each missing permission', async () => {
     const { call } = await setup();
     await call('post', '/settings/test').expect(404);
@@ -90,7 +133,7 @@ describe('outbound settings (admin API)', () => {
     const ok = await call('post', '/settings/test').expect(200);
     expect(ok.body).toMatchObject({ ok: true, missingPermissions: [] });
 
-    await call('patch', '/settings').send({ clientId: NOPERM_APP_ID }).expect(200);
+    await call('patch', '/settings').send({ clientId: NOPERM_APP_ID, clientSecret: APP_SECRET }).expect(200);
     const denied = await call('post', '/settings/test').expect(200);
     expect(denied.body.ok).toBe(false);
     expect(denied.body.missingPermissions.sort()).toEqual([
