@@ -11,6 +11,7 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import type { GraphConnection } from '../db/outbound-settings';
 import { HttpsMessageHandler } from './https-handler';
+import { TenantCheckingCredential } from './tenant-check';
 import { CachedTokenCredential } from './token-cache';
 import type { WriteBudget } from './write-budget';
 
@@ -85,14 +86,16 @@ export interface GraphClientOptions {
   credential?: TokenCredential;
 }
 
-export function createCredential(conn: GraphConnection, extraCaPem?: string): ClientSecretCredential {
-  return new ClientSecretCredential(conn.graphTenantId, conn.clientId, conn.clientSecret, {
-    authorityHost: conn.authorityHost || DEFAULT_AUTHORITY_HOST,
+export function createCredential(conn: GraphConnection, extraCaPem?: string): TokenCredential {
+  const authorityHost = conn.authorityHost || DEFAULT_AUTHORITY_HOST;
+  const credential = new ClientSecretCredential(conn.graphTenantId, conn.clientId, conn.clientSecret, {
+    authorityHost,
     // With a custom authority (the emulator) MSAL must not ask login.microsoftonline.com about it.
     disableInstanceDiscovery: !!conn.authorityHost,
     // `ca` replaces the default store in core-rest-pipeline, so keep Node's roots next to the extra one.
     ...(extraCaPem ? { tlsOptions: { ca: [...tls.rootCertificates, extraCaPem] } } : {}),
   });
+  return new TenantCheckingCredential(credential, conn.graphTenantId, authorityHost, extraCaPem);
 }
 
 /**

@@ -181,6 +181,14 @@ function unknownGraphError(
 function classifyNonHttp(err: unknown, op: GraphOperation): ProvisioningError {
   const e = err instanceof Error ? err : new Error(String(err));
   const text = `${e.name} ${e.message} ${String((e as { code?: unknown }).code ?? '')} ${String((e.cause as Error | undefined)?.message ?? '')}`;
+  // A tenant id the identity platform does not know (TenantCheckingCredential tells it apart from an outage).
+  if (/AADSTS90002|invalid_tenant/.test(text)) {
+    return new ProvisioningError(
+      ErrorTypes.InvalidCredentials,
+      'The identity platform does not know the Entra tenant in the outbound settings (AADSTS90002). Fix: set graphTenantId to the tenant id (a GUID, shown in the Entra admin center under Overview) or one of its domain names, and for a national cloud its authorityHost, then retry.',
+      { cause: e },
+    );
+  }
   // @azure/identity: AuthenticationError carries the identity platform's error (invalid_client, unauthorized_client…).
   if (e.name === 'AuthenticationError' || /invalid_client|unauthorized_client|AADSTS7000215|AADSTS700016/i.test(text)) {
     if (NETWORK_CODES.test(text)) return transientNetwork(e);

@@ -1,6 +1,7 @@
 import { countGraphRequests, createGraphClient, graphOrigin } from '../../../src/graph/client';
 import { GraphDirectory } from '../../../src/graph/directory';
 import { classifyGraphError } from '../../../src/graph/errors';
+import { testGraphConnection } from '../../../src/graph/test-connection';
 import type { WriteBudget } from '../../../src/graph/write-budget';
 import { APP_ID, APP_SECRET, ENTRA_TENANT, startTestEmulator, VERIFIED, type TestEmulator } from './support';
 
@@ -43,6 +44,29 @@ describe('Graph client', () => {
     });
     expect(tally).toEqual({ requests: 4, writes: 2 });
     expect(taken).toBe(2);
+  });
+
+  it('tells a tenant id the identity platform does not know (a typo to fix) from an unreachable authority (an outage)', async () => {
+    const failure = async (c: ReturnType<typeof conn>) =>
+      new GraphDirectory(createGraphClient(c, { extraCaPem: em.ca }), graphOrigin(c.graphBaseUrl))
+        .verifiedDomains()
+        .then(
+          () => undefined,
+          (e: unknown) => classifyGraphError(e, 'domains'),
+        );
+    const unknownTenant = { ...conn(), graphTenantId: '11111111-2222-4333-8444-555555555555' };
+    expect(await failure(unknownTenant)).toMatchObject({
+      type: 'InvalidCredentials',
+      retryable: false,
+      message: expect.stringMatching(/does not know the Entra tenant.*Fix: set graphTenantId/),
+    });
+    const tested = await testGraphConnection(unknownTenant, { extraCaPem: em.ca });
+    expect(tested.checks).toEqual([
+      { name: 'token', ok: false, detail: expect.stringMatching(/does not know the Entra tenant/) },
+    ]);
+
+    const closedPort = { ...conn(), authorityHost: 'https://127.0.0.1:1' };
+    expect(await failure(closedPort)).toMatchObject({ type: 'GraphUnavailable', retryable: true });
   });
 
   it('trusts the emulator only through the configured CA (no process-wide trust is assumed)', async () => {
