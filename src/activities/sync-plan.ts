@@ -6,6 +6,7 @@ import {
   buildDesiredUser,
   createBody,
   diffUser,
+  extensionAppId,
   extensionTargets,
   selectFor,
   upnDomain,
@@ -45,7 +46,7 @@ export type ManagerStep = { set: string } | { remove: true } | null;
 export interface PlanInput {
   directory: EntraDirectory & {
     freshVerifiedDomains?(): Promise<string[]>;
-    freshExtensionDefinitions?(): Promise<ExtensionDefinition[]>;
+    freshExtensionDefinitions?(appIds: readonly string[]): Promise<ExtensionDefinition[]>;
   };
   settings: OutboundSettings;
   employee: HrEmployee;
@@ -128,16 +129,17 @@ async function checkExtensions(input: PlanInput, desiredKeys: string[]): Promise
   if (wanted.length === 0) return;
   const find = (defs: ExtensionDefinition[], name: string) =>
     defs.find((d) => d.name.toLowerCase() === name.toLowerCase());
-  let defs = await input.directory.extensionDefinitions();
+  const appIds = wanted.map(extensionAppId).filter((id): id is string => id !== undefined);
+  let defs = await input.directory.extensionDefinitions(appIds);
   if (wanted.some((w) => !find(defs, w)) && input.directory.freshExtensionDefinitions) {
-    defs = await input.directory.freshExtensionDefinitions();
+    defs = await input.directory.freshExtensionDefinitions(appIds);
   }
   for (const name of wanted) {
     const def = find(defs, name);
     if (!def) {
       throw new ProvisioningError(
         ErrorTypes.InvalidProperty,
-        `The mapping writes ${name}, which is not a directory extension property registered in the Entra tenant. Fix: register it on the app (targetObjects User) or correct the mapping, then retry.`,
+        `The mapping writes ${name}, which is not a directory extension property registered in the Entra tenant (on the app registration ${extensionAppId(name)}). Fix: register it on that app (targetObjects User) or correct the mapping, then retry.`,
       );
     }
     if (def.isMultiValued) {

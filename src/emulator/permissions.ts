@@ -29,6 +29,7 @@ export const APPLICATION_READ = [
   'Directory.Read.All',
   'Directory.ReadWrite.All',
 ] as const;
+export const DIRECTORY_READ = ['Directory.Read.All', 'Directory.ReadWrite.All'] as const;
 export const APPLICATION_WRITE = [
   'Application.ReadWrite.OwnedBy',
   'Application.ReadWrite.All',

@@ -53,8 +53,7 @@ class BudgetMiddleware implements Middleware {
   constructor(private readonly budget?: WriteBudget) {}
   async execute(context: Context): Promise<void> {
     const method = (context.options?.method ?? 'GET').toUpperCase();
-    const isWrite =
-      WRITE_METHODS.has(method) && !String(requestUrl(context)).includes('/getAvailableExtensionProperties');
+    const isWrite = WRITE_METHODS.has(method);
     if (isWrite && this.budget) await this.budget.take();
     const tally = tallies.getStore();
     if (tally) {
@@ -66,10 +65,6 @@ class BudgetMiddleware implements Middleware {
   setNext(next: Middleware): void {
     this.next = next;
   }
-}
-
-function requestUrl(context: Context): string {
-  return typeof context.request === 'string' ? context.request : (context.request as Request).url;
 }
 
 /** `https://host[:port]` without a trailing slash or version segment. */

@@ -85,7 +85,8 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
  */
 export class CachingDirectory implements EntraDirectory {
   private domains?: { at: number; value: Promise<string[]> };
-  private extensions?: { at: number; value: Promise<ExtensionDefinition[]> };
+  /** Per app id: extension definitions are read per app registration. */
+  private readonly extensions = new Map<string, { at: number; value: Promise<ExtensionDefinition[]> }>();
   constructor(
     private readonly inner: EntraDirectory,
     private readonly ttlMs: number,
@@ -109,15 +110,19 @@ export class CachingDirectory implements EntraDirectory {
     this.domains = this.load(() => this.inner.verifiedDomains());
     return this.domains.value;
   }
-  extensionDefinitions(): Promise<ExtensionDefinition[]> {
-    if (!this.extensions || this.now() - this.extensions.at > this.ttlMs) {
-      this.extensions = this.load(() => this.inner.extensionDefinitions());
-    }
-    return this.extensions.value;
+  async extensionDefinitions(appIds: readonly string[], fresh = false): Promise<ExtensionDefinition[]> {
+    const perApp = [...new Set(appIds)].map((appId) => {
+      let entry = this.extensions.get(appId);
+      if (fresh || !entry || this.now() - entry.at > this.ttlMs) {
+        entry = this.load(() => this.inner.extensionDefinitions([appId]));
+        this.extensions.set(appId, entry);
+      }
+      return entry.value;
+    });
+    return (await Promise.all(perApp)).flat();
   }
-  freshExtensionDefinitions(): Promise<ExtensionDefinition[]> {
-    this.extensions = this.load(() => this.inner.extensionDefinitions());
-    return this.extensions.value;
+  freshExtensionDefinitions(appIds: readonly string[]): Promise<ExtensionDefinition[]> {
+    return this.extensionDefinitions(appIds, true);
   }
 
   private load<T>(fn: () => Promise<T>): { at: number; value: Promise<T> } {
@@ -126,7 +131,7 @@ export class CachingDirectory implements EntraDirectory {
     // A failed read must not be cached.
     value.catch(() => {
       if (this.domains === (entry as unknown)) this.domains = undefined;
-      if (this.extensions === (entry as unknown)) this.extensions = undefined;
+      for (const [appId, e] of this.extensions) if (e === (entry as unknown)) this.extensions.delete(appId);
     });
     return entry;
   }

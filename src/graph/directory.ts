@@ -28,7 +28,8 @@ export interface EntraDirectory {
   /** DELETE the manager reference; an account that has no manager counts as done. */
   removeManager(id: string): Promise<void>;
   verifiedDomains(): Promise<string[]>;
-  extensionDefinitions(): Promise<ExtensionDefinition[]>;
+  /** The directory extension properties registered on these app registrations (app ids), one read per app. */
+  extensionDefinitions(appIds: readonly string[]): Promise<ExtensionDefinition[]>;
 }
 
 const UserZ = z.looseObject({ id: z.string() });
@@ -135,14 +136,30 @@ export class GraphDirectory implements EntraDirectory {
       .map((d) => d.id.toLowerCase());
   }
 
-  async extensionDefinitions(): Promise<ExtensionDefinition[]> {
-    const raw: unknown = await this.call('extensions', () =>
-      this.client.api('/directoryObjects/getAvailableExtensionProperties').post({ isSyncedFromOnPremises: false }),
-    );
-    return ExtensionsZ.parse(raw).value.map((e) => ({
-      name: e.name,
-      dataType: e.dataType,
-      isMultiValued: e.isMultiValued,
-    }));
+  async extensionDefinitions(appIds: readonly string[]): Promise<ExtensionDefinition[]> {
+    const perApp = await Promise.all([...new Set(appIds)].map((appId) => this.appExtensionDefinitions(appId)));
+    return perApp.flat();
+  }
+
+  /**
+   * `GET /applications(appId='…')/extensionProperties`: needs only Application.Read.All, where listing every
+   * definition in the tenant (`directoryObjects/getAvailableExtensionProperties`) needs Directory.Read.All. An app
+   * not registered in this tenant has no definitions here.
+   */
+  private async appExtensionDefinitions(appId: string): Promise<ExtensionDefinition[]> {
+    try {
+      const raw: unknown = await this.client
+        .api(`/applications(appId=${odataString(appId)})/extensionProperties`)
+        .select(['name', 'dataType', 'isMultiValued'])
+        .get();
+      return ExtensionsZ.parse(raw).value.map((e) => ({
+        name: e.name,
+        dataType: e.dataType,
+        isMultiValued: e.isMultiValued,
+      }));
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw classifyGraphError(err, 'extensions');
+    }
   }
 }

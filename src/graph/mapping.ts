@@ -208,6 +208,12 @@ export function extensionTargets(mapping: readonly MappingEntry[]): string[] {
   return mapping.map((m) => m.target).filter((t) => EXTENSION_TARGET.test(t));
 }
 
+/** The app id (a GUID) of the app registration an extension property belongs to, from its name. */
+export function extensionAppId(extensionName: string): string | undefined {
+  const hex = /^extension_([0-9a-f]{32})_/i.exec(extensionName)?.[1]?.toLowerCase();
+  return hex && `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** Properties to `$select` when reading the current user, so the diff compares like with like. */
 export function selectFor(mapping: readonly MappingEntry[]): string[] {
   const props = new Set(['id', 'userPrincipalName', 'accountEnabled', 'displayName', 'givenName', 'surname']);

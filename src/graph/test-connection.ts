@@ -3,7 +3,7 @@ import type { GraphConnection } from '../db/outbound-settings';
 import { createCredential, createGraphClient, graphOrigin } from './client';
 import { GraphDirectory } from './directory';
 import { classifyGraphError, ProvisioningError, REQUIRED_PERMISSION } from './errors';
-import { extensionTargets, type MappingEntry } from './mapping';
+import { extensionAppId, extensionTargets, type MappingEntry } from './mapping';
 
 /**
  * "Test connection": can we sign in, and may the app read what every sync reads (verified domains, extension
@@ -94,11 +94,16 @@ export async function testGraphConnection(
     (d) => `verified domains: ${d.join(', ') || 'none'}`,
   );
   result.verifiedDomains = domains ?? [];
+  // The connection's own app registration (where extension properties for provisioning are usually registered),
+  // and every app whose extension properties the mapping writes.
+  const extensionApps = [conn.clientId, ...extensionTargets(opts.mapping ?? []).map(extensionAppId)].filter(
+    (id): id is string => id !== undefined,
+  );
   const exts = await probe(
     'extensionProperties',
     'extensions',
-    () => directory.extensionDefinitions(),
-    (e) => `${e.length} extension properties readable`,
+    () => directory.extensionDefinitions(extensionApps),
+    (e) => `${e.length} extension properties readable on ${new Set(extensionApps).size} app registration(s)`,
   );
   result.extensionProperties = exts ?? [];
   await probe(

@@ -1,6 +1,6 @@
 import { GraphError, badRequest, notFound, odataBadRequest } from '../errors';
 import { checkFilter, evaluateFilter, parseFilter, parseSelect, unknownSelect, type FilterSchema } from '../odata';
-import { APPLICATION_READ, APPLICATION_WRITE, DOMAIN_READ, ORGANIZATION_READ } from '../permissions';
+import { APPLICATION_READ, APPLICATION_WRITE, DIRECTORY_READ, DOMAIN_READ, ORGANIZATION_READ } from '../permissions';
 import {
   extensionName,
   newId,
@@ -334,7 +334,8 @@ export function createExtensionProperty(ctx: EmulatorContext, req: GraphRequest,
 
 /** `POST /directoryObjects/getAvailableExtensionProperties`: every definition registered in the tenant. */
 export function availableExtensionProperties(_ctx: EmulatorContext, req: GraphRequest): GraphResponse {
-  requirePermission(req, APPLICATION_READ);
+  // Unlike an app's own list (Application.Read.All), listing every definition in the tenant needs Directory.Read.All.
+  requirePermission(req, DIRECTORY_READ);
   const value: JsonObject[] = [];
   // Every definition here is cloud-made; asking for on-premises-synced ones returns none.
   const syncedOnly = (req.body as { isSyncedFromOnPremises?: unknown } | undefined)?.isSyncedFromOnPremises === true;

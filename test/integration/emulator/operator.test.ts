@@ -256,10 +256,25 @@ describe('more Graph surface', () => {
     ).toBe(403);
   });
 
-  it('lists every registered definition through directoryObjects/getAvailableExtensionProperties', async () => {
-    const res = await graph('POST', '/directoryObjects/getAvailableExtensionProperties', {
+  it('lists every registered definition through directoryObjects/getAvailableExtensionProperties, for Directory.Read.All only', async () => {
+    // Application.Read.All reads an app's own list, not the tenant-wide one.
+    const denied = await graph('POST', '/directoryObjects/getAvailableExtensionProperties', {
       body: { isSyncedFromOnPremises: false },
     });
+    expect(denied.status).toBe(403);
+    expect(denied.json.error.code).toBe('Authorization_RequestDenied');
+
+    const appId = randomUUID();
+    await op('POST', '/seed', {
+      tenants: [{ id: TENANT_ID, apps: [{ appId, secret: 'dir', permissions: ['Directory.Read.All'] }] }],
+    });
+    const dir = await tokenFor(target, { clientId: appId, secret: 'dir' });
+    const res = await graph(
+      'POST',
+      '/directoryObjects/getAvailableExtensionProperties',
+      { body: { isSyncedFromOnPremises: false } },
+      dir,
+    );
     expect(res.status).toBe(200);
     expect(res.json.value.map((e: { name: string }) => e.name)).toEqual(
       expect.arrayContaining([`${EXT_PREFIX}_hrId`, `${EXT_PREFIX}_skills`]),
@@ -268,9 +283,12 @@ describe('more Graph surface', () => {
       '@odata.type': '#microsoft.graph.extensionProperty',
       isSyncedFromOnPremises: false,
     });
-    const synced = await graph('POST', '/directoryObjects/getAvailableExtensionProperties', {
-      body: { isSyncedFromOnPremises: true },
-    });
+    const synced = await graph(
+      'POST',
+      '/directoryObjects/getAvailableExtensionProperties',
+      { body: { isSyncedFromOnPremises: true } },
+      dir,
+    );
     expect(synced.json.value).toEqual([]);
   });
 

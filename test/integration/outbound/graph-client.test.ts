@@ -30,7 +30,7 @@ describe('Graph client', () => {
     );
     const { tally } = await countGraphRequests(async () => {
       await dir.verifiedDomains();
-      await dir.extensionDefinitions(); // a POST, but a read: no write budget
+      await dir.extensionDefinitions([APP_ID]); // a read: no write budget
       const u = await dir.createUser({
         accountEnabled: false,
         displayName: 'Budget Test',
