@@ -1,3 +1,4 @@
+import { SecretDecryptionError } from '../crypto/secrets';
 import type { Db } from '../db/knex';
 import {
   getGraphConnection,
@@ -69,7 +70,12 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
       const stamp = settings.updatedAt.toISOString();
       let entry = cache.get(tenantId);
       if (!entry || entry.stamp !== stamp) {
-        const conn = await getGraphConnection(opts.db, tenantId, opts.secretsKey);
+        const conn = await getGraphConnection(opts.db, tenantId, opts.secretsKey).catch((err: unknown) => {
+          if (!(err instanceof SecretDecryptionError)) throw err;
+          throw notConfigured(
+            "the stored client secret cannot be decrypted with this worker's SECRETS_KEY (it differs from the api's, or was changed since the secret was stored); give the worker the api's SECRETS_KEY, or enter the client secret again",
+          );
+        });
         if (!conn) throw notConfigured('the Entra tenant id, client id or client secret is missing');
         entry = { stamp, directory: new CachingDirectory(factory(conn, budgets), ttl) };
         cache.set(tenantId, entry);

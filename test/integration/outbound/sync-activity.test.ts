@@ -64,8 +64,7 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     throw new Error('expected the sync to fail');
   }
 
-  const writes = async () =>
-    (await em.requests()).filter((r) => r.method !== 'GET' && !r.url.includes('getAvailableExtensionProperties'));
+  const writes = async () => (await em.requests()).filter((r) => r.method !== 'GET');
 
   it('creates the account with the mapped properties, a one-time password, and stores the object id', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
@@ -186,6 +185,27 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const e = await createEmployee(t.db, tenantId, { user_name: `nolast@${VERIFIED}`, family_name: null });
     expect(await failure(sync(tenantId, e.id))).toMatchObject({ type: 'MissingName', nonRetryable: true });
+  });
+
+  it("blocks with NotConfigured, not endless retries, when the worker's SECRETS_KEY cannot decrypt the secret", async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `otherkey@${VERIFIED}` });
+    const otherKey = createActivities({
+      db: t.db,
+      logger: silentLogger(),
+      graph: createGraphConnector({ db: t.db, secretsKey: testSecretsKey(), extraCaPem: em.ca }),
+    });
+    const f = await failure(
+      new MockActivityEnvironment().run(otherKey.syncEmployeeToEntra, {
+        tenantId,
+        employeeId: e.id,
+        changedAttributes: [],
+      }),
+    );
+    expect(f).toMatchObject({ type: 'NotConfigured', nonRetryable: true });
+    expect(f.message).toMatch(/cannot be decrypted with this worker's SECRETS_KEY/);
+    const row = await t.db('employee_provisioning').where({ tenant_id: tenantId, employee_id: e.id }).first();
+    expect(row).toMatchObject({ state: 'BLOCKED', error_type: 'NotConfigured' });
   });
 
   it('blocks with PermissionDenied naming the missing permission', async () => {
