@@ -143,9 +143,11 @@ export type GraphScalar = string | number | boolean | null;
 export type DesiredUser = Record<string, GraphScalar | Record<string, GraphScalar>>;
 
 export function hrValue(e: HrEmployee, source: string): unknown {
-  if (source.startsWith('customAttributes.'))
-    return e.customAttributes[source.slice('customAttributes.'.length)] ?? null;
-  return (e as unknown as Record<string, unknown>)[source] ?? null;
+  const [record, key] = source.startsWith('customAttributes.')
+    ? [e.customAttributes, source.slice('customAttributes.'.length)]
+    : [e as unknown as Record<string, unknown>, source];
+  // Own properties only: a mapping source such as customAttributes.constructor or __proto__ must not read Object's.
+  return Object.hasOwn(record, key) ? (record[key] ?? null) : null;
 }
 
 const blank = (v: unknown): boolean => v === null || v === undefined || (typeof v === 'string' && v.trim() === '');

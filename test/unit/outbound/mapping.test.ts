@@ -85,6 +85,17 @@ describe('desired Entra user from the mapping', () => {
     expect(err.message).toMatch(/last name.*Fix:/);
   });
 
+  it("reads only the employee's own custom attributes, never what every object inherits", () => {
+    const ext = (name: string) => `extension_0123456789abcdef0123456789abcdef_${name}`;
+    const user = buildDesiredUser(jane, [
+      ...DEFAULT_MAPPING,
+      { source: 'customAttributes.constructor', target: ext('a') },
+      { source: 'customAttributes.__proto__', target: ext('b') },
+      { source: 'customAttributes.toString', target: ext('c') },
+    ]);
+    expect(user).toMatchObject({ [ext('a')]: null, [ext('b')]: null, [ext('c')]: null });
+  });
+
   it('refuses a list value with MultiValuedExtension', () => {
     const err = captured(() =>
       buildDesiredUser(jane, [
