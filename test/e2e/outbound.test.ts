@@ -6,6 +6,7 @@ import { createGraphConnector } from '../../src/graph/connector';
 import type { EntraDirectory } from '../../src/graph/directory';
 import { DEFAULT_MAPPING } from '../../src/graph/mapping';
 import { silentLogger } from '../../src/logger';
+import { employeeSyncWorkflowId } from '../../src/workflows/messages';
 import { createWorkerProcess, type WorkerProcess } from '../../src/worker';
 import { createTestDb, type TestDb } from '../support/db';
 import { buildTestApp, seedTenant, type SeededTenant } from '../support/app';
@@ -259,6 +260,34 @@ describe('outbound provisioning end to end', () => {
     expect(accounts).toHaveLength(1);
     expect((await status(id)).entraObjectId).toBe(accounts[0]!.id);
     expect(crashAfterCreate).toBe(false);
+  });
+
+  it('answers a retry with 503 within seconds when no worker is there to take it', async () => {
+    const [row] = await t
+      .db('employees')
+      .insert({
+        tenant_id: tenant.tenantId,
+        user_name: `noworker@${VERIFIED}`,
+        given_name: 'No',
+        family_name: 'Worker',
+      })
+      .returning('id');
+    const id = row.id as string;
+    // The employee's workflow, on a task queue no worker polls.
+    const handle = await new Client({ connection }).workflow.start('employeeSyncWorkflow', {
+      taskQueue: `nobody-polls-${Date.now()}`,
+      workflowId: employeeSyncWorkflowId(tenant.tenantId, id),
+      args: [{ tenantId: tenant.tenantId, employeeId: id }],
+    });
+    try {
+      const started = Date.now();
+      const res = await admin('post', `/outbound/employees/${id}/retry`).expect(503);
+      expect(Date.now() - started).toBeLessThan(9000);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(res.body.detail).toMatch(/no worker answered the retry/);
+    } finally {
+      await handle.terminate('test done');
+    }
   });
 
   it('lists never-enrolled employees as NOT_ENROLLED, refuses to retry them, and enrols listed ones', async () => {

@@ -212,7 +212,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       parameters: [tenantParam, idParam('employeeId')],
       post: {
         summary: 'Retry a blocked employee; answers at once whether the retry was accepted',
-        responses: { '202': ok('accepted'), '409': problem('not blocked'), ...std },
+        responses: {
+          '202': ok('accepted'),
+          '409': problem('not blocked'),
+          '503': problem('no worker answered within 5 s'),
+          ...std,
+        },
       },
     },
     [t('/outbound/employees/{employeeId}/preview')]: {

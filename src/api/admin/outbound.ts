@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { isGrpcDeadlineError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import { planSync, describePlan } from '../../activities/sync-plan';
@@ -104,6 +104,9 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   after: z.string().regex(UUID).optional(),
 });
+
+/** How long the retry endpoint waits for a worker to accept or reject the retry. */
+const RETRY_ANSWER_DEADLINE_MS = 5000;
 
 export function settingsJson(s: OutboundSettings) {
   return {
@@ -248,11 +251,21 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     const employee = await requireEmployee(db, tenantId, String(req.params.employeeId));
     const temporal = requireTemporal(deps.temporal);
     try {
-      const result = await temporal.workflow
-        .getHandle(employeeSyncWorkflowId(tenantId, employee.id))
-        .executeUpdate(retryUpdate, { args: [{ requestedBy: 'admin-api' }] });
+      // The update waits for a worker to run the validator; without a deadline the request hangs while none polls.
+      const result = await temporal.withDeadline(Date.now() + RETRY_ANSWER_DEADLINE_MS, () =>
+        temporal.workflow
+          .getHandle(employeeSyncWorkflowId(tenantId, employee.id))
+          .executeUpdate(retryUpdate, { args: [{ requestedBy: 'admin-api' }] }),
+      );
       res.status(202).json(result);
     } catch (err) {
+      if (isGrpcDeadlineError(err)) {
+        throw new ProblemError(
+          503,
+          'Service Unavailable',
+          `no worker answered the retry within ${RETRY_ANSWER_DEADLINE_MS / 1000} s (is the worker running?). The retry may still be applied when a worker picks it up; check the employee's status before retrying again.`,
+        );
+      }
       if (err instanceof WorkflowUpdateFailedError) {
         throw new ProblemError(409, 'Conflict', `not retried: ${err.cause?.message ?? 'the employee is not blocked'}`);
       }
