@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Db } from '../../db/knex';
 import type { TokenRecord } from '../../db/tokens';
+import { getTenant } from '../../db/tenants';
 import { TokenAuthenticator } from '../bearer';
 import { ProblemError } from './problem';
 
@@ -29,17 +30,22 @@ export function requireAdminToken(db: Db): RequestHandler {
 
 /**
  * Guards /tenants/:tenantId/**: a tenant's admin token reaches only its own tenant (404, as if it did not exist),
- * the platform token (no tenant) reaches all. Handlers read the tenant from `tenantIdOf(res)`.
+ * the platform token (no tenant) reaches every tenant that exists. Handlers read the tenant from `tenantIdOf(res)`.
  */
-export function requireTenantAccess(): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const tenantId = String(req.params.tenantId ?? '');
-    const token = adminToken(res);
-    if (!UUID.test(tenantId) || (token.tenantId !== null && token.tenantId !== tenantId)) {
-      return next(new ProblemError(404, 'Not Found', 'tenant does not exist'));
+export function requireTenantAccess(db: Db): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const tenantId = String(req.params.tenantId ?? '');
+      const token = adminToken(res);
+      const reachable =
+        UUID.test(tenantId) &&
+        (token.tenantId === null ? (await getTenant(db, tenantId)) !== undefined : token.tenantId === tenantId);
+      if (!reachable) throw new ProblemError(404, 'Not Found', 'tenant does not exist');
+      res.locals.tenantId = tenantId;
+      next();
+    } catch (err) {
+      next(err);
     }
-    res.locals.tenantId = tenantId;
-    next();
   };
 }
 

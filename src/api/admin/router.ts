@@ -25,7 +25,7 @@ export function createAdminRouter(deps: ApiDeps): Router {
   router.use(createTenantRoutes(deps));
   // Routers of one tenant's resources, each mounted under /tenants/:tenantId.
   for (const routes of [createHrRoutes, createOutboundRoutes] as Array<(d: ApiDeps) => Router>) {
-    router.use('/tenants/:tenantId', requireTenantAccess(), routes(deps));
+    router.use('/tenants/:tenantId', requireTenantAccess(deps.db), routes(deps));
   }
 
   router.use((_req, _res, next) => next(new ProblemError(404, 'Not Found', 'no such admin endpoint')));

@@ -46,7 +46,7 @@ export function createTenantRoutes({ db }: ApiDeps): Router {
   });
 
   const one = Router({ mergeParams: true });
-  router.use('/tenants/:tenantId', requireTenantAccess(), one);
+  router.use('/tenants/:tenantId', requireTenantAccess(db), one);
 
   one.get('/', async (_req, res) => {
     const tenant = await getTenant(db, tenantIdOf(res));

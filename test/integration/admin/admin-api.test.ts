@@ -56,6 +56,19 @@ describe('admin API /admin/v1', () => {
       expect(res.body.title).toBe('Not Found');
     });
 
+    it('answers 404 to the platform token for a tenant that does not exist, on reads and writes alike', async () => {
+      const ghost = '5f0c2b1e-9a7d-4c3e-8b6a-0d1e2f3a4b5c';
+      for (const [method, path, body] of [
+        ['patch', '/outbound/settings', { enabled: false }],
+        ['post', '/employees', { userName: 'ghost@example.com' }],
+        ['get', '/employees', undefined],
+        ['get', '', undefined],
+      ] as const) {
+        const res = await request(app)[method](`/admin/v1/tenants/${ghost}${path}`).set(as(platform)).send(body);
+        expect({ path, status: res.status, title: res.body.title }).toEqual({ path, status: 404, title: 'Not Found' });
+      }
+    });
+
     it('lists only its own tenant for a tenant admin token, every tenant for the platform token', async () => {
       const own = await request(app).get('/admin/v1/tenants').set(as(acme.adminToken));
       expect(own.body.items.map((x: { id: string }) => x.id)).toEqual([acme.tenantId]);
