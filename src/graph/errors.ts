@@ -153,7 +153,10 @@ function classifyHttp(err: GraphErrorLike, op: GraphOperation): ProvisioningErro
     details.find((d) => d.code === 'InvalidValue')?.target ??
     /property '([^']+)'/i.exec(message)?.[1] ??
     /Property ([A-Za-z0-9_]+) is invalid/i.exec(message)?.[1];
-  if (status === 400 && (invalidTarget || /invalid values|read-only|Unsupported or invalid query/i.test(message))) {
+  if (
+    status === 400 &&
+    (invalidTarget || /invalid values|read-only|Unsupported or invalid query|Cannot convert the literal/i.test(message))
+  ) {
     return new ProvisioningError(
       ErrorTypes.InvalidProperty,
       `Microsoft Graph rejected ${invalidTarget ? `the value of ${invalidTarget}` : 'a property value'}: ${message} Fix: correct the HR value or the attribute mapping, then retry.`,

@@ -150,6 +150,14 @@ export function hrValue(e: HrEmployee, source: string): unknown {
   return Object.hasOwn(record, key) ? (record[key] ?? null) : null;
 }
 
+/** Graph properties typed Edm.DateTimeOffset: Graph refuses a date without a time ("Cannot convert the literal"). */
+const DATE_TIME_TARGETS = new Set(['employeeHireDate', 'employeeLeaveDateTime']);
+
+/** An HR date (YYYY-MM-DD, as HR systems and SCIM send hire and leave dates) as midnight UTC; other values as they are. */
+function asDateTime(value: GraphScalar): GraphScalar {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
+}
+
 const blank = (v: unknown): boolean => v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
 
 /**
@@ -166,7 +174,7 @@ export function buildDesiredUser(e: HrEmployee, mapping: readonly MappingEntry[]
         `${source} holds a list or object, but ${target} takes a single value; only single-valued properties are synced. Fix: map a single-valued HR field to ${target}, then retry.`,
       );
     }
-    const scalar = value as GraphScalar;
+    const scalar = DATE_TIME_TARGETS.has(target) ? asDateTime(value as GraphScalar) : (value as GraphScalar);
     if (target.startsWith('employeeOrgData.')) {
       const org = (user.employeeOrgData as Record<string, GraphScalar> | undefined) ?? {};
       org[target.slice('employeeOrgData.'.length)] = scalar;

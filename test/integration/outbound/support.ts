@@ -157,6 +157,7 @@ export interface EmployeeFields {
   location?: string | null;
   employee_number?: string | null;
   lifecycle_status?: string;
+  start_date?: string | null;
   manager_id?: string | null;
   custom_attributes?: Record<string, unknown>;
 }

@@ -47,11 +47,13 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
   });
   beforeEach(() => em.operator('DELETE', '/_emulator/requests'));
 
-  const sync = (tenantId: string, employeeId: string, attempt = 1): Promise<SyncResult> =>
+  /** One attempt of the sync; `reconcile` compares with the account in Entra instead of the last sync's snapshot. */
+  const sync = (tenantId: string, employeeId: string, attempt = 1, reconcile = false): Promise<SyncResult> =>
     new MockActivityEnvironment({ attempt }).run(activities.syncEmployeeToEntra, {
       tenantId,
       employeeId,
       changedAttributes: [],
+      reconcile,
     });
 
   async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
@@ -122,6 +124,21 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     expect(patch).toHaveLength(1);
     expect(patch[0]).toMatchObject({ method: 'PATCH', body: { jobTitle: 'B', accountEnabled: false } });
     expect(Object.keys(patch[0]!.body as object).sort()).toEqual(['accountEnabled', 'jobTitle']);
+  });
+
+  it('syncs an HR start date to employeeHireDate, and finds nothing to change on the next sync', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey, {
+      mapping: [...DEFAULT_MAPPING, { source: 'startDate', target: 'employeeHireDate' }],
+    });
+    const e = await createEmployee(t.db, tenantId, { user_name: `hired@${VERIFIED}`, start_date: '2026-02-01' });
+    const first = await sync(tenantId, e.id);
+    expect(first.outcome).toBe('created');
+    const user = (await em.users()).find((u) => u.id === first.entraObjectId)!;
+    expect(new Date(String(user.employeeHireDate)).toISOString()).toBe('2026-02-01T00:00:00.000Z');
+    await em.operator('DELETE', '/_emulator/requests');
+    const again = await sync(tenantId, e.id, 1, true);
+    expect(again.outcome).toBe('unchanged');
+    expect(await writes()).toEqual([]);
   });
 
   it('keeps syncing the same object after a UPN change (the object id identifies the account)', async () => {

@@ -85,6 +85,13 @@ describe('classification of Graph failures (once, at the boundary)', () => {
     expect(c.message).toMatch(/mailNickname/);
   });
 
+  it('a value of the wrong type (OData "Cannot convert the literal") is InvalidProperty, not an unknown error', () => {
+    const msg = "Cannot convert the literal 'soon' to the expected type 'Edm.DateTimeOffset'.";
+    const c = classifyGraphError(graphError(400, 'BadRequest', msg), 'update');
+    expect(c).toMatchObject({ type: 'InvalidProperty', retryable: false });
+    expect(c.message).toMatch(/Edm\.DateTimeOffset.*Fix: correct the HR value or the attribute mapping/);
+  });
+
   it('403 is PermissionDenied naming the permission the operation needs', () => {
     const c = classifyGraphError(
       graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),

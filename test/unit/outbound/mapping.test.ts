@@ -96,6 +96,20 @@ describe('desired Entra user from the mapping', () => {
     expect(user).toMatchObject({ [ext('a')]: null, [ext('b')]: null, [ext('c')]: null });
   });
 
+  it('sends HR dates to the date-time properties as midnight UTC (Graph refuses a bare date)', () => {
+    const user = buildDesiredUser({ ...jane, endDate: '2026-12-31T17:30:00Z' }, [
+      ...DEFAULT_MAPPING,
+      { source: 'startDate', target: 'employeeHireDate' },
+      { source: 'endDate', target: 'employeeLeaveDateTime' },
+      { source: 'startDate', target: 'extension_0123456789abcdef0123456789abcdef_start' },
+    ]);
+    expect(user).toMatchObject({
+      employeeHireDate: '2026-01-01T00:00:00Z',
+      employeeLeaveDateTime: '2026-12-31T17:30:00Z',
+      extension_0123456789abcdef0123456789abcdef_start: '2026-01-01',
+    });
+  });
+
   it('refuses a list value with MultiValuedExtension', () => {
     const err = captured(() =>
       buildDesiredUser(jane, [
