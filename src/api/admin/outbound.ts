@@ -1,4 +1,11 @@
-import { isGrpcDeadlineError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  isGrpcCancelledError,
+  isGrpcDeadlineError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type Client,
+} from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import { planSync, describePlan } from '../../activities/sync-plan';
@@ -259,7 +266,12 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
       );
       res.status(202).json(result);
     } catch (err) {
-      if (isGrpcDeadlineError(err)) {
+      // The deadline surfaces as DEADLINE_EXCEEDED, or, depending on where the client's polling was, as CANCELLED.
+      if (
+        err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+        isGrpcDeadlineError(err) ||
+        isGrpcCancelledError(err)
+      ) {
         throw new ProblemError(
           503,
           'Service Unavailable',
