@@ -126,6 +126,8 @@ export function createActivities(deps: ActivityDeps) {
         objectId,
         version: employee.version,
         snapshot: { properties: plan.desired, managerObjectId: managerLinked },
+        // Reports synced before this account existed are waiting for their manager link.
+        linkReports: settings.setManager && (outcome === 'created' || outcome === 'adopted'),
       });
       if (manager?.state === 'PENDING' && !manager.entraObjectId && attempt() < replicationAttempts) {
         // The manager is being provisioned right now (e.g. the initial push enrols everybody at once). The account

@@ -178,11 +178,16 @@ export interface SyncedSnapshot {
   managerObjectId: string | null;
 }
 
+/**
+ * Records a successful sync. With `linkReports` (the employee's account is new to us: created or adopted, and the
+ * tenant sets managers), the same statement queues a `manager` outbox row for each direct report that is already in
+ * Entra without this manager link, so their links follow now rather than on their next change.
+ */
 export async function recordSynced(
   db: Db,
   tenantId: string,
   employeeId: string,
-  r: { objectId: string; version: number; snapshot?: SyncedSnapshot },
+  r: { objectId: string; version: number; snapshot?: SyncedSnapshot; linkReports?: boolean },
 ): Promise<void> {
   const values = {
     state: 'SYNCED',
@@ -198,10 +203,23 @@ export async function recordSynced(
     last_synced_at: db.fn.now(),
     updated_at: db.fn.now(),
   };
-  await db('employee_provisioning')
+  const upsert = db('employee_provisioning')
     .insert({ tenant_id: tenantId, employee_id: employeeId, ...values })
     .onConflict(['tenant_id', 'employee_id'])
     .merge(values);
+  if (!r.linkReports) {
+    await upsert;
+    return;
+  }
+  await db.raw(
+    `WITH synced AS (?) INSERT INTO outbox (tenant_id, employee_id, version, changed_attributes, source, kind)
+     SELECT e.tenant_id, e.id, e.version, '["managerId"]'::jsonb, 'manager-in-entra', 'manager'
+       FROM employees e JOIN employee_provisioning p ON p.tenant_id = e.tenant_id AND p.employee_id = e.id
+      WHERE e.tenant_id = ? AND e.manager_id = ? AND e.id <> ?
+        AND p.entra_object_id IS NOT NULL AND p.synced_manager_object_id IS DISTINCT FROM ?
+        AND EXISTS (SELECT 1 FROM synced)`,
+    [upsert.returning('employee_id'), tenantId, employeeId, employeeId, r.objectId],
+  );
 }
 
 /** A failed attempt: BLOCKED for person-must-act errors, PENDING with the last error while Temporal retries. */

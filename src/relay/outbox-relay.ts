@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
@@ -8,15 +9,18 @@ import {
   employeeChangedSignal,
   employeeSyncWorkflowId,
   enrolSignal,
+  managerReadySignal,
   ProvisioningStateKey,
   TenantIdKey,
   type EmployeeChangedSignal,
   type EnrolSignal,
+  type ManagerReadySignal,
 } from '../workflows/messages';
 
 /**
  * The outbox relay: turns every outbox row into a signal-with-start of `employee-sync/<tenant>/<employee>` and
- * marks it delivered: `employeeChanged` for an employee write, `enrol` for the admin API's initial push.
+ * marks it delivered: `employeeChanged` for an employee write, `enrol` for the admin API's initial push,
+ * `managerReady` when the employee's manager has just got an Entra account (kind `manager`, queued by that sync).
  *
  * - At least once: a row is marked delivered in the same transaction that delivered it; a crash rolls the marks
  *   back and the rows go out again. Redelivery is harmless: the workflow keeps the highest version and ignores
@@ -62,7 +66,7 @@ interface OutboxRow {
   version: number;
   changed_attributes: string[];
   source: string;
-  kind: 'change' | 'enrol';
+  kind: 'change' | 'enrol' | 'manager';
 }
 
 export interface RelayRoundResult {
@@ -229,7 +233,7 @@ export class OutboxRelay {
     const lastTaken = enrolments.at(-1)?.id ?? 0;
     const changes: OutboxRow[] = await trx('outbox as o')
       .whereNull('o.delivered_at')
-      .where('o.kind', 'change')
+      .whereIn('o.kind', ['change', 'manager'])
       .whereNotExists((waiting) =>
         waiting
           .from('outbox as w')
@@ -259,22 +263,26 @@ export class OutboxRelay {
       workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
       workflowIdConflictPolicy: 'USE_EXISTING' as const,
     };
-    const searchAttributes = (state: 'NOT_ENROLLED' | 'PENDING') => [
-      { key: TenantIdKey, value: row.tenant_id },
-      { key: ProvisioningStateKey, value: state },
-    ];
+    /** Signal-with-start; a workflow it starts shows `state` until its first upsert. */
+    const send = <A>(signal: SignalDefinition<[A]>, arg: A, state: 'NOT_ENROLLED' | 'PENDING') =>
+      this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [A]>('employeeSyncWorkflow', {
+        ...start,
+        signal,
+        signalArgs: [arg],
+        typedSearchAttributes: [
+          { key: TenantIdKey, value: row.tenant_id },
+          { key: ProvisioningStateKey, value: state },
+        ],
+      });
     // A hanging frontend must not hold the batch (and its lock) for long.
     await this.opts.temporal.withDeadline(Date.now() + 10_000, async () => {
       if (row.kind === 'enrol') {
-        await this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [EnrolSignal]>(
-          'employeeSyncWorkflow',
-          {
-            ...start,
-            signal: enrolSignal,
-            signalArgs: [{ source: row.source }],
-            typedSearchAttributes: searchAttributes('PENDING'),
-          },
-        );
+        await send<EnrolSignal>(enrolSignal, { source: row.source }, 'PENDING');
+        return;
+      }
+      if (row.kind === 'manager') {
+        // Sent to reports that are in Entra already; a workflow started by it stays NOT_ENROLLED and ignores it.
+        await send<ManagerReadySignal>(managerReadySignal, { source: row.source }, 'NOT_ENROLLED');
         return;
       }
       const changed = Array.isArray(row.changed_attributes) ? row.changed_attributes : [];
@@ -285,15 +293,7 @@ export class OutboxRelay {
         touchesWatched: changed.some((a) => watched.has(a) || watched.has(a.split('.')[0]!)),
       };
       // A new workflow syncs at once for a watched change, so it starts out PENDING (saving an upsert).
-      await this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [EmployeeChangedSignal]>(
-        'employeeSyncWorkflow',
-        {
-          ...start,
-          signal: employeeChangedSignal,
-          signalArgs: [signal],
-          typedSearchAttributes: searchAttributes(signal.touchesWatched ? 'PENDING' : 'NOT_ENROLLED'),
-        },
-      );
+      await send(employeeChangedSignal, signal, signal.touchesWatched ? 'PENDING' : 'NOT_ENROLLED');
     });
   }
 }

@@ -22,6 +22,7 @@ import type { createActivities } from '../activities';
 import {
   employeeChangedSignal,
   enrolSignal,
+  managerReadySignal,
   NON_RETRYABLE_ERROR_TYPES,
   ProvisioningStateKey,
   retrySignal,
@@ -133,6 +134,13 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
     s.enrolled = true;
     s.forceSync = true;
     s.blocked = undefined;
+  });
+
+  setHandler(managerReadySignal, () => {
+    // Only the link is missing: a sync from the last snapshot sets it (one Graph request), no version involved.
+    if (!s.enrolled || s.blocked) return;
+    if (!s.pendingAttributes.includes('managerId')) s.pendingAttributes.push('managerId');
+    s.pendingWatched = true;
   });
 
   const retry = (): void => {

@@ -97,6 +97,11 @@ export interface BlockedInfo {
   atVersion: number;
 }
 
+export interface ManagerReadySignal {
+  /** What queued it (the outbox row's source). */
+  source: string;
+}
+
 export interface EmployeeSyncStatus {
   tenantId: string;
   employeeId: string;
@@ -114,6 +119,11 @@ export interface EmployeeSyncStatus {
 
 export const employeeChangedSignal = defineSignal<[EmployeeChangedSignal]>('employeeChanged');
 export const enrolSignal = defineSignal<[EnrolSignal]>('enrol');
+/**
+ * The employee's manager has just got an Entra account: set the manager link that an earlier sync had to leave out.
+ * Sent by the relay for outbox rows of kind `manager`; ignored unless enrolled and not blocked.
+ */
+export const managerReadySignal = defineSignal<[ManagerReadySignal]>('managerReady');
 /** Fire-and-forget retry for Temporal UI's "Signal" action; ignored unless BLOCKED. */
 export const retrySignal = defineSignal<[RetryInput]>('retry');
 /** Retry with an immediate answer: the validator rejects it unless BLOCKED (admin API → 409). */

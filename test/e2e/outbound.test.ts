@@ -262,6 +262,34 @@ describe('outbound provisioning end to end', () => {
     expect(crashAfterCreate).toBe(false);
   });
 
+  it("a report synced before its manager had an account gets its manager link once the manager's account exists", async () => {
+    // The manager is in HR but not enrolled yet (imported without an outbox row); the report is created over SCIM.
+    const [row] = await t
+      .db('employees')
+      .insert({
+        tenant_id: tenant.tenantId,
+        user_name: `late.manager@${VERIFIED}`,
+        given_name: 'Late',
+        family_name: 'Manager',
+      })
+      .returning('id');
+    const managerId = row.id as string;
+    const reportId = await createScimUser(`early.report@${VERIFIED}`, {
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { manager: { value: managerId } },
+    });
+    await until('the report SYNCED', async () => (await status(reportId)).state === 'SYNCED');
+    expect((await entraUser(`early.report@${VERIFIED}`))?.managerId ?? null).toBeNull();
+
+    await admin('post', '/outbound/enrol')
+      .send({ employeeIds: [managerId] })
+      .expect(202);
+    const manager = await until('the manager in Entra', () => entraUser(`late.manager@${VERIFIED}`));
+    await until(
+      "the report's manager link",
+      async () => (await entraUser(`early.report@${VERIFIED}`))?.managerId === manager.id,
+    );
+  });
+
   it('answers a retry with 503 within seconds when no worker is there to take it', async () => {
     const [row] = await t
       .db('employees')

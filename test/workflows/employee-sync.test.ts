@@ -12,6 +12,7 @@ import {
   employeeSyncWorkflowId,
   enrolSignal,
   ErrorTypes,
+  managerReadySignal,
   ProvisioningStateKey,
   retrySignal,
   retryUpdate,
@@ -177,6 +178,41 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       expect(await statusOf(handle)).toMatchObject({ state: 'SYNCED', pendingAttributes: [] });
     });
     expect(fake.syncs).toHaveLength(1);
+  });
+
+  it('syncs once more when its manager gets an Entra account, even with no newer version; not when not enrolled', async () => {
+    const { tenantId, employeeId } = ids();
+    const fake = fakeActivities(() => ({ syncedVersion: 2 }));
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    await worker.runUntil(async () => {
+      const quiet = ids();
+      const notEnrolled = await signalWithStart(
+        taskQueue,
+        { tenantId: quiet.tenantId, employeeId: quiet.employeeId },
+        employeeChangedSignal,
+        change(1, ['jobTitle'], false),
+      );
+      await notEnrolled.signal(managerReadySignal, { source: 'manager-in-entra' });
+
+      const handle = await signalWithStart(
+        taskQueue,
+        { tenantId, employeeId },
+        employeeChangedSignal,
+        change(2, ['jobTitle']),
+      );
+      await eventually(async () => (await statusOf(handle)).syncCount === 1);
+      await handle.signal(managerReadySignal, { source: 'manager-in-entra' });
+      const status = await eventually(async () => {
+        const st = await statusOf(handle);
+        return st.syncCount === 2 && st.state === 'SYNCED' && st;
+      });
+      expect(status).toMatchObject({ syncedVersion: 2, pendingAttributes: [] });
+      expect((await statusOf(notEnrolled)).state).toBe('NOT_ENROLLED');
+    });
+    expect(fake.syncs.map((c) => [c.req.employeeId, c.req.changedAttributes, c.req.reconcile])).toEqual([
+      [employeeId, ['jobTitle'], true],
+      [employeeId, ['managerId'], false],
+    ]);
   });
 
   it('enrols by itself on a watched change, and does not sync for changes to unwatched attributes only', async () => {

@@ -262,6 +262,32 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     });
   });
 
+  it("queues the manager link of reports already in Entra when their manager's account is created", async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const boss = await createEmployee(t.db, tenantId, { user_name: `late.boss@${VERIFIED}` });
+    const e = await createEmployee(t.db, tenantId, { user_name: `early.report@${VERIFIED}`, manager_id: boss.id });
+    const report = await sync(tenantId, e.id); // the manager is not enrolled: no link, nothing to wait for
+    expect((await em.users()).find((u) => u.id === report.entraObjectId)?.managerId ?? null).toBeNull();
+    const managerRows = () =>
+      t.db('outbox').where({ tenant_id: tenantId, kind: 'manager' }).select('employee_id', 'changed_attributes');
+
+    expect(await managerRows()).toEqual([]);
+    const bossSync = await sync(tenantId, boss.id);
+    expect(bossSync.outcome).toBe('created');
+    expect(await managerRows()).toEqual([{ employee_id: e.id, changed_attributes: ['managerId'] }]);
+
+    // What the report's workflow does on managerReady: a sync from the last snapshot, one request.
+    await em.operator('DELETE', '/_emulator/requests');
+    expect((await sync(tenantId, e.id)).outcome).toBe('updated');
+    expect((await writes()).map((r) => r.method)).toEqual(['PUT']);
+    expect((await em.users()).find((u) => u.id === report.entraObjectId)).toMatchObject({
+      managerId: bossSync.entraObjectId,
+    });
+    // The manager's later syncs queue nothing more.
+    await sync(tenantId, boss.id, 1, true);
+    expect(await managerRows()).toHaveLength(1);
+  });
+
   it("sets the Entra manager once the manager has an object id, waiting out Entra's replication delay", async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const boss = await createEmployee(t.db, tenantId, { user_name: `boss@${VERIFIED}` });
