@@ -63,6 +63,7 @@ export function createActivities(deps: ActivityDeps) {
         employee,
         storedObjectId: inputs.entraObjectId,
         managerObjectId,
+        awaitStoredAccount: attempt() < replicationAttempts,
       };
       const snapshot = req.reconcile ? undefined : inputs.snapshot;
       let plan = await planSync({ ...planInput, snapshot });
@@ -73,10 +74,11 @@ export function createActivities(deps: ActivityDeps) {
           patchedFromSnapshot = true;
           plan = { ...plan, patch: {} };
         } catch (err) {
-          // The account was deleted in Entra since the last sync: find or create it as on a first sync.
+          // Deleted in Entra since the last sync, or (right after a create) not readable yet: look it up as on a
+          // first sync; if still not found, the early attempts retry, the later ones create it again.
           if (!(err instanceof ProvisioningError && err.info.status === 404)) throw err;
-          log.warn({ entraObjectId: plan.objectId }, 'account gone from Entra; looking it up again');
-          plan = await planSync({ ...planInput, storedObjectId: null });
+          log.warn({ entraObjectId: plan.objectId }, 'account not found in Entra; looking it up again');
+          plan = await planSync(planInput);
         }
       }
 

@@ -55,6 +55,12 @@ export interface PlanInput {
   managerObjectId: string | null;
   /** What the last sync left in Entra; with it (and a stored object id) the account is not read again. */
   snapshot?: SyncedSnapshot;
+  /**
+   * When neither the stored object id nor the username finds the account, fail retryably instead of creating one:
+   * Entra's reads lag a create by seconds, and a second POST would only meet the first account's username. Set for
+   * a sync's first attempts; the last ones re-create an account deleted in Entra.
+   */
+  awaitStoredAccount?: boolean;
 }
 
 export async function planSync(input: PlanInput): Promise<SyncPlan> {
@@ -97,6 +103,13 @@ export async function planSync(input: PlanInput): Promise<SyncPlan> {
     adopted = target !== null;
   }
 
+  if (!target && input.storedObjectId && input.awaitStoredAccount) {
+    throw new ProvisioningError(
+      ErrorTypes.GraphUnavailable,
+      `Entra shows neither the account ${input.storedObjectId} stored for this employee nor one with its username; it may have been created moments ago and not be readable yet. Retrying shortly; if it was deleted in Entra, a later attempt creates it again.`,
+      { retryable: true, retryAfterMs: 2000 },
+    );
+  }
   if (!target) {
     return {
       action: 'create',

@@ -2,8 +2,9 @@ import { GraphError } from './errors';
 
 /**
  * Operator-controlled failures, so the worker's retry and blocking paths can be exercised: an error rate per status
- * code, added latency, a burst of forced 429s, and a replication delay (a just-created user is not yet visible to
- * manager `$ref` writes, as happens in Entra right after a create).
+ * code, added latency, a burst of forced 429s, and two replication delays, as happen in Entra right after a create:
+ * a just-created user is not yet visible to manager `$ref` writes, or not yet to reads and updates (404), while its
+ * userPrincipalName is already taken for new accounts.
  */
 export interface FaultSettings {
   /** Status code → probability 0..1 per Graph request, e.g. {"503": 0.1}. */
@@ -12,10 +13,17 @@ export interface FaultSettings {
   /** Forced 429s still to serve, and the Retry-After they carry. */
   burst429: { remaining: number; retryAfterSeconds: number };
   replicationDelayMs: number;
+  readReplicationDelayMs: number;
 }
 
 export function defaultFaults(): FaultSettings {
-  return { errorRates: {}, latencyMs: 0, burst429: { remaining: 0, retryAfterSeconds: 2 }, replicationDelayMs: 0 };
+  return {
+    errorRates: {},
+    latencyMs: 0,
+    burst429: { remaining: 0, retryAfterSeconds: 2 },
+    replicationDelayMs: 0,
+    readReplicationDelayMs: 0,
+  };
 }
 
 /** Graph-shaped bodies for injected server errors (codes from Graph's errors page). */

@@ -33,6 +33,7 @@ const FaultsPatchZ = z
       .object({ count: z.number().int().min(0), retryAfterSeconds: z.number().int().min(0).max(3600).default(2) })
       .optional(),
     replicationDelayMs: z.number().int().min(0).max(600_000).optional(),
+    readReplicationDelayMs: z.number().int().min(0).max(600_000).optional(),
   })
   .strict();
 
@@ -60,6 +61,7 @@ function faultsView(s: FaultSettings): Record<string, unknown> {
     latencyMs: s.latencyMs,
     burst429: { count: s.burst429.remaining, retryAfterSeconds: s.burst429.retryAfterSeconds },
     replicationDelayMs: s.replicationDelayMs,
+    readReplicationDelayMs: s.readReplicationDelayMs,
   };
 }
 
@@ -102,6 +104,7 @@ export function handleOperator(
           ? { remaining: p.burst429.count, retryAfterSeconds: p.burst429.retryAfterSeconds }
           : base.burst429,
         replicationDelayMs: p.replicationDelayMs ?? base.replicationDelayMs,
+        readReplicationDelayMs: p.readReplicationDelayMs ?? base.readReplicationDelayMs,
       });
       return { status: 200, body: faultsView(ctx.faults.settings) };
     }

@@ -132,7 +132,7 @@ function advancedQuery(req: GraphRequest): boolean {
   return req.headers.consistencylevel?.toLowerCase() === 'eventual' && req.query.get('$count') === 'true';
 }
 
-export function listUsers(_ctx: EmulatorContext, req: GraphRequest): GraphResponse {
+export function listUsers(ctx: EmulatorContext, req: GraphRequest): GraphResponse {
   requirePermission(req, USER_READ);
   checkQueryOptions(req);
   const tenant = req.caller.tenant;
@@ -163,6 +163,7 @@ export function listUsers(_ctx: EmulatorContext, req: GraphRequest): GraphRespon
   } else {
     matches = [...tenant.users.values()];
   }
+  matches = matches.filter((u) => readableYet(ctx, u));
   const pageSize = top ?? DEFAULT_PAGE_SIZE;
   let offset = 0;
   const skiptoken = req.query.get('$skiptoken');
@@ -190,13 +191,26 @@ export function findUser(tenant: TenantState, key: string): UserRecord {
   return user;
 }
 
-export function getUser(_ctx: EmulatorContext, req: GraphRequest, key: string): GraphResponse {
+/** Read replication fault: a user created less than N ms ago is not yet found by reads and updates. */
+function readableYet(ctx: EmulatorContext, user: UserRecord): boolean {
+  const delay = ctx.faults.settings.readReplicationDelayMs;
+  return delay <= 0 || ctx.now() - user.createdAtMs >= delay;
+}
+
+/** `findUser` as a read or an update sees it under the read replication fault. */
+function findReadableUser(ctx: EmulatorContext, tenant: TenantState, key: string): UserRecord {
+  const user = findUser(tenant, key);
+  if (!readableYet(ctx, user)) throw notFound(key);
+  return user;
+}
+
+export function getUser(ctx: EmulatorContext, req: GraphRequest, key: string): GraphResponse {
   requirePermission(req, USER_READ);
   checkQueryOptions(req);
   if (req.query.has('$filter') || req.query.has('$top'))
     throw badRequest('Query option is not allowed on a single entity.');
   const select = resolveSelect(req);
-  const user = findUser(req.caller.tenant, key);
+  const user = findReadableUser(ctx, req.caller.tenant, key);
   return { status: 200, body: { '@odata.context': contextUrl(req, select, true), ...projectUser(user, select) } };
 }
 
@@ -250,7 +264,7 @@ export function applyUserChanges(tenant: TenantState, user: UserRecord, changes:
 export function updateUser(ctx: EmulatorContext, req: GraphRequest, key: string): GraphResponse {
   requirePermission(req, USER_WRITE);
   const tenant = req.caller.tenant;
-  const user = findUser(tenant, key);
+  const user = findReadableUser(ctx, tenant, key);
   const { changes } = validateUserWrite(req.body, {
     mode: 'update',
     tenant,

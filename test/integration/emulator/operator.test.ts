@@ -188,6 +188,24 @@ describe('faults', () => {
     expect(Date.now() - start).toBeGreaterThanOrEqual(140);
   });
 
+  it('hides a just-created user from reads and updates during the read replication delay, but keeps its UPN taken', async () => {
+    await op('PUT', '/faults', { readReplicationDelayMs: 300 });
+    const body = userBody();
+    const created = (await graph('POST', '/users', { body })).json;
+    const upn = encodeURIComponent(`'${String(body.userPrincipalName)}'`);
+    const read = await graph('GET', `/users/${created.id}`);
+    expect(read.status).toBe(404);
+    expect(read.json.error.code).toBe('Request_ResourceNotFound');
+    expect((await graph('GET', `/users?$filter=userPrincipalName eq ${upn}`)).json.value).toEqual([]);
+    expect((await graph('PATCH', `/users/${created.id}`, { body: { jobTitle: 'x' } })).status).toBe(404);
+    const second = await graph('POST', '/users', { body });
+    expect(second.status).toBe(400);
+    expect(second.json.error.details?.[0]?.code ?? second.json.error.code).toMatch(/ObjectConflict/);
+    await new Promise((r) => setTimeout(r, 320));
+    expect((await graph('GET', `/users/${created.id}`)).status).toBe(200);
+    expect((await graph('GET', `/users?$filter=userPrincipalName eq ${upn}`)).json.value).toHaveLength(1);
+  });
+
   it('hides a just-created user from manager $ref until the replication delay has passed', async () => {
     await op('PUT', '/faults', { replicationDelayMs: 300 });
     const boss = (await graph('POST', '/users', { body: userBody() })).json;

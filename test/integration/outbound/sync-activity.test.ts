@@ -288,6 +288,26 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     expect(await managerRows()).toHaveLength(1);
   });
 
+  it("retries instead of blocking as a UPN conflict when Entra's reads lag a create it just made", async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `lagging@${VERIFIED}` });
+    const first = await sync(tenantId, e.id);
+    await em.operator('DELETE', '/_emulator/requests');
+    await em.operator('PATCH', '/_emulator/faults', { readReplicationDelayMs: 60_000 });
+    try {
+      // A reconciling sync (enrol or retry) reads the account: neither its id nor its username is readable yet.
+      const f = await failure(sync(tenantId, e.id, 1, true));
+      expect(f).toMatchObject({ type: 'GraphUnavailable', nonRetryable: false });
+      expect((await writes()).filter((r) => r.method === 'POST')).toEqual([]);
+    } finally {
+      await em.operator('PATCH', '/_emulator/faults', { readReplicationDelayMs: 0 });
+    }
+    const done = await sync(tenantId, e.id, 2, true);
+    expect(done).toMatchObject({ outcome: 'unchanged', entraObjectId: first.entraObjectId });
+    expect((await em.users()).filter((u) => u.userPrincipalName === `lagging@${VERIFIED}`)).toHaveLength(1);
+    expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({ state: 'SYNCED' });
+  });
+
   it("sets the Entra manager once the manager has an object id, waiting out Entra's replication delay", async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const boss = await createEmployee(t.db, tenantId, { user_name: `boss@${VERIFIED}` });
