@@ -197,6 +197,8 @@ export function describePlan(plan: SyncPlan): Record<string, unknown> {
   const writes = Object.keys(plan.patch).length > 0;
   return {
     action: writes || plan.manager ? 'update' : 'none',
+    // What the plan compared with: the last sync's snapshot (a change-driven sync), or the account read from Entra.
+    basis: plan.fromSnapshot ? 'last-sync' : 'entra',
     entraObjectId: plan.objectId,
     adopt: plan.adopted,
     request: writes ? { method: 'PATCH', path: `/v1.0/users/${plan.objectId}`, body: plan.patch } : null,

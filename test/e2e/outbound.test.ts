@@ -3,7 +3,8 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { upsertOutboundSettings, type OutboundSettings } from '../../src/db/outbound-settings';
 import { createGraphConnector } from '../../src/graph/connector';
-import type { EntraDirectory } from '../../src/graph/directory';
+import { createGraphClient, graphOrigin } from '../../src/graph/client';
+import { GraphDirectory, type EntraDirectory } from '../../src/graph/directory';
 import { DEFAULT_MAPPING } from '../../src/graph/mapping';
 import { silentLogger } from '../../src/logger';
 import { employeeSyncWorkflowId } from '../../src/workflows/messages';
@@ -193,9 +194,29 @@ describe('outbound provisioning end to end', () => {
     const preview = await admin('get', `/outbound/employees/${id}/preview`).expect(200);
     expect(preview.body).toMatchObject({
       action: 'update',
+      basis: 'last-sync',
       request: { method: 'PATCH', body: { jobTitle: 'Director' } },
     });
     expect((await entraUser(`preview@${VERIFIED}`))?.jobTitle).toBe('Analyst');
+
+    // An edit made in Entra by hand: a change-driven sync (from the last sync's snapshot) does not see it, and the
+    // preview says so; ?reconcile=true shows what an enrol or retry (which reads the account) would send.
+    const account = (await entraUser(`preview@${VERIFIED}`))!;
+    const conn = {
+      graphTenantId: ENTRA_TENANT,
+      clientId: APP_ID,
+      clientSecret: APP_SECRET,
+      authorityHost: em.url,
+      graphBaseUrl: `${em.url}/v1.0`,
+    };
+    const asAdmin = new GraphDirectory(createGraphClient(conn, { extraCaPem: em.ca }), graphOrigin(conn.graphBaseUrl));
+    await asAdmin.updateUser(String(account.id), { department: 'Edited in Entra' });
+    const next = await admin('get', `/outbound/employees/${id}/preview`).expect(200);
+    expect(next.body.request.body).toEqual({ jobTitle: 'Director' });
+    const reconciled = await admin('get', `/outbound/employees/${id}/preview?reconcile=true`).expect(200);
+    expect(reconciled.body).toMatchObject({ action: 'update', basis: 'entra' });
+    expect(reconciled.body.request.body).toEqual({ jobTitle: 'Director', department: null });
+    await admin('get', `/outbound/employees/${id}/preview?reconcile=maybe`).expect(400);
   });
 
   it('unverified domain → BLOCKED with the reason → email fixed over SCIM → SYNCED', async () => {

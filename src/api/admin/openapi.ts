@@ -221,7 +221,18 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
     },
     [t('/outbound/employees/{employeeId}/preview')]: {
-      parameters: [tenantParam, idParam('employeeId')],
+      parameters: [
+        tenantParam,
+        idParam('employeeId'),
+        {
+          name: 'reconcile',
+          in: 'query',
+          required: false,
+          description:
+            'true: plan like an enrol or retry, against the account read from Entra (default: like a change)',
+          schema: { type: 'string', enum: ['true', 'false'] },
+        },
+      ],
       get: {
         summary: 'What the next sync would send to Graph, without writing',
         responses: { '200': ok('the plan'), ...std },

@@ -106,6 +106,13 @@ const EnrolBody = z.union([
   z.strictObject({ employeeIds: z.array(z.string().regex(UUID)).min(1).max(1000) }),
 ]);
 
+const PreviewQuery = z.object({
+  reconcile: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+});
+
 const ListQuery = z.object({
   state: z.enum(PROVISIONING_STATES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -294,6 +301,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     const employeeId = String(req.params.employeeId);
     const inputs = UUID.test(employeeId) ? await loadSyncInputs(db, tenantId, employeeId) : undefined;
     if (!inputs) throw notFound('employee');
+    const { reconcile } = PreviewQuery.parse(req.query);
     const { employee } = inputs;
     try {
       const { settings, directory } = await graph().forTenant(tenantId, inputs.settings ?? null);
@@ -303,6 +311,9 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
         employee,
         storedObjectId: inputs.entraObjectId,
         managerObjectId: settings.setManager && employee.managerId ? (inputs.manager?.entraObjectId ?? null) : null,
+        // A sync for a change compares with what the last sync left (not reading the account); enrol and retry
+        // compare with the account as it is in Entra.
+        snapshot: reconcile ? undefined : inputs.snapshot,
       });
       res.json({ employeeId: employee.id, version: employee.version, ...describePlan(plan) });
     } catch (err) {
