@@ -21,7 +21,23 @@ import type { WriteBudget } from './write-budget';
  */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 export const DEFAULT_GRAPH_BASE_URL = 'https://graph.microsoft.com';
-const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+/** Microsoft Graph's national cloud deployments: a token for one of them is asked for with its own origin. */
+const NATIONAL_GRAPH_HOSTS = new Set([
+  'graph.microsoft.us',
+  'dod-graph.microsoft.us',
+  'microsoftgraph.chinacloudapi.cn',
+]);
+
+/**
+ * The `.default` scope of the Graph deployment at `graphBaseUrl`: its own origin for a national cloud, else the global
+ * service's (also for a stand-in such as the emulator, which issues tokens for the global audience).
+ */
+export function graphScope(graphBaseUrl: string | null | undefined): string {
+  const origin = graphOrigin(graphBaseUrl);
+  return NATIONAL_GRAPH_HOSTS.has(new URL(origin).hostname)
+    ? `${origin}/.default`
+    : `${DEFAULT_GRAPH_BASE_URL}/.default`;
+}
 
 /** Graph requests made inside `countGraphRequests(fn)`, for logs and the benchmark. */
 export interface RequestTally {
@@ -98,9 +114,12 @@ export function createCredential(conn: GraphConnection, extraCaPem?: string): To
  * does the same but builds an Error object, stack trace and all, on every request in case it needs one.
  */
 class CredentialAuthenticationProvider implements AuthenticationProvider {
-  constructor(private readonly credential: TokenCredential) {}
+  constructor(
+    private readonly credential: TokenCredential,
+    private readonly scope: string,
+  ) {}
   async getAccessToken(): Promise<string> {
-    const token = await this.credential.getToken(GRAPH_SCOPE);
+    const token = await this.credential.getToken(this.scope);
     if (!token?.token) throw new Error('The identity platform returned no access token for Microsoft Graph.');
     return token.token;
   }
@@ -109,7 +128,7 @@ class CredentialAuthenticationProvider implements AuthenticationProvider {
 export function createGraphClient(conn: GraphConnection, opts: GraphClientOptions = {}): Client {
   const origin = graphOrigin(conn.graphBaseUrl);
   const credential = new CachedTokenCredential(opts.credential ?? createCredential(conn, opts.extraCaPem));
-  const authProvider = new CredentialAuthenticationProvider(credential);
+  const authProvider = new CredentialAuthenticationProvider(credential, graphScope(conn.graphBaseUrl));
   const chain: Middleware[] = [
     new AuthenticationHandler(authProvider),
     new BudgetMiddleware(opts.budget),

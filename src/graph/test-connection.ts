@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import type { GraphConnection } from '../db/outbound-settings';
-import { createCredential, createGraphClient, graphOrigin } from './client';
+import { createCredential, createGraphClient, graphOrigin, graphScope } from './client';
 import { GraphDirectory } from './directory';
 import { classifyGraphError, ProvisioningError, REQUIRED_PERMISSION } from './errors';
 import { extensionAppId, extensionTargets, type MappingEntry } from './mapping';
@@ -24,7 +24,6 @@ export interface ConnectionTestResult {
   extensionProperties: Array<{ name: string; isMultiValued: boolean; dataType: string }>;
 }
 
-const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 const WRITE_ROLES = ['User.ReadWrite.All', 'Directory.ReadWrite.All'];
 
 /** The `roles` claim of a JWT access token, or undefined when it is not a readable JWT. */
@@ -56,7 +55,7 @@ export async function testGraphConnection(
   const credential: TokenCredential = createCredential(conn, opts.extraCaPem);
   let roles: string[] | undefined;
   try {
-    const token = await credential.getToken(GRAPH_SCOPE);
+    const token = await credential.getToken(graphScope(conn.graphBaseUrl));
     if (!token) throw new Error('no token returned');
     roles = tokenRoles(token.token);
     checks.push({ name: 'token', ok: true, detail: 'signed in with the client id and secret' });
