@@ -144,7 +144,16 @@ export function createActivities(deps: ActivityDeps) {
       log.info({ outcome, entraObjectId: objectId, graphRequests }, 'employee synced to Entra ID');
       return { outcome, entraObjectId: objectId, syncedVersion: employee.version, graphRequests };
     } catch (err) {
-      if (!(err instanceof ProvisioningError)) throw err;
+      if (!(err instanceof ProvisioningError)) {
+        // Not classified (a bug, or an answer of a shape we do not know): Temporal retries it; the status shows it.
+        await recordFailure(db, tenantId, employeeId, {
+          blocked: false,
+          reason: `Unexpected error, retrying: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000),
+          errorType: 'UnexpectedError',
+        });
+        log.error({ err }, 'sync failed unexpectedly; Temporal retries it');
+        throw err;
+      }
       await recordFailure(db, tenantId, employeeId, {
         blocked: !err.retryable,
         reason: err.message,

@@ -225,6 +225,32 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     expect(row).toMatchObject({ state: 'BLOCKED', error_type: 'NotConfigured' });
   });
 
+  it('shows an unexpected error in the status while Temporal retries it', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `unexpected@${VERIFIED}` });
+    const broken = createActivities({
+      db: t.db,
+      logger: silentLogger(),
+      graph: {
+        forTenant: async () => {
+          throw new TypeError("Cannot read properties of undefined (reading 'value')");
+        },
+      },
+    });
+    await expect(
+      new MockActivityEnvironment().run(broken.syncEmployeeToEntra, {
+        tenantId,
+        employeeId: e.id,
+        changedAttributes: [],
+      }),
+    ).rejects.toThrow(TypeError);
+    expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({
+      state: 'PENDING',
+      errorType: 'UnexpectedError',
+      reason: expect.stringMatching(/^Unexpected error, retrying: Cannot read properties/),
+    });
+  });
+
   it('blocks with PermissionDenied naming the missing permission', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey, { clientId: NOPERM_APP_ID });
     const e = await createEmployee(t.db, tenantId, { user_name: `perm@${VERIFIED}` });
