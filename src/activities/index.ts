@@ -146,12 +146,12 @@ export function createActivities(deps: ActivityDeps) {
     } catch (err) {
       if (!(err instanceof ProvisioningError)) {
         // Not classified (a bug, or an answer of a shape we do not know): Temporal retries it; the status shows it.
+        log.error({ err }, 'sync failed unexpectedly; Temporal retries it');
         await recordFailure(db, tenantId, employeeId, {
           blocked: false,
           reason: `Unexpected error, retrying: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000),
           errorType: 'UnexpectedError',
-        });
-        log.error({ err }, 'sync failed unexpectedly; Temporal retries it');
+        }).catch((recordErr: unknown) => log.warn({ err: recordErr }, 'could not record the unexpected error'));
         throw err;
       }
       await recordFailure(db, tenantId, employeeId, {

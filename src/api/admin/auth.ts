@@ -36,6 +36,8 @@ export function requireTenantAccess(db: Db): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const tenantId = String(req.params.tenantId ?? '');
+      // Several routers are mounted under /tenants/:tenantId; the first guard that let the request through decides.
+      if (res.locals.tenantId === tenantId) return next();
       const token = adminToken(res);
       const reachable =
         UUID.test(tenantId) &&
