@@ -47,14 +47,22 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
   });
   beforeEach(() => em.operator('DELETE', '/_emulator/requests'));
 
-  /** One attempt of the sync; `reconcile` compares with the account in Entra instead of the last sync's snapshot. */
-  const sync = (tenantId: string, employeeId: string, attempt = 1, reconcile = false): Promise<SyncResult> =>
-    new MockActivityEnvironment({ attempt }).run(activities.syncEmployeeToEntra, {
+  /** One attempt of a sync by `acts`; `reconcile` compares with the account in Entra instead of the last snapshot. */
+  const syncWith = (
+    acts: ReturnType<typeof createActivities>,
+    tenantId: string,
+    employeeId: string,
+    attempt = 1,
+    reconcile = false,
+  ): Promise<SyncResult> =>
+    new MockActivityEnvironment({ attempt }).run(acts.syncEmployeeToEntra, {
       tenantId,
       employeeId,
       changedAttributes: [],
       reconcile,
     });
+  const sync = (tenantId: string, employeeId: string, attempt = 1, reconcile = false): Promise<SyncResult> =>
+    syncWith(activities, tenantId, employeeId, attempt, reconcile);
 
   async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
     try {
@@ -212,13 +220,7 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
       logger: silentLogger(),
       graph: createGraphConnector({ db: t.db, secretsKey: testSecretsKey(), extraCaPem: em.ca }),
     });
-    const f = await failure(
-      new MockActivityEnvironment().run(otherKey.syncEmployeeToEntra, {
-        tenantId,
-        employeeId: e.id,
-        changedAttributes: [],
-      }),
-    );
+    const f = await failure(syncWith(otherKey, tenantId, e.id));
     expect(f).toMatchObject({ type: 'NotConfigured', nonRetryable: true });
     expect(f.message).toMatch(/cannot be decrypted with this worker's SECRETS_KEY/);
     const row = await t.db('employee_provisioning').where({ tenant_id: tenantId, employee_id: e.id }).first();
@@ -237,13 +239,7 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
         },
       },
     });
-    await expect(
-      new MockActivityEnvironment().run(broken.syncEmployeeToEntra, {
-        tenantId,
-        employeeId: e.id,
-        changedAttributes: [],
-      }),
-    ).rejects.toThrow(TypeError);
+    await expect(syncWith(broken, tenantId, e.id)).rejects.toThrow(TypeError);
     expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({
       state: 'PENDING',
       errorType: 'UnexpectedError',
