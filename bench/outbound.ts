@@ -358,6 +358,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
           TEMPORAL_TASK_QUEUE: TASK_QUEUE,
           SECRETS_KEY: secretsKey.toString('base64'),
           GRAPH_EXTRA_CA_CERTS: cert.certPath,
+          GRAPH_ALLOWED_ORIGINS: emulator.url,
           // Unthrottled phases measure raw speed; the throttled phase runs with Graph's real quota.
           GRAPH_WRITES_PER_WINDOW: String(writesPerWindow),
           // Throttled attempts may wait for the write budget, so they keep the default timeout.

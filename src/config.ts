@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowedOrigins } from './graph/endpoints';
 
 /** Repository root (this file is src/config.ts, or dist/src/config.js after a build). */
 export const REPO_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
@@ -43,6 +44,22 @@ const ConfigSchema = z.object({
   TEMPORAL_TEST_SERVER_PATH: z.string().default(path.join(REPO_ROOT, '.tools/pypi/bin/temporal-test-server')),
   /** PEM file with extra CA certificates the worker trusts for Graph and sign-in (a TLS-inspecting proxy's CA). */
   GRAPH_EXTRA_CA_CERTS: z.string().optional(),
+  /**
+   * Origins besides Microsoft's clouds that tenants' outbound settings may point `authorityHost` and `graphBaseUrl`
+   * at (https URLs, comma-separated): the emulator in development and tests, or a Graph proxy. Unlisted origins are
+   * refused, so an admin token cannot send the client secret or Graph tokens to a server of its choosing.
+   */
+  GRAPH_ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseAllowedOrigins(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** Extra quiet period before each outbound sync (a Temporal timer, ~1 s granularity); 0 = sync at once. */
   OUTBOUND_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   /**

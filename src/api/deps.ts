@@ -17,6 +17,8 @@ export interface ApiDeps {
   secretsKey?: Buffer;
   /** Extra trusted CA (PEM) for Graph calls of test connection and preview (the emulator's certificate in tests). */
   graphExtraCaPem?: string;
+  /** Origins besides Microsoft's clouds that outbound settings may point at (GRAPH_ALLOWED_ORIGINS; src/graph/endpoints.ts). */
+  graphAllowedOrigins?: readonly string[];
   /** Graph access for the outbound preview; built from db and secretsKey when absent. */
   outboundGraph?: GraphConnector;
 }

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app';
 import { loadConfig, publicBaseUrl, type Config } from '../config';
@@ -39,6 +40,8 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     temporal,
     temporalTaskQueue: config.TEMPORAL_TASK_QUEUE,
     secretsKey: config.SECRETS_KEY ? Buffer.from(config.SECRETS_KEY, 'base64') : undefined,
+    graphExtraCaPem: config.GRAPH_EXTRA_CA_CERTS ? fs.readFileSync(config.GRAPH_EXTRA_CA_CERTS, 'utf8') : undefined,
+    graphAllowedOrigins: config.GRAPH_ALLOWED_ORIGINS,
   });
   const server = app.listen(config.API_PORT, config.API_HOST, () => {
     logger.info({ url: publicBaseUrl(config), pid: process.pid }, 'api listening');

@@ -175,6 +175,10 @@ async function main(): Promise<void> {
       // The emulator's self-signed certificate, trusted by the Graph client (and by Node, which reads
       // NODE_EXTRA_CA_CERTS only at process start).
       GRAPH_EXTRA_CA_CERTS: cert.certPath,
+      // The emulator is where the default tenant's settings point; Microsoft's clouds are always allowed.
+      GRAPH_ALLOWED_ORIGINS: [graph.emulatorUrl, graph.authorityHost, process.env.GRAPH_ALLOWED_ORIGINS ?? '']
+        .filter(Boolean)
+        .join(','),
       NODE_EXTRA_CA_CERTS: cert.certPath,
     };
     const worker = spawn(process.execPath, [path.join(__dirname, 'worker.js')], { env: childEnv, stdio: 'inherit' });

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     secretsKey: config.SECRETS_KEY ? Buffer.from(config.SECRETS_KEY, 'base64') : undefined,
     extraCaPath: config.GRAPH_EXTRA_CA_CERTS,
+    graphAllowedOrigins: config.GRAPH_ALLOWED_ORIGINS,
     debounceMs: config.OUTBOUND_DEBOUNCE_MS,
     enrolmentsInFlight: config.OUTBOUND_ENROLMENTS_IN_FLIGHT,
     syncAttemptTimeoutMs: config.OUTBOUND_SYNC_ATTEMPT_TIMEOUT_MS,

@@ -8,6 +8,7 @@ import {
 } from '../db/outbound-settings';
 import { ErrorTypes } from '../workflows/messages';
 import { createGraphClient, graphOrigin } from './client';
+import { endpointRefusals } from './endpoints';
 import { GraphDirectory, type EntraDirectory, type ExtensionDefinition } from './directory';
 import { ProvisioningError } from './errors';
 import { WriteBudgets } from './write-budget';
@@ -38,6 +39,8 @@ export interface GraphConnectorOptions {
   cacheTtlMs?: number;
   /** Extra trusted CA certificate (PEM) for Graph and the identity platform, e.g. the emulator's. */
   extraCaPem?: string;
+  /** Origins besides Microsoft's clouds that settings may point at (GRAPH_ALLOWED_ORIGINS; src/graph/endpoints.ts). */
+  allowedOrigins?: readonly string[];
   /** For tests: build the directory differently (e.g. an in-memory fake). */
   directoryFactory?: (conn: GraphConnection, budgets: WriteBudgets) => EntraDirectory;
 }
@@ -77,6 +80,13 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
           );
         });
         if (!conn) throw notConfigured('the Entra tenant id, client id or client secret is missing');
+        // Settings stored before the server's allowed origins changed: never send the secret there.
+        const refused = endpointRefusals(conn, opts.allowedOrigins ?? []);
+        if (refused.length > 0) {
+          throw notConfigured(
+            `${refused.map((r) => r.message).join('; ')}; point the setting at a Microsoft cloud, or have the operator add the origin to GRAPH_ALLOWED_ORIGINS of the api and worker`,
+          );
+        }
         entry = { stamp, directory: new CachingDirectory(factory(conn, budgets), ttl) };
         cache.set(tenantId, entry);
       }

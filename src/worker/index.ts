@@ -24,6 +24,8 @@ export interface WorkerProcessDeps {
   extraCaPem?: string;
   /** Path alternative to `extraCaPem`. */
   extraCaPath?: string;
+  /** Origins besides Microsoft's clouds that outbound settings may point at (GRAPH_ALLOWED_ORIGINS). */
+  graphAllowedOrigins?: readonly string[];
   /** Pre-built workflow bundle (tests, production images); default: bundle src/workflows at start. */
   workflowBundle?: WorkflowBundleOption;
   /** Run the outbox relay in this process (default true). */
@@ -87,6 +89,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
       db: deps.db,
       secretsKey: deps.secretsKey,
       extraCaPem,
+      allowedOrigins: deps.graphAllowedOrigins,
       budgets: new WriteBudgets(deps.writeBudget),
     });
   const worker = await Worker.create({

@@ -51,6 +51,7 @@ describe('worker killed mid-sync', () => {
         TEMPORAL_TASK_QUEUE: taskQueue,
         SECRETS_KEY: secretsKey.toString('base64'),
         GRAPH_EXTRA_CA_CERTS: emulatorCertificate().certPath,
+        GRAPH_ALLOWED_ORIGINS: em.url,
         LOG_LEVEL: 'error',
       },
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -62,7 +62,7 @@ describe('outbound provisioning end to end', () => {
       secretsKey,
     );
     // The production connector, with one seam: a simulated crash between Graph's create and our DB write.
-    const real = createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca });
+    const real = createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca, allowedOrigins: [em.url] });
     const graph = {
       async forTenant(id: string, settings?: OutboundSettings | null) {
         const tg = await real.forTenant(id, settings);
@@ -94,6 +94,7 @@ describe('outbound provisioning end to end', () => {
       temporalTaskQueue: taskQueue,
       secretsKey,
       graphExtraCaPem: em.ca,
+      graphAllowedOrigins: [em.url],
     });
   }, 120_000);
 

@@ -26,6 +26,7 @@ import {
   notEnrolled,
 } from '../../db/provisioning';
 import { createGraphConnector, type GraphConnector } from '../../graph/connector';
+import { endpointRefusals } from '../../graph/endpoints';
 import { ProvisioningError } from '../../graph/errors';
 import { HR_FIELDS, MappingSchema } from '../../graph/mapping';
 import { testGraphConnection } from '../../graph/test-connection';
@@ -67,6 +68,15 @@ function requireSecretForNewEndpoint(
     `Changing ${changed.join(', ')} needs the client secret again: send clientSecret in the same request. The stored secret is only ever sent to the authority and app it was entered for.`,
     { errors: changed.map((f) => ({ path: f, message: 'requires clientSecret in the same request' })) },
   );
+}
+
+/** Refuses an authority or Graph URL outside Microsoft's clouds and the server's GRAPH_ALLOWED_ORIGINS. */
+function requireAllowedEndpoints(input: z.infer<typeof OutboundSettingsPatch>, allowedOrigins: readonly string[]) {
+  const refused = endpointRefusals(input, allowedOrigins);
+  if (refused.length === 0) return;
+  throw new ProblemError(400, 'Bad Request', refused.map((r) => r.message).join('; '), {
+    errors: refused.map((r) => ({ path: r.field, message: r.message })),
+  });
 }
 
 const WatchedAttribute = z
@@ -157,7 +167,12 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
   const graph = (): GraphConnector =>
     (connector ??=
       deps.outboundGraph ??
-      createGraphConnector({ db, secretsKey: deps.secretsKey, extraCaPem: deps.graphExtraCaPem }));
+      createGraphConnector({
+        db,
+        secretsKey: deps.secretsKey,
+        extraCaPem: deps.graphExtraCaPem,
+        allowedOrigins: deps.graphAllowedOrigins,
+      }));
 
   router.get('/outbound/settings', async (_req, res) => {
     const s = await getOutboundSettings(db, tenantIdOf(res));
@@ -175,6 +190,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
         'SECRETS_KEY is not configured, so a client secret cannot be stored',
       );
     }
+    requireAllowedEndpoints(input, deps.graphAllowedOrigins ?? []);
     requireSecretForNewEndpoint(await getOutboundSettings(db, tenantId), input);
     const saved = await upsertOutboundSettings(db, tenantId, input, deps.secretsKey);
     const { clientSecret, ...audited } = input;
@@ -198,6 +214,15 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     const conn = await getGraphConnection(db, tenantId, deps.secretsKey);
     if (!conn)
       throw new ProblemError(409, 'Conflict', 'the Entra tenant id, client id and client secret must be set first');
+    const refused = endpointRefusals(conn, deps.graphAllowedOrigins ?? []);
+    if (refused.length > 0) {
+      throw new ProblemError(
+        409,
+        'Conflict',
+        `${refused.map((r) => r.message).join('; ')}: change the setting (with the client secret) before testing`,
+        { errors: refused.map((r) => ({ path: r.field, message: r.message })) },
+      );
+    }
     res.json(await testGraphConnection(conn, { mapping: settings.mapping, extraCaPem: deps.graphExtraCaPem }));
   });
 

@@ -34,7 +34,7 @@ describe('incremental sync to Entra', () => {
 
   beforeAll(async () => {
     [t, em] = await Promise.all([createTestDb(), startTestEmulator()]);
-    graph = createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca });
+    graph = createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca, allowedOrigins: [em.url] });
     activities = createActivities({ db: t.db, logger: silentLogger(), graph });
   });
   afterAll(async () => {

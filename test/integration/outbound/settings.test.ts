@@ -1,6 +1,8 @@
 import request from 'supertest';
 import { getOutboundSettings, seedDefaultOutboundSettings } from '../../../src/db/outbound-settings';
+import { createGraphConnector } from '../../../src/graph/connector';
 import { DEFAULT_MAPPING, DEFAULT_WATCHED_ATTRIBUTES } from '../../../src/graph/mapping';
+import { ErrorTypes } from '../../../src/workflows/messages';
 import { buildTestApp, seedTenant } from '../../support/app';
 import { createTestDb, type TestDb } from '../../support/db';
 import {
@@ -27,9 +29,9 @@ describe('outbound settings (admin API)', () => {
     await t?.drop();
   });
 
-  async function setup() {
+  async function setup(allowedOrigins: string[] = [em.url]) {
     const tenant = await seedTenant(t.db, 'Settings');
-    const app = buildTestApp(t.db, { secretsKey, graphExtraCaPem: em.ca });
+    const app = buildTestApp(t.db, { secretsKey, graphExtraCaPem: em.ca, graphAllowedOrigins: allowedOrigins });
     const call = (method: 'get' | 'patch' | 'post', path: string) =>
       request(app)
         [method](`/admin/v1/tenants/${tenant.tenantId}/outbound${path}`)
@@ -83,8 +85,8 @@ describe('outbound settings (admin API)', () => {
       .expect(200);
 
     for (const change of [
-      { authorityHost: 'https://login.attacker.example' },
-      { graphBaseUrl: 'https://graph.attacker.example' },
+      { authorityHost: 'https://login.microsoftonline.us' },
+      { graphBaseUrl: 'https://graph.microsoft.us/v1.0' },
       { graphTenantId: 'attacker.onmicrosoft.com' },
       { clientId: NOPERM_APP_ID },
       { authorityHost: null },
@@ -103,9 +105,76 @@ describe('outbound settings (admin API)', () => {
       .send({ ...connection, enabled: true })
       .expect(200);
     const moved = await call('patch', '/settings')
-      .send({ authorityHost: 'https://login.contoso.example', clientSecret: 'a-new-secret' })
+      .send({ authorityHost: 'https://login.microsoftonline.us', clientSecret: 'a-new-secret' })
       .expect(200);
-    expect(moved.body).toMatchObject({ authorityHost: 'https://login.contoso.example', clientSecretSet: true });
+    expect(moved.body).toMatchObject({ authorityHost: 'https://login.microsoftonline.us', clientSecretSet: true });
+  });
+
+  it("points the connection only at Microsoft's clouds and the origins the server allows, even with the secret", async () => {
+    const { call } = await setup();
+    const connection = { graphTenantId: ENTRA_TENANT, clientId: APP_ID, authorityHost: em.url, graphBaseUrl: em.url };
+    await call('patch', '/settings')
+      .send({ ...connection, clientSecret: APP_SECRET })
+      .expect(200);
+
+    for (const change of [
+      { authorityHost: 'https://login.attacker.example' },
+      { graphBaseUrl: 'https://169.254.169.254/latest' },
+      // Same host as the allowed emulator, other port: a different origin.
+      { graphBaseUrl: `${new URL(em.url).protocol}//${new URL(em.url).hostname}:1` },
+      { authorityHost: 'https://login.microsoftonline.com.attacker.example' },
+    ]) {
+      const field = Object.keys(change)[0]!;
+      const refused = await call('patch', '/settings')
+        .send({ ...change, clientSecret: 'attacker-secret' })
+        .expect(400);
+      expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(refused.body.detail).toMatch(/GRAPH_ALLOWED_ORIGINS/);
+      expect(refused.body.errors).toEqual([{ path: field, message: expect.stringContaining(field) }]);
+    }
+    expect((await call('get', '/settings').expect(200)).body).toMatchObject(connection);
+
+    // Every Microsoft cloud is allowed without configuration; unset means the global cloud.
+    for (const cloud of [
+      { authorityHost: 'https://login.microsoftonline.us', graphBaseUrl: 'https://dod-graph.microsoft.us/v1.0' },
+      { authorityHost: 'https://login.chinacloudapi.cn', graphBaseUrl: 'https://microsoftgraph.chinacloudapi.cn' },
+      { authorityHost: null, graphBaseUrl: null },
+    ]) {
+      await call('patch', '/settings')
+        .send({ ...cloud, clientSecret: APP_SECRET })
+        .expect(200);
+    }
+  });
+
+  it('neither tests nor syncs with a stored endpoint the server no longer allows', async () => {
+    const { call: allowed, tenant } = await setup();
+    await allowed('patch', '/settings')
+      .send({
+        graphTenantId: ENTRA_TENANT,
+        clientId: APP_ID,
+        clientSecret: APP_SECRET,
+        authorityHost: em.url,
+        graphBaseUrl: em.url,
+        enabled: true,
+      })
+      .expect(200);
+    await allowed('post', '/settings/test').expect(200);
+
+    // The operator removed the emulator from GRAPH_ALLOWED_ORIGINS: the secret goes nowhere.
+    const app = buildTestApp(t.db, { secretsKey, graphExtraCaPem: em.ca, graphAllowedOrigins: [] });
+    const tested = await request(app)
+      .post(`/admin/v1/tenants/${tenant.tenantId}/outbound/settings/test`)
+      .set('Authorization', `Bearer ${tenant.adminToken}`)
+      .expect(409);
+    expect(tested.body.errors.map((e: { path: string }) => e.path)).toEqual(['authorityHost', 'graphBaseUrl']);
+
+    const worker = createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca, allowedOrigins: [] });
+    await expect(worker.forTenant(tenant.tenantId)).rejects.toMatchObject({
+      type: ErrorTypes.NotConfigured,
+      message: expect.stringMatching(/authorityHost .* GRAPH_ALLOWED_ORIGINS/),
+    });
+    const allowedWorker = createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca, allowedOrigins: [em.url] });
+    await expect(allowedWorker.forTenant(tenant.tenantId)).resolves.toMatchObject({ settings: { enabled: true } });
   });
 
   it('accepts the Entra tenant as a GUID or a domain name only', async () => {

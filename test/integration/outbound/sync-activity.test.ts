@@ -37,7 +37,7 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     activities = createActivities({
       db: t.db,
       logger: silentLogger(),
-      graph: createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca }),
+      graph: createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca, allowedOrigins: [em.url] }),
       managerReplicationAttempts: 3,
     });
   });
@@ -218,7 +218,12 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     const otherKey = createActivities({
       db: t.db,
       logger: silentLogger(),
-      graph: createGraphConnector({ db: t.db, secretsKey: testSecretsKey(), extraCaPem: em.ca }),
+      graph: createGraphConnector({
+        db: t.db,
+        secretsKey: testSecretsKey(),
+        extraCaPem: em.ca,
+        allowedOrigins: [em.url],
+      }),
     });
     const f = await failure(syncWith(otherKey, tenantId, e.id));
     expect(f).toMatchObject({ type: 'NotConfigured', nonRetryable: true });
