@@ -1,6 +1,6 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
-import { classifyGraphError, type GraphOperation } from './errors';
+import { classifyGraphError, LEAVE_DATE_PERMISSION, type GraphOperation } from './errors';
 
 /**
  * The handful of Graph calls provisioning needs, each validated at the edge and failing only with classified
@@ -47,6 +47,10 @@ export function odataString(value: string): string {
   return `'${encodeURIComponent(value.replace(/'/g, "''"))}'`;
 }
 
+/** The permission a user write needs besides User.ReadWrite.All, if any. */
+const extraWritePermission = (body: Record<string, unknown>): string | undefined =>
+  Object.hasOwn(body, 'employeeLeaveDateTime') ? LEAVE_DATE_PERMISSION : undefined;
+
 export class GraphDirectory implements EntraDirectory {
   constructor(
     private readonly client: Client,
@@ -54,11 +58,11 @@ export class GraphDirectory implements EntraDirectory {
     private readonly origin: string,
   ) {}
 
-  private async call<T>(op: GraphOperation, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(op: GraphOperation, fn: () => Promise<T>, alsoNeeds?: string): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw classifyGraphError(err, op);
+      throw classifyGraphError(err, op, alsoNeeds);
     }
   }
 
@@ -87,12 +91,20 @@ export class GraphDirectory implements EntraDirectory {
   }
 
   async createUser(body: Record<string, unknown>): Promise<EntraUser> {
-    const raw: unknown = await this.call('create', () => this.client.api('/users').post(body));
+    const raw: unknown = await this.call(
+      'create',
+      () => this.client.api('/users').post(body),
+      extraWritePermission(body),
+    );
     return UserZ.parse(raw);
   }
 
   async updateUser(id: string, patch: Record<string, unknown>): Promise<void> {
-    await this.call('update', () => this.client.api(`/users/${encodeURIComponent(id)}`).patch(patch));
+    await this.call(
+      'update',
+      () => this.client.api(`/users/${encodeURIComponent(id)}`).patch(patch),
+      extraWritePermission(patch),
+    );
   }
 
   async getManagerId(id: string): Promise<string | null> {

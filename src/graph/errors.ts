@@ -31,6 +31,12 @@ export class ProvisioningError extends Error {
 /** What the worker was doing when Graph failed; decides which permission a 403 names. */
 export type GraphOperation = 'token' | 'lookup' | 'create' | 'update' | 'manager' | 'domains' | 'extensions';
 
+/**
+ * Graph's extra permission for writing `employeeLeaveDateTime` (graph.md §user properties): with only
+ * User.ReadWrite.All, a create or update carrying it is refused with 403.
+ */
+export const LEAVE_DATE_PERMISSION = 'User-LifeCycleInfo.ReadWrite.All';
+
 /** Least-privileged application permission per operation (graph.md §1). */
 export const REQUIRED_PERMISSION: Record<GraphOperation, string> = {
   token: '-',
@@ -86,13 +92,17 @@ const NETWORK_CODES =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|UND_ERR|fetch failed|socket hang up/i;
 
 /** Classifies any error from a Graph call (SDK GraphError, @azure/identity error, network error). */
-export function classifyGraphError(err: unknown, op: GraphOperation): ProvisioningError {
+/**
+ * `alsoNeeds`: a permission the request needs besides the operation's own (e.g. LEAVE_DATE_PERMISSION for a write
+ * carrying employeeLeaveDateTime), named too when Graph answers 403.
+ */
+export function classifyGraphError(err: unknown, op: GraphOperation, alsoNeeds?: string): ProvisioningError {
   if (err instanceof ProvisioningError) return err;
-  if (isGraphErrorLike(err) && err.statusCode > 0) return classifyHttp(err, op);
+  if (isGraphErrorLike(err) && err.statusCode > 0) return classifyHttp(err, op, alsoNeeds);
   return classifyNonHttp(err, op);
 }
 
-function classifyHttp(err: GraphErrorLike, op: GraphOperation): ProvisioningError {
+function classifyHttp(err: GraphErrorLike, op: GraphOperation, alsoNeeds?: string): ProvisioningError {
   const status = err.statusCode;
   const code = err.code ?? null;
   const requestId = err.requestId ?? err.headers?.get('request-id') ?? null;
@@ -121,10 +131,12 @@ function classifyHttp(err: GraphErrorLike, op: GraphOperation): ProvisioningErro
     );
   }
   if (status === 403) {
-    const permission = REQUIRED_PERMISSION[op];
+    const permission = alsoNeeds
+      ? `${REQUIRED_PERMISSION[op]} and ${alsoNeeds} (the mapping writes employeeLeaveDateTime)`
+      : REQUIRED_PERMISSION[op];
     return new ProvisioningError(
       ErrorTypes.PermissionDenied,
-      `The app registration may not ${describeOp(op)} (403 ${code ?? 'Forbidden'}). Fix: grant the application permission ${permission} with admin consent` +
+      `The app registration may not ${describeOp(op)} (403 ${code ?? 'Forbidden'}). Fix: grant the application permission${alsoNeeds ? 's' : ''} ${permission} with admin consent` +
         (op === 'update'
           ? ' (a user holding a privileged admin role also needs the app to hold a higher admin role)'
           : '') +

@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { GraphConnection } from '../db/outbound-settings';
 import { createCredential, createGraphClient, graphOrigin, graphScope } from './client';
 import { GraphDirectory } from './directory';
-import { classifyGraphError, ProvisioningError, REQUIRED_PERMISSION } from './errors';
+import { classifyGraphError, LEAVE_DATE_PERMISSION, ProvisioningError, REQUIRED_PERMISSION } from './errors';
 import { extensionAppId, extensionTargets, type MappingEntry } from './mapping';
 
 /**
@@ -11,7 +11,7 @@ import { extensionAppId, extensionTargets, type MappingEntry } from './mapping';
  * without writing, so it is read from the token's `roles` claim when the token is a JWT that carries one.
  */
 export interface ConnectionCheck {
-  name: 'token' | 'verifiedDomains' | 'extensionProperties' | 'readUsers' | 'writeUsers' | 'mapping';
+  name: 'token' | 'verifiedDomains' | 'extensionProperties' | 'readUsers' | 'writeUsers' | 'writeLeaveDate' | 'mapping';
   ok: boolean;
   detail: string;
 }
@@ -122,6 +122,17 @@ export async function testGraphConnection(
         ? 'the token grants creating and updating users'
         : 'the token grants neither User.ReadWrite.All nor Directory.ReadWrite.All',
     });
+    if (opts.mapping?.some((m) => m.target === 'employeeLeaveDateTime')) {
+      const canWriteLeaveDate = roles.includes(LEAVE_DATE_PERMISSION);
+      if (!canWriteLeaveDate) missing.add(LEAVE_DATE_PERMISSION);
+      checks.push({
+        name: 'writeLeaveDate',
+        ok: canWriteLeaveDate,
+        detail: canWriteLeaveDate
+          ? `the token grants ${LEAVE_DATE_PERMISSION}, which writing employeeLeaveDateTime needs`
+          : `the mapping writes employeeLeaveDateTime, which needs ${LEAVE_DATE_PERMISSION}; the token does not grant it`,
+      });
+    }
   }
 
   if (opts.mapping && exts) {

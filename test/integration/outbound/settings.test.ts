@@ -9,6 +9,7 @@ import {
   APP_ID,
   APP_SECRET,
   ENTRA_TENANT,
+  LIFECYCLE_APP_ID,
   NOPERM_APP_ID,
   startTestEmulator,
   testSecretsKey,
@@ -211,6 +212,19 @@ describe('outbound settings (admin API)', () => {
       'User.Read.All',
       'User.ReadWrite.All',
     ]);
+
+    // Writing a leave date needs one more permission; the check appears only when the mapping writes it.
+    const leaveDate = [...DEFAULT_MAPPING, { source: 'endDate', target: 'employeeLeaveDateTime' }];
+    await call('patch', '/settings')
+      .send({ clientId: APP_ID, clientSecret: APP_SECRET, mapping: leaveDate })
+      .expect(200);
+    const noLifecycle = await call('post', '/settings/test').expect(200);
+    expect(noLifecycle.body).toMatchObject({ ok: false, missingPermissions: ['User-LifeCycleInfo.ReadWrite.All'] });
+    expect(noLifecycle.body.checks).toContainEqual(expect.objectContaining({ name: 'writeLeaveDate', ok: false }));
+    await call('patch', '/settings').send({ clientId: LIFECYCLE_APP_ID, clientSecret: APP_SECRET }).expect(200);
+    const lifecycle = await call('post', '/settings/test').expect(200);
+    expect(lifecycle.body).toMatchObject({ ok: true, missingPermissions: [] });
+    expect(lifecycle.body.checks).toContainEqual(expect.objectContaining({ name: 'writeLeaveDate', ok: true }));
 
     await call('patch', '/settings').send({ clientId: APP_ID, clientSecret: 'wrong' }).expect(200);
     const badSecret = await call('post', '/settings/test').expect(200);

@@ -14,6 +14,8 @@ export const ENTRA_TENANT = '0e5a1c2b-3d4e-4f50-8a6b-7c8d9e0f1a2b';
 export const APP_ID = '5bfc8fda-cfc9-43a9-a6de-214ea9d15fdb';
 export const APP_SECRET = 'app-secret-for-tests';
 export const NOPERM_APP_ID = '6c0d9e8f-1a2b-4c3d-8e4f-5a6b7c8d9e0f';
+/** Also granted User-LifeCycleInfo.ReadWrite.All, which writing employeeLeaveDateTime needs. */
+export const LIFECYCLE_APP_ID = '7d1e0f9a-2b3c-4d5e-9f6a-6b7c8d9e0f1a';
 export const EXT = `extension_${APP_ID.replace(/-/g, '')}`;
 export const VERIFIED = 'contoso.test';
 export const UNVERIFIED = 'fabrikam.test';
@@ -60,6 +62,16 @@ export async function startTestEmulator(opts: { throttling?: boolean } = {}): Pr
             ],
           },
           { appId: NOPERM_APP_ID, secret: APP_SECRET, permissions: [] },
+          {
+            appId: LIFECYCLE_APP_ID,
+            secret: APP_SECRET,
+            permissions: [
+              'User.ReadWrite.All',
+              'Domain.Read.All',
+              'Application.Read.All',
+              'User-LifeCycleInfo.ReadWrite.All',
+            ],
+          },
         ],
       },
     ],
@@ -158,6 +170,7 @@ export interface EmployeeFields {
   employee_number?: string | null;
   lifecycle_status?: string;
   start_date?: string | null;
+  end_date?: string | null;
   manager_id?: string | null;
   custom_attributes?: Record<string, unknown>;
 }

@@ -12,7 +12,9 @@ import {
   createEmployee,
   createOutboundTenant,
   ENTRA_TENANT,
+  APP_SECRET,
   EXT,
+  LIFECYCLE_APP_ID,
   NOPERM_APP_ID,
   startTestEmulator,
   testSecretsKey,
@@ -258,6 +260,21 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     const f = await failure(sync(tenantId, e.id));
     expect(f).toMatchObject({ type: 'PermissionDenied', nonRetryable: true });
     expect(f.message).toMatch(/Application\.Read\.All|Domain\.Read\.All/);
+  });
+
+  it('names User-LifeCycleInfo.ReadWrite.All when a leave date is refused, and writes it once granted', async () => {
+    const mapping = [...DEFAULT_MAPPING, { source: 'endDate' as const, target: 'employeeLeaveDateTime' }];
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey, { mapping });
+    const e = await createEmployee(t.db, tenantId, { user_name: `leaving@${VERIFIED}`, end_date: '2026-12-31' });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'PermissionDenied', nonRetryable: true });
+    expect(f.message).toMatch(/permissions User\.ReadWrite\.All and User-LifeCycleInfo\.ReadWrite\.All/);
+
+    await upsertOutboundSettings(t.db, tenantId, { clientId: LIFECYCLE_APP_ID, clientSecret: APP_SECRET }, secretsKey);
+    const granted = await sync(tenantId, e.id);
+    expect(granted.outcome).toBe('created');
+    const user = (await em.users()).find((u) => u.id === granted.entraObjectId)!;
+    expect(new Date(String(user.employeeLeaveDateTime)).toISOString()).toBe('2026-12-31T00:00:00.000Z');
   });
 
   it('fails retryably with Retry-After as the next retry delay when Graph throttles', async () => {
