@@ -186,10 +186,15 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
   // started with (the relay starts a run for a watched change or an enrolment as PENDING, else NOT_ENROLLED).
   let startedAs: unknown = input.carried ? undefined : workflowInfo().typedSearchAttributes.get(ProvisioningStateKey);
 
-  /** Moves to `next` and mirrors it to search attributes, Temporal UI details and PostgreSQL. */
-  async function transition(next: ProvisioningState): Promise<void> {
+  /**
+   * Moves to `next` and mirrors it to search attributes, Temporal UI details and PostgreSQL; returns the PostgreSQL
+   * write to await, if there is one. Not `async`, like the loop below, which awaits only what is pending: the SDK
+   * records a stack trace for every promise a workflow creates (for Temporal UI's stack trace view), and those were
+   * the largest part of this workflow's own cost beyond a trivial workflow's (bench/outbound).
+   */
+  function transition(next: ProvisioningState): Promise<void> | undefined {
     s.state = next;
-    if (mirroredState === next) return;
+    if (mirroredState === next) return undefined;
     mirroredState = next;
     // A run started as PENDING already shows PENDING: no upsert (and no visibility write) for its first sync.
     if (startedAs !== next) {
@@ -201,9 +206,9 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
     startedAs = undefined;
     setCurrentDetails(details(s));
     // BLOCKED and SYNCED rows are written by the sync activity together with their details.
-    if (next === 'PENDING' || next === 'NOT_ENROLLED') {
-      await recordProvisioningState({ tenantId, employeeId, state: next });
-    }
+    return next === 'PENDING' || next === 'NOT_ENROLLED'
+      ? recordProvisioningState({ tenantId, employeeId, state: next })
+      : undefined;
   }
 
   // A continued run starts from its carried state; a new one shows NOT_ENROLLED until enrolled.
@@ -222,7 +227,7 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
     (input.maxSyncsBeforeContinueAsNew !== undefined && syncsThisRun >= input.maxSyncsBeforeContinueAsNew);
 
   for (;;) {
-    await condition(() => needsSync() || shouldContinueAsNew());
+    if (!needsSync() && !shouldContinueAsNew()) await condition(() => needsSync() || shouldContinueAsNew());
     if (shouldContinueAsNew()) {
       // Hand the whole state to a fresh run before the history grows long. Handlers must be done first so no
       // message is lost; signals landing during the hand-over make the server retry the task with them applied.
@@ -255,7 +260,8 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
         s.pendingAttributes = [];
         s.pendingWatched = false;
       }
-      await transition(needsSync() ? 'PENDING' : 'SYNCED');
+      const recording = transition(needsSync() ? 'PENDING' : 'SYNCED');
+      if (recording) await recording;
     } catch (err) {
       // Cancellation and workflow bugs propagate; every activity failure parks the employee instead of ending
       // the workflow (with unlimited retries only classified, non-retryable failures normally get here).
