@@ -154,6 +154,8 @@ export function createActivities(deps: ActivityDeps) {
         }).catch((recordErr: unknown) => log.warn({ err: recordErr }, 'could not record the unexpected error'));
         throw err;
       }
+      // The fix is granting a permission, which only a new token carries.
+      if (err.type === ErrorTypes.PermissionDenied) deps.graph.forget?.(tenantId);
       await recordFailure(db, tenantId, employeeId, {
         blocked: !err.retryable,
         reason: err.message,

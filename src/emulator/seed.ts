@@ -37,6 +37,8 @@ const SeedAppZ = z.object({
   secret: z.string().min(1),
   permissions: z.array(z.string()).default([]),
   extensionProperties: z.array(SeedExtensionZ).default([]),
+  /** A multi-tenant app registered in another tenant (consented here): not under `/applications` here. */
+  registeredElsewhere: z.boolean().default(false),
 });
 
 const SeedUserZ = z
@@ -92,12 +94,15 @@ function addApp(tenant: TenantState, input: z.output<typeof SeedAppZ>): AppRecor
       secret: input.secret,
       permissions: [...input.permissions],
       extensionProperties: [],
+      ...(input.registeredElsewhere ? { registeredElsewhere: true } : {}),
     };
     tenant.apps.push(app);
   } else {
     app.displayName = input.displayName;
     app.secret = input.secret;
     app.permissions = [...input.permissions];
+    if (input.registeredElsewhere) app.registeredElsewhere = true;
+    else delete app.registeredElsewhere;
   }
   for (const ext of input.extensionProperties) {
     const exists = app.extensionProperties.some((e) => e.name.toLowerCase().endsWith(`_${ext.name.toLowerCase()}`));

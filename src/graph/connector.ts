@@ -29,6 +29,12 @@ export interface GraphConnector {
    * given, are the tenant's settings just read with other data (null: the tenant has none); otherwise they are read.
    */
   forTenant(tenantId: string, settings?: OutboundSettings | null): Promise<TenantGraph>;
+  /**
+   * Drops the tenant's client with its cached access token, so the next sync signs in afresh. A token carries the
+   * app's permissions as they were when it was issued: after an admin grants a missing permission, only a new token
+   * has it (cached, the retry would fail for up to an hour).
+   */
+  forget?(tenantId: string): void;
 }
 
 export interface GraphConnectorOptions {
@@ -91,6 +97,9 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
         cache.set(tenantId, entry);
       }
       return { settings, directory: entry.directory };
+    },
+    forget(tenantId) {
+      cache.delete(tenantId);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
-import { classifyGraphError, LEAVE_DATE_PERMISSION, type GraphOperation } from './errors';
+import { ErrorTypes } from '../workflows/messages';
+import { classifyGraphError, LEAVE_DATE_PERMISSION, ProvisioningError, type GraphOperation } from './errors';
 
 /**
  * The handful of Graph calls provisioning needs, each validated at the edge and failing only with classified
@@ -28,7 +29,11 @@ export interface EntraDirectory {
   /** DELETE the manager reference; an account that has no manager counts as done. */
   removeManager(id: string): Promise<void>;
   verifiedDomains(): Promise<string[]>;
-  /** The directory extension properties registered on these app registrations (app ids), one read per app. */
+  /**
+   * The directory extension properties registered on these app registrations (app ids), one read per app. An app
+   * registered in another tenant (multi-tenant) is looked up in the tenant-wide list, which needs Directory.Read.All;
+   * without it that fails as PermissionDenied with `info.missingPermission` (see `isRegisteredElsewhereDenial`).
+   */
   extensionDefinitions(appIds: readonly string[]): Promise<ExtensionDefinition[]>;
 }
 
@@ -38,6 +43,21 @@ const DomainsZ = z.object({ value: z.array(z.looseObject({ id: z.string(), isVer
 const ExtensionsZ = z.object({
   value: z.array(z.looseObject({ name: z.string(), dataType: z.string(), isMultiValued: z.boolean().default(false) })),
 });
+
+const toDefinition = (e: z.infer<typeof ExtensionsZ>['value'][number]): ExtensionDefinition => ({
+  name: e.name,
+  dataType: e.dataType,
+  isMultiValued: e.isMultiValued,
+});
+
+/** What reading the extension properties of an app registered in another tenant needs. */
+const REGISTERED_ELSEWHERE_PERMISSION = 'Directory.Read.All';
+
+/** The denial of `extensionDefinitions` for an app registered in another tenant (without Directory.Read.All). */
+export const isRegisteredElsewhereDenial = (err: unknown): boolean =>
+  err instanceof ProvisioningError &&
+  err.type === ErrorTypes.PermissionDenied &&
+  err.info.missingPermission === REGISTERED_ELSEWHERE_PERMISSION;
 
 const isNotFound = (err: unknown): boolean =>
   typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === 404;
@@ -156,7 +176,8 @@ export class GraphDirectory implements EntraDirectory {
   /**
    * `GET /applications(appId='…')/extensionProperties`: needs only Application.Read.All, where listing every
    * definition in the tenant (`directoryObjects/getAvailableExtensionProperties`) needs Directory.Read.All. An app
-   * not registered in this tenant has no definitions here.
+   * registered in another tenant has no application object here (404), only the tenant-wide list shows its
+   * definitions.
    */
   private async appExtensionDefinitions(appId: string): Promise<ExtensionDefinition[]> {
     try {
@@ -164,14 +185,32 @@ export class GraphDirectory implements EntraDirectory {
         .api(`/applications(appId=${odataString(appId)})/extensionProperties`)
         .select(['name', 'dataType', 'isMultiValued'])
         .get();
-      return ExtensionsZ.parse(raw).value.map((e) => ({
-        name: e.name,
-        dataType: e.dataType,
-        isMultiValued: e.isMultiValued,
-      }));
+      return ExtensionsZ.parse(raw).value.map(toDefinition);
     } catch (err) {
-      if (isNotFound(err)) return [];
-      throw classifyGraphError(err, 'extensions');
+      if (!isNotFound(err)) throw classifyGraphError(err, 'extensions');
     }
+    return this.availableExtensionDefinitions(appId);
+  }
+
+  /** The definitions of `appId` in the tenant-wide list (extension names embed the app id without dashes). */
+  private async availableExtensionDefinitions(appId: string): Promise<ExtensionDefinition[]> {
+    const prefix = `extension_${appId.replace(/-/g, '').toLowerCase()}_`;
+    let raw: unknown;
+    try {
+      raw = await this.client
+        .api('/directoryObjects/getAvailableExtensionProperties')
+        .post({ isSyncedFromOnPremises: false });
+    } catch (err) {
+      const classified = classifyGraphError(err, 'extensions');
+      if (classified.type !== ErrorTypes.PermissionDenied) throw classified;
+      throw new ProvisioningError(
+        ErrorTypes.PermissionDenied,
+        `The app registration ${appId} is not registered in this Entra tenant (a multi-tenant app registered in another tenant, or a wrong app id in the mapping), so its directory extension properties can only be read from the tenant-wide list, which needs ${REGISTERED_ELSEWHERE_PERMISSION}. Fix: grant the application permission ${REGISTERED_ELSEWHERE_PERMISSION} with admin consent, or map extension properties registered on an app in this tenant, then retry.`,
+        { ...classified.info, missingPermission: REGISTERED_ELSEWHERE_PERMISSION },
+      );
+    }
+    return ExtensionsZ.parse(raw)
+      .value.filter((e) => e.name.toLowerCase().startsWith(prefix))
+      .map(toDefinition);
   }
 }

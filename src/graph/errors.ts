@@ -19,6 +19,8 @@ export class ProvisioningError extends Error {
       requestId?: string | null;
       status?: number;
       cause?: unknown;
+      /** For PermissionDenied: the permission to grant, when it is not the operation's usual one. */
+      missingPermission?: string;
     } = {},
   ) {
     super(message, { cause: info.cause });

@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { GraphConnection } from '../db/outbound-settings';
 import { createCredential, createGraphClient, graphOrigin, graphScope } from './client';
-import { GraphDirectory } from './directory';
+import { GraphDirectory, isRegisteredElsewhereDenial } from './directory';
 import { classifyGraphError, LEAVE_DATE_PERMISSION, ProvisioningError, REQUIRED_PERMISSION } from './errors';
 import { extensionAppId, extensionTargets, type MappingEntry } from './mapping';
 
@@ -80,7 +80,7 @@ export async function testGraphConnection(
       return value;
     } catch (err) {
       const c = err instanceof ProvisioningError ? err : classifyGraphError(err, op);
-      if (c.type === 'PermissionDenied') missing.add(REQUIRED_PERMISSION[op]);
+      if (c.type === 'PermissionDenied') missing.add(c.info.missingPermission ?? REQUIRED_PERMISSION[op]);
       checks.push({ name, ok: false, detail: c.message });
       return undefined;
     }
@@ -93,16 +93,27 @@ export async function testGraphConnection(
     (d) => `verified domains: ${d.join(', ') || 'none'}`,
   );
   result.verifiedDomains = domains ?? [];
-  // The connection's own app registration (where extension properties for provisioning are usually registered),
-  // and every app whose extension properties the mapping writes.
-  const extensionApps = [conn.clientId, ...extensionTargets(opts.mapping ?? []).map(extensionAppId)].filter(
+  // Every app whose extension properties the mapping writes, and the connection's own app registration (where
+  // extension properties for provisioning are usually registered). Unless the mapping writes its extensions, the
+  // own app may be a multi-tenant app registered elsewhere, whose list would need Directory.Read.All: shown empty.
+  const mappedApps = [...new Set(extensionTargets(opts.mapping ?? []).map(extensionAppId))].filter(
     (id): id is string => id !== undefined,
   );
+  const ownApp = mappedApps.includes(conn.clientId) ? [] : [conn.clientId];
   const exts = await probe(
     'extensionProperties',
     'extensions',
-    () => directory.extensionDefinitions(extensionApps),
-    (e) => `${e.length} extension properties readable on ${new Set(extensionApps).size} app registration(s)`,
+    async () => {
+      const [mapped, own] = await Promise.all([
+        directory.extensionDefinitions(mappedApps),
+        directory.extensionDefinitions(ownApp).catch((err: unknown) => {
+          if (isRegisteredElsewhereDenial(err)) return [];
+          throw err;
+        }),
+      ]);
+      return [...mapped, ...own];
+    },
+    (e) => `${e.length} extension properties readable on ${mappedApps.length + ownApp.length} app registration(s)`,
   );
   result.extensionProperties = exts ?? [];
   await probe(

@@ -161,7 +161,7 @@ const APP_FILTER: FilterSchema = {
 export function listApplications(_ctx: EmulatorContext, req: GraphRequest): GraphResponse {
   requirePermission(req, APPLICATION_READ);
   const sel = select(req, APP_PROPS, 'microsoft.graph.application');
-  let apps = req.caller.tenant.apps;
+  let apps = req.caller.tenant.apps.filter((a) => !a.registeredElsewhere);
   const raw = req.query.get('$filter');
   if (raw !== undefined) {
     const filter = checkFilter(parseFilter(raw), APP_FILTER, false);
@@ -183,7 +183,8 @@ export function findApplication(tenant: TenantState, key: string): AppRecord {
   const app = alt
     ? tenant.apps.find((a) => a.appId === alt[1]!.replace(/''/g, "'").toLowerCase())
     : tenant.apps.find((a) => a.objectId === key.toLowerCase());
-  if (!app) throw notFound(alt ? alt[1]! : key);
+  // A multi-tenant app registered elsewhere has no application object in this tenant.
+  if (!app || app.registeredElsewhere) throw notFound(alt ? alt[1]! : key);
   return app;
 }
 

@@ -34,6 +34,11 @@ export interface AppRecord {
   secret: string;
   permissions: string[];
   extensionProperties: ExtensionPropertyRecord[];
+  /**
+   * A multi-tenant app whose application object lives in another tenant: here it has only its service principal,
+   * so `/applications` does not show it, while its extension properties are available to users of this tenant.
+   */
+  registeredElsewhere?: boolean;
 }
 
 export interface UserRecord {

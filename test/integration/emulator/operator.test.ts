@@ -310,6 +310,41 @@ describe('more Graph surface', () => {
     expect(synced.json.value).toEqual([]);
   });
 
+  it('models a multi-tenant app registered in another tenant: it signs in, has no application object here, and its extensions are listed tenant-wide and writable', async () => {
+    const appId = randomUUID();
+    await op('POST', '/seed', {
+      tenants: [
+        {
+          id: TENANT_ID,
+          apps: [
+            {
+              appId,
+              secret: 'isv',
+              permissions: ['Application.Read.All', 'Directory.Read.All', 'User.ReadWrite.All'],
+              registeredElsewhere: true,
+              extensionProperties: [{ name: 'costCenter', dataType: 'String' }],
+            },
+          ],
+        },
+      ],
+    });
+    const isv = await tokenFor(target, { clientId: appId, secret: 'isv' });
+    const own = await graph('GET', `/applications(appId='${appId}')/extensionProperties`, {}, isv);
+    expect(own.status).toBe(404);
+    expect(own.json.error.code).toBe('Request_ResourceNotFound');
+    const apps = await graph('GET', `/applications?$filter=appId eq '${appId}'`, {}, isv);
+    expect(apps.json.value).toEqual([]);
+    const name = `extension_${appId.replace(/-/g, '')}_costCenter`;
+    const available = await graph(
+      'POST',
+      '/directoryObjects/getAvailableExtensionProperties',
+      { body: { isSyncedFromOnPremises: false } },
+      isv,
+    );
+    expect(available.json.value.map((e: { name: string }) => e.name)).toContain(name);
+    expect((await graph('POST', '/users', { body: userBody({ [name]: 'CC-1' }) }, isv)).status).toBe(201);
+  });
+
   it('answers 400 for an extension property registered only for groups', async () => {
     const res = await graph('POST', '/users', { body: userBody({ [`${EXT_PREFIX}_groupOnly`]: 'x' }) });
     expect(res.status).toBe(400);

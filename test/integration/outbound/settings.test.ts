@@ -9,6 +9,7 @@ import {
   APP_ID,
   APP_SECRET,
   ENTRA_TENANT,
+  ISV_APP_ID,
   LIFECYCLE_APP_ID,
   NOPERM_APP_ID,
   startTestEmulator,
@@ -225,6 +226,26 @@ describe('outbound settings (admin API)', () => {
     const lifecycle = await call('post', '/settings/test').expect(200);
     expect(lifecycle.body).toMatchObject({ ok: true, missingPermissions: [] });
     expect(lifecycle.body.checks).toContainEqual(expect.objectContaining({ name: 'writeLeaveDate', ok: true }));
+
+    // A multi-tenant app registered in another tenant: fine while the mapping writes none of its extensions; reading
+    // them needs Directory.Read.All.
+    await call('patch', '/settings')
+      .send({ clientId: ISV_APP_ID, clientSecret: APP_SECRET, mapping: DEFAULT_MAPPING })
+      .expect(200);
+    expect((await call('post', '/settings/test').expect(200)).body).toMatchObject({ ok: true, missingPermissions: [] });
+    const isvExtension = `extension_${ISV_APP_ID.replace(/-/g, '')}_costCenter`;
+    await call('patch', '/settings')
+      .send({ mapping: [...DEFAULT_MAPPING, { source: 'department', target: isvExtension }] })
+      .expect(200);
+    const isv = await call('post', '/settings/test').expect(200);
+    expect(isv.body).toMatchObject({ ok: false, missingPermissions: ['Directory.Read.All'] });
+    expect(isv.body.checks).toContainEqual(
+      expect.objectContaining({
+        name: 'extensionProperties',
+        ok: false,
+        detail: expect.stringMatching(/another tenant/),
+      }),
+    );
 
     await call('patch', '/settings').send({ clientId: APP_ID, clientSecret: 'wrong' }).expect(200);
     const badSecret = await call('post', '/settings/test').expect(200);

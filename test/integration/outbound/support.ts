@@ -16,6 +16,8 @@ export const APP_SECRET = 'app-secret-for-tests';
 export const NOPERM_APP_ID = '6c0d9e8f-1a2b-4c3d-8e4f-5a6b7c8d9e0f';
 /** Also granted User-LifeCycleInfo.ReadWrite.All, which writing employeeLeaveDateTime needs. */
 export const LIFECYCLE_APP_ID = '7d1e0f9a-2b3c-4d5e-9f6a-6b7c8d9e0f1a';
+/** A multi-tenant app registered in another tenant and consented here, with an extension property `costCenter`. */
+export const ISV_APP_ID = '9f3a2b1c-4d5e-4f6a-9b7c-8d9e0f1a2b3c';
 export const EXT = `extension_${APP_ID.replace(/-/g, '')}`;
 export const VERIFIED = 'contoso.test';
 export const UNVERIFIED = 'fabrikam.test';
@@ -62,6 +64,13 @@ export async function startTestEmulator(opts: { throttling?: boolean } = {}): Pr
             ],
           },
           { appId: NOPERM_APP_ID, secret: APP_SECRET, permissions: [] },
+          {
+            appId: ISV_APP_ID,
+            secret: APP_SECRET,
+            permissions: ['User.ReadWrite.All', 'Domain.Read.All', 'Application.Read.All'],
+            registeredElsewhere: true,
+            extensionProperties: [{ name: 'costCenter', dataType: 'String', isMultiValued: false }],
+          },
           {
             appId: LIFECYCLE_APP_ID,
             secret: APP_SECRET,

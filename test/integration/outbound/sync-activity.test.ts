@@ -277,6 +277,47 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     expect(new Date(String(user.employeeLeaveDateTime)).toISOString()).toBe('2026-12-31T00:00:00.000Z');
   });
 
+  it("reads a multi-tenant app's extension properties with Directory.Read.All; without it, blocks naming it, and a retry after the grant succeeds", async () => {
+    // An ISV's multi-tenant app, registered in its own tenant and consented here, with an extension property of its own.
+    const isvApp = '8e2f1a0b-3c4d-4e5f-8a6b-7c8d9e0f1a2b';
+    const basePermissions = ['User.ReadWrite.All', 'Domain.Read.All', 'Application.Read.All'];
+    const consent = (permissions: string[]) =>
+      em.operator('POST', '/_emulator/seed', {
+        tenants: [
+          {
+            id: ENTRA_TENANT,
+            apps: [
+              {
+                appId: isvApp,
+                secret: APP_SECRET,
+                permissions,
+                registeredElsewhere: true,
+                extensionProperties: [{ name: 'costCenter', dataType: 'String' }],
+              },
+            ],
+          },
+        ],
+      });
+    expect((await consent(basePermissions)).status).toBe(200);
+    const ext = `extension_${isvApp.replace(/-/g, '')}_costCenter`;
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey, {
+      clientId: isvApp,
+      mapping: [...DEFAULT_MAPPING, { source: 'department', target: ext }],
+    });
+    const e = await createEmployee(t.db, tenantId, { user_name: `isv@${VERIFIED}`, department: 'CC-42' });
+
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'PermissionDenied', nonRetryable: true });
+    expect(f.message).toMatch(/not registered in this Entra tenant.*needs Directory\.Read\.All/);
+
+    // The admin grants the permission and retries: the worker signs in afresh, since only a new token carries it.
+    expect((await consent([...basePermissions, 'Directory.Read.All'])).status).toBe(200);
+    const granted = await sync(tenantId, e.id);
+    expect(granted.outcome).toBe('created');
+    const user = (await em.users()).find((u) => u.id === granted.entraObjectId)!;
+    expect(user[ext]).toBe('CC-42');
+  });
+
   it('fails retryably with Retry-After as the next retry delay when Graph throttles', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const e = await createEmployee(t.db, tenantId, { user_name: `throttled@${VERIFIED}` });
