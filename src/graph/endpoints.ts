@@ -40,11 +40,12 @@ export function httpsOrigin(url: string): string | undefined {
  */
 export function parseAllowedOrigins(list: string | undefined): string[] {
   const entries = (list ?? '').split(/[\s,]+/).filter(Boolean);
-  return entries.map((entry) => {
+  const origins = entries.map((entry) => {
     const origin = httpsOrigin(entry);
     if (!origin) throw new Error(`'${entry}' is not an https URL`);
     return origin;
   });
+  return [...new Set(origins)];
 }
 
 /**
@@ -61,7 +62,8 @@ export function endpointRefusal(
   const origin = httpsOrigin(url);
   if (origin && (microsoft.includes(origin) || allowedOrigins.includes(origin))) return undefined;
   const what = field === 'authorityHost' ? 'a Microsoft sign-in authority' : 'a Microsoft Graph deployment';
-  return `${field} ${url} is not ${what} (${microsoft.join(', ')}) nor an origin this server allows in GRAPH_ALLOWED_ORIGINS${allowedOrigins.length > 0 ? ` (${allowedOrigins.join(', ')})` : ''}`;
+  // The operator's own origins are not listed: they may name internal hosts.
+  return `${field} ${url} is not ${what} (${microsoft.join(', ')}) nor an origin the operator of this server allows (GRAPH_ALLOWED_ORIGINS)`;
 }
 
 /** The refusals of a connection's two endpoints, empty when both may be used. */

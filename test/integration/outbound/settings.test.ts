@@ -173,7 +173,7 @@ describe('outbound settings (admin API)', () => {
     const worker = createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca, allowedOrigins: [] });
     await expect(worker.forTenant(tenant.tenantId)).rejects.toMatchObject({
       type: ErrorTypes.NotConfigured,
-      message: expect.stringMatching(/authorityHost .* GRAPH_ALLOWED_ORIGINS/),
+      message: expect.stringMatching(/authorityHost .*GRAPH_ALLOWED_ORIGINS/),
     });
     const allowedWorker = createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca, allowedOrigins: [em.url] });
     await expect(allowedWorker.forTenant(tenant.tenantId)).resolves.toMatchObject({ settings: { enabled: true } });

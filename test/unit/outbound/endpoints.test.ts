@@ -19,16 +19,19 @@ describe('where outbound settings may point', () => {
       'not a url',
     ]) {
       expect(endpointRefusal('graphBaseUrl', url, allowed)).toMatch(
-        /GRAPH_ALLOWED_ORIGINS \(https:\/\/127\.0\.0\.1:8443\)/,
+        /is not a Microsoft Graph deployment .*GRAPH_ALLOWED_ORIGINS/,
       );
     }
+    // The operator's origins may name internal hosts: a tenant admin is not told them.
+    expect(endpointRefusal('graphBaseUrl', 'https://x.example', ['https://proxy.corp.internal'])).not.toContain(
+      'corp.internal',
+    );
   });
 
   it('reads GRAPH_ALLOWED_ORIGINS as https origins and refuses anything else at start', () => {
-    expect(parseAllowedOrigins(' https://127.0.0.1:8443/v1.0, https://graph-proxy.contoso.test ')).toEqual([
-      'https://127.0.0.1:8443',
-      'https://graph-proxy.contoso.test',
-    ]);
+    expect(
+      parseAllowedOrigins(' https://127.0.0.1:8443/v1.0, https://graph-proxy.contoso.test https://127.0.0.1:8443 '),
+    ).toEqual(['https://127.0.0.1:8443', 'https://graph-proxy.contoso.test']);
     expect(parseAllowedOrigins(undefined)).toEqual([]);
     expect(loadConfig({ GRAPH_ALLOWED_ORIGINS: 'https://a.test,https://b.test:9' }).GRAPH_ALLOWED_ORIGINS).toEqual([
       'https://a.test',
