@@ -119,6 +119,27 @@ export async function listProvisioning(
 export async function enrolEmployees(db: Db, tenantId: string, which: 'all' | string[]): Promise<number> {
   const targets = db('employees').where({ tenant_id: tenantId }).select('id', 'version');
   if (which !== 'all') targets.whereIn('id', which);
+  return enrolTargets(db, tenantId, targets);
+}
+
+/**
+ * Retries every BLOCKED employee of the tenant (those blocked with `errorType`, when given) the way an enrolment
+ * does: PENDING now, an `enrol` outbox row each, which clears the block and syncs against the account in Entra.
+ * For a cause that blocked many at once (a missing permission, an unverified domain) once it is fixed.
+ */
+export async function retryBlockedEmployees(db: Db, tenantId: string, errorType?: string): Promise<number> {
+  const targets = db('employees as e')
+    .join('employee_provisioning as p', function () {
+      this.on('p.tenant_id', '=', 'e.tenant_id').andOn('p.employee_id', '=', 'e.id');
+    })
+    .where({ 'e.tenant_id': tenantId, 'p.state': 'BLOCKED' })
+    .select('e.id as id', 'e.version as version');
+  if (errorType !== undefined) targets.where('p.error_type', errorType);
+  return enrolTargets(db, tenantId, targets);
+}
+
+/** Marks `targets` (a query of employee `id`, `version`) PENDING and queues an enrolment each, in one statement. */
+async function enrolTargets(db: Db, tenantId: string, targets: Knex.QueryBuilder): Promise<number> {
   const { sql, bindings } = targets.toSQL();
   const result = await db.raw<{ rows: Array<{ n: string }> }>(
     `WITH targets AS (${sql}),

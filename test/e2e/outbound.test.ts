@@ -340,6 +340,34 @@ describe('outbound provisioning end to end', () => {
     }
   });
 
+  it('retries every employee blocked by one cause at once after the fix, leaving those blocked by another', async () => {
+    const newDomain = 'acquired.test';
+    const seedDomain = (isVerified: boolean) =>
+      em.operator('POST', '/_emulator/seed', {
+        tenants: [{ id: ENTRA_TENANT, domains: [{ id: newDomain, isVerified }] }],
+      });
+    expect((await seedDomain(false)).status).toBe(200);
+    const acquired = [await createScimUser(`grace@${newDomain}`), await createScimUser(`edsger@${newDomain}`)];
+    const nameless = await createScimUser(`solo@${VERIFIED}`, { name: { givenName: 'Solo' } });
+    const blocked = (id: string, errorType: string) => async () => {
+      const x = await status(id);
+      return x.state === 'BLOCKED' && x.errorType === errorType;
+    };
+    for (const id of acquired) await until('BLOCKED as DomainNotVerified', blocked(id, 'DomainNotVerified'));
+    await until('BLOCKED as MissingName', blocked(nameless, 'MissingName'));
+
+    await admin('post', '/outbound/retry').send({ errorType: 'NoSuchType' }).expect(400);
+    // The domain is verified in Entra now: one request retries everybody it blocked.
+    expect((await seedDomain(true)).status).toBe(200);
+    const retried = await admin('post', '/outbound/retry').send({ errorType: 'DomainNotVerified' }).expect(202);
+    expect(retried.body.retried).toBeGreaterThanOrEqual(2);
+    for (const id of acquired)
+      await until('SYNCED after the bulk retry', async () => (await status(id)).state === 'SYNCED');
+    expect(await entraUser(`grace@${newDomain}`)).toBeDefined();
+    expect(await entraUser(`edsger@${newDomain}`)).toBeDefined();
+    expect(await status(nameless)).toMatchObject({ state: 'BLOCKED', errorType: 'MissingName' });
+  });
+
   it('lists never-enrolled employees as NOT_ENROLLED, refuses to retry them, and enrols listed ones', async () => {
     // Written without an outbox row (e.g. imported before outbound was switched on): no workflow exists.
     const [row] = await t

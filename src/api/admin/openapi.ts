@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OutboundSettingsPatch } from './outbound';
 import { CustomAttributeCreate, EmployeePatch, TeamCreate, TenantCreate, TenantPatch, TokenCreate } from './schemas';
+import { NON_RETRYABLE_ERROR_TYPES } from '../../workflows/messages';
 
 type OpenApiPaths = Record<string, Record<string, unknown>>;
 
@@ -191,6 +192,22 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           }),
         },
         responses: { '202': ok('enrolled'), ...std },
+      },
+    },
+    [t('/outbound/retry')]: {
+      parameters: [tenantParam],
+      post: {
+        summary:
+          'Retry every BLOCKED employee, or those blocked with one `errorType`, after fixing a cause that blocked many',
+        requestBody: {
+          required: false,
+          ...json({
+            type: 'object',
+            properties: { errorType: { type: 'string', enum: [...NON_RETRYABLE_ERROR_TYPES] } },
+            additionalProperties: false,
+          }),
+        },
+        responses: { '202': ok('retried: how many were queued'), ...std },
       },
     },
     [t('/outbound/employees')]: {

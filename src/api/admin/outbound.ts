@@ -24,13 +24,21 @@ import {
   loadHrEmployee,
   loadSyncInputs,
   notEnrolled,
+  retryBlockedEmployees,
 } from '../../db/provisioning';
 import { createGraphConnector, type GraphConnector } from '../../graph/connector';
 import { endpointRefusals } from '../../graph/endpoints';
 import { ProvisioningError } from '../../graph/errors';
 import { HR_FIELDS, MappingSchema } from '../../graph/mapping';
 import { testGraphConnection } from '../../graph/test-connection';
-import { employeeSyncWorkflowId, PROVISIONING_STATES, retryUpdate, statusQuery } from '../../workflows/messages';
+import {
+  employeeSyncWorkflowId,
+  NON_RETRYABLE_ERROR_TYPES,
+  PROVISIONING_STATES,
+  retryUpdate,
+  statusQuery,
+  type ErrorType,
+} from '../../workflows/messages';
 import type { ApiDeps } from '../deps';
 import { tenantIdOf, UUID } from './auth';
 import { notFound, ProblemError } from './problem';
@@ -115,6 +123,10 @@ const EnrolBody = z.union([
   z.strictObject({ all: z.literal(true) }),
   z.strictObject({ employeeIds: z.array(z.string().regex(UUID)).min(1).max(1000) }),
 ]);
+
+const RetryBlockedBody = z.strictObject({
+  errorType: z.enum(NON_RETRYABLE_ERROR_TYPES as [ErrorType, ...ErrorType[]]).optional(),
+});
 
 const PreviewQuery = z.object({
   reconcile: z
@@ -258,6 +270,29 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
       changes: { employees: enrolled },
     });
     res.status(202).json({ enrolled });
+  });
+
+  /**
+   * Retry every BLOCKED employee (or those blocked with one `errorType`) after fixing a cause that blocked many: a
+   * permission, a secret, a domain. Queued like an enrolment, so it answers at once for any number.
+   */
+  router.post('/outbound/retry', async (req, res) => {
+    const body = RetryBlockedBody.parse(req.body ?? {});
+    const tenantId = tenantIdOf(res);
+    const settings = await getOutboundSettings(db, tenantId);
+    if (!settings?.enabled)
+      throw new ProblemError(409, 'Conflict', 'outbound provisioning is not enabled for this tenant');
+    const retried = await retryBlockedEmployees(db, tenantId, body.errorType);
+    await recordAuditEvent(db, {
+      tenantId,
+      resourceType: 'outbound_settings',
+      resourceId: tenantId,
+      action: 'retried',
+      source: 'admin',
+      requestId: res.locals.requestId as string | undefined,
+      changes: { employees: retried, ...(body.errorType ? { errorType: body.errorType } : {}) },
+    });
+    res.status(202).json({ retried });
   });
 
   router.get('/outbound/employees', async (req, res) => {

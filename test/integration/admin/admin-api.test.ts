@@ -136,6 +136,7 @@ describe('admin API /admin/v1', () => {
           '/tenants/{tenantId}/scim-tokens',
           '/tenants/{tenantId}/employees/{employeeId}/audit',
           '/tenants/{tenantId}/outbound/employees/{employeeId}/retry',
+          '/tenants/{tenantId}/outbound/retry',
         ]),
       );
       expect(res.body.components.schemas.TeamCreate.required).toEqual(['displayName']);
