@@ -54,7 +54,9 @@ export function createActivities(deps: ActivityDeps) {
       changedAttributes: req.changedAttributes,
     });
     try {
-      const { settings, directory } = await deps.graph.forTenant(tenantId, inputs.settings ?? null);
+      const { settings, directory } = await deps.graph.forTenant(tenantId, inputs.settings ?? null, {
+        signInAfter: req.signInAfter,
+      });
       const manager = settings.setManager && employee.managerId ? inputs.manager : undefined;
       const managerObjectId = manager?.entraObjectId ?? null;
       const planInput = {
@@ -154,8 +156,6 @@ export function createActivities(deps: ActivityDeps) {
         }).catch((recordErr: unknown) => log.warn({ err: recordErr }, 'could not record the unexpected error'));
         throw err;
       }
-      // The fix is granting a permission, which only a new token carries.
-      if (err.type === ErrorTypes.PermissionDenied) deps.graph.forget?.(tenantId);
       await recordFailure(db, tenantId, employeeId, {
         blocked: !err.retryable,
         reason: err.message,

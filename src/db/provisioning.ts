@@ -3,7 +3,7 @@ import type { EmployeeRow } from './employees';
 import type { Db } from './knex';
 import { settingsFromColumns, type OutboundSettings, type OutboundSettingsRow } from './outbound-settings';
 import type { HrEmployee } from '../graph/mapping';
-import type { ProvisioningState } from '../workflows/messages';
+import { PROVISIONING_STATES, type ProvisioningState } from '../workflows/messages';
 
 /** One employee's outbound state as the admin API shows it. */
 export interface ProvisioningRecord {
@@ -83,7 +83,7 @@ export async function getProvisioning(
 export async function listProvisioning(
   db: Db,
   tenantId: string,
-  opts: { state?: ProvisioningState; limit: number; after?: string },
+  opts: { state?: ProvisioningState; errorType?: string; limit: number; after?: string },
 ): Promise<ProvisioningRecord[]> {
   // Employees without a row are NOT_ENROLLED; a left join lists them too.
   const q = db('employees as e')
@@ -108,8 +108,41 @@ export async function listProvisioning(
     .orderBy('e.id')
     .limit(opts.limit);
   if (opts.state) q.whereRaw(`coalesce(p.state, 'NOT_ENROLLED') = ?`, [opts.state]);
+  if (opts.errorType) q.where('p.error_type', opts.errorType);
   if (opts.after) q.where('e.id', '>', opts.after);
   return ((await q) as Row[]).map(fromRow);
+}
+
+export interface ProvisioningSummary {
+  /** Employees per state; every state is present (0 when none). */
+  states: Record<ProvisioningState, number>;
+  /** BLOCKED employees per error type. */
+  blockedBy: Record<string, number>;
+}
+
+/** How many of the tenant's employees are in each state, and what blocks the blocked ones: one grouped read. */
+export async function summarizeProvisioning(db: Db, tenantId: string): Promise<ProvisioningSummary> {
+  const rows = await db('employees as e')
+    .leftJoin('employee_provisioning as p', function on() {
+      this.on('p.employee_id', '=', 'e.id').andOn('p.tenant_id', '=', 'e.tenant_id');
+    })
+    .where('e.tenant_id', tenantId)
+    .groupByRaw(`1, 2`)
+    .select<Array<{ state: ProvisioningState; error_type: string | null; n: string }>>(
+      db.raw(`coalesce(p.state, 'NOT_ENROLLED') as state`),
+      db.raw(`case when p.state = 'BLOCKED' then p.error_type end as error_type`),
+      db.raw('count(*) as n'),
+    );
+  const states = Object.fromEntries(PROVISIONING_STATES.map((s) => [s, 0])) as Record<ProvisioningState, number>;
+  const blockedBy: Record<string, number> = {};
+  for (const r of rows) {
+    states[r.state] += Number(r.n);
+    if (r.state === 'BLOCKED') {
+      const type = r.error_type ?? 'Unclassified';
+      blockedBy[type] = (blockedBy[type] ?? 0) + Number(r.n);
+    }
+  }
+  return { states, blockedBy };
 }
 
 /**

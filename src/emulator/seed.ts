@@ -38,7 +38,7 @@ const SeedAppZ = z.object({
   permissions: z.array(z.string()).default([]),
   extensionProperties: z.array(SeedExtensionZ).default([]),
   /** A multi-tenant app registered in another tenant (consented here): not under `/applications` here. */
-  registeredElsewhere: z.boolean().default(false),
+  registeredElsewhere: z.boolean().optional(),
 });
 
 const SeedUserZ = z
@@ -101,8 +101,9 @@ function addApp(tenant: TenantState, input: z.output<typeof SeedAppZ>): AppRecor
     app.displayName = input.displayName;
     app.secret = input.secret;
     app.permissions = [...input.permissions];
-    if (input.registeredElsewhere) app.registeredElsewhere = true;
-    else delete app.registeredElsewhere;
+    // Re-seeding (e.g. to grant consent) keeps where the app is registered unless it is given.
+    if (input.registeredElsewhere === true) app.registeredElsewhere = true;
+    else if (input.registeredElsewhere === false) delete app.registeredElsewhere;
   }
   for (const ext of input.extensionProperties) {
     const exists = app.extensionProperties.some((e) => e.name.toLowerCase().endsWith(`_${ext.name.toLowerCase()}`));

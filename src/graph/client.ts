@@ -58,6 +58,8 @@ export function currentTally(): RequestTally | undefined {
 }
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+/** POSTs that only read (Graph functions invoked with POST): no write budget, not counted as writes. */
+const READING_POSTS = /\/directoryObjects\/getAvailableExtensionProperties(?:\?|$)/;
 
 /**
  * Counts requests and makes writes wait for the tenant's write budget. Sits where the SDK's RetryHandler would:
@@ -69,7 +71,8 @@ class BudgetMiddleware implements Middleware {
   constructor(private readonly budget?: WriteBudget) {}
   async execute(context: Context): Promise<void> {
     const method = (context.options?.method ?? 'GET').toUpperCase();
-    const isWrite = WRITE_METHODS.has(method);
+    const url = typeof context.request === 'string' ? context.request : context.request.url;
+    const isWrite = WRITE_METHODS.has(method) && !(method === 'POST' && READING_POSTS.test(url));
     if (isWrite && this.budget) await this.budget.take();
     const tally = tallies.getStore();
     if (tally) {

@@ -28,13 +28,16 @@ export interface GraphConnector {
    * Throws `NotConfigured` when outbound provisioning is off or its connection is incomplete. `settings`, when
    * given, are the tenant's settings just read with other data (null: the tenant has none); otherwise they are read.
    */
-  forTenant(tenantId: string, settings?: OutboundSettings | null): Promise<TenantGraph>;
+  forTenant(tenantId: string, settings?: OutboundSettings | null, opts?: ForTenantOptions): Promise<TenantGraph>;
+}
+
+export interface ForTenantOptions {
   /**
-   * Drops the tenant's client with its cached access token, so the next sync signs in afresh. A token carries the
-   * app's permissions as they were when it was issued: after an admin grants a missing permission, only a new token
-   * has it (cached, the retry would fail for up to an hour).
+   * Epoch ms: a client made at or before this is replaced (and signs in afresh). A token carries the app's
+   * permissions as they were when it was issued, so after an admin grants a missing permission only a new token has
+   * it: the retry of a PermissionDenied block passes the time of the block (SyncRequest.signInAfter).
    */
-  forget?(tenantId: string): void;
+  signInAfter?: number;
 }
 
 export interface GraphConnectorOptions {
@@ -47,6 +50,8 @@ export interface GraphConnectorOptions {
   extraCaPem?: string;
   /** Origins besides Microsoft's clouds that settings may point at (GRAPH_ALLOWED_ORIGINS; src/graph/endpoints.ts). */
   allowedOrigins?: readonly string[];
+  /** Clock for the age of clients (tests). */
+  now?: () => number;
   /** For tests: build the directory differently (e.g. an in-memory fake). */
   directoryFactory?: (conn: GraphConnection, budgets: WriteBudgets) => EntraDirectory;
 }
@@ -61,7 +66,9 @@ export function notConfigured(detail: string): ProvisioningError {
 export function createGraphConnector(opts: GraphConnectorOptions): GraphConnector {
   const budgets = opts.budgets ?? new WriteBudgets();
   const ttl = opts.cacheTtlMs ?? 30_000;
-  const cache = new Map<string, { stamp: string; directory: EntraDirectory }>();
+  /** Per tenant: the client being made or made, by settings stamp, with the time it was made. */
+  const cache = new Map<string, { stamp: string; madeAt: number; directory: Promise<EntraDirectory> }>();
+  const now = opts.now ?? Date.now;
   const factory =
     opts.directoryFactory ??
     ((conn: GraphConnection, b: WriteBudgets) =>
@@ -71,37 +78,46 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
       ));
 
   return {
-    async forTenant(tenantId, known) {
+    async forTenant(tenantId, known, forOpts = {}) {
       const settings = known === undefined ? await getOutboundSettings(opts.db, tenantId) : known;
       if (!settings?.enabled) throw notConfigured('it is switched off');
       if (!opts.secretsKey) throw notConfigured('the worker has no SECRETS_KEY to decrypt the client secret');
+      const secretsKey = opts.secretsKey;
       // Settings changes (new secret, other tenant) take effect at once: the cache key includes updatedAt.
       const stamp = settings.updatedAt.toISOString();
       let entry = cache.get(tenantId);
-      if (!entry || entry.stamp !== stamp) {
-        const conn = await getGraphConnection(opts.db, tenantId, opts.secretsKey).catch((err: unknown) => {
-          if (!(err instanceof SecretDecryptionError)) throw err;
-          throw notConfigured(
-            "the stored client secret cannot be decrypted with this worker's SECRETS_KEY (it differs from the api's, or was changed since the secret was stored); give the worker the api's SECRETS_KEY, or enter the client secret again",
-          );
+      const stale = entry && forOpts.signInAfter !== undefined && entry.madeAt <= forOpts.signInAfter;
+      if (!entry || entry.stamp !== stamp || stale) {
+        // Concurrent syncs of the tenant share one client being made (and so one sign-in).
+        const made = { stamp, madeAt: now(), directory: makeDirectory(tenantId, secretsKey) };
+        cache.set(tenantId, made);
+        made.directory.catch(() => {
+          if (cache.get(tenantId) === made) cache.delete(tenantId);
         });
-        if (!conn) throw notConfigured('the Entra tenant id, client id or client secret is missing');
-        // Settings stored before the server's allowed origins changed: never send the secret there.
-        const refused = endpointRefusals(conn, opts.allowedOrigins ?? []);
-        if (refused.length > 0) {
-          throw notConfigured(
-            `${refused.map((r) => r.message).join('; ')}; point the setting at a Microsoft cloud, or have the operator add the origin to GRAPH_ALLOWED_ORIGINS of the api and worker`,
-          );
-        }
-        entry = { stamp, directory: new CachingDirectory(factory(conn, budgets), ttl) };
-        cache.set(tenantId, entry);
+        entry = made;
       }
-      return { settings, directory: entry.directory };
-    },
-    forget(tenantId) {
-      cache.delete(tenantId);
+      return { settings, directory: await entry.directory };
     },
   };
+
+  async function makeDirectory(tenantId: string, secretsKey: Buffer): Promise<EntraDirectory> {
+    const conn = await getGraphConnection(opts.db, tenantId, secretsKey).catch((err: unknown) => {
+      if (!(err instanceof SecretDecryptionError)) throw err;
+      throw notConfigured(
+        "the stored client secret cannot be decrypted with this worker's SECRETS_KEY (it differs from the api's, or was changed since the secret was stored); give the worker the api's SECRETS_KEY, or enter the client secret again",
+      );
+    });
+    if (!conn) throw notConfigured('the Entra tenant id, client id or client secret is missing');
+    // Settings stored before the server's allowed origins changed: never send the secret there.
+    const refused = endpointRefusals(conn, opts.allowedOrigins ?? []);
+    if (refused.length > 0) {
+      throw new ProvisioningError(
+        ErrorTypes.NotConfigured,
+        `The outbound settings point where this server does not send the client secret: ${refused.map((r) => r.message).join('; ')}. Fix: change the setting (with the client secret), or have the operator add the origin to GRAPH_ALLOWED_ORIGINS of the api and worker, then retry.`,
+      );
+    }
+    return new CachingDirectory(factory(conn, budgets), ttl);
+  }
 }
 
 /**

@@ -189,6 +189,17 @@ export class GraphDirectory implements EntraDirectory {
     } catch (err) {
       if (!isNotFound(err)) throw classifyGraphError(err, 'extensions');
     }
+    // No application object here. With a service principal it is an app registered in another tenant; without one
+    // no such app signs in to this tenant (a wrong app id in the mapping): no definitions.
+    try {
+      await this.client
+        .api(`/servicePrincipals(appId=${odataString(appId)})`)
+        .select(['id'])
+        .get();
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw classifyGraphError(err, 'extensions');
+    }
     return this.availableExtensionDefinitions(appId);
   }
 
@@ -205,7 +216,7 @@ export class GraphDirectory implements EntraDirectory {
       if (classified.type !== ErrorTypes.PermissionDenied) throw classified;
       throw new ProvisioningError(
         ErrorTypes.PermissionDenied,
-        `The app registration ${appId} is not registered in this Entra tenant (a multi-tenant app registered in another tenant, or a wrong app id in the mapping), so its directory extension properties can only be read from the tenant-wide list, which needs ${REGISTERED_ELSEWHERE_PERMISSION}. Fix: grant the application permission ${REGISTERED_ELSEWHERE_PERMISSION} with admin consent, or map extension properties registered on an app in this tenant, then retry.`,
+        `The app ${appId}, whose directory extension properties the mapping writes, is registered in another Entra tenant (a multi-tenant app consented here), so its extension properties can only be read from the tenant-wide list, which needs ${REGISTERED_ELSEWHERE_PERMISSION}. Fix: grant the application permission ${REGISTERED_ELSEWHERE_PERMISSION} with admin consent, or map extension properties registered on an app of this tenant, then retry.`,
         { ...classified.info, missingPermission: REGISTERED_ELSEWHERE_PERMISSION },
       );
     }

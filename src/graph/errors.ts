@@ -134,11 +134,11 @@ function classifyHttp(err: GraphErrorLike, op: GraphOperation, alsoNeeds?: strin
   }
   if (status === 403) {
     const permission = alsoNeeds
-      ? `${REQUIRED_PERMISSION[op]} and ${alsoNeeds} (the mapping writes employeeLeaveDateTime)`
+      ? `${alsoNeeds} (needed besides ${REQUIRED_PERMISSION[op]} because the mapping writes employeeLeaveDateTime)`
       : REQUIRED_PERMISSION[op];
     return new ProvisioningError(
       ErrorTypes.PermissionDenied,
-      `The app registration may not ${describeOp(op)} (403 ${code ?? 'Forbidden'}). Fix: grant the application permission${alsoNeeds ? 's' : ''} ${permission} with admin consent` +
+      `The app registration may not ${describeOp(op)} (403 ${code ?? 'Forbidden'}). Fix: grant the application permission ${permission} with admin consent` +
         (op === 'update'
           ? ' (a user holding a privileged admin role also needs the app to hold a higher admin role)'
           : '') +

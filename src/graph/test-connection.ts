@@ -100,6 +100,7 @@ export async function testGraphConnection(
     (id): id is string => id !== undefined,
   );
   const ownApp = mappedApps.includes(conn.clientId) ? [] : [conn.clientId];
+  let appsRead = mappedApps.length + ownApp.length;
   const exts = await probe(
     'extensionProperties',
     'extensions',
@@ -107,13 +108,14 @@ export async function testGraphConnection(
       const [mapped, own] = await Promise.all([
         directory.extensionDefinitions(mappedApps),
         directory.extensionDefinitions(ownApp).catch((err: unknown) => {
-          if (isRegisteredElsewhereDenial(err)) return [];
-          throw err;
+          if (!isRegisteredElsewhereDenial(err)) throw err;
+          appsRead -= 1;
+          return [];
         }),
       ]);
       return [...mapped, ...own];
     },
-    (e) => `${e.length} extension properties readable on ${mappedApps.length + ownApp.length} app registration(s)`,
+    (e) => `${e.length} extension properties readable on ${appsRead} app registration(s)`,
   );
   result.extensionProperties = exts ?? [];
   await probe(

@@ -48,6 +48,8 @@ export interface CarriedState {
   /** Whether one of `pendingAttributes` is watched. */
   pendingWatched: boolean;
   blocked?: BlockedInfo;
+  /** Set by a retry of a PermissionDenied block until the next successful sync (see SyncRequest.signInAfter). */
+  signInAfter?: number;
   syncCount: number;
 }
 
@@ -112,6 +114,12 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
 
   const needsSync = (): boolean => s.enrolled && !s.blocked && (s.forceSync || s.pendingWatched);
 
+  /** Clears a block; after a missing permission, the next sync signs in afresh to see the admin's grant. */
+  const unblock = (): void => {
+    if (s.blocked?.errorType === 'PermissionDenied') s.signInAfter = s.blocked.at ?? Date.now();
+    s.blocked = undefined;
+  };
+
   setHandler(employeeChangedSignal, (change) => {
     s.desiredVersion = Math.max(s.desiredVersion, change.version);
     // Redelivered or late: the last successful sync read this version or a newer one, so Entra has it already.
@@ -127,13 +135,13 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       }
     }
     // New data may be the fix: a blocked employee tries again on any change after the failure.
-    if (s.blocked && change.version > s.blocked.atVersion) s.blocked = undefined;
+    if (s.blocked && change.version > s.blocked.atVersion) unblock();
   });
 
   setHandler(enrolSignal, () => {
     s.enrolled = true;
     s.forceSync = true;
-    s.blocked = undefined;
+    unblock();
   });
 
   setHandler(managerReadySignal, () => {
@@ -144,7 +152,7 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
   });
 
   const retry = (): void => {
-    s.blocked = undefined;
+    unblock();
     s.forceSync = true;
   };
   setHandler(retrySignal, () => {
@@ -250,7 +258,9 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
         employeeId,
         changedAttributes: inFlight.attributes,
         reconcile: inFlight.force,
+        ...(s.signInAfter !== undefined ? { signInAfter: s.signInAfter } : {}),
       });
+      s.signInAfter = undefined;
       s.entraObjectId = result.entraObjectId;
       s.syncedVersion = Math.max(s.syncedVersion ?? 0, result.syncedVersion);
       s.syncCount++;
@@ -289,7 +299,12 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
         await transition('PENDING');
         continue;
       }
-      s.blocked = { reason: failure.message, errorType: failure.type ?? 'UnknownError', atVersion: readVersion };
+      s.blocked = {
+        reason: failure.message,
+        errorType: failure.type ?? 'UnknownError',
+        atVersion: readVersion,
+        at: Date.now(),
+      };
       mirroredState = undefined; // always refresh details: the reason may differ from the last block
       await transition('BLOCKED');
     }

@@ -95,6 +95,8 @@ export interface BlockedInfo {
   errorType: string;
   /** Desired version when the failure happened. */
   atVersion: number;
+  /** When it was blocked (epoch ms, workflow time); absent in runs blocked before this field existed. */
+  at?: number;
 }
 
 export interface ManagerReadySignal {
@@ -152,6 +154,12 @@ export interface SyncRequest {
    * made in Entra meanwhile, at the cost of a read.
    */
   reconcile?: boolean;
+  /**
+   * Epoch ms: a Graph client (and its cached token) made before this must sign in afresh. Set on the retry of an
+   * employee blocked by PermissionDenied: a token carries the permissions granted when it was issued, so only a new
+   * one has the permission the admin granted since.
+   */
+  signInAfter?: number;
 }
 
 export interface ProvisioningStateRecord {

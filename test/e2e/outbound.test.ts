@@ -356,16 +356,38 @@ describe('outbound provisioning end to end', () => {
     for (const id of acquired) await until('BLOCKED as DomainNotVerified', blocked(id, 'DomainNotVerified'));
     await until('BLOCKED as MissingName', blocked(nameless, 'MissingName'));
 
+    // What blocks whom: the list filters by error type, the summary counts.
+    const byDomain = await admin('get', '/outbound/employees?state=BLOCKED&errorType=DomainNotVerified').expect(200);
+    const listedIds = byDomain.body.items.map((i: { employeeId: string }) => i.employeeId);
+    expect(listedIds).toEqual(expect.arrayContaining(acquired));
+    expect(listedIds).not.toContain(nameless);
+    const before = (await admin('get', '/outbound/summary').expect(200)).body;
+    expect(before.blockedBy.DomainNotVerified).toBeGreaterThanOrEqual(2);
+    expect(before.blockedBy.MissingName).toBeGreaterThanOrEqual(1);
+    expect(before.states.BLOCKED).toBe(
+      Object.values(before.blockedBy as Record<string, number>).reduce((a, b) => a + b, 0),
+    );
+
     await admin('post', '/outbound/retry').send({ errorType: 'NoSuchType' }).expect(400);
     // The domain is verified in Entra now: one request retries everybody it blocked.
     expect((await seedDomain(true)).status).toBe(200);
     const retried = await admin('post', '/outbound/retry').send({ errorType: 'DomainNotVerified' }).expect(202);
-    expect(retried.body.retried).toBeGreaterThanOrEqual(2);
+    expect(retried.body.retried).toBe(before.blockedBy.DomainNotVerified);
+    // Queued for those the cause blocked, not for the employee blocked by another.
+    const enrolRows = await t
+      .db('outbox')
+      .where({ tenant_id: tenant.tenantId, kind: 'enrol' })
+      .whereIn('employee_id', [...acquired, nameless])
+      .select('employee_id');
+    expect(enrolRows.map((r: { employee_id: string }) => r.employee_id).sort()).toEqual([...acquired].sort());
     for (const id of acquired)
       await until('SYNCED after the bulk retry', async () => (await status(id)).state === 'SYNCED');
     expect(await entraUser(`grace@${newDomain}`)).toBeDefined();
     expect(await entraUser(`edsger@${newDomain}`)).toBeDefined();
     expect(await status(nameless)).toMatchObject({ state: 'BLOCKED', errorType: 'MissingName' });
+    const after = (await admin('get', '/outbound/summary').expect(200)).body;
+    expect(after.blockedBy.DomainNotVerified).toBeUndefined();
+    expect(after.states.SYNCED).toBeGreaterThanOrEqual(before.states.SYNCED + 2);
   });
 
   it('lists never-enrolled employees as NOT_ENROLLED, refuses to retry them, and enrols listed ones', async () => {

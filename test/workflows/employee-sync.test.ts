@@ -303,7 +303,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
         const s = await statusOf(handle);
         return s.state === 'BLOCKED' && s;
       });
-      expect(blocked.blocked).toEqual({ reason, errorType: 'DomainNotVerified', atVersion: 1 });
+      expect(blocked.blocked).toEqual({ reason, errorType: 'DomainNotVerified', atVersion: 1, at: expect.any(Number) });
       expect((await handle.describe()).typedSearchAttributes.get(ProvisioningStateKey)).toBe('BLOCKED');
       // Nothing happens while blocked and nobody acts.
       await new Promise((r) => setTimeout(r, 200));
@@ -315,6 +315,8 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       });
       await eventually(async () => (await statusOf(handle)).state === 'SYNCED');
       expect(fake.syncs).toHaveLength(2);
+      // Not a permission problem: the retry may keep the signed-in client.
+      expect(fake.syncs[1]!.req.signInAfter).toBeUndefined();
 
       // Not blocked any more: the validator rejects at once, and nothing is written to history.
       await expect(handle.executeUpdate(retryUpdate, { args: [{}] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
@@ -322,6 +324,37 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(fake.syncs).toHaveLength(2);
       await recordHistory('blocked-then-admin-retry', handle);
+    });
+  });
+
+  it('asks for a fresh sign-in on the retry after a PermissionDenied block, and only then', async () => {
+    const { tenantId, employeeId } = ids();
+    const fake = fakeActivities((call) => {
+      if (call === 1)
+        throw ApplicationFailure.create({
+          type: ErrorTypes.PermissionDenied,
+          message: 'The app registration may not read verified domains. Fix: grant Domain.Read.All, then retry.',
+          nonRetryable: true,
+          details: [{ version: 1 }],
+        });
+      return { syncedVersion: 1 };
+    });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    await worker.runUntil(async () => {
+      const handle = await signalWithStart(taskQueue, { tenantId, employeeId }, enrolSignal, { source: 'admin' });
+      const blocked = await eventually(async () => {
+        const s = await statusOf(handle);
+        return s.state === 'BLOCKED' && s;
+      });
+      expect(fake.syncs[0]!.req.signInAfter).toBeUndefined();
+      await handle.signal(retrySignal, {});
+      await eventually(async () => (await statusOf(handle)).state === 'SYNCED');
+      // A token from before the block lacks the permission granted since: the retry's attempt signs in afresh.
+      expect(fake.syncs[1]!.req.signInAfter).toBe(blocked.blocked!.at);
+      // Later syncs keep the client.
+      await handle.signal(employeeChangedSignal, change(2, ['department']));
+      await eventually(async () => fake.syncs.length === 3);
+      expect(fake.syncs[2]!.req.signInAfter).toBeUndefined();
     });
   });
 

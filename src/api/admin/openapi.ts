@@ -210,11 +210,22 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         responses: { '202': ok('retried: how many were queued'), ...std },
       },
     },
+    [t('/outbound/summary')]: {
+      parameters: [tenantParam],
+      get: {
+        summary: 'How many employees are in each provisioning state, and what blocks the blocked ones (by errorType)',
+        responses: { '200': ok('{"states": {...}, "blockedBy": {...}}'), ...std },
+      },
+    },
     [t('/outbound/employees')]: {
       parameters: [tenantParam],
       get: {
         summary: 'Provisioning status of employees, optionally by state (PENDING, SYNCED, BLOCKED, NOT_ENROLLED)',
-        parameters: ['state', 'limit', 'after'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+        parameters: ['state', 'errorType', 'limit', 'after'].map((name) => ({
+          name,
+          in: 'query',
+          schema: { type: 'string' },
+        })),
         responses: { '200': ok('statuses'), ...std },
       },
     },

@@ -25,6 +25,7 @@ import {
   loadSyncInputs,
   notEnrolled,
   retryBlockedEmployees,
+  summarizeProvisioning,
 } from '../../db/provisioning';
 import { createGraphConnector, type GraphConnector } from '../../graph/connector';
 import { endpointRefusals } from '../../graph/endpoints';
@@ -47,10 +48,32 @@ import { notFound, ProblemError } from './problem';
  * Outbound provisioning to Entra ID, per tenant: settings (the client secret is write-only), test connection,
  * enrolment (the initial push), provisioning status, retry of a blocked employee, and a preview of the next sync.
  */
-const httpsUrl = z
-  .string()
-  .url()
-  .refine((u) => u.startsWith('https://'), 'must be an https URL');
+/**
+ * An https URL without user info, query or fragment, stored as parsed: the string kept (and handed to the identity
+ * library) is the one whose origin was checked against the allowed origins. An authority is its origin only.
+ */
+const httpsUrl = (kind: 'authority' | 'graph') =>
+  z.string().transform((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value.trim());
+    } catch {
+      url = new URL('invalid:');
+    }
+    const problem =
+      url.protocol !== 'https:'
+        ? 'must be an https URL'
+        : url.username || url.password || url.search || url.hash
+          ? 'must not carry user info, a query or a fragment'
+          : kind === 'authority' && url.pathname !== '/'
+            ? 'must be the sign-in host only, e.g. https://login.microsoftonline.us'
+            : undefined;
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
+    return kind === 'authority' ? url.origin : `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  });
 
 /** A tenant's domain name, e.g. contoso.onmicrosoft.com: what the identity platform accepts besides the GUID. */
 const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -112,8 +135,8 @@ export const OutboundSettingsPatch = z.strictObject({
     .optional(),
   clientId: z.string().regex(UUID, 'must be the app registration GUID').nullable().optional(),
   clientSecret: z.string().min(1).max(1000).optional(),
-  authorityHost: httpsUrl.nullable().optional(),
-  graphBaseUrl: httpsUrl.nullable().optional(),
+  authorityHost: httpsUrl('authority').nullable().optional(),
+  graphBaseUrl: httpsUrl('graph').nullable().optional(),
   mapping: MappingSchema.optional(),
   watchedAttributes: z.array(WatchedAttribute).max(200).optional(),
   setManager: z.boolean().optional(),
@@ -137,6 +160,10 @@ const PreviewQuery = z.object({
 
 const ListQuery = z.object({
   state: z.enum(PROVISIONING_STATES).optional(),
+  errorType: z
+    .string()
+    .regex(/^[A-Za-z]{1,64}$/, 'must be an error type such as DomainNotVerified')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   after: z.string().regex(UUID).optional(),
 });
@@ -295,6 +322,11 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     res.status(202).json({ retried });
   });
 
+  /** Employees per state, and per error type among the blocked: what a dashboard or an alert polls. */
+  router.get('/outbound/summary', async (_req, res) => {
+    res.json(await summarizeProvisioning(db, tenantIdOf(res)));
+  });
+
   router.get('/outbound/employees', async (req, res) => {
     const q = ListQuery.parse(req.query);
     const items = await listProvisioning(db, tenantIdOf(res), q);
@@ -363,8 +395,14 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     if (!inputs) throw notFound('employee');
     const { reconcile } = PreviewQuery.parse(req.query);
     const { employee } = inputs;
+    // Blocked by a missing permission: plan with a token issued after the block, as the retry would.
+    const record = await getProvisioning(db, tenantId, employee.id);
+    const signInAfter =
+      record?.state === 'BLOCKED' && record.errorType === 'PermissionDenied' && record.lastAttemptAt
+        ? record.lastAttemptAt.getTime()
+        : undefined;
     try {
-      const { settings, directory } = await graph().forTenant(tenantId, inputs.settings ?? null);
+      const { settings, directory } = await graph().forTenant(tenantId, inputs.settings ?? null, { signInAfter });
       const plan = await planSync({
         directory,
         settings,

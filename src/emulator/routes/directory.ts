@@ -177,6 +177,31 @@ export function listApplications(_ctx: EmulatorContext, req: GraphRequest): Grap
   };
 }
 
+const SP_PROPS = ['id', 'appId', 'displayName', 'servicePrincipalType', 'accountEnabled'];
+
+/**
+ * `GET /servicePrincipals(appId='…')`: every app that may sign in to the tenant has one, also a multi-tenant app
+ * registered elsewhere (whose application object is not here).
+ */
+export function getServicePrincipalByAppId(_ctx: EmulatorContext, req: GraphRequest, appId: string): GraphResponse {
+  requirePermission(req, APPLICATION_READ);
+  const sel = select(req, SP_PROPS, 'microsoft.graph.servicePrincipal');
+  const tenant = req.caller.tenant;
+  const app = tenant.apps.find((a) => a.appId === appId.toLowerCase());
+  if (!app) throw notFound(appId);
+  const json: JsonObject = {
+    id: app.servicePrincipalId,
+    appId: app.appId,
+    displayName: app.displayName,
+    servicePrincipalType: 'Application',
+    accountEnabled: true,
+  };
+  return {
+    status: 200,
+    body: { '@odata.context': `${req.baseUrl}/v1.0/$metadata#servicePrincipals/$entity`, ...project(json, sel) },
+  };
+}
+
 /** `{objectId}` or the alternate key form `(appId='{appId}')`. */
 export function findApplication(tenant: TenantState, key: string): AppRecord {
   const alt = /^\(appId='(.*)'\)$/i.exec(key);

@@ -5,6 +5,7 @@ import {
   createExtensionProperty,
   getApplication,
   getDomain,
+  getServicePrincipalByAppId,
   listApplications,
   listDomains,
   listExtensionProperties,
@@ -53,6 +54,7 @@ export function resolveRoute(req: GraphRequest): ResolvedRoute {
   let rest = segs.slice(2);
   const paren = PAREN_KEY.exec(head);
   const appAlt = /^applications(\(appId='(?:[^']|'')*'\))$/i.exec(head);
+  const spAlt = /^servicePrincipals\(appId='((?:[^']|'')*)'\)$/i.exec(head);
   if (paren && paren[1] === 'users') {
     head = 'users';
     rest = segs.slice(1);
@@ -61,6 +63,10 @@ export function resolveRoute(req: GraphRequest): ResolvedRoute {
     head = 'applications';
     rest = segs.slice(1);
     key = appAlt[1]!;
+  } else if (spAlt) {
+    head = 'servicePrincipals';
+    rest = segs.slice(1);
+    key = spAlt[1]!.replace(/''/g, "'");
   }
   switch (head) {
     case 'users': {
@@ -99,6 +105,13 @@ export function resolveRoute(req: GraphRequest): ResolvedRoute {
         );
       }
       throw noSegment(rest[0]!);
+    }
+    case 'servicePrincipals': {
+      // Only the appId alternate key: what a sync asks to tell an app of another tenant from a wrong app id.
+      const k = key;
+      if (spAlt && k !== undefined && rest.length === 0)
+        return byMethod(req, { GET: (c, r) => getServicePrincipalByAppId(c, r, k) });
+      throw noSegment(key ?? head);
     }
     case 'directoryObjects':
       if (key === 'getAvailableExtensionProperties' && rest.length === 0)

@@ -136,6 +136,21 @@ describe('outbound settings (admin API)', () => {
     }
     expect((await call('get', '/settings').expect(200)).body).toMatchObject(connection);
 
+    // What is stored is what was checked: no user info, query or fragment, and an authority is a host only.
+    for (const authorityHost of [
+      'https://attacker@login.microsoftonline.com',
+      'https://login.microsoftonline.com#@login.attacker.example',
+      'https://login.microsoftonline.com\\@login.attacker.example',
+      'https://login.microsoftonline.com/?x=1',
+    ]) {
+      const refused = await call('patch', '/settings').send({ authorityHost, clientSecret: APP_SECRET }).expect(400);
+      expect(refused.body.errors[0].path).toBe('authorityHost');
+    }
+    const normalised = await call('patch', '/settings')
+      .send({ authorityHost: 'https://LOGIN.microsoftonline.us/', clientSecret: APP_SECRET })
+      .expect(200);
+    expect(normalised.body.authorityHost).toBe('https://login.microsoftonline.us');
+
     // Every Microsoft cloud is allowed without configuration; unset means the global cloud.
     for (const cloud of [
       { authorityHost: 'https://login.microsoftonline.us', graphBaseUrl: 'https://dod-graph.microsoft.us/v1.0' },
@@ -243,7 +258,7 @@ describe('outbound settings (admin API)', () => {
       expect.objectContaining({
         name: 'extensionProperties',
         ok: false,
-        detail: expect.stringMatching(/another tenant/),
+        detail: expect.stringMatching(/registered in another Entra tenant/),
       }),
     );
 

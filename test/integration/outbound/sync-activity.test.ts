@@ -268,7 +268,9 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     const e = await createEmployee(t.db, tenantId, { user_name: `leaving@${VERIFIED}`, end_date: '2026-12-31' });
     const f = await failure(sync(tenantId, e.id));
     expect(f).toMatchObject({ type: 'PermissionDenied', nonRetryable: true });
-    expect(f.message).toMatch(/permissions User\.ReadWrite\.All and User-LifeCycleInfo\.ReadWrite\.All/);
+    expect(f.message).toMatch(
+      /grant the application permission User-LifeCycleInfo\.ReadWrite\.All \(needed besides User\.ReadWrite\.All/,
+    );
 
     await upsertOutboundSettings(t.db, tenantId, { clientId: LIFECYCLE_APP_ID, clientSecret: APP_SECRET }, secretsKey);
     const granted = await sync(tenantId, e.id);
@@ -305,17 +307,45 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
       mapping: [...DEFAULT_MAPPING, { source: 'department', target: ext }],
     });
     const e = await createEmployee(t.db, tenantId, { user_name: `isv@${VERIFIED}`, department: 'CC-42' });
+    const e2 = await createEmployee(t.db, tenantId, { user_name: `isv2@${VERIFIED}`, department: 'CC-43' });
 
     const f = await failure(sync(tenantId, e.id));
     expect(f).toMatchObject({ type: 'PermissionDenied', nonRetryable: true });
-    expect(f.message).toMatch(/not registered in this Entra tenant.*needs Directory\.Read\.All/);
+    expect(f.message).toMatch(/registered in another Entra tenant.*needs Directory\.Read\.All/);
+    const blockedAt = Date.now();
 
-    // The admin grants the permission and retries: the worker signs in afresh, since only a new token carries it.
+    // The admin grants the permission. The signed-in client's token predates the grant: still refused.
     expect((await consent([...basePermissions, 'Directory.Read.All'])).status).toBe(200);
-    const granted = await sync(tenantId, e.id);
-    expect(granted.outcome).toBe('created');
+    await em.operator('DELETE', '/_emulator/requests');
+    expect(await failure(sync(tenantId, e.id))).toMatchObject({ type: 'PermissionDenied' });
+    // The retry of the block (as the workflow sends it) signs in afresh, once for concurrent attempts.
+    const retry = (employeeId: string): Promise<SyncResult> =>
+      new MockActivityEnvironment().run(activities.syncEmployeeToEntra, {
+        tenantId,
+        employeeId,
+        changedAttributes: [],
+        reconcile: true,
+        signInAfter: blockedAt,
+      });
+    const [granted, other] = await Promise.all([retry(e.id), retry(e2.id)]);
+    expect([granted.outcome, other.outcome]).toEqual(['created', 'created']);
     const user = (await em.users()).find((u) => u.id === granted.entraObjectId)!;
     expect(user[ext]).toBe('CC-42');
+    const log = (await em.operator('GET', '/_emulator/requests')).text.split('\n').filter(Boolean);
+    const tokenRequests = log.filter((l) => (JSON.parse(l) as { url: string }).url.includes('/oauth2/v2.0/token'));
+    expect(tokenRequests).toHaveLength(1);
+  });
+
+  it('blocks a mapping to the extension of an app id no app of the tenant has as InvalidProperty, asking no extra permission', async () => {
+    const unknownApp = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey, {
+      mapping: [...DEFAULT_MAPPING, { source: 'department', target: `extension_${unknownApp.replace(/-/g, '')}_x` }],
+    });
+    const e = await createEmployee(t.db, tenantId, { user_name: `typo@${VERIFIED}`, department: 'R&D' });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f.type).toBe('InvalidProperty');
+    expect(f.message).toMatch(/not a directory extension property registered/);
+    expect(f.message).not.toMatch(/Directory\.Read\.All/);
   });
 
   it('fails retryably with Retry-After as the next retry delay when Graph throttles', async () => {
