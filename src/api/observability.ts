@@ -14,7 +14,8 @@ function areaOf(path: string): string {
 }
 
 /**
- * Prometheus metrics at /metrics (request counts and latency per area, the outbox backlog, Node process metrics)
+ * Prometheus metrics at /metrics (request counts and latency per area, the outbox backlog, outbound employees per
+ * state and blocking error type, Node process metrics)
  * and one structured access log line per request with its request id and tenant id — never headers or bodies.
  */
 export function installObservability(app: Express, deps: { db: Db; logger: Logger }): void {
@@ -40,6 +41,28 @@ export function installObservability(app: Express, deps: { db: Db; logger: Logge
     async collect() {
       const [row] = await deps.db('outbox').whereNull('delivered_at').count<Array<{ count: string }>>('* as count');
       this.set(Number(row?.count ?? 0));
+    },
+  });
+
+  new Gauge({
+    name: 'entra_sync_outbound_employees',
+    help: 'Employees enrolled in outbound provisioning by state, and by error type when blocked (all tenants)',
+    labelNames: ['state', 'error_type'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await deps
+        .db('employee_provisioning')
+        .groupByRaw('1, 2')
+        .select<Array<{ state: string; error_type: string | null; n: string }>>(
+          'state',
+          deps.db.raw(
+            `case when state = 'BLOCKED' then coalesce(error_type, 'Unclassified') else '' end as error_type`,
+          ),
+          deps.db.raw('count(*) as n'),
+        );
+      // Series that emptied since the last scrape disappear instead of keeping their old value.
+      this.reset();
+      for (const r of rows) this.set({ state: r.state, error_type: r.error_type ?? '' }, Number(r.n));
     },
   });
 

@@ -42,4 +42,34 @@ describe('metrics', () => {
     expect(res.text).toMatch(/entra_sync_http_requests_total\{area="admin",method="GET",status="401"\} 1/);
     expect(res.text).toMatch(/entra_sync_outbox_undelivered 0/);
   });
+
+  it('counts outbound employees per state, and the blocked ones per error type, for alerting', async () => {
+    const app = buildTestApp(t.db);
+    const [tenant] = await t.db('tenants').insert({ name: 'Metrics' }).returning('id');
+    const employees = await t
+      .db('employees')
+      .insert(
+        ['a', 'b', 'c'].map((n) => ({
+          tenant_id: tenant.id,
+          user_name: `${n}@contoso.test`,
+          given_name: n,
+          family_name: n,
+        })),
+      )
+      .returning('id');
+    await t.db('employee_provisioning').insert([
+      { tenant_id: tenant.id, employee_id: employees[0].id, state: 'BLOCKED', error_type: 'DomainNotVerified' },
+      { tenant_id: tenant.id, employee_id: employees[1].id, state: 'BLOCKED', error_type: 'DomainNotVerified' },
+      { tenant_id: tenant.id, employee_id: employees[2].id, state: 'SYNCED' },
+    ]);
+    const res = await request(app).get('/metrics').expect(200);
+    expect(res.text).toMatch(/entra_sync_outbound_employees\{state="BLOCKED",error_type="DomainNotVerified"\} 2/);
+    expect(res.text).toMatch(/entra_sync_outbound_employees\{state="SYNCED",error_type=""\} 1/);
+
+    // Fixed: the blocked series is gone rather than stuck at its last value.
+    await t.db('employee_provisioning').where({ tenant_id: tenant.id }).update({ state: 'SYNCED', error_type: null });
+    const after = await request(app).get('/metrics').expect(200);
+    expect(after.text).not.toMatch(/state="BLOCKED"/);
+    expect(after.text).toMatch(/entra_sync_outbound_employees\{state="SYNCED",error_type=""\} 3/);
+  });
 });
