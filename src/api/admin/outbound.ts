@@ -6,7 +6,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { planSync, describePlan } from '../../activities/sync-plan';
 import { recordAuditEvent } from '../../db/changes';
@@ -213,6 +213,27 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
         allowedOrigins: deps.graphAllowedOrigins,
       }));
 
+  /** Enrolment and bulk retry queue work for the worker: only while outbound provisioning is on (409 otherwise). */
+  async function requireOutboundEnabled(tenantId: string): Promise<void> {
+    const settings = await getOutboundSettings(db, tenantId);
+    if (!settings?.enabled)
+      throw new ProblemError(409, 'Conflict', 'outbound provisioning is not enabled for this tenant');
+  }
+
+  /** The audit trail of an admin request that queued employees (enrolment, bulk retry). */
+  function auditQueued(res: Response, action: 'enrolled' | 'retried', changes: Record<string, unknown>) {
+    const tenantId = tenantIdOf(res);
+    return recordAuditEvent(db, {
+      tenantId,
+      resourceType: 'outbound_settings',
+      resourceId: tenantId,
+      action,
+      source: 'admin',
+      requestId: res.locals.requestId as string | undefined,
+      changes,
+    });
+  }
+
   router.get('/outbound/settings', async (_req, res) => {
     const s = await getOutboundSettings(db, tenantIdOf(res));
     if (!s) throw notFound('outbound settings');
@@ -273,9 +294,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
   router.post('/outbound/enrol', async (req, res) => {
     const body = EnrolBody.parse(req.body ?? {});
     const tenantId = tenantIdOf(res);
-    const settings = await getOutboundSettings(db, tenantId);
-    if (!settings?.enabled)
-      throw new ProblemError(409, 'Conflict', 'outbound provisioning is not enabled for this tenant');
+    await requireOutboundEnabled(tenantId);
     if (!('all' in body)) {
       const found = await db('employees')
         .where({ tenant_id: tenantId })
@@ -287,15 +306,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
         throw new ProblemError(404, 'Not Found', `unknown employees: ${unknown.slice(0, 10).join(', ')}`);
     }
     const enrolled = await enrolEmployees(db, tenantId, 'all' in body ? 'all' : body.employeeIds);
-    await recordAuditEvent(db, {
-      tenantId,
-      resourceType: 'outbound_settings',
-      resourceId: tenantId,
-      action: 'enrolled',
-      source: 'admin',
-      requestId: res.locals.requestId as string | undefined,
-      changes: { employees: enrolled },
-    });
+    await auditQueued(res, 'enrolled', { employees: enrolled });
     res.status(202).json({ enrolled });
   });
 
@@ -306,19 +317,9 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
   router.post('/outbound/retry', async (req, res) => {
     const body = RetryBlockedBody.parse(req.body ?? {});
     const tenantId = tenantIdOf(res);
-    const settings = await getOutboundSettings(db, tenantId);
-    if (!settings?.enabled)
-      throw new ProblemError(409, 'Conflict', 'outbound provisioning is not enabled for this tenant');
+    await requireOutboundEnabled(tenantId);
     const retried = await retryBlockedEmployees(db, tenantId, body.errorType);
-    await recordAuditEvent(db, {
-      tenantId,
-      resourceType: 'outbound_settings',
-      resourceId: tenantId,
-      action: 'retried',
-      source: 'admin',
-      requestId: res.locals.requestId as string | undefined,
-      changes: { employees: retried, ...(body.errorType ? { errorType: body.errorType } : {}) },
-    });
+    await auditQueued(res, 'retried', { employees: retried, ...(body.errorType ? { errorType: body.errorType } : {}) });
     res.status(202).json({ retried });
   });
 

@@ -41,6 +41,15 @@ describe('outbound settings (admin API)', () => {
     return { tenant, call };
   }
 
+  /** Stores the emulator connection with the secret; returns it without the secret. */
+  async function connectToEmulator(call: Awaited<ReturnType<typeof setup>>['call']) {
+    const connection = { graphTenantId: ENTRA_TENANT, clientId: APP_ID, authorityHost: em.url, graphBaseUrl: em.url };
+    await call('patch', '/settings')
+      .send({ ...connection, clientSecret: APP_SECRET })
+      .expect(200);
+    return connection;
+  }
+
   it('stores the connection with a write-only secret and the default mapping', async () => {
     const { call, tenant } = await setup();
     await call('get', '/settings').expect(404);
@@ -81,10 +90,7 @@ describe('outbound settings (admin API)', () => {
 
   it('sends the stored secret nowhere new: changing the authority, Graph URL, tenant or app needs the secret again', async () => {
     const { call } = await setup();
-    const connection = { graphTenantId: ENTRA_TENANT, clientId: APP_ID, authorityHost: em.url, graphBaseUrl: em.url };
-    await call('patch', '/settings')
-      .send({ ...connection, clientSecret: APP_SECRET })
-      .expect(200);
+    const connection = await connectToEmulator(call);
 
     for (const change of [
       { authorityHost: 'https://login.microsoftonline.us' },
@@ -114,10 +120,7 @@ describe('outbound settings (admin API)', () => {
 
   it("points the connection only at Microsoft's clouds and the origins the server allows, even with the secret", async () => {
     const { call } = await setup();
-    const connection = { graphTenantId: ENTRA_TENANT, clientId: APP_ID, authorityHost: em.url, graphBaseUrl: em.url };
-    await call('patch', '/settings')
-      .send({ ...connection, clientSecret: APP_SECRET })
-      .expect(200);
+    const connection = await connectToEmulator(call);
 
     for (const change of [
       { authorityHost: 'https://login.attacker.example' },
