@@ -50,8 +50,6 @@ export interface GraphConnectorOptions {
   extraCaPem?: string;
   /** Origins besides Microsoft's clouds that settings may point at (GRAPH_ALLOWED_ORIGINS; src/graph/endpoints.ts). */
   allowedOrigins?: readonly string[];
-  /** Clock for the age of clients (tests). */
-  now?: () => number;
   /** For tests: build the directory differently (e.g. an in-memory fake). */
   directoryFactory?: (conn: GraphConnection, budgets: WriteBudgets) => EntraDirectory;
 }
@@ -68,7 +66,6 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
   const ttl = opts.cacheTtlMs ?? 30_000;
   /** Per tenant: the client being made or made, by settings stamp, with the time it was made. */
   const cache = new Map<string, { stamp: string; madeAt: number; directory: Promise<EntraDirectory> }>();
-  const now = opts.now ?? Date.now;
   const factory =
     opts.directoryFactory ??
     ((conn: GraphConnection, b: WriteBudgets) =>
@@ -89,7 +86,7 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
       const stale = entry && forOpts.signInAfter !== undefined && entry.madeAt <= forOpts.signInAfter;
       if (!entry || entry.stamp !== stamp || stale) {
         // Concurrent syncs of the tenant share one client being made (and so one sign-in).
-        const made = { stamp, madeAt: now(), directory: makeDirectory(tenantId, secretsKey) };
+        const made = { stamp, madeAt: Date.now(), directory: makeDirectory(tenantId, secretsKey) };
         cache.set(tenantId, made);
         made.directory.catch(() => {
           if (cache.get(tenantId) === made) cache.delete(tenantId);
