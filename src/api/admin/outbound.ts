@@ -101,11 +101,19 @@ function requireSecretForNewEndpoint(
   );
 }
 
-/** Refuses an authority or Graph URL outside Microsoft's clouds and the server's GRAPH_ALLOWED_ORIGINS. */
-function requireAllowedEndpoints(input: z.infer<typeof OutboundSettingsPatch>, allowedOrigins: readonly string[]) {
-  const refused = endpointRefusals(input, allowedOrigins);
+/**
+ * Refuses an authority or Graph URL outside Microsoft's clouds and the server's GRAPH_ALLOWED_ORIGINS: 400 for a
+ * request that sets one, 409 for one stored before its origin left the list.
+ */
+function requireAllowedEndpoints(
+  conn: { authorityHost?: string | null; graphBaseUrl?: string | null },
+  allowedOrigins: readonly string[],
+  refusal: { status: 400; title: 'Bad Request' } | { status: 409; title: 'Conflict'; fix: string },
+) {
+  const refused = endpointRefusals(conn, allowedOrigins);
   if (refused.length === 0) return;
-  throw new ProblemError(400, 'Bad Request', refused.map((r) => r.message).join('; '), {
+  const detail = refused.map((r) => r.message).join('; ');
+  throw new ProblemError(refusal.status, refusal.title, 'fix' in refusal ? `${detail}: ${refusal.fix}` : detail, {
     errors: refused.map((r) => ({ path: r.field, message: r.message })),
   });
 }
@@ -250,7 +258,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
         'SECRETS_KEY is not configured, so a client secret cannot be stored',
       );
     }
-    requireAllowedEndpoints(input, deps.graphAllowedOrigins ?? []);
+    requireAllowedEndpoints(input, deps.graphAllowedOrigins ?? [], { status: 400, title: 'Bad Request' });
     requireSecretForNewEndpoint(await getOutboundSettings(db, tenantId), input);
     const saved = await upsertOutboundSettings(db, tenantId, input, deps.secretsKey);
     const { clientSecret, ...audited } = input;
@@ -274,15 +282,11 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     const conn = await getGraphConnection(db, tenantId, deps.secretsKey);
     if (!conn)
       throw new ProblemError(409, 'Conflict', 'the Entra tenant id, client id and client secret must be set first');
-    const refused = endpointRefusals(conn, deps.graphAllowedOrigins ?? []);
-    if (refused.length > 0) {
-      throw new ProblemError(
-        409,
-        'Conflict',
-        `${refused.map((r) => r.message).join('; ')}: change the setting (with the client secret) before testing`,
-        { errors: refused.map((r) => ({ path: r.field, message: r.message })) },
-      );
-    }
+    requireAllowedEndpoints(conn, deps.graphAllowedOrigins ?? [], {
+      status: 409,
+      title: 'Conflict',
+      fix: 'change the setting (with the client secret) before testing',
+    });
     res.json(await testGraphConnection(conn, { mapping: settings.mapping, extraCaPem: deps.graphExtraCaPem }));
   });
 
