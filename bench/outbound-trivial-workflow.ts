@@ -1,4 +1,4 @@
-import { proxyActivities, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, proxyActivities, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import { ProvisioningStateKey } from '../src/workflows/messages';
 
 /** A no-op activity, run once as an activity and once as a local activity. */
@@ -19,4 +19,17 @@ export async function trivialWorkflow(activityTimeoutMs: number): Promise<number
   const result = await noop();
   upsertSearchAttributes([{ key: ProvisioningStateKey, value: 'SYNCED' }]);
   return result;
+}
+
+/**
+ * The same steps in a workflow that then stays open, as an employee's does: the ceiling for long-lived workflows
+ * (the server keeps their state, where trivial workflows that complete free it).
+ */
+export async function trivialOpenWorkflow(activityTimeoutMs: number): Promise<never> {
+  const { noop } = proxyActivities<TrivialActivities>({ startToCloseTimeout: activityTimeoutMs });
+  await local.noop();
+  await noop();
+  upsertSearchAttributes([{ key: ProvisioningStateKey, value: 'SYNCED' }]);
+  await condition(() => false);
+  throw new Error('unreachable');
 }

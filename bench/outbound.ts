@@ -37,7 +37,8 @@ import { JsonClient, percentile } from './lib/load';
  *   3. the ceiling: a trivial workflow with the same activities on the same server, as many as N, measured before
  *      the initial push, between it and the new hires, and after them; each phase is compared with the mean of
  *      the measurements on either side (the server slows down as its SQLite database fills); each measured phase
- *      starts once the timers of the phase before it have fired (TIMERS_FIRED_MS);
+ *      starts once the timers of the phase before it have fired (TIMERS_FIRED_MS); and once, after the second, the
+ *      same trivial workflow staying open afterwards as an employee's does (printed as the open ceiling);
  *   4. throttled at Graph's real limits (3,000 writes per 150 s per app and tenant): N more employees created, then
  *      updated (2·N writes) → the share of the first window's write budget used, and how many ended up blocked.
  *
@@ -422,8 +423,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     console.log(`ceiling again: ${n} trivial workflows…`);
     await timersFired(Date.now());
     const ceilingAfter = await trivial.rate(n);
-    phaseEnd = Date.now();
     const ceiling = (ceilingBefore + ceilingAfter) / 2;
+    console.log(`ceiling with open workflows: ${n} trivial workflows that stay open…`);
+    await timersFired(Date.now());
+    const openCeiling = await trivial.openRate(n);
+    phaseEnd = Date.now();
 
     console.log(`unthrottled: ${n} new hires over SCIM…`);
     observer.reset();
@@ -540,6 +544,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       `initial push   ${result.employees_per_s} employees/s (ceiling: ${result.ceiling_per_s} trivial workflows/s, mean of ${round(ceilingBefore)} before and ${round(ceilingAfter)} after; ${Math.round((result.employees_per_s / result.ceiling_per_s) * 100)} %); all relayed after ${round(relayedSeconds ?? createSeconds)} s, all synced after ${round(createSeconds)} s`,
     );
     console.log(
+      `open ceiling   ${round(openCeiling)} trivial workflows/s that stay open, as employees' do (push: ${Math.round((result.employees_per_s / openCeiling) * 100)} % of it)`,
+    );
+    console.log(
       `during push    SCIM PATCH → Graph PATCH p50 ${round(percentile(pushLatencies, 50))} ms, max ${round(pushLatencies.at(-1) ?? 0)} ms (${pushLatencies.length} changes at 1/s to employees already in Entra)`,
     );
     console.log(`cpu            per enrolled employee: ${createCpu}; per trivial workflow: ${ceilingCpu}`);
@@ -585,19 +592,65 @@ class TrivialCeiling {
     private readonly running: Promise<void>,
     private readonly native: NativeConnection,
     private readonly client: Client,
+    /** Called when a trivial activity ran (the open workflows' progress). */
+    private readonly hooks: { activityDone: () => void },
   ) {}
 
   static async start(address: string): Promise<TrivialCeiling> {
     const native = await NativeConnection.connect({ address });
     const taskQueue = `bench-trivial-${randomUUID()}`;
+    const hooks = { activityDone: () => undefined as void };
     const worker = await Worker.create({
       connection: native,
       taskQueue,
       workflowsPath: require.resolve('./outbound-trivial-workflow'),
-      activities: { noop: async () => 1 },
+      activities: {
+        noop: async () => {
+          hooks.activityDone();
+          return 1;
+        },
+      },
     });
     const client = new Client({ connection: await Connection.connect({ address }) });
-    return new TrivialCeiling(taskQueue, worker, worker.run(), native, client);
+    return new TrivialCeiling(taskQueue, worker, worker.run(), native, client, hooks);
+  }
+
+  /**
+   * Trivial workflows that stay open, per second, measured as the push is: 50 in flight, a place freed when a
+   * workflow's activity has run (the push's window frees one when the sync has recorded SYNCED), until visibility
+   * shows every one upserted. They are terminated afterwards, outside the measurement.
+   */
+  async openRate(count: number): Promise<number> {
+    const batch = this.batches++;
+    const id = (i: number) => `trivial-open-${this.taskQueue}-${batch}-${i}`;
+    let next = 0;
+    let done = 0;
+    const start = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const launch = () => {
+        if (next >= count) return;
+        const workflowId = id(next++);
+        this.client.workflow
+          .start('trivialOpenWorkflow', { taskQueue: this.taskQueue, workflowId, args: [ATTEMPT_TIMEOUT_MS] })
+          .catch(reject);
+      };
+      this.hooks.activityDone = () => {
+        if (++done === count) resolve();
+        else launch();
+      };
+      for (let i = 0; i < 50; i++) launch();
+    });
+    this.hooks.activityDone = () => undefined;
+    const query = `WorkflowType = 'trivialOpenWorkflow' AND ExecutionStatus = 'Running' AND ProvisioningState = 'SYNCED'`;
+    while ((await this.client.workflow.count(query)).count < count) await new Promise((r) => setTimeout(r, 50));
+    const rate = count / ((Date.now() - start) / 1000);
+    let closing = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        for (let i = closing++; i < count; i = closing++) await this.client.workflow.getHandle(id(i)).terminate();
+      }),
+    );
+    return rate;
   }
 
   /** Completed trivial workflows per second (start → complete, 50 in flight). */
