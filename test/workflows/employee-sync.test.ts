@@ -56,6 +56,10 @@ async function recordHistory(name: string, handle: WorkflowHandle): Promise<void
   fs.writeFileSync(path.join(dir, `${name}.json`), historyToJSON(history) + '\n');
 }
 
+/** What the activity throws for a failure a person must fix, after reading employee version `version`. */
+const blockingFailure = (type: string, message: string, version = 1): ApplicationFailure =>
+  ApplicationFailure.create({ type, message, nonRetryable: true, details: [{ version }] });
+
 const change = (version: number, attrs: string[], touchesWatched = true): EmployeeChangedSignal => ({
   version,
   changedAttributes: attrs,
@@ -285,13 +289,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     const { tenantId, employeeId } = ids();
     const reason = 'The email domain "nope.test" is not a verified domain. Fix: correct the email.';
     const fake = fakeActivities((call) => {
-      if (call === 1)
-        throw ApplicationFailure.create({
-          type: ErrorTypes.DomainNotVerified,
-          message: reason,
-          nonRetryable: true,
-          details: [{ version: 1 }],
-        });
+      if (call === 1) throw blockingFailure(ErrorTypes.DomainNotVerified, reason);
       return { syncedVersion: 1 };
     });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
@@ -331,12 +329,10 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     const { tenantId, employeeId } = ids();
     const fake = fakeActivities((call) => {
       if (call === 1)
-        throw ApplicationFailure.create({
-          type: ErrorTypes.PermissionDenied,
-          message: 'The app registration may not read verified domains. Fix: grant Domain.Read.All, then retry.',
-          nonRetryable: true,
-          details: [{ version: 1 }],
-        });
+        throw blockingFailure(
+          ErrorTypes.PermissionDenied,
+          'The app registration may not read verified domains. Fix: grant Domain.Read.All, then retry.',
+        );
       return { syncedVersion: 1 };
     });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
@@ -361,13 +357,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
   it('leaves BLOCKED by itself when the employee changes again (the change may be the fix)', async () => {
     const { tenantId, employeeId } = ids();
     const fake = fakeActivities((call) => {
-      if (call === 1)
-        throw ApplicationFailure.create({
-          type: ErrorTypes.MissingName,
-          message: 'no last name',
-          nonRetryable: true,
-          details: [{ version: 1 }],
-        });
+      if (call === 1) throw blockingFailure(ErrorTypes.MissingName, 'no last name');
       return { syncedVersion: 2 };
     });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
@@ -401,12 +391,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
         // The attempt read version 1; version 2 (the fix) lands before it fails.
         await handle.signal(employeeChangedSignal, change(2, ['userName']));
         changeArrived();
-        throw ApplicationFailure.create({
-          type: ErrorTypes.DomainNotVerified,
-          message: 'bad domain',
-          nonRetryable: true,
-          details: [{ version: 1 }],
-        });
+        throw blockingFailure(ErrorTypes.DomainNotVerified, 'bad domain');
       }
       return { syncedVersion: 2 };
     });

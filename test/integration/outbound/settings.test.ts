@@ -41,11 +41,11 @@ describe('outbound settings (admin API)', () => {
     return { tenant, call };
   }
 
-  /** Stores the emulator connection with the secret; returns it without the secret. */
-  async function connectToEmulator(call: Awaited<ReturnType<typeof setup>>['call']) {
+  /** Stores the emulator connection with the secret (and `extra` settings); returns it without the secret. */
+  async function connectToEmulator(call: Awaited<ReturnType<typeof setup>>['call'], extra: { enabled?: boolean } = {}) {
     const connection = { graphTenantId: ENTRA_TENANT, clientId: APP_ID, authorityHost: em.url, graphBaseUrl: em.url };
     await call('patch', '/settings')
-      .send({ ...connection, clientSecret: APP_SECRET })
+      .send({ ...connection, clientSecret: APP_SECRET, ...extra })
       .expect(200);
     return connection;
   }
@@ -168,16 +168,7 @@ describe('outbound settings (admin API)', () => {
 
   it('neither tests nor syncs with a stored endpoint the server no longer allows', async () => {
     const { call: allowed, tenant } = await setup();
-    await allowed('patch', '/settings')
-      .send({
-        graphTenantId: ENTRA_TENANT,
-        clientId: APP_ID,
-        clientSecret: APP_SECRET,
-        authorityHost: em.url,
-        graphBaseUrl: em.url,
-        enabled: true,
-      })
-      .expect(200);
+    await connectToEmulator(allowed, { enabled: true });
     await allowed('post', '/settings/test').expect(200);
 
     // The operator removed the emulator from GRAPH_ALLOWED_ORIGINS: the secret goes nowhere.
@@ -210,15 +201,7 @@ describe('outbound settings (admin API)', () => {
   it('test connection reports success, and names each missing permission', async () => {
     const { call } = await setup();
     await call('post', '/settings/test').expect(404);
-    await call('patch', '/settings')
-      .send({
-        graphTenantId: ENTRA_TENANT,
-        clientId: APP_ID,
-        clientSecret: APP_SECRET,
-        authorityHost: em.url,
-        graphBaseUrl: em.url,
-      })
-      .expect(200);
+    await connectToEmulator(call);
     const ok = await call('post', '/settings/test').expect(200);
     expect(ok.body).toMatchObject({ ok: true, missingPermissions: [] });
 

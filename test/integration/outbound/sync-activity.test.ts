@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../../src/activities';
 import { getProvisioning, recordState } from '../../../src/db/provisioning';
-import { createGraphConnector } from '../../../src/graph/connector';
+import { createGraphConnector, type GraphConnector } from '../../../src/graph/connector';
 import { silentLogger } from '../../../src/logger';
 import type { SyncResult } from '../../../src/workflows/messages';
 import { createTestDb, type TestDb } from '../../support/db';
@@ -39,7 +39,7 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     activities = createActivities({
       db: t.db,
       logger: silentLogger(),
-      graph: createGraphConnector({ db: t.db, secretsKey, extraCaPem: em.ca, allowedOrigins: [em.url] }),
+      graph: emulatorConnector(secretsKey),
       managerReplicationAttempts: 3,
     });
   });
@@ -48,6 +48,12 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     await t?.drop();
   });
   beforeEach(() => em.operator('DELETE', '/_emulator/requests'));
+
+  /** The production connector to the emulator, decrypting secrets with `key`. */
+  const emulatorConnector = (key: Buffer): GraphConnector =>
+    createGraphConnector({ db: t.db, secretsKey: key, extraCaPem: em.ca, allowedOrigins: [em.url] });
+  /** The activities with another Graph connector (another worker's key, a broken one). */
+  const activitiesWith = (graph: GraphConnector) => createActivities({ db: t.db, logger: silentLogger(), graph });
 
   /** One attempt of a sync by `acts`; `reconcile` compares with the account in Entra instead of the last snapshot. */
   const syncWith = (
@@ -217,16 +223,7 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
   it("blocks with NotConfigured, not endless retries, when the worker's SECRETS_KEY cannot decrypt the secret", async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const e = await createEmployee(t.db, tenantId, { user_name: `otherkey@${VERIFIED}` });
-    const otherKey = createActivities({
-      db: t.db,
-      logger: silentLogger(),
-      graph: createGraphConnector({
-        db: t.db,
-        secretsKey: testSecretsKey(),
-        extraCaPem: em.ca,
-        allowedOrigins: [em.url],
-      }),
-    });
+    const otherKey = activitiesWith(emulatorConnector(testSecretsKey()));
     const f = await failure(syncWith(otherKey, tenantId, e.id));
     expect(f).toMatchObject({ type: 'NotConfigured', nonRetryable: true });
     expect(f.message).toMatch(/cannot be decrypted with this worker's SECRETS_KEY/);
@@ -237,13 +234,9 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
   it('shows an unexpected error in the status while Temporal retries it', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const e = await createEmployee(t.db, tenantId, { user_name: `unexpected@${VERIFIED}` });
-    const broken = createActivities({
-      db: t.db,
-      logger: silentLogger(),
-      graph: {
-        forTenant: async () => {
-          throw new TypeError("Cannot read properties of undefined (reading 'value')");
-        },
+    const broken = activitiesWith({
+      forTenant: async () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'value')");
       },
     });
     await expect(syncWith(broken, tenantId, e.id)).rejects.toThrow(TypeError);
