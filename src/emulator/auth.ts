@@ -1,11 +1,13 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { JWT_BEARER_ASSERTION_TYPE, verifyClientAssertion } from './client-assertion';
 import { unauthenticated } from './errors';
-import { appById, type EmulatorStore } from './state/store';
+import { appById, type AppRecord, type EmulatorStore } from './state/store';
 import type { Caller } from './types';
 
 /**
  * The identity platform's part: OIDC metadata and the client-credentials token endpoint, as `@azure/identity`
  * (MSAL node) calls them with `authorityHost` pointing here and `disableInstanceDiscovery: true` (graph.md §13).
+ * Apps authenticate with a client secret or a certificate-signed client assertion (client-assertion.ts).
  * Access tokens are JWT-shaped and HMAC-signed, carrying `tid`, `appid`/`azp`, `roles`, `exp` like real v1 Graph
  * tokens, so Graph routes recover tenant, app and granted permissions from the token alone.
  */
@@ -91,8 +93,66 @@ export class TokenService {
     this.verified.clear();
   }
 
-  /** Client-credentials grant. Returns the OAuth JSON body and status (errors in AAD's format). */
-  issue(tenantKey: string, form: URLSearchParams): { status: number; body: Record<string, unknown> } {
+  /** The app's credential: a client secret or a certificate-signed client assertion, never both. */
+  private authenticateClient(
+    app: AppRecord,
+    clientId: string,
+    form: URLSearchParams,
+    audiences: readonly string[],
+  ): OAuthResult | undefined {
+    const secret = form.get('client_secret');
+    const assertion = form.get('client_assertion');
+    if (secret !== null && assertion !== null) {
+      // Our choice of code and text: Entra's answer to both credentials in one request is not documented.
+      return oauthError(
+        400,
+        'invalid_request',
+        9002313,
+        "Invalid request. Request is malformed or invalid. Send either 'client_secret' or 'client_assertion', not both.",
+      );
+    }
+    if (assertion !== null) {
+      const type = form.get('client_assertion_type');
+      if (type === null) {
+        return oauthError(
+          400,
+          'invalid_request',
+          900144,
+          "The request body must contain the following parameter: 'client_assertion_type'.",
+        );
+      }
+      // Entra's text for another assertion type, as an ADAL client once got it (ADAL Ruby #53).
+      if (type !== JWT_BEARER_ASSERTION_TYPE) {
+        return oauthError(400, 'invalid_request', 90011, 'Unexpected client assertion type.');
+      }
+      const r = verifyClientAssertion(assertion, { app, clientId, audiences, nowMs: this.now() });
+      return r && oauthError(r.status, r.error, r.aadsts, r.description);
+    }
+    if (secret === null) {
+      return oauthError(
+        401,
+        'invalid_client',
+        7000216,
+        "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+      );
+    }
+    // An app with certificates only has no secret that could match.
+    if (app.secret === undefined || !safeEqual(secret, app.secret)) {
+      return oauthError(
+        401,
+        'invalid_client',
+        7000215,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`,
+      );
+    }
+    return undefined;
+  }
+
+  /**
+   * Client-credentials grant at `{baseUrl}/{tenantKey}/oauth2/v2.0/token` (tenantKey as the path named it: id or
+   * domain). Returns the OAuth JSON body and status (errors in AAD's format).
+   */
+  issue(tenantKey: string, form: URLSearchParams, baseUrl: string): OAuthResult {
     const tenant = this.store.tenantByIdOrDomain(tenantKey);
     if (!tenant) {
       return oauthError(
@@ -128,31 +188,8 @@ export class TokenService {
         `Application with identifier '${clientId}' was not found in the directory '${tenant.displayName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
       );
     }
-    const secret = form.get('client_secret');
-    if (secret === null) {
-      if (form.has('client_assertion')) {
-        return oauthError(
-          401,
-          'invalid_client',
-          700027,
-          'Client assertion failed signature validation. (The Graph emulator supports client secrets only.)',
-        );
-      }
-      return oauthError(
-        401,
-        'invalid_client',
-        7000216,
-        "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
-      );
-    }
-    if (!safeEqual(secret, app.secret)) {
-      return oauthError(
-        401,
-        'invalid_client',
-        7000215,
-        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`,
-      );
-    }
+    const refusal = this.authenticateClient(app, clientId, form, audiencesFor(baseUrl, tenantKey));
+    if (refusal) return refusal;
     const scope = form.get('scope') ?? '';
     const scopes = scope.split(' ').filter(Boolean);
     if (
@@ -195,19 +232,27 @@ export class TokenService {
   }
 }
 
+/**
+ * The `aud` a client assertion may carry: this tenant's token endpoint as the request addressed it (same host, same
+ * tenant segment: id or domain), in its v2.0 form (what MSAL takes from the OpenID metadata) or the v1 form.
+ */
+function audiencesFor(baseUrl: string, tenantKey: string): string[] {
+  return [`${baseUrl}/${tenantKey}/oauth2/v2.0/token`, `${baseUrl}/${tenantKey}/oauth2/token`];
+}
+
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+export interface OAuthResult {
+  status: number;
+  body: Record<string, unknown>;
+}
+
 /** AAD's OAuth error JSON: the AADSTS code leads the description, which ends with trace/correlation ids. */
-export function oauthError(
-  status: number,
-  error: string,
-  aadsts: number,
-  description: string,
-): { status: number; body: Record<string, unknown> } {
+export function oauthError(status: number, error: string, aadsts: number, description: string): OAuthResult {
   const traceId = randomUUID();
   const correlationId = randomUUID();
   const timestamp = new Date().toISOString().replace('T', ' ').slice(0, 19) + 'Z';

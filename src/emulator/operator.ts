@@ -151,6 +151,15 @@ export function handleOperator(
               objectId: a.objectId,
               displayName: a.displayName,
               permissions: a.permissions,
+              // Credentials by what identifies them, never their value: whether there is a secret, and each
+              // certificate's thumbprints and validity (certificates are public, but their PEM is noise here).
+              hasSecret: a.secret !== undefined,
+              certificates: a.certificates.map((c) => ({
+                thumbprint: c.thumbprintSha1,
+                thumbprintSha256: c.thumbprintSha256,
+                validFrom: c.validFrom,
+                validTo: c.validTo,
+              })),
               extensionProperties: a.extensionProperties,
             })),
             userCount: t.users.size,

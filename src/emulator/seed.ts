@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { appCertificateRecord, CertificateInputError } from './client-assertion';
 import { GraphError } from './errors';
 import { addExtensionProperty } from './routes/directory';
 import { applyUserChanges, insertUser } from './routes/users';
@@ -7,9 +8,9 @@ import type { EmulatorContext } from './types';
 import { validateUserWrite } from './validation';
 
 /**
- * Seeding: tenants, domains, app registrations (client id, secret, granted permissions), extension definitions
- * and users. Used by tests directly and by the operator API (`POST /_emulator/seed`, same JSON). Seeding merges:
- * an existing tenant/app/user (same id or UPN) is updated, so seeding twice is harmless.
+ * Seeding: tenants, domains, app registrations (client id, secret and/or certificates, granted permissions),
+ * extension definitions and users. Used by tests directly and by the operator API (`POST /_emulator/seed`, same
+ * JSON). Seeding merges: an existing tenant/app/user (same id or UPN) is updated, so seeding twice is harmless.
  */
 
 const guid = z
@@ -30,16 +31,36 @@ const SeedExtensionZ = z.object({
   targetObjects: z.array(z.string()).default(['User']),
 });
 
-const SeedAppZ = z.object({
-  appId: guid,
-  objectId: guid.optional(),
-  displayName: z.string().default('entra-sync'),
-  secret: z.string().min(1),
-  permissions: z.array(z.string()).default([]),
-  extensionProperties: z.array(SeedExtensionZ).default([]),
-  /** A multi-tenant app registered in another tenant (consented here): not under `/applications` here. */
-  registeredElsewhere: z.boolean().optional(),
+/** A certificate's public part, PEM, as uploaded under "Certificates & secrets"; parsed once, here. */
+const SeedCertificateZ = z.string().transform((pem, c) => {
+  try {
+    return appCertificateRecord(pem);
+  } catch (e) {
+    if (!(e instanceof CertificateInputError)) throw e;
+    c.addIssue({ code: 'custom', message: e.message });
+    return z.NEVER;
+  }
 });
+
+const SeedAppZ = z
+  .object({
+    appId: guid,
+    objectId: guid.optional(),
+    displayName: z.string().default('entra-sync'),
+    /** The client secret; `null` removes it on re-seeding (an app may sign in with certificates only). */
+    secret: z.string().min(1).nullable().optional(),
+    /** Replaces the app's certificates when given; re-seeding without it keeps them. */
+    certificates: z.array(SeedCertificateZ).optional(),
+    permissions: z.array(z.string()).default([]),
+    extensionProperties: z.array(SeedExtensionZ).default([]),
+    /** A multi-tenant app registered in another tenant (consented here): not under `/applications` here. */
+    registeredElsewhere: z.boolean().optional(),
+  })
+  // Every seeded app carries a credential, so an app always has at least one after merging too.
+  .refine((a) => typeof a.secret === 'string' || (a.certificates?.length ?? 0) > 0, {
+    message: 'an app needs a secret or at least one certificate',
+    path: ['secret'],
+  });
 
 const SeedUserZ = z
   .object({
@@ -91,7 +112,8 @@ function addApp(tenant: TenantState, input: z.output<typeof SeedAppZ>): AppRecor
       objectId: (input.objectId ?? newId()).toLowerCase(),
       servicePrincipalId: newId(),
       displayName: input.displayName,
-      secret: input.secret,
+      ...(typeof input.secret === 'string' ? { secret: input.secret } : {}),
+      certificates: input.certificates ?? [],
       permissions: [...input.permissions],
       extensionProperties: [],
       ...(input.registeredElsewhere ? { registeredElsewhere: true } : {}),
@@ -99,7 +121,10 @@ function addApp(tenant: TenantState, input: z.output<typeof SeedAppZ>): AppRecor
     tenant.apps.push(app);
   } else {
     app.displayName = input.displayName;
-    app.secret = input.secret;
+    // Credentials merge like the rest: a given secret or certificate list replaces, an omitted one stays.
+    if (typeof input.secret === 'string') app.secret = input.secret;
+    else if (input.secret === null) delete app.secret;
+    if (input.certificates) app.certificates = input.certificates;
     app.permissions = [...input.permissions];
     // Re-seeding (e.g. to grant consent) keeps where the app is registered unless it is given.
     if (input.registeredElsewhere === true) app.registeredElsewhere = true;

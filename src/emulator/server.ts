@@ -139,7 +139,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
         return sendJson(req, res, url, null, e.status, e.body, requestId);
       }
       const form = new URLSearchParams(raw.toString('utf8'));
-      const out = tokens.issue(tenantKey, form);
+      const out = tokens.issue(tenantKey, form, baseUrl);
       return sendJson(req, res, url, redactForm(form), out.status, out.body, requestId);
     }
     if (req.method !== 'GET')

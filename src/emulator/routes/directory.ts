@@ -147,7 +147,7 @@ const APP_PROPS = Object.keys(
     objectId: '',
     servicePrincipalId: '',
     displayName: '',
-    secret: '',
+    certificates: [],
     permissions: [],
     extensionProperties: [],
   }),

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { appCertificateRecord } from '../client-assertion';
 import type { AppRecord, DomainRecord, EmulatorStore, JsonObject } from './store';
 
 /**
@@ -14,7 +15,8 @@ interface SnapshotFile {
     id: string;
     displayName: string;
     domains: DomainRecord[];
-    apps: AppRecord[];
+    /** `certificates` is absent in snapshots written before apps had certificates. */
+    apps: (Omit<AppRecord, 'certificates'> & { certificates?: AppRecord['certificates'] })[];
     users: { id: string; props: JsonObject; managerId?: string; createdAtMs: number }[];
   }[];
 }
@@ -45,7 +47,11 @@ export function readSnapshot(file: string, store: EmulatorStore): Buffer | undef
   for (const t of data.tenants) {
     const tenant = store.ensureTenant(t.id, t.displayName);
     tenant.domains = t.domains;
-    tenant.apps = t.apps;
+    // Certificate records are derived again from their PEM (snapshots from before certificates have none).
+    tenant.apps = t.apps.map((a) => ({
+      ...a,
+      certificates: (a.certificates ?? []).map((c) => appCertificateRecord(c.pem)),
+    }));
     for (const u of t.users) {
       tenant.users.set(u.id, { ...u });
       const upn = u.props.userPrincipalName;

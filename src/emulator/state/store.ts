@@ -25,13 +25,31 @@ export interface ExtensionPropertyRecord {
   targetObjects: string[];
 }
 
+/**
+ * A certificate uploaded to the app ("Certificates & secrets"): its public part only. The thumbprints are of the DER
+ * encoding, upper-case hex; a client assertion names its certificate by one of them (`x5t` / `x5t#S256`).
+ */
+export interface AppCertificateRecord {
+  /** The certificate as PEM (public part only; the emulator never holds a private key). */
+  pem: string;
+  thumbprintSha1: string;
+  thumbprintSha256: string;
+  /** SubjectPublicKeyInfo as PEM: what the assertion's signature is verified with. */
+  publicKeyPem: string;
+  /** ISO timestamps of the certificate's notBefore / notAfter (Entra's key credential start and end). */
+  validFrom: string;
+  validTo: string;
+}
+
 export interface AppRecord {
   appId: string;
   objectId: string;
   /** Object id of the app's service principal in this tenant (the token's `oid`). */
   servicePrincipalId: string;
   displayName: string;
-  secret: string;
+  /** The client secret, if the app has one; an app may sign in with certificates only. */
+  secret?: string;
+  certificates: AppCertificateRecord[];
   permissions: string[];
   extensionProperties: ExtensionPropertyRecord[];
   /**
