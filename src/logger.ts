@@ -17,6 +17,7 @@ export function createLogger(level: string, name: string): Logger {
         '*.token',
         '*.secret',
         '*.clientSecret',
+        '*.clientCertificate',
         '*.password',
         '*.passwordProfile',
       ],

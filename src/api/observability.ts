@@ -66,6 +66,26 @@ export function installObservability(app: Express, deps: { db: Db; logger: Logge
     },
   });
 
+  new Gauge({
+    name: 'entra_sync_outbound_certificate_expiry_timestamp_seconds',
+    help: "When each tenant's app certificate for Graph expires (Unix time); alert well before it passes",
+    labelNames: ['tenant_id'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await deps
+        .db('outbound_settings')
+        .whereNotNull('client_certificate_not_after')
+        .select<Array<{ tenant_id: string; client_certificate_not_after: Date }>>(
+          'tenant_id',
+          'client_certificate_not_after',
+        );
+      this.reset();
+      for (const r of rows) {
+        this.set({ tenant_id: r.tenant_id }, Math.floor(r.client_certificate_not_after.getTime() / 1000));
+      }
+    },
+  });
+
   app.use((req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {

@@ -1,14 +1,23 @@
 import type { Db } from './knex';
 import { decryptSecret, encryptSecret } from '../crypto/secrets';
+import type { AppCertificate } from '../graph/app-certificate';
 import { DEFAULT_MAPPING, DEFAULT_WATCHED_ATTRIBUTES, type MappingEntry } from '../graph/mapping';
 
-/** A tenant's outbound settings as stored; the client secret stays encrypted here. */
+/** The stored certificate credential as the API may show it (the key and certificate stay encrypted). */
+export interface StoredCertificate {
+  thumbprint: string;
+  notAfter: Date;
+}
+
+/** A tenant's outbound settings as stored; the client secret or certificate stays encrypted here. */
 export interface OutboundSettings {
   tenantId: string;
   enabled: boolean;
   graphTenantId: string | null;
   clientId: string | null;
   hasClientSecret: boolean;
+  /** Set when the app signs in with a certificate instead of a secret (one credential at a time). */
+  clientCertificate: StoredCertificate | null;
   authorityHost: string | null;
   graphBaseUrl: string | null;
   mapping: MappingEntry[];
@@ -17,11 +26,16 @@ export interface OutboundSettings {
   updatedAt: Date;
 }
 
-/** What the worker needs to call Graph for a tenant, with the secret decrypted (keep it in memory only). */
+/**
+ * What the worker needs to call Graph for a tenant, with the credential decrypted (keep it in memory only): a client
+ * secret or a certificate, exactly one of them.
+ */
 export interface GraphConnection {
   graphTenantId: string;
   clientId: string;
-  clientSecret: string;
+  clientSecret?: string;
+  /** Private key and certificate, PEM (src/graph/app-certificate.ts). */
+  clientCertificate?: string;
   authorityHost: string | null;
   graphBaseUrl: string | null;
 }
@@ -33,6 +47,9 @@ export interface OutboundSettingsRow {
   graph_tenant_id: string | null;
   client_id: string | null;
   client_secret_encrypted: Buffer | null;
+  client_certificate_encrypted: Buffer | null;
+  client_certificate_thumbprint: string | null;
+  client_certificate_not_after: Date | null;
   authority_host: string | null;
   graph_base_url: string | null;
   mapping: MappingEntry[];
@@ -42,14 +59,22 @@ export interface OutboundSettingsRow {
 }
 
 const secretContext = (tenantId: string) => `outbound-settings:${tenantId}`;
+// Its own context: a sealed secret copied into the certificate column (or back) does not decrypt.
+const certificateContext = (tenantId: string) => `outbound-settings:${tenantId}:certificate`;
+
+/** The encrypted credential columns, which only getGraphConnection reads. */
+export type SealedColumns = 'client_secret_encrypted' | 'client_certificate_encrypted';
 
 function fromRow(r: OutboundSettingsRow): OutboundSettings {
   return settingsFromColumns(r, r.client_secret_encrypted !== null);
 }
 
-/** Settings from their columns without the secret, e.g. the `to_jsonb` of a row read together with others. */
+/** Settings from their columns without the sealed credentials, e.g. the `to_jsonb` of a row read with others. */
 export function settingsFromColumns(
-  r: Omit<OutboundSettingsRow, 'client_secret_encrypted' | 'updated_at'> & { updated_at: Date | string },
+  r: Omit<OutboundSettingsRow, SealedColumns | 'updated_at' | 'client_certificate_not_after'> & {
+    updated_at: Date | string;
+    client_certificate_not_after: Date | string | null;
+  },
   hasClientSecret: boolean,
 ): OutboundSettings {
   return {
@@ -58,6 +83,10 @@ export function settingsFromColumns(
     graphTenantId: r.graph_tenant_id,
     clientId: r.client_id,
     hasClientSecret,
+    clientCertificate:
+      r.client_certificate_thumbprint && r.client_certificate_not_after
+        ? { thumbprint: r.client_certificate_thumbprint, notAfter: new Date(r.client_certificate_not_after) }
+        : null,
     authorityHost: r.authority_host,
     graphBaseUrl: r.graph_base_url,
     mapping: r.mapping,
@@ -79,11 +108,17 @@ export async function getGraphConnection(
   secretsKey: Buffer,
 ): Promise<GraphConnection | undefined> {
   const row = await db<OutboundSettingsRow>('outbound_settings').where({ tenant_id: tenantId }).first();
-  if (!row?.graph_tenant_id || !row.client_id || !row.client_secret_encrypted) return undefined;
+  if (!row?.graph_tenant_id || !row.client_id) return undefined;
+  const credential = row.client_certificate_encrypted
+    ? { clientCertificate: decryptSecret(row.client_certificate_encrypted, secretsKey, certificateContext(tenantId)) }
+    : row.client_secret_encrypted
+      ? { clientSecret: decryptSecret(row.client_secret_encrypted, secretsKey, secretContext(tenantId)) }
+      : undefined;
+  if (!credential) return undefined;
   return {
     graphTenantId: row.graph_tenant_id,
     clientId: row.client_id,
-    clientSecret: decryptSecret(row.client_secret_encrypted, secretsKey, secretContext(tenantId)),
+    ...credential,
     authorityHost: row.authority_host,
     graphBaseUrl: row.graph_base_url,
   };
@@ -93,8 +128,10 @@ export interface OutboundSettingsPatch {
   enabled?: boolean;
   graphTenantId?: string | null;
   clientId?: string | null;
-  /** Write-only: stored encrypted, never read back through the API. */
+  /** Write-only: stored encrypted, never read back through the API. Replaces a stored certificate. */
   clientSecret?: string;
+  /** Write-only like the secret, already checked (parseAppCertificate). Replaces a stored secret. */
+  clientCertificate?: AppCertificate;
   authorityHost?: string | null;
   graphBaseUrl?: string | null;
   mapping?: MappingEntry[];
@@ -122,9 +159,23 @@ export async function upsertOutboundSettings(
   if (patch.watchedAttributes !== undefined) {
     values.watched_attributes = JSON.stringify(patch.watchedAttributes) as unknown as string[];
   }
+  if (patch.clientSecret !== undefined && patch.clientCertificate !== undefined) {
+    throw new Error('give a client secret or a certificate, not both: the app signs in with one credential');
+  }
   if (patch.clientSecret !== undefined) {
     if (!secretsKey) throw new Error('SECRETS_KEY is not configured; cannot store a client secret');
     values.client_secret_encrypted = encryptSecret(patch.clientSecret, secretsKey, secretContext(tenantId));
+    values.client_certificate_encrypted = null;
+    values.client_certificate_thumbprint = null;
+    values.client_certificate_not_after = null;
+  }
+  if (patch.clientCertificate !== undefined) {
+    if (!secretsKey) throw new Error('SECRETS_KEY is not configured; cannot store a client certificate');
+    const cert = patch.clientCertificate;
+    values.client_certificate_encrypted = encryptSecret(cert.pem, secretsKey, certificateContext(tenantId));
+    values.client_certificate_thumbprint = cert.thumbprint;
+    values.client_certificate_not_after = cert.notAfter;
+    values.client_secret_encrypted = null;
   }
   const insert = {
     tenant_id: tenantId,

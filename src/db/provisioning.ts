@@ -1,7 +1,12 @@
 import type { Knex } from 'knex';
 import type { EmployeeRow } from './employees';
 import type { Db } from './knex';
-import { settingsFromColumns, type OutboundSettings, type OutboundSettingsRow } from './outbound-settings';
+import {
+  settingsFromColumns,
+  type OutboundSettings,
+  type OutboundSettingsRow,
+  type SealedColumns,
+} from './outbound-settings';
 import type { HrEmployee } from '../graph/mapping';
 import { PROVISIONING_STATES, type ProvisioningState } from '../workflows/messages';
 
@@ -347,13 +352,18 @@ interface SyncInputsRow extends EmployeeRow {
   p_synced_manager_object_id: string | null;
   m_entra_object_id: string | null;
   m_state: ProvisioningState | null;
-  settings: (Omit<OutboundSettingsRow, 'client_secret_encrypted' | 'updated_at'> & { updated_at: string }) | null;
+  settings:
+    | (Omit<OutboundSettingsRow, SealedColumns | 'updated_at' | 'client_certificate_not_after'> & {
+        updated_at: string;
+        client_certificate_not_after: string | null;
+      })
+    | null;
   settings_has_secret: boolean | null;
 }
 
 /**
  * The sync's reads in one round trip: the employee, its provisioning row (object id and snapshot), its manager's
- * provisioning row and the tenant's outbound settings (without the encrypted secret). Undefined when the employee
+ * provisioning row and the tenant's outbound settings (without the encrypted credential). Undefined when the employee
  * does not exist.
  */
 export async function loadSyncInputs(db: Db, tenantId: string, employeeId: string): Promise<SyncInputs | undefined> {
@@ -373,7 +383,7 @@ export async function loadSyncInputs(db: Db, tenantId: string, employeeId: strin
       'p.synced_manager_object_id as p_synced_manager_object_id',
       'm.entra_object_id as m_entra_object_id',
       'm.state as m_state',
-      db.raw(`to_jsonb(s) - 'client_secret_encrypted' as settings`),
+      db.raw(`to_jsonb(s) - 'client_secret_encrypted' - 'client_certificate_encrypted' as settings`),
       db.raw('s.client_secret_encrypted is not null as settings_has_secret'),
     );
   if (!r) return undefined;

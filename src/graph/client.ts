@@ -1,6 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import {
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  type AccessToken,
+  type GetTokenOptions,
+  type TokenCredential,
+} from '@azure/identity';
 import {
   AuthenticationHandler,
   Client,
@@ -16,8 +23,8 @@ import { CachedTokenCredential } from './token-cache';
 import type { WriteBudget } from './write-budget';
 
 /**
- * The Graph client factory: `@microsoft/microsoft-graph-client` with `@azure/identity`'s ClientSecretCredential,
- * identical for Microsoft's cloud and the local emulator — only the authority host and base URL differ.
+ * The Graph client factory: `@microsoft/microsoft-graph-client` with `@azure/identity`'s ClientSecretCredential (or
+ * ClientCertificateCredential), identical for Microsoft's cloud and the local emulator — only the authority host and base URL differ.
  */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 export const DEFAULT_GRAPH_BASE_URL = 'https://graph.microsoft.com';
@@ -96,21 +103,65 @@ export interface GraphClientOptions {
   budget?: WriteBudget;
   /** Extra trusted CA certificate(s), PEM: the emulator's self-signed one, or a corporate proxy's CA. */
   extraCaPem?: string;
-  /** Tests and `test connection` may pass their own credential; the default is ClientSecretCredential. */
+  /** Tests and `test connection` may pass their own credential; the default is createCredential's. */
   credential?: TokenCredential;
 }
 
+/** The app's credential: its certificate (a signed client assertion) when one is stored, else its client secret. */
 export function createCredential(conn: GraphConnection, extraCaPem?: string): TokenCredential {
   const authorityHost = conn.authorityHost || DEFAULT_AUTHORITY_HOST;
-  const credential = new ClientSecretCredential(conn.graphTenantId, conn.clientId, conn.clientSecret, {
+  const options = {
     authorityHost,
     // With a custom authority (the emulator) MSAL must not ask login.microsoftonline.com about it.
     disableInstanceDiscovery: !!conn.authorityHost,
     // `ca` replaces the default store in core-rest-pipeline, so keep Node's roots next to the extra one.
     ...(extraCaPem ? { tlsOptions: { ca: [...tls.rootCertificates, extraCaPem] } } : {}),
-  });
+  };
+  let credential: TokenCredential;
+  if (conn.clientCertificate) {
+    credential = new CertificateNamingCredential(
+      new ClientCertificateCredential(
+        conn.graphTenantId,
+        conn.clientId,
+        { certificate: conn.clientCertificate },
+        options,
+      ),
+      certificateThumbprint(conn.clientCertificate),
+    );
+  } else if (conn.clientSecret) {
+    credential = new ClientSecretCredential(conn.graphTenantId, conn.clientId, conn.clientSecret, options);
+  } else {
+    throw new Error('the connection has neither a client secret nor a certificate');
+  }
   return new TenantCheckingCredential(credential, conn.graphTenantId, authorityHost, extraCaPem);
 }
+
+/** The SHA-1 thumbprint of the first certificate in a PEM (the one the assertion names), upper-case hex. */
+function certificateThumbprint(pem: string): string {
+  return new X509Certificate(pem.slice(pem.indexOf('-----BEGIN CERTIFICATE-----'))).fingerprint.replace(/:/g, '');
+}
+
+/**
+ * Adds the certificate's SHA-1 thumbprint — the one the Entra admin center lists under the app — to a failed
+ * sign-in's message. The identity platform names the certificate by the thumbprint the assertion carried, which
+ * for `@azure/identity` is the SHA-256 one the admin center does not show.
+ */
+class CertificateNamingCredential implements TokenCredential {
+  constructor(
+    private readonly inner: TokenCredential,
+    private readonly thumbprint: string,
+  ) {}
+  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+    try {
+      return await this.inner.getToken(scopes, options);
+    } catch (err) {
+      if (err instanceof Error) err.message = `${err.message} ${CERTIFICATE_MARK}${this.thumbprint}]`;
+      throw err;
+    }
+  }
+}
+/** How CertificateNamingCredential marks the thumbprint in a message (read by the error classifier). */
+export const CERTIFICATE_MARK = '[entra-sync certificate thumbprint: ';
 
 /**
  * Hands the Graph SDK a token from the (cached) credential. The SDK's own TokenCredentialAuthenticationProvider

@@ -86,7 +86,7 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
       const stale = entry && forOpts.signInAfter !== undefined && entry.madeAt <= forOpts.signInAfter;
       if (!entry || entry.stamp !== stamp || stale) {
         // Concurrent syncs of the tenant share one client being made (and so one sign-in).
-        const made = { stamp, madeAt: Date.now(), directory: makeDirectory(tenantId, secretsKey) };
+        const made = { stamp, madeAt: Date.now(), directory: makeDirectory(tenantId, secretsKey, settings) };
         cache.set(tenantId, made);
         made.directory.catch(() => {
           if (cache.get(tenantId) === made) cache.delete(tenantId);
@@ -97,14 +97,26 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
     },
   };
 
-  async function makeDirectory(tenantId: string, secretsKey: Buffer): Promise<EntraDirectory> {
+  async function makeDirectory(
+    tenantId: string,
+    secretsKey: Buffer,
+    settings: OutboundSettings,
+  ): Promise<EntraDirectory> {
     const conn = await getGraphConnection(opts.db, tenantId, secretsKey).catch((err: unknown) => {
       if (!(err instanceof SecretDecryptionError)) throw err;
       throw notConfigured(
-        "the stored client secret cannot be decrypted with this worker's SECRETS_KEY (it differs from the api's, or was changed since the secret was stored); give the worker the api's SECRETS_KEY, or enter the client secret again",
+        "the stored client secret or certificate cannot be decrypted with this worker's SECRETS_KEY (it differs from the api's, or was changed since it was stored); give the worker the api's SECRETS_KEY, or enter the credential again",
       );
     });
-    if (!conn) throw notConfigured('the Entra tenant id, client id or client secret is missing');
+    if (!conn) throw notConfigured('the Entra tenant id, client id, or the client secret or certificate is missing');
+    const certificate = settings.clientCertificate;
+    if (conn.clientCertificate && certificate && certificate.notAfter.getTime() <= Date.now()) {
+      // Entra ID would refuse it too; saying so here names the certificate and its date.
+      throw new ProvisioningError(
+        ErrorTypes.InvalidCredentials,
+        `The app's certificate (thumbprint ${certificate.thumbprint}) expired on ${certificate.notAfter.toISOString()}. Fix: make a new certificate, upload it to the app registration, give it in the outbound settings, then retry.`,
+      );
+    }
     // Settings stored before the server's allowed origins changed: never send the secret there.
     const refused = endpointRefusals(conn, opts.allowedOrigins ?? []);
     if (refused.length > 0) {

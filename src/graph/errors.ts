@@ -207,13 +207,12 @@ function classifyNonHttp(err: unknown, op: GraphOperation): ProvisioningError {
     );
   }
   // @azure/identity: AuthenticationError carries the identity platform's error (invalid_client, unauthorized_client…).
-  if (e.name === 'AuthenticationError' || /invalid_client|unauthorized_client|AADSTS7000215|AADSTS700016/i.test(text)) {
+  if (
+    e.name === 'AuthenticationError' ||
+    /invalid_client|unauthorized_client|AADSTS7000215|AADSTS700016|AADSTS70002[147]/i.test(text)
+  ) {
     if (NETWORK_CODES.test(text)) return transientNetwork(e);
-    return new ProvisioningError(
-      ErrorTypes.InvalidCredentials,
-      'Signing in to Entra ID with the app registration failed. Fix: check the Entra tenant id, client id and client secret (it may have expired) in the outbound settings, then retry.',
-      { cause: e },
-    );
+    return new ProvisioningError(ErrorTypes.InvalidCredentials, signInFailure(text), { cause: e });
   }
   // The SDK wraps sign-in failures as GraphError(-1, code 'CredentialUnavailableError'); MSAL reports an
   // unreachable or untrusted (TLS) authority as endpoints_resolution_error.
@@ -225,6 +224,31 @@ function classifyNonHttp(err: unknown, op: GraphOperation): ProvisioningError {
     return transientNetwork(e);
   }
   return unknownGraphError(undefined, null, null, `${op}: ${e.message}`, e);
+}
+
+/** Why the identity platform refused the app's credential, and what the admin does about it. */
+function signInFailure(text: string): string {
+  // Our own mark names the stored certificate by its SHA-1 thumbprint (client.ts); else the one Entra quotes.
+  const thumbprint =
+    /\[entra-sync certificate thumbprint: ([0-9A-F]+)\]/.exec(text)?.[1] ??
+    /Thumbprint of key used by client: '([0-9A-Fa-f]+)'/.exec(text)?.[1];
+  const named = thumbprint ? ` (thumbprint ${thumbprint.toUpperCase()})` : '';
+  if (/AADSTS700027/.test(text) && /not registered on application/i.test(text)) {
+    return `Entra ID does not know the certificate${named} on the app registration (AADSTS700027). Fix: upload the certificate's public part under the app's "Certificates & secrets", or give entra-sync the certificate registered there, then retry.`;
+  }
+  if (/AADSTS700027/.test(text) && /expired on application/i.test(text)) {
+    return `The certificate${named} has expired on the app registration (AADSTS700027). Fix: make a new certificate, upload it to the app and give it to entra-sync, then retry.`;
+  }
+  if (/AADSTS700027/.test(text)) {
+    return "Entra ID could not verify the app's signed sign-in request with the registered certificate (AADSTS700027). Fix: give entra-sync the private key that belongs to the certificate registered on the app, then retry.";
+  }
+  if (/AADSTS700024/.test(text)) {
+    return "Entra ID refused the app's sign-in request as outside its valid time (AADSTS700024): the worker's clock is wrong. Fix: synchronise the worker host's clock (NTP), then retry.";
+  }
+  if (/AADSTS7000215/.test(text)) {
+    return "Entra ID refused the client secret (AADSTS7000215). Fix: enter the secret's value (not its id) in the outbound settings, or a new one if it expired, then retry.";
+  }
+  return 'Signing in to Entra ID with the app registration failed. Fix: check the Entra tenant id, client id and the client secret or certificate (it may have expired) in the outbound settings, then retry.';
 }
 
 function transientNetwork(e: Error): ProvisioningError {

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import type { GraphConnection } from '../db/outbound-settings';
 import { createCredential, createGraphClient, graphOrigin, graphScope } from './client';
@@ -22,7 +23,13 @@ export interface ConnectionTestResult {
   missingPermissions: string[];
   verifiedDomains: string[];
   extensionProperties: Array<{ name: string; isMultiValued: boolean; dataType: string }>;
+  /** What works now but needs an admin soon, e.g. a certificate close to its expiry. */
+  warnings: string[];
 }
+
+/** A certificate expiring within this many days is named in Test connection's warnings. */
+export const CERTIFICATE_RENEWAL_DAYS = 30;
+const DAY_MS = 86_400_000;
 
 const WRITE_ROLES = ['User.ReadWrite.All', 'Directory.ReadWrite.All'];
 
@@ -50,7 +57,17 @@ export async function testGraphConnection(
     missingPermissions: [],
     verifiedDomains: [],
     extensionProperties: [],
+    warnings: [],
   };
+  const certificate = conn.clientCertificate ? new X509Certificate(conn.clientCertificate) : undefined;
+  if (certificate) {
+    const daysLeft = Math.floor((Date.parse(certificate.validTo) - Date.now()) / DAY_MS);
+    if (daysLeft < CERTIFICATE_RENEWAL_DAYS) {
+      result.warnings.push(
+        `The certificate expires on ${new Date(certificate.validTo).toISOString()} (in ${Math.max(daysLeft, 0)} days): make a new one, upload it to the app registration and give it in the outbound settings before then.`,
+      );
+    }
+  }
 
   const credential: TokenCredential = createCredential(conn, opts.extraCaPem);
   let roles: string[] | undefined;
@@ -58,7 +75,13 @@ export async function testGraphConnection(
     const token = await credential.getToken(graphScope(conn.graphBaseUrl));
     if (!token) throw new Error('no token returned');
     roles = tokenRoles(token.token);
-    checks.push({ name: 'token', ok: true, detail: 'signed in with the client id and secret' });
+    checks.push({
+      name: 'token',
+      ok: true,
+      detail: certificate
+        ? `signed in with the client id and the certificate (thumbprint ${certificate.fingerprint.replace(/:/g, '')})`
+        : 'signed in with the client id and secret',
+    });
   } catch (err) {
     checks.push({ name: 'token', ok: false, detail: classifyGraphError(err, 'token').message });
     return result;

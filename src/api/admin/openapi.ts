@@ -146,7 +146,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     [t('/outbound/settings')]: {
       parameters: [tenantParam],
       get: {
-        summary: 'Outbound settings (the client secret is never returned)',
+        summary:
+          'Outbound settings (the client secret or certificate is never returned; a certificate by its thumbprint)',
         responses: { '200': ok('settings'), ...std },
       },
       patch: {
@@ -154,7 +155,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         requestBody: body('OutboundSettingsPatch'),
         responses: {
           '200': ok('settings'),
-          '400': problem('invalid settings, or a new tenant, app, authority or Graph URL without clientSecret'),
+          '400': problem(
+            'invalid settings or certificate, or a new tenant, app, authority or Graph URL without the credential',
+          ),
           ...std,
         },
       },
@@ -162,7 +165,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     [t('/outbound/settings/test')]: {
       parameters: [tenantParam],
       post: {
-        summary: 'Test connection: token, verified domains and extension properties; names each missing permission',
+        summary:
+          'Test connection: token, verified domains and extension properties; names each missing permission and warns of a certificate near expiry',
         responses: { '200': ok('one result per check'), ...std },
       },
     },

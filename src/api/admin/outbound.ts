@@ -27,6 +27,7 @@ import {
   retryBlockedEmployees,
   summarizeProvisioning,
 } from '../../db/provisioning';
+import { AppCertificateError, parseAppCertificate } from '../../graph/app-certificate';
 import { createGraphConnector, type GraphConnector } from '../../graph/connector';
 import { endpointRefusals } from '../../graph/endpoints';
 import { ProvisioningError } from '../../graph/errors';
@@ -45,7 +46,7 @@ import { tenantIdOf, UUID } from './auth';
 import { notFound, ProblemError } from './problem';
 
 /**
- * Outbound provisioning to Entra ID, per tenant: settings (the client secret is write-only), test connection,
+ * Outbound provisioning to Entra ID, per tenant: settings (the client secret or certificate is write-only), test connection,
  * enrolment (the initial push), provisioning status, retry of a blocked employee, and a preview of the next sync.
  */
 /**
@@ -78,26 +79,32 @@ const httpsUrl = (kind: 'authority' | 'graph') =>
 /** A tenant's domain name, e.g. contoso.onmicrosoft.com: what the identity platform accepts besides the GUID. */
 const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
-/** Settings that decide where the stored client secret is sent and for which app: changing one needs the secret again. */
-const SECRET_BOUND_FIELDS = ['graphTenantId', 'clientId', 'authorityHost', 'graphBaseUrl'] as const;
+/**
+ * Settings that decide where the stored credential is used and for which app: changing one needs the credential
+ * (client secret or certificate) again.
+ */
+const CREDENTIAL_BOUND_FIELDS = ['graphTenantId', 'clientId', 'authorityHost', 'graphBaseUrl'] as const;
 
 /**
- * Refuses a change of the sign-in authority, Graph URL, tenant or app that would reuse the stored secret. Otherwise
- * anyone holding an admin token could point the authority at their own server, press "test connection", and receive
- * the secret they were never shown (or a Graph token for the real tenant).
+ * Refuses a change of the sign-in authority, Graph URL, tenant or app that would reuse the stored credential.
+ * Otherwise anyone holding an admin token could point the authority at their own server, press "test connection",
+ * and receive the secret they were never shown — or point the Graph URL there and receive a Graph token for the real
+ * tenant, which a certificate credential would hand over as readily as a secret.
  */
-function requireSecretForNewEndpoint(
+function requireCredentialForNewEndpoint(
   current: OutboundSettings | undefined,
   input: z.infer<typeof OutboundSettingsPatch>,
 ) {
-  if (!current?.hasClientSecret || input.clientSecret !== undefined) return;
-  const changed = SECRET_BOUND_FIELDS.filter((f) => input[f] !== undefined && (input[f] ?? null) !== current[f]);
+  const stored = current?.hasClientSecret || current?.clientCertificate;
+  if (!stored || input.clientSecret !== undefined || input.clientCertificate !== undefined) return;
+  const changed = CREDENTIAL_BOUND_FIELDS.filter((f) => input[f] !== undefined && (input[f] ?? null) !== current![f]);
   if (changed.length === 0) return;
+  const field = current!.clientCertificate ? 'clientCertificate' : 'clientSecret';
   throw new ProblemError(
     400,
     'Bad Request',
-    `Changing ${changed.join(', ')} needs the client secret again: send clientSecret in the same request. The stored secret is only ever sent to the authority and app it was entered for.`,
-    { errors: changed.map((f) => ({ path: f, message: 'requires clientSecret in the same request' })) },
+    `Changing ${changed.join(', ')} needs the app's credential again: send ${field} in the same request. The stored credential is only ever used with the authority, Graph and app it was entered for.`,
+    { errors: changed.map((f) => ({ path: f, message: `requires ${field} in the same request` })) },
   );
 }
 
@@ -130,25 +137,42 @@ const WatchedAttribute = z
     },
   );
 
-export const OutboundSettingsPatch = z.strictObject({
-  enabled: z.boolean().optional(),
-  graphTenantId: z
-    .string()
-    .trim()
-    .refine(
-      (v) => UUID.test(v) || DOMAIN_NAME.test(v),
-      'must be the Entra tenant id (a GUID) or one of its domain names',
-    )
-    .nullable()
-    .optional(),
-  clientId: z.string().regex(UUID, 'must be the app registration GUID').nullable().optional(),
-  clientSecret: z.string().min(1).max(1000).optional(),
-  authorityHost: httpsUrl('authority').nullable().optional(),
-  graphBaseUrl: httpsUrl('graph').nullable().optional(),
-  mapping: MappingSchema.optional(),
-  watchedAttributes: z.array(WatchedAttribute).max(200).optional(),
-  setManager: z.boolean().optional(),
-});
+export const OutboundSettingsPatch = z
+  .strictObject({
+    enabled: z.boolean().optional(),
+    graphTenantId: z
+      .string()
+      .trim()
+      .refine(
+        (v) => UUID.test(v) || DOMAIN_NAME.test(v),
+        'must be the Entra tenant id (a GUID) or one of its domain names',
+      )
+      .nullable()
+      .optional(),
+    clientId: z.string().regex(UUID, 'must be the app registration GUID').nullable().optional(),
+    clientSecret: z.string().min(1).max(1000).optional(),
+    clientCertificate: z
+      .string()
+      .transform((pem, ctx) => {
+        try {
+          return parseAppCertificate(pem);
+        } catch (err) {
+          if (!(err instanceof AppCertificateError)) throw err;
+          ctx.addIssue({ code: 'custom', message: err.message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+    authorityHost: httpsUrl('authority').nullable().optional(),
+    graphBaseUrl: httpsUrl('graph').nullable().optional(),
+    mapping: MappingSchema.optional(),
+    watchedAttributes: z.array(WatchedAttribute).max(200).optional(),
+    setManager: z.boolean().optional(),
+  })
+  .refine((p) => p.clientSecret === undefined || p.clientCertificate === undefined, {
+    message: 'give either clientSecret or clientCertificate: the app signs in with one credential at a time',
+    path: ['clientCertificate'],
+  });
 
 const EnrolBody = z.union([
   z.strictObject({ all: z.literal(true) }),
@@ -184,8 +208,9 @@ export function settingsJson(s: OutboundSettings) {
     enabled: s.enabled,
     graphTenantId: s.graphTenantId,
     clientId: s.clientId,
-    // Write-only: the API says whether a secret is stored, never what it is.
+    // Write-only: the API says which credential is stored, never what it is (a certificate by its thumbprint).
     clientSecretSet: s.hasClientSecret,
+    clientCertificate: s.clientCertificate,
     authorityHost: s.authorityHost,
     graphBaseUrl: s.graphBaseUrl,
     mapping: s.mapping,
@@ -251,17 +276,17 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
   router.patch('/outbound/settings', async (req, res) => {
     const input = OutboundSettingsPatch.parse(req.body ?? {});
     const tenantId = tenantIdOf(res);
-    if (input.clientSecret !== undefined && !deps.secretsKey) {
+    if ((input.clientSecret !== undefined || input.clientCertificate !== undefined) && !deps.secretsKey) {
       throw new ProblemError(
         503,
         'Service Unavailable',
-        'SECRETS_KEY is not configured, so a client secret cannot be stored',
+        'SECRETS_KEY is not configured, so a client secret or certificate cannot be stored',
       );
     }
     requireAllowedEndpoints(input, deps.graphAllowedOrigins ?? [], { status: 400, title: 'Bad Request' });
-    requireSecretForNewEndpoint(await getOutboundSettings(db, tenantId), input);
+    requireCredentialForNewEndpoint(await getOutboundSettings(db, tenantId), input);
     const saved = await upsertOutboundSettings(db, tenantId, input, deps.secretsKey);
-    const { clientSecret, ...audited } = input;
+    const { clientSecret, clientCertificate, ...audited } = input;
     await recordAuditEvent(db, {
       tenantId,
       resourceType: 'outbound_settings',
@@ -269,7 +294,13 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
       action: 'updated',
       source: 'admin',
       requestId: res.locals.requestId as string | undefined,
-      changes: { ...audited, ...(clientSecret !== undefined ? { clientSecret: '[changed]' } : {}) },
+      changes: {
+        ...audited,
+        ...(clientSecret !== undefined ? { clientSecret: '[changed]' } : {}),
+        ...(clientCertificate !== undefined
+          ? { clientCertificate: { thumbprint: clientCertificate.thumbprint, notAfter: clientCertificate.notAfter } }
+          : {}),
+      },
     });
     res.json(settingsJson(saved));
   });
@@ -281,11 +312,15 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     if (!deps.secretsKey) throw new ProblemError(503, 'Service Unavailable', 'SECRETS_KEY is not configured');
     const conn = await getGraphConnection(db, tenantId, deps.secretsKey);
     if (!conn)
-      throw new ProblemError(409, 'Conflict', 'the Entra tenant id, client id and client secret must be set first');
+      throw new ProblemError(
+        409,
+        'Conflict',
+        'the Entra tenant id, client id and a client secret or certificate must be set first',
+      );
     requireAllowedEndpoints(conn, deps.graphAllowedOrigins ?? [], {
       status: 409,
       title: 'Conflict',
-      fix: 'change the setting (with the client secret) before testing',
+      fix: 'change the setting (with the client secret or certificate) before testing',
     });
     res.json(await testGraphConnection(conn, { mapping: settings.mapping, extraCaPem: deps.graphExtraCaPem }));
   });

@@ -102,7 +102,7 @@ describe('outbound settings (admin API)', () => {
       const refused = await call('patch', '/settings').send(change).expect(400);
       expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(refused.body.detail).toMatch(
-        new RegExp(`Changing ${Object.keys(change)[0]} needs the client secret again`),
+        new RegExp(`Changing ${Object.keys(change)[0]} needs the app's credential again: send clientSecret`),
       );
     }
     const kept = await call('get', '/settings').expect(200);

@@ -117,6 +117,38 @@ describe('classification of Graph failures (once, at the boundary)', () => {
     });
     expect(classifyGraphError(e, 'token')).toMatchObject({ type: 'InvalidCredentials', retryable: false });
   });
+
+  /** A sign-in refusal as @azure/identity reports it: the identity platform's description in the message. */
+  const signInError = (description: string) =>
+    Object.assign(new Error(`ClientCertificateCredential authentication failed: ${description}`), {
+      name: 'AuthenticationError',
+    });
+
+  it.each([
+    [
+      "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '3705a3a73dedab44ac718a6af8ed716a028582ad', Please visit the Azure Portal]",
+      /does not know the certificate \(thumbprint 3705A3A73DEDAB44AC718A6AF8ED716A028582AD\).*upload the certificate's public part/,
+    ],
+    [
+      "AADSTS700027: The certificate with identifier used to sign the client assertion is expired on application. [Reason - The key used is expired., Thumbprint of key used by client: 'AB12']",
+      /certificate \(thumbprint AB12\) has expired on the app registration.*make a new certificate/,
+    ],
+    [
+      // The identity platform quotes the SHA-256 thumbprint the assertion carried; the worker's mark names the SHA-1.
+      `AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${'C'.repeat(64)}'] [entra-sync certificate thumbprint: 96A04280BFFD1FF9443B25F67FD02B2924EFD0A5]`,
+      /does not know the certificate \(thumbprint 96A04280BFFD1FF9443B25F67FD02B2924EFD0A5\)/,
+    ],
+    ['AADSTS700027: Client assertion failed signature validation.', /private key that belongs to the certificate/],
+    [
+      'AADSTS700024: Client assertion is not within its valid time range. Current time: 2026-12-03T10:00:00Z',
+      /worker's clock is wrong.*NTP/,
+    ],
+    ['AADSTS7000215: Invalid client secret provided.', /secret's value \(not its id\)/],
+  ])('a refused credential says what to fix: %s', (description, reason) => {
+    const c = classifyGraphError(signInError(description), 'token');
+    expect(c).toMatchObject({ type: 'InvalidCredentials', retryable: false });
+    expect(c.message).toMatch(reason);
+  });
 });
 
 describe('Retry-After parsing', () => {
