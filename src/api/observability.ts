@@ -67,22 +67,15 @@ export function installObservability(app: Express, deps: { db: Db; logger: Logge
   });
 
   new Gauge({
-    name: 'entra_sync_outbound_certificate_expiry_timestamp_seconds',
-    help: "When each tenant's app certificate for Graph expires (Unix time); alert well before it passes",
-    labelNames: ['tenant_id'] as const,
+    name: 'entra_sync_outbound_certificate_soonest_expiry_timestamp_seconds',
+    help: 'When the first of the stored app certificates for Graph expires (Unix time; absent when none is stored); the admin API shows which tenant',
     registers: [registry],
     async collect() {
-      const rows = await deps
+      const [row] = await deps
         .db('outbound_settings')
-        .whereNotNull('client_certificate_not_after')
-        .select<Array<{ tenant_id: string; client_certificate_not_after: Date }>>(
-          'tenant_id',
-          'client_certificate_not_after',
-        );
+        .min<Array<{ soonest: Date | null }>>({ soonest: 'client_certificate_not_after' });
       this.reset();
-      for (const r of rows) {
-        this.set({ tenant_id: r.tenant_id }, Math.floor(r.client_certificate_not_after.getTime() / 1000));
-      }
+      if (row?.soonest) this.set(Math.floor(new Date(row.soonest).getTime() / 1000));
     },
   });
 

@@ -195,7 +195,7 @@ export async function upsertOutboundSettings(
  * For the dev launcher: points the tenant at a Graph (the emulator in `make start`). The first time, it also writes
  * the default mapping (names, job title, department, office location, employee id; lifecycle → accountEnabled and
  * the manager relationship always) and watched attributes and switches outbound provisioning on. Later starts only
- * refresh the connection, so an admin's mapping or switch survives a restart.
+ * refresh the connection, so an admin's mapping, switch or certificate survives a restart.
  */
 export async function seedDefaultOutboundSettings(
   db: Db,
@@ -210,10 +210,15 @@ export async function seedDefaultOutboundSettings(
   secretsKey: Buffer,
 ): Promise<OutboundSettings> {
   const existing = await getOutboundSettings(db, tenantId);
+  // An admin who switched the same app to a certificate (and uploaded it to the emulator) keeps it across restarts.
+  const keepsCertificate =
+    !!existing?.clientCertificate &&
+    existing.graphTenantId === connection.graphTenantId &&
+    existing.clientId === connection.clientId;
   const connectionPatch: OutboundSettingsPatch = {
     graphTenantId: connection.graphTenantId,
     clientId: connection.clientId,
-    clientSecret: connection.clientSecret,
+    ...(keepsCertificate ? {} : { clientSecret: connection.clientSecret }),
     authorityHost: connection.authorityHost ?? null,
     graphBaseUrl: connection.graphBaseUrl ?? null,
   };

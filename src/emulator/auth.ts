@@ -188,7 +188,12 @@ export class TokenService {
         `Application with identifier '${clientId}' was not found in the directory '${tenant.displayName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
       );
     }
-    const refusal = this.authenticateClient(app, clientId, form, audiencesFor(baseUrl, tenantKey));
+    const refusal = this.authenticateClient(
+      app,
+      clientId,
+      form,
+      audiencesFor(baseUrl, [tenant.id, ...tenant.domains.map((d) => d.id)]),
+    );
     if (refusal) return refusal;
     const scope = form.get('scope') ?? '';
     const scopes = scope.split(' ').filter(Boolean);
@@ -236,8 +241,12 @@ export class TokenService {
  * The `aud` a client assertion may carry: this tenant's token endpoint as the request addressed it (same host, same
  * tenant segment: id or domain), in its v2.0 form (what MSAL takes from the OpenID metadata) or the v1 form.
  */
-function audiencesFor(baseUrl: string, tenantKey: string): string[] {
-  return [`${baseUrl}/${tenantKey}/oauth2/v2.0/token`, `${baseUrl}/${tenantKey}/oauth2/token`];
+/**
+ * The token endpoint URLs an assertion's `aud` may name: v2.0 and v1, with the tenant by its id or any of its domain
+ * names — the same tenant however the request's path names it (our reading; Entra resolves both to the tenant).
+ */
+function audiencesFor(baseUrl: string, tenantNames: readonly string[]): string[] {
+  return tenantNames.flatMap((t) => [`${baseUrl}/${t}/oauth2/v2.0/token`, `${baseUrl}/${t}/oauth2/token`]);
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -49,7 +49,13 @@ export function parseAppCertificate(text: string, now: Date = new Date()): AppCe
       throw new AppCertificateError('contains a certificate that cannot be read');
     }
   });
-  const leaf = certs.find((c) => c.checkPrivateKey(key));
+  // A renewal may reuse the key: of the certificates of this key, the one valid now that lasts longest.
+  const ofKey = certs
+    .filter((c) => c.checkPrivateKey(key))
+    .sort(
+      (a, b) => Number(validNow(b, now)) - Number(validNow(a, now)) || Date.parse(b.validTo) - Date.parse(a.validTo),
+    );
+  const leaf = ofKey[0];
   if (!leaf) {
     throw new AppCertificateError(
       'has no certificate that belongs to the private key: give the certificate made with this key',
@@ -62,7 +68,7 @@ export function parseAppCertificate(text: string, now: Date = new Date()): AppCe
       `expired on ${notAfter.toISOString()}: make a new certificate, upload it to the app registration and give it here`,
     );
   }
-  if (notBefore > now) throw new AppCertificateError(`is not valid before ${notBefore.toISOString()}`);
+  if (!validNow(leaf, now)) throw new AppCertificateError(`is not valid before ${notBefore.toISOString()}`);
   const pem = [
     key.export({ type: 'pkcs8', format: 'pem' }).toString().trim(),
     leaf.toString().trim(),
@@ -77,8 +83,18 @@ export function parseAppCertificate(text: string, now: Date = new Date()): AppCe
   };
 }
 
+/**
+ * Valid at `now`, allowing clocks five minutes apart (as Entra ID does for assertions): `openssl req -x509` starts a
+ * certificate at the second it is made, and the api's clock may run a little behind the admin's.
+ */
+function validNow(cert: X509Certificate, now: Date): boolean {
+  return Date.parse(cert.validFrom) - CLOCK_SKEW_MS <= now.getTime() && now.getTime() < Date.parse(cert.validTo);
+}
+const CLOCK_SKEW_MS = 5 * 60_000;
+
 function privateKey(block: { label: string; pem: string }): KeyObject {
-  if (block.label === 'ENCRYPTED PRIVATE KEY') {
+  // PKCS#8 with a password, or the older OpenSSL form (RSA PRIVATE KEY with Proc-Type: 4,ENCRYPTED).
+  if (block.label === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,ENCRYPTED/.test(block.pem)) {
     throw new AppCertificateError(
       'has a password-protected private key: export it without a password (entra-sync stores it encrypted), e.g. openssl pkey -in key.pem -out plain-key.pem',
     );

@@ -78,9 +78,11 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
     async forTenant(tenantId, known, forOpts = {}) {
       const settings = known === undefined ? await getOutboundSettings(opts.db, tenantId) : known;
       if (!settings?.enabled) throw notConfigured('it is switched off');
-      if (!opts.secretsKey) throw notConfigured('the worker has no SECRETS_KEY to decrypt the client secret');
+      if (!opts.secretsKey) {
+        throw notConfigured('the worker has no SECRETS_KEY to decrypt the client secret or certificate');
+      }
       const secretsKey = opts.secretsKey;
-      // Settings changes (new secret, other tenant) take effect at once: the cache key includes updatedAt.
+      // Settings changes (new credential, other tenant) take effect at once: the cache key includes updatedAt.
       const stamp = settings.updatedAt.toISOString();
       let entry = cache.get(tenantId);
       const stale = entry && forOpts.signInAfter !== undefined && entry.madeAt <= forOpts.signInAfter;
@@ -122,7 +124,7 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
     if (refused.length > 0) {
       throw new ProvisioningError(
         ErrorTypes.NotConfigured,
-        `The outbound settings point where this server does not send the client secret: ${refused.map((r) => r.message).join('; ')}. Fix: change the setting (with the client secret), or have the operator add the origin to GRAPH_ALLOWED_ORIGINS of the api and worker, then retry.`,
+        `The outbound settings point where this server does not use the app's credential: ${refused.map((r) => r.message).join('; ')}. Fix: change the setting (with the client secret or certificate), or have the operator add the origin to GRAPH_ALLOWED_ORIGINS of the api and worker, then retry.`,
       );
     }
     return new CachingDirectory(factory(conn, budgets), ttl);

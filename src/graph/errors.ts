@@ -214,12 +214,25 @@ function classifyNonHttp(err: unknown, op: GraphOperation): ProvisioningError {
     if (NETWORK_CODES.test(text)) return transientNetwork(e);
     return new ProvisioningError(ErrorTypes.InvalidCredentials, signInFailure(text), { cause: e });
   }
+  // Any other answer of the identity platform (an AADSTS code: a scope for another cloud, a Conditional Access
+  // policy for workload identities…) is a setting or policy a person must change — unless it says it is transient.
+  const refused = /AADSTS(\d+):?\s*([^\r\n]*?)(?:\s*Trace ID:|\r|\n|$)/.exec(text);
+  if (refused && /temporarily_unavailable|server_error|AADSTS90033\b/i.test(text)) return transientNetwork(e);
+  if (refused) {
+    return new ProvisioningError(
+      ErrorTypes.InvalidCredentials,
+      `Entra ID refused the app's sign-in (AADSTS${refused[1]}: ${refused[2]!.slice(0, 300).trim()}). Fix: check the outbound settings (tenant, cloud, app) and the tenant's policies for this app (e.g. Conditional Access for workload identities), then retry.`,
+      { cause: e },
+    );
+  }
   // The SDK wraps sign-in failures as GraphError(-1, code 'CredentialUnavailableError'); MSAL reports an
-  // unreachable or untrusted (TLS) authority as endpoints_resolution_error.
+  // unreachable or untrusted (TLS) authority as endpoints_resolution_error; Node names TLS failures by code.
   if (
     NETWORK_CODES.test(text) ||
     e.name === 'AbortError' ||
-    /CredentialUnavailableError|endpoints_resolution_error|certificate|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(text)
+    /CredentialUnavailableError|endpoints_resolution_error|CERT_|ERR_TLS_|SELF_SIGNED|UNABLE_TO_VERIFY|self[- ]signed certificate|unable to verify the first certificate/i.test(
+      text,
+    )
   ) {
     return transientNetwork(e);
   }

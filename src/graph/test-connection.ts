@@ -61,10 +61,15 @@ export async function testGraphConnection(
   };
   const certificate = conn.clientCertificate ? new X509Certificate(conn.clientCertificate) : undefined;
   if (certificate) {
-    const daysLeft = Math.floor((Date.parse(certificate.validTo) - Date.now()) / DAY_MS);
-    if (daysLeft < CERTIFICATE_RENEWAL_DAYS) {
+    const notAfter = new Date(certificate.validTo);
+    const daysLeft = Math.floor((notAfter.getTime() - Date.now()) / DAY_MS);
+    if (notAfter.getTime() <= Date.now()) {
       result.warnings.push(
-        `The certificate expires on ${new Date(certificate.validTo).toISOString()} (in ${Math.max(daysLeft, 0)} days): make a new one, upload it to the app registration and give it in the outbound settings before then.`,
+        `The certificate expired on ${notAfter.toISOString()}: make a new one, upload it to the app registration and give it in the outbound settings.`,
+      );
+    } else if (daysLeft < CERTIFICATE_RENEWAL_DAYS) {
+      result.warnings.push(
+        `The certificate expires on ${notAfter.toISOString()} (in ${daysLeft} days): make a new one, upload it to the app registration and give it in the outbound settings before then.`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { generate } from 'selfsigned';
 
 /**
@@ -17,7 +17,15 @@ export interface AppCertificate {
 }
 
 export async function makeAppCertificate(
-  opts: { commonName?: string; notBefore?: Date; notAfter?: Date; keyType?: 'rsa' | 'ec'; keySize?: number } = {},
+  opts: {
+    commonName?: string;
+    notBefore?: Date;
+    notAfter?: Date;
+    keyType?: 'rsa' | 'ec';
+    keySize?: number;
+    /** Reuse this key (PEM), e.g. for a renewed certificate of the same key. */
+    keyPem?: string;
+  } = {},
 ): Promise<AppCertificate> {
   const notBeforeDate = opts.notBefore ?? new Date(Date.now() - 24 * 3600_000);
   const notAfterDate = opts.notAfter ?? new Date(Date.now() + 365 * 24 * 3600_000);
@@ -27,6 +35,14 @@ export async function makeAppCertificate(
     algorithm: 'sha256',
     notBeforeDate,
     notAfterDate,
+    ...(opts.keyPem
+      ? {
+          keyPair: {
+            privateKey: opts.keyPem,
+            publicKey: createPublicKey(opts.keyPem).export({ type: 'spki', format: 'pem' }).toString(),
+          },
+        }
+      : {}),
   });
   const cert = new X509Certificate(pems.cert);
   return {

@@ -1,9 +1,17 @@
 import request from 'supertest';
-import { getOutboundSettings, seedDefaultOutboundSettings } from '../../../src/db/outbound-settings';
+import { SecretDecryptionError } from '../../../src/crypto/secrets';
+import {
+  getGraphConnection,
+  getOutboundSettings,
+  seedDefaultOutboundSettings,
+  upsertOutboundSettings,
+} from '../../../src/db/outbound-settings';
+import { parseAppCertificate } from '../../../src/graph/app-certificate';
 import { createGraphConnector } from '../../../src/graph/connector';
 import { DEFAULT_MAPPING, DEFAULT_WATCHED_ATTRIBUTES } from '../../../src/graph/mapping';
 import { ErrorTypes } from '../../../src/workflows/messages';
 import { buildTestApp, seedTenant } from '../../support/app';
+import { makeAppCertificate } from '../../support/app-certificates';
 import { createTestDb, type TestDb } from '../../support/db';
 import {
   APP_ID,
@@ -276,5 +284,52 @@ describe('outbound settings (admin API)', () => {
       enabled: false,
       graphBaseUrl: 'https://127.0.0.1:9999',
     });
+
+    // An admin switched the app to a certificate: a restart refreshes the endpoints and keeps it.
+    const certificate = parseAppCertificate((await makeAppCertificate()).pem);
+    await upsertOutboundSettings(t.db, tenant.tenantId, { clientCertificate: certificate }, secretsKey);
+    const restarted = await seedDefaultOutboundSettings(t.db, tenant.tenantId, conn, secretsKey);
+    expect(restarted).toMatchObject({
+      graphBaseUrl: em.url,
+      hasClientSecret: false,
+      clientCertificate: { thumbprint: certificate.thumbprint },
+    });
+    // Another app in the dev default (a changed DEV client id) gets the dev secret again.
+    const otherApp = await seedDefaultOutboundSettings(
+      t.db,
+      tenant.tenantId,
+      { ...conn, clientId: NOPERM_APP_ID },
+      secretsKey,
+    );
+    expect(otherApp).toMatchObject({ hasClientSecret: true, clientCertificate: null });
+  });
+
+  it('a sealed credential only decrypts in its own column and tenant', async () => {
+    const [a, b] = await Promise.all([setup(), setup()]);
+    await connectToEmulator(a.call);
+    await connectToEmulator(b.call);
+    const certificate = parseAppCertificate((await makeAppCertificate()).pem);
+    await upsertOutboundSettings(t.db, b.tenant.tenantId, { clientCertificate: certificate }, secretsKey);
+    const sealed = async (tenantId: string) => t.db('outbound_settings').where({ tenant_id: tenantId }).first();
+    const aRow = await sealed(a.tenant.tenantId);
+    const bRow = await sealed(b.tenant.tenantId);
+    // A's secret moved into A's certificate column, and B's certificate into A's row: neither decrypts.
+    await t.db('outbound_settings').where({ tenant_id: a.tenant.tenantId }).update({
+      client_secret_encrypted: null,
+      client_certificate_encrypted: aRow.client_secret_encrypted,
+    });
+    await expect(getGraphConnection(t.db, a.tenant.tenantId, secretsKey)).rejects.toThrow(SecretDecryptionError);
+    await t
+      .db('outbound_settings')
+      .where({ tenant_id: a.tenant.tenantId })
+      .update({ client_certificate_encrypted: bRow.client_certificate_encrypted });
+    await expect(getGraphConnection(t.db, a.tenant.tenantId, secretsKey)).rejects.toThrow(SecretDecryptionError);
+    // Both credentials in one row is refused by the database itself.
+    await expect(
+      t
+        .db('outbound_settings')
+        .where({ tenant_id: b.tenant.tenantId })
+        .update({ client_secret_encrypted: aRow.client_secret_encrypted }),
+    ).rejects.toThrow(/outbound_settings_one_credential/);
   });
 });

@@ -39,6 +39,36 @@ describe('app certificate credential', () => {
     expect(parsed.thumbprint).toBe(good.thumbprint);
   });
 
+  it('accepts Windows line endings, surrounding text and an older PKCS#1 RSA key', () => {
+    const crlf = `Bag Attributes\r\n${good.pem.replace(/\n/g, '\r\n')}\r\n\r\n`;
+    expect(parseAppCertificate(crlf).thumbprint).toBe(good.thumbprint);
+    const pkcs1 = createPrivateKey(good.keyPem).export({ type: 'pkcs1', format: 'pem' }).toString();
+    expect(pkcs1).toMatch(/BEGIN RSA PRIVATE KEY/);
+    expect(parseAppCertificate(`${pkcs1}\n${good.certPem}`).thumbprint).toBe(good.thumbprint);
+  });
+
+  it('of two certificates of one key (a renewal), takes the one valid now that lasts longest', async () => {
+    const sameKey = (notBefore: Date, notAfter: Date) =>
+      makeAppCertificate({ keyPem: good.keyPem, notBefore, notAfter });
+    const day = 24 * 3600_000;
+    const [expired, renewed, future] = await Promise.all([
+      sameKey(new Date(Date.now() - 400 * day), new Date(Date.now() - day)),
+      sameKey(new Date(Date.now() - day), new Date(Date.now() + 700 * day)),
+      sameKey(new Date(Date.now() + 10 * day), new Date(Date.now() + 900 * day)),
+    ]);
+    const chosen = parseAppCertificate(`${good.keyPem}\n${expired.certPem}\n${future.certPem}\n${renewed.certPem}`);
+    expect(chosen.thumbprint).toBe(renewed.thumbprint);
+    expect(chosen.pem.indexOf(renewed.certPem.split('\n')[1]!)).toBeLessThan(
+      chosen.pem.indexOf(expired.certPem.split('\n')[1]!),
+    );
+  });
+
+  it('allows five minutes of clock difference for a certificate made a moment ago', () => {
+    const notBefore = new Date(Date.now() - 24 * 3600_000); // good's start
+    expect(parseAppCertificate(good.pem, new Date(notBefore.getTime() - 4 * 60_000)).thumbprint).toBe(good.thumbprint);
+    expect(refusal(good.pem, new Date(notBefore.getTime() - 6 * 60_000))).toMatch(/is not valid before/);
+  });
+
   it('refuses a certificate that does not belong to the key', () => {
     expect(refusal(`${good.keyPem}\n${other.certPem}`)).toMatch(/no certificate that belongs to the private key/);
   });
@@ -59,6 +89,11 @@ describe('app certificate credential', () => {
       .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
       .toString();
     expect(refusal(`${encrypted}\n${good.certPem}`)).toMatch(/password-protected.*openssl pkey/);
+    const legacy = createPrivateKey(good.keyPem)
+      .export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
+      .toString();
+    expect(legacy).toMatch(/Proc-Type: 4,ENCRYPTED/);
+    expect(refusal(`${legacy}\n${good.certPem}`)).toMatch(/password-protected/);
   });
 
   it('refuses keys Entra ID does not sign in with: EC, and RSA under 2,048 bits', async () => {

@@ -118,6 +118,58 @@ describe('classification of Graph failures (once, at the boundary)', () => {
     expect(classifyGraphError(e, 'token')).toMatchObject({ type: 'InvalidCredentials', retryable: false });
   });
 
+  /**
+   * A sign-in refusal as it reaches the classifier in a sync: the Graph SDK wraps the credential's error in a
+   * GraphError(-1) named Error, with MSAL's text and, for a certificate, the worker's thumbprint mark.
+   */
+  const wrappedSignIn = (error: string, code: number, description: string) => {
+    const e = new GraphError(
+      -1,
+      `${error}: Error(s): ${code} - Timestamp: 2026-12-03 10:00:00Z - Description: AADSTS${code}: ${description}\r\nTrace ID: 0f8e\r\nCorrelation ID: 1a2b [entra-sync certificate thumbprint: 96A04280BFFD1FF9443B25F67FD02B2924EFD0A5]`,
+    );
+    e.code = 'AuthenticationRequiredError';
+    return e;
+  };
+
+  it.each([
+    [
+      'invalid_client',
+      700027,
+      'The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found.]',
+      /does not know the certificate \(thumbprint 96A04280BFFD1FF9443B25F67FD02B2924EFD0A5\)/,
+    ],
+    [
+      'invalid_scope',
+      1002012,
+      'The provided value for scope https://graph.microsoft.us/.default is not valid.',
+      /refused the app's sign-in \(AADSTS1002012: The provided value for scope .* is not valid\.\)/,
+    ],
+    [
+      'access_denied',
+      53003,
+      'Access has been blocked by Conditional Access policies.',
+      /AADSTS53003: Access has been blocked by Conditional Access policies\..*Conditional Access for workload identities/,
+    ],
+  ])(
+    'a sync whose sign-in is refused (%s) blocks with the reason instead of retrying as an outage',
+    (error, code, description, reason) => {
+      const c = classifyGraphError(wrappedSignIn(error, code, description), 'lookup');
+      expect(c).toMatchObject({ type: 'InvalidCredentials', retryable: false });
+      expect(c.message).toMatch(reason);
+      expect(c.message).not.toMatch(/could not be reached/);
+    },
+  );
+
+  it('a transient answer of the identity platform, or a TLS failure, is retried', () => {
+    expect(
+      classifyGraphError(wrappedSignIn('temporarily_unavailable', 90033, 'A transient error has occurred.'), 'token'),
+    ).toMatchObject({ type: 'GraphUnavailable', retryable: true });
+    const tls = Object.assign(new Error('unable to verify the first certificate'), {
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
+    expect(classifyGraphError(tls, 'token')).toMatchObject({ type: 'GraphUnavailable', retryable: true });
+  });
+
   /** A sign-in refusal as @azure/identity reports it: the identity platform's description in the message. */
   const signInError = (description: string) =>
     Object.assign(new Error(`ClientCertificateCredential authentication failed: ${description}`), {
