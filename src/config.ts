@@ -19,6 +19,11 @@ const ConfigSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** The outbox relay LISTENs for new rows; set false behind a pooler in transaction mode (then it polls). */
+  OUTBOX_RELAY_LISTEN: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** HTTP worker processes sharing the port (node:cluster); 1 = a single process. */

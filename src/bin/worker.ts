@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     graphAllowedOrigins: config.GRAPH_ALLOWED_ORIGINS,
     debounceMs: config.OUTBOUND_DEBOUNCE_MS,
     enrolmentsInFlight: config.OUTBOUND_ENROLMENTS_IN_FLIGHT,
+    relayListen: config.OUTBOX_RELAY_LISTEN,
     syncAttemptTimeoutMs: config.OUTBOUND_SYNC_ATTEMPT_TIMEOUT_MS,
     writeBudget: { capacity: config.GRAPH_WRITES_PER_WINDOW, windowMs: 150_000 },
   });

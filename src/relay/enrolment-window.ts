@@ -42,6 +42,11 @@ export class EnrolmentWindow {
     return Math.max(0, this.size - this.inFlight.size);
   }
 
+  /** No enrolment in flight (as last seen by `capacity`). */
+  isEmpty(): boolean {
+    return this.inFlight.size === 0;
+  }
+
   /** Records an enrolment the relay just delivered. */
   delivered(tenantId: string, employeeId: string): void {
     if (this.size === 0) return;

@@ -5,6 +5,7 @@ import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
 import type { employeeSyncWorkflow } from '../workflows/employee-sync';
 import { EnrolmentWindow } from './enrolment-window';
+import { OutboxListener } from './outbox-listener';
 import {
   employeeChangedSignal,
   employeeSyncWorkflowId,
@@ -43,7 +44,14 @@ export interface OutboxRelayOptions {
   taskQueue: string;
   logger: Logger;
   batchSize?: number;
+  /** How soon the relay looks again while enrolments are in flight, or while it cannot LISTEN (default 100 ms). */
   pollIntervalMs?: number;
+  /**
+   * How soon it looks again when idle and LISTENing: new rows wake it at once (migration 027's trigger), so this is
+   * only a safety net (default 5 s). `listen: false` polls at `pollIntervalMs` always.
+   */
+  idlePollIntervalMs?: number;
+  listen?: boolean;
   /** Parallel signals for different employees. */
   concurrency?: number;
   /** Passed to newly started workflows (tests shorten it). */
@@ -81,14 +89,27 @@ export class OutboxRelay {
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
+  /** Rows were committed since the current round began reading: look again at once. */
+  private notified = false;
+  /** Whether the current sleep ends on new rows (not while backing off after failures). */
+  private wakeOnRows = true;
+  private readonly listener?: OutboxListener;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly idlePollIntervalMs: number;
   private readonly concurrency: number;
   private readonly enrolments: EnrolmentWindow;
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 200;
     this.pollIntervalMs = opts.pollIntervalMs ?? 100;
+    this.idlePollIntervalMs = opts.idlePollIntervalMs ?? 5000;
+    if (opts.listen !== false) {
+      this.listener = new OutboxListener(opts.db, opts.logger, () => {
+        this.notified = true;
+        if (this.wakeOnRows) this.wake?.();
+      });
+    }
     // 64 signals in flight (was 16: bench/outbound at 2,000 employees went 42.3 → 45.1 creates/s in one paired run,
     // within this machine's noise). Without the enrolment window the relay delivered a 2,000-employee push within
     // 8–12 s of a 43–58 s push: delivery is not what limits the syncs.
@@ -98,9 +119,15 @@ export class OutboxRelay {
     this.enrolments = new EnrolmentWindow(opts.enrolmentsInFlight ?? 50, opts.enrolmentReleaseAfterMs ?? 120_000);
   }
 
+  /** Whether new rows wake the relay at once (its LISTEN connection is up). */
+  get listening(): boolean {
+    return this.listener?.listening ?? false;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.listener?.start();
     this.loop = this.run();
   }
 
@@ -108,13 +135,15 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
-    await this.loop;
+    await Promise.all([this.loop, this.listener?.stop()]);
   }
 
   private async run(): Promise<void> {
     let backoffMs = 0;
     while (this.running) {
       let result: RelayRoundResult | undefined;
+      // Cleared before the round reads: a commit after the read notifies again, so it is never missed.
+      this.notified = false;
       try {
         result = await this.runOnce();
         backoffMs = result.failed > 0 ? Math.min(Math.max(backoffMs * 2, 500), 10_000) : 0;
@@ -124,13 +153,24 @@ export class OutboxRelay {
         this.opts.logger.warn({ err }, 'outbox relay round failed');
       }
       const busy = result !== undefined && result.delivered + result.skipped >= this.batchSize && backoffMs === 0;
-      if (!busy) await this.sleep(backoffMs || this.pollIntervalMs);
+      if (!busy) await (backoffMs > 0 ? this.sleep(backoffMs, false) : this.sleep(this.idleInterval(), true));
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  /**
+   * Until the next look when nothing woke the relay: short while enrolments are in flight (their first syncs free
+   * places in the window, which no notification announces) or while not LISTENing; otherwise the safety-net interval.
+   */
+  private idleInterval(): number {
+    return this.listener?.listening && this.enrolments.isEmpty() ? this.idlePollIntervalMs : this.pollIntervalMs;
+  }
+
+  /** Waits `ms`; `stop()` ends it, and so do new rows unless the relay is backing off after failures. */
+  private sleep(ms: number, wakeOnRows: boolean): Promise<void> {
     return new Promise((resolve) => {
+      if (wakeOnRows && this.notified) return resolve();
       const timer = setTimeout(resolve, ms);
+      this.wakeOnRows = wakeOnRows;
       this.wake = () => {
         clearTimeout(timer);
         resolve();

@@ -31,6 +31,8 @@ export interface WorkerProcessDeps {
   /** Run the outbox relay in this process (default true). */
   relay?: boolean;
   relayPollIntervalMs?: number;
+  /** The relay LISTENs for new outbox rows (default true; false behind a pooler in transaction mode). */
+  relayListen?: boolean;
   /** Extra quiet period of new workflows before a sync (default 0; see EmployeeSyncInput.debounceMs). */
   debounceMs?: number;
   /** The relay's window of enrolments in flight (default 50; 0 = no limit; see EnrolmentWindow). */
@@ -113,6 +115,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
           taskQueue: deps.taskQueue,
           logger: deps.logger.child({ component: 'relay' }),
           pollIntervalMs: deps.relayPollIntervalMs,
+          listen: deps.relayListen,
           debounceMs: deps.debounceMs,
           enrolmentsInFlight: deps.enrolmentsInFlight,
           syncAttemptTimeoutMs: deps.syncAttemptTimeoutMs,

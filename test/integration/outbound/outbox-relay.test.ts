@@ -241,6 +241,80 @@ describe('outbox relay', () => {
     expect(await relay().runOnce()).toMatchObject({ delivered: 5, ran: true });
   });
 
+  /** Waits until `check` holds, polling every 20 ms; fails after `ms`. */
+  async function within(ms: number, what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+    const started = Date.now();
+    while (!(await check())) {
+      if (Date.now() - started > ms) throw new Error(`${what} not within ${ms} ms`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+
+  it('is woken by new rows at once instead of polling: delivers within a second while its idle poll is a minute', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const r = relay(temporal, { idlePollIntervalMs: 60_000 });
+    r.start();
+    try {
+      await within(5000, 'LISTEN', () => r.listening);
+      await new Promise((res) => setTimeout(res, 300)); // now in its minute-long idle sleep
+      const e = await createEmployee(t.db, tenantId, { user_name: `woken@${VERIFIED}` });
+      await within(1000, 'delivery', async () => (await undelivered()).length === 0);
+      expect((await signalsOf(tenantId, e.id)).map((s) => s.version)).toEqual([1]);
+
+      // Its LISTEN connection dies: it polls at the short interval meanwhile, then listens again.
+      await t.db.raw(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN entra_sync_outbox' AND datname = current_database()`,
+      );
+      await within(2000, 'noticing the lost connection', () => !r.listening);
+      const during = await createEmployee(t.db, tenantId, { user_name: `during@${VERIFIED}` });
+      await within(2000, 'delivery while not listening', async () => (await undelivered()).length === 0);
+      expect((await signalsOf(tenantId, during.id)).map((s) => s.version)).toEqual([1]);
+      await within(5000, 'LISTEN again', () => r.listening);
+      await new Promise((res) => setTimeout(res, 300));
+      const after = await createEmployee(t.db, tenantId, { user_name: `after@${VERIFIED}` });
+      await within(1000, 'delivery after reconnecting', async () => (await undelivered()).length === 0);
+      expect((await signalsOf(tenantId, after.id)).map((s) => s.version)).toEqual([1]);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it('is woken only by statements that inserted outbox rows, at commit', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const listener = (await t.db.client.acquireRawConnection()) as {
+      query(sql: string): Promise<unknown>;
+      on(event: 'notification', fn: (msg: { channel: string }) => void): void;
+    };
+    const heard: string[] = [];
+    listener.on('notification', (msg) => heard.push(msg.channel));
+    try {
+      await listener.query('LISTEN entra_sync_outbox');
+      const settle = () => new Promise((res) => setTimeout(res, 300));
+      // What every sync runs for manager rows, inserting none here; and a rolled-back insert.
+      await t.db.raw(
+        `INSERT INTO outbox (tenant_id, employee_id, version, changed_attributes, source, kind)
+         SELECT tenant_id, id, version, '[]', 'test', 'manager' FROM employees WHERE false`,
+      );
+      const e = await createEmployee(t.db, tenantId, { user_name: `heard@${VERIFIED}` });
+      await t.db
+        .transaction(async (trx) => {
+          await trx('outbox').insert({
+            tenant_id: tenantId,
+            employee_id: e.id,
+            version: 9,
+            changed_attributes: JSON.stringify([]),
+            source: 'test',
+          });
+          throw new Error('roll back');
+        })
+        .catch(() => undefined);
+      await settle();
+      expect(heard).toEqual(['entra_sync_outbox']); // the employee's own commit only
+    } finally {
+      await t.db.client.destroyRawConnection(listener);
+    }
+  });
+
   it('runs continuously once started and delivers new rows within a poll interval', async () => {
     const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
     const r = relay();
