@@ -76,7 +76,7 @@ export function parseAppCertificate(text: string, now: Date = new Date()): AppCe
   ].join('\n');
   return {
     pem: `${pem}\n`,
-    thumbprint: createHash('sha1').update(leaf.raw).digest('hex').toUpperCase(),
+    thumbprint: thumbprintOf(leaf),
     subject: leaf.subject.replace(/\n/g, ', '),
     notBefore,
     notAfter,
@@ -91,6 +91,16 @@ function validNow(cert: X509Certificate, now: Date): boolean {
   return Date.parse(cert.validFrom) - CLOCK_SKEW_MS <= now.getTime() && now.getTime() < Date.parse(cert.validTo);
 }
 const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** A certificate's SHA-1 thumbprint, upper-case hex: how the Entra admin center lists it. */
+export function thumbprintOf(cert: X509Certificate): string {
+  return createHash('sha1').update(cert.raw).digest('hex').toUpperCase();
+}
+
+/** The first certificate of a stored credential (key first, then the leaf): the one it signs in with. */
+export function storedCertificate(pem: string): X509Certificate {
+  return new X509Certificate(pem.slice(pem.indexOf('-----BEGIN CERTIFICATE-----')));
+}
 
 function privateKey(block: { label: string; pem: string }): KeyObject {
   // PKCS#8 with a password, or the older OpenSSL form (RSA PRIVATE KEY with Proc-Type: 4,ENCRYPTED).

@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import {
   ClientCertificateCredential,
@@ -17,6 +16,8 @@ import {
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
 import type { GraphConnection } from '../db/outbound-settings';
+import { storedCertificate, thumbprintOf } from './app-certificate';
+import { markCertificate } from './errors';
 import { HttpsMessageHandler } from './https-handler';
 import { TenantCheckingCredential } from './tenant-check';
 import { CachedTokenCredential } from './token-cache';
@@ -126,7 +127,7 @@ export function createCredential(conn: GraphConnection, extraCaPem?: string): To
         { certificate: conn.clientCertificate },
         options,
       ),
-      certificateThumbprint(conn.clientCertificate),
+      thumbprintOf(storedCertificate(conn.clientCertificate)),
     );
   } else if (conn.clientSecret) {
     credential = new ClientSecretCredential(conn.graphTenantId, conn.clientId, conn.clientSecret, options);
@@ -136,16 +137,7 @@ export function createCredential(conn: GraphConnection, extraCaPem?: string): To
   return new TenantCheckingCredential(credential, conn.graphTenantId, authorityHost, extraCaPem);
 }
 
-/** The SHA-1 thumbprint of the first certificate in a PEM (the one the assertion names), upper-case hex. */
-function certificateThumbprint(pem: string): string {
-  return new X509Certificate(pem.slice(pem.indexOf('-----BEGIN CERTIFICATE-----'))).fingerprint.replace(/:/g, '');
-}
-
-/**
- * Adds the certificate's SHA-1 thumbprint — the one the Entra admin center lists under the app — to a failed
- * sign-in's message. The identity platform names the certificate by the thumbprint the assertion carried, which
- * for `@azure/identity` is the SHA-256 one the admin center does not show.
- */
+/** Marks a failed sign-in with the certificate's SHA-1 thumbprint, for the error classifier (markCertificate). */
 class CertificateNamingCredential implements TokenCredential {
   constructor(
     private readonly inner: TokenCredential,
@@ -155,13 +147,11 @@ class CertificateNamingCredential implements TokenCredential {
     try {
       return await this.inner.getToken(scopes, options);
     } catch (err) {
-      if (err instanceof Error) err.message = `${err.message} ${CERTIFICATE_MARK}${this.thumbprint}]`;
+      if (err instanceof Error) markCertificate(err, this.thumbprint);
       throw err;
     }
   }
 }
-/** How CertificateNamingCredential marks the thumbprint in a message (read by the error classifier). */
-export const CERTIFICATE_MARK = '[entra-sync certificate thumbprint: ';
 
 /**
  * Hands the Graph SDK a token from the (cached) credential. The SDK's own TokenCredentialAuthenticationProvider

@@ -239,12 +239,22 @@ function classifyNonHttp(err: unknown, op: GraphOperation): ProvisioningError {
   return unknownGraphError(undefined, null, null, `${op}: ${e.message}`, e);
 }
 
+const CERTIFICATE_MARK = /\[entra-sync certificate thumbprint: ([0-9A-F]+)\]/;
+
+/**
+ * Adds the stored certificate's SHA-1 thumbprint — the one the Entra admin center lists — to a failed sign-in's
+ * message (client.ts). The identity platform names the certificate by the thumbprint the assertion carried, which
+ * for `@azure/identity` is the SHA-256 one the admin center does not show.
+ */
+export function markCertificate(err: Error, thumbprint: string): void {
+  err.message = `${err.message} [entra-sync certificate thumbprint: ${thumbprint}]`;
+}
+
 /** Why the identity platform refused the app's credential, and what the admin does about it. */
 function signInFailure(text: string): string {
-  // Our own mark names the stored certificate by its SHA-1 thumbprint (client.ts); else the one Entra quotes.
+  // Our own mark names the stored certificate by its SHA-1 thumbprint; else the one Entra quotes.
   const thumbprint =
-    /\[entra-sync certificate thumbprint: ([0-9A-F]+)\]/.exec(text)?.[1] ??
-    /Thumbprint of key used by client: '([0-9A-Fa-f]+)'/.exec(text)?.[1];
+    CERTIFICATE_MARK.exec(text)?.[1] ?? /Thumbprint of key used by client: '([0-9A-Fa-f]+)'/.exec(text)?.[1];
   const named = thumbprint ? ` (thumbprint ${thumbprint.toUpperCase()})` : '';
   if (/AADSTS700027/.test(text) && /not registered on application/i.test(text)) {
     return `Entra ID does not know the certificate${named} on the app registration (AADSTS700027). Fix: upload the certificate's public part under the app's "Certificates & secrets", or give entra-sync the certificate registered there, then retry.`;

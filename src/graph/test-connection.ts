@@ -1,6 +1,6 @@
-import { X509Certificate } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import type { GraphConnection } from '../db/outbound-settings';
+import { storedCertificate, thumbprintOf } from './app-certificate';
 import { createCredential, createGraphClient, graphOrigin, graphScope } from './client';
 import { GraphDirectory, isRegisteredElsewhereDenial } from './directory';
 import { classifyGraphError, LEAVE_DATE_PERMISSION, ProvisioningError, REQUIRED_PERMISSION } from './errors';
@@ -59,7 +59,7 @@ export async function testGraphConnection(
     extensionProperties: [],
     warnings: [],
   };
-  const certificate = conn.clientCertificate ? new X509Certificate(conn.clientCertificate) : undefined;
+  const certificate = conn.clientCertificate ? storedCertificate(conn.clientCertificate) : undefined;
   if (certificate) {
     const notAfter = new Date(certificate.validTo);
     const daysLeft = Math.floor((notAfter.getTime() - Date.now()) / DAY_MS);
@@ -84,7 +84,7 @@ export async function testGraphConnection(
       name: 'token',
       ok: true,
       detail: certificate
-        ? `signed in with the client id and the certificate (thumbprint ${certificate.fingerprint.replace(/:/g, '')})`
+        ? `signed in with the client id and the certificate (thumbprint ${thumbprintOf(certificate)})`
         : 'signed in with the client id and secret',
     });
   } catch (err) {

@@ -74,9 +74,7 @@ export class OutboxListener {
     this.dead.add(conn);
     this.listening = false;
     this.conn = undefined;
-    conn.removeAllListeners();
-    conn.on('error', () => undefined); // a closing socket may still report
-    void this.db.client.destroyRawConnection(conn).catch(() => undefined);
+    void this.release(conn);
     this.retryLater(err);
   }
 
@@ -93,8 +91,12 @@ export class OutboxListener {
     this.listening = false;
     if (!conn) return;
     this.dead.add(conn);
+    await this.release(conn);
+  }
+
+  private async release(conn: ListeningConnection): Promise<void> {
     conn.removeAllListeners();
-    conn.on('error', () => undefined);
+    conn.on('error', () => undefined); // a closing socket may still report
     await this.db.client.destroyRawConnection(conn).catch(() => undefined);
   }
 }
