@@ -40,7 +40,8 @@ import { JsonClient, percentile } from './lib/load';
  *      starts once the timers of the phase before it have fired (TIMERS_FIRED_MS); and once, after the second, the
  *      same trivial workflow staying open afterwards as an employee's does (printed as the open ceiling);
  *   4. throttled at Graph's real limits (3,000 writes per 150 s per app and tenant): N more employees created, then
- *      updated (2·N writes) → the share of the first window's write budget used, and how many ended up blocked.
+ *      updated (2·N writes) → the share of the first window's write budget used, and how many ended up blocked; HR
+ *      changes at 1/s meanwhile → how long a live change waits behind the push for its share of the budget.
  *
  *   node dist/bench/outbound.js [--employees 2000] [--changes 200] [--throttled 1]
  * A 10,000-employee run: --employees 10000 --throttled 0 (the throttled phase alone would take ~17 minutes).
@@ -125,12 +126,14 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   }
 }
 
-async function syncedCount(db: Db, tenantId: string, since?: Date): Promise<number> {
+/** Employees whose current row is in Entra: synced since `since`, of those whose userName starts with `prefix`. */
+async function syncedCount(db: Db, tenantId: string, only: { since?: Date; prefix?: string } = {}): Promise<number> {
   const q = db('employee_provisioning as p')
     .join('employees as e', 'e.id', 'p.employee_id')
     .where({ 'p.tenant_id': tenantId, 'p.state': 'SYNCED' })
     .whereRaw('p.synced_version >= e.version');
-  if (since) q.where('p.last_synced_at', '>=', since);
+  if (only.since) q.where('p.last_synced_at', '>=', only.since);
+  if (only.prefix) q.whereLike('e.user_name', `${only.prefix}%`);
   const [{ n }] = await q.count<Array<{ n: number }>>({ n: '*' });
   return Number(n);
 }
@@ -214,6 +217,34 @@ interface SentChange {
   employeeId: string;
   value: string;
   at: number;
+}
+
+/**
+ * HR changes made while a phase runs: a SCIM PATCH of a watched attribute every second, to employees already in
+ * Entra, each value starting with `prefix`. `stop()` ends the loop and returns what was sent.
+ */
+function changesMeanwhile(scim: JsonClient, employeeIds: string[], prefix: string): { stop(): Promise<SentChange[]> } {
+  let stopped = false;
+  const sending = (async () => {
+    const sent: SentChange[] = [];
+    for (let i = 0; !stopped; i++) {
+      const change = {
+        employeeId: employeeIds[i % employeeIds.length]!,
+        value: `${prefix} ${i}`,
+        at: performance.now(),
+      };
+      sent.push(change);
+      await patchDepartment(scim, change.employeeId, change.value);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return sent;
+  })();
+  return {
+    stop() {
+      stopped = true;
+      return sending;
+    },
+  };
 }
 
 /**
@@ -389,21 +420,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     cpu = cpuByComponent(componentLabel);
     await enrolEmployees(db, tenant.id, ids);
     let relayedSeconds: number | undefined;
-    let pushDone = false;
-    const duringPush = (async () => {
-      const sent: SentChange[] = [];
-      for (let i = 0; !pushDone; i++) {
-        const change = {
-          employeeId: early[i % early.length]!,
-          value: `${observer.sidePrefix} ${i}`,
-          at: performance.now(),
-        };
-        sent.push(change);
-        await patchDepartment(scim, change.employeeId, change.value);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-      return sent;
-    })();
+    const duringPush = changesMeanwhile(scim, early, observer.sidePrefix);
     await waitFor('the initial push', async () => {
       relayedSeconds ??= (await undeliveredCount(db)) === 0 ? (Date.now() - t0) / 1000 : undefined;
       return (await syncedCount(db, tenant.id)) === population;
@@ -411,8 +428,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     // The push ends here: the HR changes' loop may still be sleeping, and its last change is not part of the push.
     const createSeconds = (Date.now() - t0) / 1000;
     const createCpu = formatCpuPerUnit(cpuDelta(cpu, cpuByComponent(componentLabel)), n);
-    pushDone = true;
-    const sentDuringPush = await duringPush;
+    const sentDuringPush = await duringPush.stop();
     await waitFor(
       'changes made during the push',
       async () => !propagationLatencies(sentDuringPush, observer).includes(undefined),
@@ -476,7 +492,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
         }
       }),
     );
-    await waitFor('no-op syncs', async () => (await syncedCount(db, tenant.id, noopSince)) >= n);
+    await waitFor('no-op syncs', async () => (await syncedCount(db, tenant.id, { since: noopSince })) >= n);
     const perNoop = observer.requests / n;
 
     console.log(`propagation: ${opts.changes} SCIM PATCHes at 20 changes/s…`);
@@ -503,6 +519,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     let blocked = 0;
     let throttledSeconds: number | null = null;
     let throttledResponses = 0;
+    let throttledChangeLatencies: number[] = [];
     if (opts.throttled) {
       console.log(`throttled at Graph's limits: ${n} creates, then ${n} updates (${2 * n} writes)…`);
       await stopChild(worker);
@@ -510,12 +527,22 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       await operator('PUT', '/throttling', { enabled: true, reset: true });
       observer.reset();
       t0 = Date.now();
+      // HR keeps changing employees already in Entra while the budget is spent; their writes share it.
+      const meanwhile = changesMeanwhile(scim, early, `Throttled ${runId}`);
       const more = await createEmployees(db, tenant.id, 'throttled', n);
       population += n;
-      await waitFor('throttled creates', async () => (await syncedCount(db, tenant.id)) === population);
+      const throttledSynced = () => syncedCount(db, tenant.id, { prefix: 'throttled' });
+      await waitFor('throttled creates', async () => (await throttledSynced()) === n);
       await updateEmployees(db, tenant.id, more, 'Principal Engineer');
-      await waitFor('throttled updates', async () => (await syncedCount(db, tenant.id)) === population);
+      await waitFor('throttled updates', async () => (await throttledSynced()) === n);
       throttledSeconds = (Date.now() - t0) / 1000;
+      const sentThrottled = await meanwhile.stop();
+      await waitFor(
+        'changes made during the throttled phase',
+        async () => !propagationLatencies(sentThrottled, observer).includes(undefined),
+        600_000,
+      );
+      throttledChangeLatencies = (propagationLatencies(sentThrottled, observer) as number[]).sort((a, b) => a - b);
       const first = observer.acceptedWriteTimes[0] ?? t0;
       const inFirstWindow = observer.acceptedWriteTimes.filter((t) => t < first + WRITE_WINDOW_MS).length;
       budgetUsed = inFirstWindow / Math.min(WRITE_BUDGET, 2 * n);
@@ -564,6 +591,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     if (opts.throttled) {
       console.log(
         `throttled      ${2 * n} writes in ${throttledSeconds} s; ${Math.round(budgetUsed! * 100)} % of the first 150 s window's budget used; ${throttledResponses} answered 429; ${blocked} blocked`,
+      );
+      console.log(
+        `  meanwhile    SCIM PATCH → Graph PATCH p50 ${round(percentile(throttledChangeLatencies, 50))} ms, max ${round(throttledChangeLatencies.at(-1) ?? 0)} ms (${throttledChangeLatencies.length} changes at 1/s to employees already in Entra, sharing the write budget)`,
       );
     }
     console.log(JSON.stringify(result));
