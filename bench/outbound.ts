@@ -41,7 +41,7 @@ import { JsonClient, percentile } from './lib/load';
  *      same trivial workflow staying open afterwards as an employee's does (printed as the open ceiling);
  *   4. throttled at Graph's real limits (3,000 writes per 150 s per app and tenant): N more employees created, then
  *      updated (2·N writes) → the share of the first window's write budget used, and how many ended up blocked; HR
- *      changes at 1/s meanwhile → how long a live change waits behind the push for its share of the budget.
+ *      changes at 1/s meanwhile → how long a live change waits behind those writes for its share of the budget.
  *
  *   node dist/bench/outbound.js [--employees 2000] [--changes 200] [--throttled 1]
  * A 10,000-employee run: --employees 10000 --throttled 0 (the throttled phase alone would take ~17 minutes).
@@ -530,7 +530,6 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       // HR keeps changing employees already in Entra while the budget is spent; their writes share it.
       const meanwhile = changesMeanwhile(scim, early, `Throttled ${runId}`);
       const more = await createEmployees(db, tenant.id, 'throttled', n);
-      population += n;
       const throttledSynced = () => syncedCount(db, tenant.id, { prefix: 'throttled' });
       await waitFor('throttled creates', async () => (await throttledSynced()) === n);
       await updateEmployees(db, tenant.id, more, 'Principal Engineer');
