@@ -5,6 +5,7 @@ import { countGraphRequests, currentTally } from '../graph/client';
 import type { GraphConnector } from '../graph/connector';
 import { ProvisioningError, toApplicationFailure } from '../graph/errors';
 import { generateOneTimePassword } from '../graph/password';
+import type { WriteKind } from '../graph/write-budget';
 import type { Logger } from '../logger';
 import { ErrorTypes, type ProvisioningStateRecord, type SyncRequest, type SyncResult } from '../workflows/messages';
 import { planSync } from './sync-plan';
@@ -26,6 +27,16 @@ function attempt(): number {
   } catch {
     return 1;
   }
+}
+
+/**
+ * Which share of the Graph write budget a sync draws on. A sync that reconciles the account without any attribute
+ * change pending is an enrolment (the initial push, or a bulk retry of enrolments): bulk, which leaves part of every
+ * window to the rest. A sync with changed attributes — an HR change, a new hire, a manager link, a retry after a
+ * change failed — is what people are waiting for.
+ */
+export function writeKindOf(req: Pick<SyncRequest, 'reconcile' | 'changedAttributes'>): WriteKind {
+  return req.reconcile && req.changedAttributes.length === 0 ? 'bulk' : 'change';
 }
 
 /**
@@ -175,7 +186,7 @@ export function createActivities(deps: ActivityDeps) {
     /** Create or update the employee's Entra account from the employee's current row. */
     async syncEmployeeToEntra(req: SyncRequest): Promise<SyncResult> {
       try {
-        return (await countGraphRequests(() => sync(req))).result;
+        return (await countGraphRequests(() => sync(req), writeKindOf(req))).result;
       } catch (err) {
         if (err instanceof ProvisioningError) throw toApplicationFailure(err);
         throw err;

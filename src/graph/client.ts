@@ -21,7 +21,7 @@ import { markCertificate } from './errors';
 import { HttpsMessageHandler } from './https-handler';
 import { TenantCheckingCredential } from './tenant-check';
 import { CachedTokenCredential } from './token-cache';
-import type { WriteBudget } from './write-budget';
+import type { WriteBudget, WriteKind } from './write-budget';
 
 /**
  * The Graph client factory: `@microsoft/microsoft-graph-client` with `@azure/identity`'s ClientSecretCredential (or
@@ -51,12 +51,20 @@ export function graphScope(graphBaseUrl: string | null | undefined): string {
 export interface RequestTally {
   requests: number;
   writes: number;
+  /** Which share of the write budget the scope's writes draw on (see WriteBudget). */
+  writeKind: WriteKind;
 }
 const tallies = new AsyncLocalStorage<RequestTally>();
 
-/** Runs `fn` and reports how many Graph requests (and writes) it made, even with concurrent callers. */
-export async function countGraphRequests<T>(fn: () => Promise<T>): Promise<{ result: T; tally: RequestTally }> {
-  const tally: RequestTally = { requests: 0, writes: 0 };
+/**
+ * Runs `fn` and reports how many Graph requests (and writes) it made, even with concurrent callers; its writes wait
+ * for the write budget as `writeKind` (default: a change).
+ */
+export async function countGraphRequests<T>(
+  fn: () => Promise<T>,
+  writeKind: WriteKind = 'change',
+): Promise<{ result: T; tally: RequestTally }> {
+  const tally: RequestTally = { requests: 0, writes: 0, writeKind };
   const result = await tallies.run(tally, fn);
   return { result, tally };
 }
@@ -81,8 +89,8 @@ class BudgetMiddleware implements Middleware {
     const method = (context.options?.method ?? 'GET').toUpperCase();
     const url = typeof context.request === 'string' ? context.request : context.request.url;
     const isWrite = WRITE_METHODS.has(method) && !(method === 'POST' && READING_POSTS.test(url));
-    if (isWrite && this.budget) await this.budget.take();
     const tally = tallies.getStore();
+    if (isWrite && this.budget) await this.budget.take(tally?.writeKind);
     if (tally) {
       tally.requests++;
       if (isWrite) tally.writes++;

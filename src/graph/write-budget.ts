@@ -1,20 +1,34 @@
 /**
  * Write budget per (Entra tenant, app). Graph allows an app 3,000 writes per 150 s in one tenant (graph.md §10); the
  * worker waits before each POST/PATCH/PUT/DELETE instead of bouncing off 429s. It keeps the send times of the last
- * `capacity` writes and lets a write go only while fewer than `capacity` went out in the last window (plus a margin
+ * `capacity` writes and lets a write go only while fewer than its limit went out in the last window (plus a margin
  * for the time a request takes to reach Graph). A sliding window never exceeds the quota whether Graph counts in
  * fixed or sliding windows — a refilling token bucket would, right after its first burst.
+ *
+ * Two kinds of write share the budget. The syncs of an enrolment (the initial push) are bulk; everything else is a
+ * change someone is waiting for. Bulk writes leave `reservedForChanges` of every window to changes, and a waiting
+ * change goes before waiting bulk writes: otherwise a push that spent the window makes a change made meanwhile wait
+ * for the push's writes to leave it, up to a whole window.
  */
+export type WriteKind = 'change' | 'bulk';
+
 export interface WriteBudgetOptions {
   capacity: number;
   windowMs: number;
   /** Added to the window: a write sent now may be counted by Graph a little later. Default 1,000 ms. */
   marginMs?: number;
+  /** Writes of each window that bulk writes leave to changes. Default 5 % of the capacity (150 of 3,000). */
+  reservedForChanges?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
 
 export const DEFAULT_WRITE_BUDGET = { capacity: 3000, windowMs: 150_000 } as const;
+
+interface Waiter {
+  since: number;
+  resolve: (waitedMs: number) => void;
+}
 
 export class WriteBudget {
   /** Send times of the last `capacity` writes, a ring buffer; `count` of them are filled. */
@@ -22,44 +36,71 @@ export class WriteBudget {
   private next = 0;
   private count = 0;
   private readonly spanMs: number;
+  private readonly limits: Record<WriteKind, number>;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  /** Callers waiting, so they are served in arrival order. */
-  private queue: Promise<void> = Promise.resolve();
+  /** Callers waiting, per kind, in arrival order. */
+  private readonly waiting: Record<WriteKind, Waiter[]> = { change: [], bulk: [] };
+  private pumping = false;
+  /** Ends the pump's current wait early: a change arrived while it waited for a bulk write's turn. */
+  private wake?: () => void;
 
   constructor(private readonly opts: WriteBudgetOptions) {
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.sent = new Float64Array(opts.capacity);
     this.spanMs = opts.windowMs + (opts.marginMs ?? 1000);
+    const reserved = opts.reservedForChanges ?? Math.floor(opts.capacity * 0.05);
+    this.limits = { change: opts.capacity, bulk: Math.max(1, opts.capacity - reserved) };
   }
 
-  /** Resolves when one write may go out; returns how long the caller waited (ms). */
-  take(): Promise<number> {
-    const turn = this.queue.then(() => this.takeInOrder());
-    this.queue = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn;
+  /** Resolves when one write of `kind` may go out; returns how long the caller waited (ms). */
+  take(kind: WriteKind = 'change'): Promise<number> {
+    return new Promise((resolve) => {
+      this.waiting[kind].push({ since: this.now(), resolve });
+      if (this.pumping) this.wake?.();
+      else void this.pump();
+    });
   }
 
-  private async takeInOrder(): Promise<number> {
-    let waited = 0;
-    for (;;) {
-      const t = this.now();
-      // Once full, `next` points at the oldest of the last `capacity` writes.
-      const freeAt = this.count < this.opts.capacity ? t : this.sent[this.next]! + this.spanMs;
-      if (freeAt <= t) {
-        this.sent[this.next] = t;
-        this.next = (this.next + 1) % this.opts.capacity;
-        this.count = Math.min(this.count + 1, this.opts.capacity);
-        return waited;
+  /** Hands out turns: changes first, each kind in arrival order, each as soon as its limit allows. */
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      for (;;) {
+        const kind: WriteKind | undefined =
+          this.waiting.change.length > 0 ? 'change' : this.waiting.bulk.length > 0 ? 'bulk' : undefined;
+        if (!kind) return;
+        const t = this.now();
+        const freeAt = this.freeAt(this.limits[kind], t);
+        if (freeAt <= t) {
+          this.record(t);
+          const waiter = this.waiting[kind].shift()!;
+          waiter.resolve(t - waiter.since);
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          void this.sleep(Math.ceil(freeAt - t)).then(() => resolve());
+        });
+        this.wake = undefined;
       }
-      const ms = Math.ceil(freeAt - t);
-      await this.sleep(ms);
-      waited += ms;
+    } finally {
+      this.pumping = false;
     }
+  }
+
+  /** When the next write under `limit` may go: once fewer than `limit` writes went out within the span. */
+  private freeAt(limit: number, t: number): number {
+    if (this.count < limit) return t;
+    // `next` is where the next send goes; the limit-th most recent send is `limit` slots before it.
+    return this.sent[(this.next - limit + this.opts.capacity) % this.opts.capacity]! + this.spanMs;
+  }
+
+  private record(t: number): void {
+    this.sent[this.next] = t;
+    this.next = (this.next + 1) % this.opts.capacity;
+    this.count = Math.min(this.count + 1, this.opts.capacity);
   }
 }
 

@@ -54,6 +54,18 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
+/** Activity slots beyond the enrolment window, so HR changes find a free one while a push waits for Graph's budget. */
+export const CHANGE_ACTIVITY_SLOTS = 16;
+
+/**
+ * Sync attempts the worker runs at once: the enrolment window (default 50) plus slots for changes. With exactly the
+ * window's 50, a push held every slot while its syncs waited for the write budget, and an HR change's sync could not
+ * start until the push's writes left Graph's window (bench/outbound, throttled phase).
+ */
+function activitySlots(enrolmentsInFlight = 50): number {
+  return (enrolmentsInFlight > 0 ? enrolmentsInFlight : 50) + CHANGE_ACTIVITY_SLOTS;
+}
+
 const SEARCH_ATTRIBUTES = { ProvisioningState: 2, TenantId: 2 } as const; // 2 = INDEXED_VALUE_TYPE_KEYWORD
 
 /**
@@ -102,7 +114,8 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ db: deps.db, logger: deps.logger.child({ component: 'activities' }), graph }),
-    maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 50,
+    maxConcurrentActivityTaskExecutions:
+      deps.maxConcurrentActivityTaskExecutions ?? activitySlots(deps.enrolmentsInFlight),
   });
   const done = worker.run();
 

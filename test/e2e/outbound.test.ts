@@ -8,7 +8,7 @@ import { GraphDirectory, type EntraDirectory } from '../../src/graph/directory';
 import { DEFAULT_MAPPING } from '../../src/graph/mapping';
 import { silentLogger } from '../../src/logger';
 import { employeeSyncWorkflowId } from '../../src/workflows/messages';
-import { createWorkerProcess, type WorkerProcess } from '../../src/worker';
+import { CHANGE_ACTIVITY_SLOTS, createWorkerProcess, type WorkerProcess } from '../../src/worker';
 import { createTestDb, type TestDb } from '../support/db';
 import { buildTestApp, seedTenant, type SeededTenant } from '../support/app';
 import {
@@ -147,6 +147,12 @@ describe('outbound provisioning end to end', () => {
     (await em.users()).find((u) => String(u.userPrincipalName).toLowerCase() === upn.toLowerCase());
   const status = async (employeeId: string) =>
     (await admin('get', `/outbound/employees/${employeeId}`)).body as Record<string, unknown>;
+
+  it('keeps activity slots beyond the enrolment window, so HR changes run while a push waits for the write budget', () => {
+    expect(worker.worker.options.tuner).toMatchObject({
+      activityTaskSlotSupplier: { type: 'fixed-size', numSlots: 50 + CHANGE_ACTIVITY_SLOTS },
+    });
+  });
 
   it('a user created over SCIM appears in Entra with the mapped properties, well within a second', async () => {
     // Warm-up: the first sync also signs in and fills the worker's caches.

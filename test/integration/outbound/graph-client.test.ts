@@ -2,7 +2,7 @@ import { countGraphRequests, createGraphClient, graphOrigin } from '../../../src
 import { GraphDirectory } from '../../../src/graph/directory';
 import { classifyGraphError } from '../../../src/graph/errors';
 import { testGraphConnection } from '../../../src/graph/test-connection';
-import type { WriteBudget } from '../../../src/graph/write-budget';
+import type { WriteBudget, WriteKind } from '../../../src/graph/write-budget';
 import { APP_ID, APP_SECRET, ENTRA_TENANT, startTestEmulator, VERIFIED, type TestEmulator } from './support';
 
 /** The production Graph client (ClientSecretCredential + Graph SDK + our middleware) against the emulator. */
@@ -21,13 +21,14 @@ describe('Graph client', () => {
     graphBaseUrl: `${em.url}/v1.0`,
   });
 
-  it('takes a write-budget token for each write and counts requests per scope', async () => {
-    let taken = 0;
-    const budget = { take: async () => (taken++, 0) } as unknown as WriteBudget;
+  it('takes a write-budget token for each write, of the kind of its scope, and counts requests per scope', async () => {
+    const taken: WriteKind[] = [];
+    const budget = { take: async (kind: WriteKind) => (taken.push(kind), 0) } as unknown as WriteBudget;
     const dir = new GraphDirectory(
       createGraphClient(conn(), { budget, extraCaPem: em.ca }),
       graphOrigin(conn().graphBaseUrl),
     );
+    let created: string | undefined;
     const { tally } = await countGraphRequests(async () => {
       await dir.verifiedDomains();
       await dir.extensionDefinitions([APP_ID]); // a read: no write budget
@@ -41,9 +42,13 @@ describe('Graph client', () => {
         passwordProfile: { forceChangePasswordNextSignIn: true, password: 'kT9#mQ2vLp!x' },
       });
       await dir.updateUser(u.id, { jobTitle: 'Tester' });
+      created = u.id;
     });
-    expect(tally).toEqual({ requests: 4, writes: 2 });
-    expect(taken).toBe(2);
+    expect(tally).toEqual({ requests: 4, writes: 2, writeKind: 'change' });
+    expect(taken).toEqual(['change', 'change']);
+    const bulk = await countGraphRequests(() => dir.updateUser(created!, { jobTitle: 'Bulk' }), 'bulk');
+    expect(bulk.tally).toEqual({ requests: 1, writes: 1, writeKind: 'bulk' });
+    expect(taken).toEqual(['change', 'change', 'bulk']);
   });
 
   it('tells a tenant id the identity platform does not know (a typo to fix) from an unreachable authority (an outage)', async () => {

@@ -3,6 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../../src/activities';
 import { getProvisioning, recordState } from '../../../src/db/provisioning';
 import { createGraphConnector, type GraphConnector } from '../../../src/graph/connector';
+import { WriteBudgets, type WriteBudget, type WriteKind } from '../../../src/graph/write-budget';
 import { silentLogger } from '../../../src/logger';
 import type { SyncResult } from '../../../src/workflows/messages';
 import { createTestDb, type TestDb } from '../../support/db';
@@ -83,6 +84,38 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
   }
 
   const writes = async () => (await em.requests()).filter((r) => r.method !== 'GET');
+
+  it("draws an enrolment's writes from the bulk share of the write budget and an HR change's from all of it", async () => {
+    const kinds: WriteKind[] = [];
+    class RecordingBudgets extends WriteBudgets {
+      override for(): WriteBudget {
+        return { take: async (kind: WriteKind = 'change') => (kinds.push(kind), 0) } as unknown as WriteBudget;
+      }
+    }
+    const acts = activitiesWith(
+      createGraphConnector({
+        db: t.db,
+        secretsKey,
+        extraCaPem: em.ca,
+        allowedOrigins: [em.url],
+        budgets: new RecordingBudgets(),
+      }),
+    );
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `budget.kind@${VERIFIED}` });
+    // The admin's enrolment (initial push): reconcile, no HR change pending → the create waits as bulk.
+    await syncWith(acts, tenantId, e.id, 1, true);
+    expect(kinds).toEqual(['bulk']);
+    // An HR change: its PATCH may use the share bulk writes leave free, and goes first.
+    await updateEmployee(t.db, tenantId, e.id, { job_title: 'Lead' });
+    await new MockActivityEnvironment().run(acts.syncEmployeeToEntra, {
+      tenantId,
+      employeeId: e.id,
+      changedAttributes: ['title'],
+      reconcile: false,
+    });
+    expect(kinds).toEqual(['bulk', 'change']);
+  });
 
   it('creates the account with the mapped properties, a one-time password, and stores the object id', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);

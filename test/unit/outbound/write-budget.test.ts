@@ -44,6 +44,59 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     expect(order).toEqual([1, 2, 3]);
   });
 
+  /** A clock whose sleeps end only when the test moves time past them. */
+  function manualClock() {
+    let t = 0;
+    let timers: Array<{ at: number; wake: () => void }> = [];
+    return {
+      now: () => t,
+      sleep: (ms: number) => new Promise<void>((wake) => timers.push({ at: t + ms, wake })),
+      async advanceTo(at: number) {
+        t = at;
+        const due = timers.filter((x) => x.at <= t);
+        timers = timers.filter((x) => x.at > t);
+        for (const x of due) x.wake();
+        for (let i = 0; i < 20; i++) await Promise.resolve();
+      },
+    };
+  }
+
+  it('leaves the reserve of each window to HR changes: bulk writes wait at the capacity minus it, a change does not', async () => {
+    const clock = fakeClock();
+    const budget = new WriteBudget({ capacity: 10, windowMs: 1000, marginMs: 0, reservedForChanges: 2, ...clock });
+    for (let i = 0; i < 8; i++) await budget.take('bulk');
+    expect(clock.elapsed()).toBe(0);
+    await budget.take('change');
+    await budget.take('change');
+    expect(clock.elapsed()).toBe(0);
+    await budget.take('bulk');
+    expect(clock.elapsed()).toBe(1000);
+  });
+
+  it('reserves 5 % of the quota for changes by default, and bulk writes alone never use it', async () => {
+    const clock = fakeClock();
+    const budget = new WriteBudget({ capacity: 3000, windowMs: 150_000, marginMs: 0, ...clock });
+    for (let i = 0; i < 2850; i++) await budget.take('bulk');
+    expect(clock.elapsed()).toBe(0);
+    await budget.take('bulk');
+    expect(clock.elapsed()).toBe(150_000);
+  });
+
+  it('lets a waiting change go before bulk writes that have waited longer', async () => {
+    const clock = manualClock();
+    const budget = new WriteBudget({ capacity: 4, windowMs: 1000, marginMs: 0, reservedForChanges: 1, ...clock });
+    const order: string[] = [];
+    const take = (kind: 'change' | 'bulk', name: string) => budget.take(kind).then(() => void order.push(name));
+    const granted = [take('bulk', 'b1'), take('bulk', 'b2'), take('bulk', 'b3')];
+    const waiting = [take('bulk', 'b4'), take('change', 'c1'), take('bulk', 'b5'), take('change', 'c2')];
+    await Promise.all(granted);
+    await clock.advanceTo(1); // c1 fits the reserve at once; b4 and b5 wait for the window, c2 for the capacity
+    expect(order).toEqual(['b1', 'b2', 'b3', 'c1']);
+    await clock.advanceTo(1000);
+    await Promise.all(waiting);
+    expect(order).toEqual(['b1', 'b2', 'b3', 'c1', 'c2', 'b4', 'b5']);
+  });
+
   it('keeps one budget per (tenant, app) pair', () => {
     const budgets = new WriteBudgets({ capacity: 1, windowMs: 1000 });
     expect(budgets.for('T1', 'app')).toBe(budgets.for('t1', 'APP'));
