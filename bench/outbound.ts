@@ -21,6 +21,7 @@ import { ensureEmulatorCertificate, startGraphEmulator, type RequestLogEntry } f
 import { DEFAULT_MAPPING } from '../src/graph/mapping';
 import { silentLogger } from '../src/logger';
 import { cpuByComponent, cpuDelta, formatCpuPerUnit } from './lib/cpu';
+import { BENCH_APP_ID, BENCH_APP_SECRET, BENCH_ENTRA_TENANT, benchGraphTenant, createEmployees } from './lib/hr-data';
 import { JsonClient, percentile } from './lib/load';
 
 /**
@@ -62,9 +63,6 @@ function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-const ENTRA_TENANT = '7a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
-const APP_ID = '1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f';
-const SECRET = 'bench-secret';
 const DOMAIN = 'bench.example';
 const TASK_QUEUE = 'bench-outbound';
 const WRITE_BUDGET = 3000;
@@ -146,36 +144,6 @@ async function timersFired(phaseEnd: number): Promise<void> {
 async function undeliveredCount(db: Db): Promise<number> {
   const [{ n }] = await db('outbox').whereNull('delivered_at').count<Array<{ n: number }>>({ n: '*' });
   return Number(n);
-}
-
-/** Commits `count` employees the way the SCIM server does (row + audit + outbox in one transaction), 8 writers. */
-async function createEmployees(db: Db, tenantId: string, prefix: string, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        ids.push(
-          await db.transaction(async (trx) => {
-            const userName = `${prefix}${i}@${DOMAIN}`;
-            const [row] = await trx('employees')
-              .insert({ tenant_id: tenantId, user_name: userName, given_name: `Given${i}`, family_name: `Family${i}` })
-              .returning('id');
-            await recordEmployeeChange(trx, {
-              tenantId,
-              employeeId: row.id,
-              changedAttributes: ['userName', 'givenName', 'familyName'],
-              changes: {},
-              action: 'created',
-              source: 'scim',
-            });
-            return row.id as string;
-          }),
-        );
-      }
-    }),
-  );
-  return ids;
 }
 
 async function updateEmployees(db: Db, tenantId: string, ids: string[], jobTitle: string): Promise<void> {
@@ -310,21 +278,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       onRequest: observer.record,
     });
     stops.unshift(() => emulator.stop());
-    emulator.seed({
-      tenants: [
-        {
-          id: ENTRA_TENANT,
-          domains: [{ id: DOMAIN, isVerified: true }],
-          apps: [
-            {
-              appId: APP_ID,
-              secret: SECRET,
-              permissions: ['User.ReadWrite.All', 'Domain.Read.All', 'Application.Read.All'],
-            },
-          ],
-        },
-      ],
-    });
+    emulator.seed({ tenants: [benchGraphTenant(DOMAIN)] });
     const operator = (method: string, p: string, body: unknown) =>
       new Promise<void>((resolve, reject) => {
         const req = https.request(
@@ -347,9 +301,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       {
         // Off while the HR data is loaded: the initial push enrols employees who existed before it was switched on.
         enabled: false,
-        graphTenantId: ENTRA_TENANT,
-        clientId: APP_ID,
-        clientSecret: SECRET,
+        graphTenantId: BENCH_ENTRA_TENANT,
+        clientId: BENCH_APP_ID,
+        clientSecret: BENCH_APP_SECRET,
         authorityHost: emulator.url,
         graphBaseUrl: emulator.url,
         mapping: DEFAULT_MAPPING,
@@ -402,12 +356,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     let worker = spawnWorker(1_000_000, ATTEMPT_TIMEOUT_MS);
     stops.unshift(() => stopChild(worker));
     // The HR system's employees, loaded while outbound provisioning is off: the relay passes their rows by.
-    const ids = await createEmployees(db, tenant.id, 'user', n);
+    const ids = await createEmployees(db, tenant.id, DOMAIN, 'user', n);
     await waitFor('the relay to pass the rows by', async () => (await undeliveredCount(db)) === 0, 120_000);
     await upsertOutboundSettings(db, tenant.id, { enabled: true }, secretsKey);
     // Warm-up: the worker bundles its workflows and connects; new employees through the whole path. They are
     // already in Entra when the push starts, and HR changes them during it.
-    const early = await createEmployees(db, tenant.id, 'warmup', EARLY_EMPLOYEES);
+    const early = await createEmployees(db, tenant.id, DOMAIN, 'warmup', EARLY_EMPLOYEES);
     await waitFor('the worker to start', async () => (await syncedCount(db, tenant.id)) === EARLY_EMPLOYEES, 120_000);
     let population = EARLY_EMPLOYEES + n;
     const runId = randomUUID().slice(0, 8);
@@ -449,7 +403,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     observer.reset();
     await timersFired(phaseEnd);
     t0 = Date.now();
-    await createEmployees(db, tenant.id, 'hire', n);
+    await createEmployees(db, tenant.id, DOMAIN, 'hire', n);
     population += n;
     await waitFor('new hires', async () => (await syncedCount(db, tenant.id)) === population);
     const hireSeconds = (Date.now() - t0) / 1000;
@@ -529,7 +483,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       t0 = Date.now();
       // HR keeps changing employees already in Entra while the budget is spent; their writes share it.
       const meanwhile = changesMeanwhile(scim, early, `Throttled ${runId}`);
-      const more = await createEmployees(db, tenant.id, 'throttled', n);
+      const more = await createEmployees(db, tenant.id, DOMAIN, 'throttled', n);
       const throttledSynced = () => syncedCount(db, tenant.id, { prefix: 'throttled' });
       await waitFor('throttled creates', async () => (await throttledSynced()) === n);
       await updateEmployees(db, tenant.id, more, 'Principal Engineer');

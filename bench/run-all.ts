@@ -2,7 +2,7 @@
  * `make bench`: runs every benchmark in turn, each printing its figures and a closing JSON line. Benchmarks that
  * are not in this build yet are skipped with a note.
  */
-const BENCHES = ['./scim-load', './graph-emulator', './outbound'];
+const BENCHES = ['./scim-load', './graph-emulator', './outbound', './outbound-flood'];
 
 async function main(): Promise<void> {
   for (const name of BENCHES) {
