@@ -3,18 +3,17 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../src/config';
 import { recordEmployeeChange } from '../src/db/changes';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
-import { createDb, ensureDatabase, migrateLatest, withDatabase, type Db } from '../src/db/knex';
+import type { Db } from '../src/db/knex';
 import { upsertOutboundSettings } from '../src/db/outbound-settings';
 import { enrolEmployees } from '../src/db/provisioning';
 import { createTenant } from '../src/db/tenants';
-import { startTemporalDevServer, stopChild } from '../src/dev/temporal-dev-server';
+import { stopChild } from '../src/dev/temporal-dev-server';
 import { ensureEmulatorCertificate, startGraphEmulator } from '../src/emulator';
 import { DEFAULT_MAPPING } from '../src/graph/mapping';
 import { BENCH_APP_ID, BENCH_APP_SECRET, BENCH_ENTRA_TENANT, benchGraphTenant, createEmployees } from './lib/hr-data';
 import { percentile } from './lib/load';
+import { startBenchStack } from './lib/stack';
 
 /**
  * bench/outbound-flood — HR changes while an initial push waits for Graph's write budget. The worker's budget is set
@@ -62,22 +61,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
   const base = 52000 + Math.floor(Math.random() * 4000);
   const stops: Array<() => Promise<void>> = [];
   try {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: base, persistent: false });
-    stops.unshift(() => pg.stop());
-    await ensureDatabase(pg.url, 'bench');
-    const databaseUrl = withDatabase(pg.socketUrl, 'bench');
-    const db = createDb({ url: databaseUrl, poolMax: 5 });
-    stops.unshift(() => db.destroy());
-    await migrateLatest(db);
-    const temporal = await startTemporalDevServer({
-      cliPath: loadConfig().TEMPORAL_CLI_PATH,
-      dataDir: path.join(dir, 'temporal'),
-      host: '127.0.0.1',
-      port: base + 1,
-      uiPort: base + 2,
-      namespace: 'default',
-    });
-    stops.unshift(() => temporal.stop());
+    const { db, databaseUrl, temporal } = await startBenchStack({ dir, basePort: base, poolMax: 5, stops });
 
     /** When the emulator accepted a PATCH carrying each department value. */
     const patched = new Map<string, number>();

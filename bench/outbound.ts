@@ -8,21 +8,20 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createApp } from '../src/api/app';
-import { loadConfig } from '../src/config';
 import { recordEmployeeChange } from '../src/db/changes';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
-import { createDb, ensureDatabase, migrateLatest, withDatabase, type Db } from '../src/db/knex';
+import type { Db } from '../src/db/knex';
 import { upsertOutboundSettings } from '../src/db/outbound-settings';
 import { enrolEmployees } from '../src/db/provisioning';
 import { createTenant } from '../src/db/tenants';
 import { issueToken } from '../src/db/tokens';
-import { startTemporalDevServer, stopChild } from '../src/dev/temporal-dev-server';
+import { stopChild } from '../src/dev/temporal-dev-server';
 import { ensureEmulatorCertificate, startGraphEmulator, type RequestLogEntry } from '../src/emulator';
 import { DEFAULT_MAPPING } from '../src/graph/mapping';
 import { silentLogger } from '../src/logger';
 import { cpuByComponent, cpuDelta, formatCpuPerUnit } from './lib/cpu';
 import { BENCH_APP_ID, BENCH_APP_SECRET, BENCH_ENTRA_TENANT, benchGraphTenant, createEmployees } from './lib/hr-data';
 import { JsonClient, percentile } from './lib/load';
+import { startBenchStack } from './lib/stack';
 
 /**
  * bench/outbound — outbound provisioning end to end: embedded PostgreSQL, a Temporal dev server (SQLite), the Graph
@@ -244,29 +243,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
   } catch {
     // already installed by another benchmark in this process
   }
-  const config = loadConfig();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'entra-sync-bench-outbound-'));
   const base = 56000 + Math.floor(Math.random() * 4000);
   const stops: Array<() => Promise<void>> = [];
   const n = opts.employees;
   try {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: base, persistent: false });
-    stops.unshift(() => pg.stop());
-    await ensureDatabase(pg.url, 'bench');
-    const databaseUrl = withDatabase(pg.socketUrl, 'bench');
-    const db = createDb({ url: databaseUrl, poolMax: 10 });
-    stops.unshift(() => db.destroy());
-    await migrateLatest(db);
-
-    const temporal = await startTemporalDevServer({
-      cliPath: config.TEMPORAL_CLI_PATH,
-      dataDir: path.join(dir, 'temporal'),
-      host: '127.0.0.1',
-      port: base + 1,
-      uiPort: base + 2,
-      namespace: 'default',
-    });
-    stops.unshift(() => temporal.stop());
+    const { db, databaseUrl, temporal } = await startBenchStack({ dir, basePort: base, poolMax: 10, stops });
 
     const observer = new GraphObserver();
     const cert = ensureEmulatorCertificate(path.join(dir, 'cert'));
