@@ -14,6 +14,7 @@ import { DEFAULT_MAPPING } from '../src/graph/mapping';
 import { BENCH_APP_ID, BENCH_APP_SECRET, BENCH_ENTRA_TENANT, benchGraphTenant, createEmployees } from './lib/hr-data';
 import { percentile } from './lib/load';
 import { startBenchStack } from './lib/stack';
+import { parseNumberOptions } from './lib/args';
 
 /**
  * bench/outbound-flood — HR changes while an initial push waits for Graph's write budget. The worker's budget is set
@@ -36,13 +37,7 @@ const DOMAIN = 'flood.example';
 const CHANGED_EMPLOYEES = 5;
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { enrolments: 400, budget: 300, changes: 15 };
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i]!.replace(/^--/, '') as keyof Options;
-    if (!(key in opts)) throw new Error(`unknown option ${argv[i]}`);
-    opts[key] = Number(argv[i + 1]);
-  }
-  return opts;
+  return parseNumberOptions<Options>(argv, { enrolments: 400, budget: 300, changes: 15 });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

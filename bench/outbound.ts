@@ -22,6 +22,7 @@ import { cpuByComponent, cpuDelta, formatCpuPerUnit } from './lib/cpu';
 import { BENCH_APP_ID, BENCH_APP_SECRET, BENCH_ENTRA_TENANT, benchGraphTenant, createEmployees } from './lib/hr-data';
 import { JsonClient, percentile } from './lib/load';
 import { startBenchStack } from './lib/stack';
+import { parseNumberOptions } from './lib/args';
 
 /**
  * bench/outbound — outbound provisioning end to end: embedded PostgreSQL, a Temporal dev server (SQLite), the Graph
@@ -53,13 +54,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { employees: 2000, changes: 200, throttled: 1 };
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i]!.replace(/^--/, '') as keyof Options;
-    if (!(key in opts)) throw new Error(`unknown option ${argv[i]}`);
-    opts[key] = Number(argv[i + 1]);
-  }
-  return opts;
+  return parseNumberOptions<Options>(argv, { employees: 2000, changes: 200, throttled: 1 });
 }
 
 const DOMAIN = 'bench.example';

@@ -9,6 +9,7 @@ import { createTenant } from '../src/db/tenants';
 import { issueToken } from '../src/db/tokens';
 import { stopChild, waitForPort } from '../src/dev/temporal-dev-server';
 import { JsonClient, percentile, runLoad } from './lib/load';
+import { parseNumberOptions } from './lib/args';
 
 /**
  * bench/scim-load — an Entra-like SCIM mix against the api: filter GET 50 %, user PATCH 30 %, POST 15 %, group
@@ -27,13 +28,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { seconds: 20, concurrency: 16, users: 2000, groups: 20 };
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i].replace(/^--/, '') as keyof Options;
-    if (!(key in opts)) throw new Error(`unknown option ${argv[i]}`);
-    opts[key] = Number(argv[i + 1]);
-  }
-  return opts;
+  return parseNumberOptions<Options>(argv, { seconds: 20, concurrency: 16, users: 2000, groups: 20 });
 }
 
 interface Stack {
