@@ -9,11 +9,10 @@ import { upsertOutboundSettings } from '../src/db/outbound-settings';
 import { enrolEmployees } from '../src/db/provisioning';
 import { createTenant } from '../src/db/tenants';
 import { stopChild } from '../src/dev/temporal-dev-server';
-import { ensureEmulatorCertificate, startGraphEmulator } from '../src/emulator';
 import { DEFAULT_MAPPING } from '../src/graph/mapping';
-import { BENCH_APP_ID, BENCH_APP_SECRET, BENCH_ENTRA_TENANT, benchGraphTenant, createEmployees } from './lib/hr-data';
+import { BENCH_APP_ID, BENCH_APP_SECRET, BENCH_ENTRA_TENANT, createEmployees } from './lib/hr-data';
 import { percentile } from './lib/load';
-import { startBenchStack } from './lib/stack';
+import { startBenchEmulator, startBenchStack } from './lib/stack';
 import { parseNumberOptions } from './lib/args';
 
 /**
@@ -60,12 +59,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
 
     /** When the emulator accepted a PATCH carrying each department value. */
     const patched = new Map<string, number>();
-    const cert = ensureEmulatorCertificate(path.join(dir, 'cert'));
-    const emulator = await startGraphEmulator({
-      port: 0,
-      tls: cert,
-      throttling: false,
-      logRequests: false,
+    const { emulator, cert } = await startBenchEmulator({
+      dir,
+      domain: DOMAIN,
+      stops,
       onRequest: (e) => {
         const department = (e.body as { department?: unknown } | null)?.department;
         if (e.method === 'PATCH' && e.status < 300 && typeof department === 'string') {
@@ -73,8 +70,6 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
         }
       },
     });
-    stops.unshift(() => emulator.stop());
-    emulator.seed({ tenants: [benchGraphTenant(DOMAIN)] });
 
     const secretsKey = randomBytes(32);
     const tenant = await createTenant(db, { name: 'Flood' });

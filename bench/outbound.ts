@@ -15,13 +15,13 @@ import { enrolEmployees } from '../src/db/provisioning';
 import { createTenant } from '../src/db/tenants';
 import { issueToken } from '../src/db/tokens';
 import { stopChild } from '../src/dev/temporal-dev-server';
-import { ensureEmulatorCertificate, startGraphEmulator, type RequestLogEntry } from '../src/emulator';
+import type { RequestLogEntry } from '../src/emulator';
 import { DEFAULT_MAPPING } from '../src/graph/mapping';
 import { silentLogger } from '../src/logger';
 import { cpuByComponent, cpuDelta, formatCpuPerUnit } from './lib/cpu';
-import { BENCH_APP_ID, BENCH_APP_SECRET, BENCH_ENTRA_TENANT, benchGraphTenant, createEmployees } from './lib/hr-data';
+import { BENCH_APP_ID, BENCH_APP_SECRET, BENCH_ENTRA_TENANT, createEmployees } from './lib/hr-data';
 import { JsonClient, percentile } from './lib/load';
-import { startBenchStack } from './lib/stack';
+import { startBenchEmulator, startBenchStack } from './lib/stack';
 import { parseNumberOptions } from './lib/args';
 
 /**
@@ -246,16 +246,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     const { db, databaseUrl, temporal } = await startBenchStack({ dir, basePort: base, poolMax: 10, stops });
 
     const observer = new GraphObserver();
-    const cert = ensureEmulatorCertificate(path.join(dir, 'cert'));
-    const emulator = await startGraphEmulator({
-      port: 0,
-      tls: cert,
-      throttling: false,
-      logRequests: false,
-      onRequest: observer.record,
-    });
-    stops.unshift(() => emulator.stop());
-    emulator.seed({ tenants: [benchGraphTenant(DOMAIN)] });
+    const { emulator, cert } = await startBenchEmulator({ dir, domain: DOMAIN, stops, onRequest: observer.record });
     const operator = (method: string, p: string, body: unknown) =>
       new Promise<void>((resolve, reject) => {
         const req = https.request(

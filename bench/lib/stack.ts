@@ -3,6 +3,13 @@ import { loadConfig } from '../../src/config';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { createDb, ensureDatabase, migrateLatest, withDatabase, type Db } from '../../src/db/knex';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
+import {
+  ensureEmulatorCertificate,
+  startGraphEmulator,
+  type RequestLogEntry,
+  type RunningGraphEmulator,
+} from '../../src/emulator';
+import { benchGraphTenant } from './hr-data';
 
 export interface BenchStack {
   db: Db;
@@ -39,4 +46,27 @@ export async function startBenchStack(opts: {
   });
   stops.unshift(() => temporal.stop());
   return { db, databaseUrl, temporal };
+}
+
+/**
+ * The Graph emulator over HTTPS (its certificate in `dir`), throttling and request log off, seeded with the bench's
+ * Entra tenant (`domain` verified); `onRequest` sees every answered request.
+ */
+export async function startBenchEmulator(opts: {
+  dir: string;
+  domain: string;
+  stops: Array<() => Promise<void>>;
+  onRequest: (e: RequestLogEntry) => void;
+}): Promise<{ emulator: RunningGraphEmulator; cert: ReturnType<typeof ensureEmulatorCertificate> }> {
+  const cert = ensureEmulatorCertificate(path.join(opts.dir, 'cert'));
+  const emulator = await startGraphEmulator({
+    port: 0,
+    tls: cert,
+    throttling: false,
+    logRequests: false,
+    onRequest: opts.onRequest,
+  });
+  opts.stops.unshift(() => emulator.stop());
+  emulator.seed({ tenants: [benchGraphTenant(opts.domain)] });
+  return { emulator, cert };
 }
