@@ -9,8 +9,7 @@ import { upsertOutboundSettings } from '../src/db/outbound-settings';
 import { enrolEmployees } from '../src/db/provisioning';
 import { createTenant } from '../src/db/tenants';
 import { stopChild } from '../src/dev/temporal-dev-server';
-import { DEFAULT_MAPPING } from '../src/graph/mapping';
-import { BENCH_APP_ID, BENCH_APP_SECRET, BENCH_ENTRA_TENANT, createEmployees } from './lib/hr-data';
+import { benchOutboundSettings, createEmployees } from './lib/hr-data';
 import { percentile } from './lib/load';
 import { startBenchEmulator, startBenchStack } from './lib/stack';
 import { parseNumberOptions } from './lib/args';
@@ -73,15 +72,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
 
     const secretsKey = randomBytes(32);
     const tenant = await createTenant(db, { name: 'Flood' });
-    const connection = {
-      graphTenantId: BENCH_ENTRA_TENANT,
-      clientId: BENCH_APP_ID,
-      clientSecret: BENCH_APP_SECRET,
-      authorityHost: emulator.url,
-      graphBaseUrl: emulator.url,
-      mapping: DEFAULT_MAPPING,
-    };
-    await upsertOutboundSettings(db, tenant.id, { enabled: false, ...connection }, secretsKey);
+    await upsertOutboundSettings(db, tenant.id, benchOutboundSettings(emulator.url), secretsKey);
     const changed = await createEmployees(db, tenant.id, DOMAIN, 'changed', CHANGED_EMPLOYEES);
     const pushed = await createEmployees(db, tenant.id, DOMAIN, 'pushed', opts.enrolments);
 

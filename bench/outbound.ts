@@ -16,10 +16,9 @@ import { createTenant } from '../src/db/tenants';
 import { issueToken } from '../src/db/tokens';
 import { stopChild } from '../src/dev/temporal-dev-server';
 import type { RequestLogEntry } from '../src/emulator';
-import { DEFAULT_MAPPING } from '../src/graph/mapping';
 import { silentLogger } from '../src/logger';
 import { cpuByComponent, cpuDelta, formatCpuPerUnit } from './lib/cpu';
-import { BENCH_APP_ID, BENCH_APP_SECRET, BENCH_ENTRA_TENANT, createEmployees } from './lib/hr-data';
+import { benchOutboundSettings, createEmployees } from './lib/hr-data';
 import { JsonClient, percentile } from './lib/load';
 import { startBenchEmulator, startBenchStack } from './lib/stack';
 import { parseNumberOptions } from './lib/args';
@@ -266,16 +265,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     await upsertOutboundSettings(
       db,
       tenant.id,
-      {
-        // Off while the HR data is loaded: the initial push enrols employees who existed before it was switched on.
-        enabled: false,
-        graphTenantId: BENCH_ENTRA_TENANT,
-        clientId: BENCH_APP_ID,
-        clientSecret: BENCH_APP_SECRET,
-        authorityHost: emulator.url,
-        graphBaseUrl: emulator.url,
-        mapping: DEFAULT_MAPPING,
-      },
+      // Off while the HR data is loaded: the initial push enrols employees who existed before it was switched on.
+      benchOutboundSettings(emulator.url),
       secretsKey,
     );
     const { token: scimToken } = await issueToken(db, { tenantId: tenant.id, kind: 'scim', name: 'bench' });

@@ -1,10 +1,11 @@
 import { recordEmployeeChange } from '../../src/db/changes';
 import type { Db } from '../../src/db/knex';
+import { DEFAULT_MAPPING } from '../../src/graph/mapping';
 
 /** The Entra tenant and app the outbound benchmarks seed into the emulator. */
-export const BENCH_ENTRA_TENANT = '7a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
-export const BENCH_APP_ID = '1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f';
-export const BENCH_APP_SECRET = 'bench-secret';
+const BENCH_ENTRA_TENANT = '7a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
+const BENCH_APP_ID = '1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f';
+const BENCH_APP_SECRET = 'bench-secret';
 
 /** The emulator seed of that tenant: `domain` verified, the app with the permissions the worker needs. */
 export function benchGraphTenant(domain: string) {
@@ -58,4 +59,17 @@ export async function createEmployees(
     }),
   );
   return ids;
+}
+
+/** Outbound settings of the bench's HR tenant: the bench app at the emulator, the default mapping, switched off. */
+export function benchOutboundSettings(emulatorUrl: string) {
+  return {
+    enabled: false,
+    graphTenantId: BENCH_ENTRA_TENANT,
+    clientId: BENCH_APP_ID,
+    clientSecret: BENCH_APP_SECRET,
+    authorityHost: emulatorUrl,
+    graphBaseUrl: emulatorUrl,
+    mapping: DEFAULT_MAPPING,
+  };
 }
