@@ -60,7 +60,7 @@ export const CHANGE_ACTIVITY_SLOTS = 16;
 /**
  * Sync attempts the worker runs at once: the enrolment window (default 50) plus slots for changes. With exactly the
  * window's 50, a push held every slot while its syncs waited for the write budget, and an HR change's sync could not
- * start until the push's writes left Graph's window (bench/outbound, throttled phase).
+ * start until the push's writes left Graph's window (bench/outbound-flood: p50 135 s before, ~40 ms after).
  */
 function activitySlots(enrolmentsInFlight = 50): number {
   return (enrolmentsInFlight > 0 ? enrolmentsInFlight : 50) + CHANGE_ACTIVITY_SLOTS;
