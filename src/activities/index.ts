@@ -1,4 +1,4 @@
-import { activityInfo } from '@temporalio/activity';
+import { activityInfo, cancellationSignal } from '@temporalio/activity';
 import type { Db } from '../db/knex';
 import { loadSyncInputs, recordFailure, recordObjectId, recordState, recordSynced } from '../db/provisioning';
 import { countGraphRequests, currentTally } from '../graph/client';
@@ -26,6 +26,15 @@ function attempt(): number {
     return activityInfo().attempt;
   } catch {
     return 1;
+  }
+}
+
+/** The activity's cancellation (e.g. the worker shuts down), undefined outside an activity. */
+function activityCancellation(): AbortSignal | undefined {
+  try {
+    return cancellationSignal();
+  } catch {
+    return undefined;
   }
 }
 
@@ -157,6 +166,11 @@ export function createActivities(deps: ActivityDeps) {
       log.info({ outcome, entraObjectId: objectId, graphRequests }, 'employee synced to Entra ID');
       return { outcome, entraObjectId: objectId, syncedVersion: employee.version, graphRequests };
     } catch (err) {
+      // Cancelled (the worker is shutting down; typically while the sync waited for the write budget): nothing is
+      // wrong with the employee, so no failure is recorded; Temporal runs the attempt again, which finds whatever
+      // this one wrote.
+      const cancelled = activityCancellation();
+      if (cancelled?.aborted) throw cancelled.reason ?? err;
       if (!(err instanceof ProvisioningError)) {
         // Not classified (a bug, or an answer of a shape we do not know): Temporal retries it; the status shows it.
         log.error({ err }, 'sync failed unexpectedly; Temporal retries it');
@@ -186,7 +200,7 @@ export function createActivities(deps: ActivityDeps) {
     /** Create or update the employee's Entra account from the employee's current row. */
     async syncEmployeeToEntra(req: SyncRequest): Promise<SyncResult> {
       try {
-        return (await countGraphRequests(() => sync(req), writeKindOf(req))).result;
+        return (await countGraphRequests(() => sync(req), writeKindOf(req), activityCancellation())).result;
       } catch (err) {
         if (err instanceof ProvisioningError) throw toApplicationFailure(err);
         throw err;

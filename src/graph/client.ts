@@ -53,18 +53,21 @@ export interface RequestTally {
   writes: number;
   /** Which share of the write budget the scope's writes draw on (see WriteBudget). */
   writeKind: WriteKind;
+  /** Gives up a write's wait for the budget (the activity's cancellation). */
+  signal?: AbortSignal;
 }
 const tallies = new AsyncLocalStorage<RequestTally>();
 
 /**
  * Runs `fn` and reports how many Graph requests (and writes) it made, even with concurrent callers; its writes wait
- * for the write budget as `writeKind` (default: a change).
+ * for the write budget as `writeKind` (default: a change), until `signal` aborts.
  */
 export async function countGraphRequests<T>(
   fn: () => Promise<T>,
   writeKind: WriteKind = 'change',
+  signal?: AbortSignal,
 ): Promise<{ result: T; tally: RequestTally }> {
-  const tally: RequestTally = { requests: 0, writes: 0, writeKind };
+  const tally: RequestTally = { requests: 0, writes: 0, writeKind, ...(signal ? { signal } : {}) };
   const result = await tallies.run(tally, fn);
   return { result, tally };
 }
@@ -90,7 +93,7 @@ class BudgetMiddleware implements Middleware {
     const url = typeof context.request === 'string' ? context.request : context.request.url;
     const isWrite = WRITE_METHODS.has(method) && !(method === 'POST' && READING_POSTS.test(url));
     const tally = tallies.getStore();
-    if (isWrite && this.budget) await this.budget.take(tally?.writeKind);
+    if (isWrite && this.budget) await this.budget.take(tally?.writeKind, tally?.signal);
     if (tally) {
       tally.requests++;
       if (isWrite) tally.writes++;

@@ -30,6 +30,11 @@ interface Waiter {
   resolve: (waitedMs: number) => void;
 }
 
+/** Why a take was given up: the signal's reason, or an AbortError. */
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? Object.assign(new Error('The wait for the write budget was aborted'), { name: 'AbortError' });
+}
+
 export class WriteBudget {
   /** Send times of the last `capacity` writes, a ring buffer; `count` of them are filled. */
   private readonly sent: Float64Array;
@@ -54,10 +59,29 @@ export class WriteBudget {
     this.limits = { change: opts.capacity, bulk: Math.max(1, opts.capacity - reserved) };
   }
 
-  /** Resolves when one write of `kind` may go out; returns how long the caller waited (ms). */
-  take(kind: WriteKind = 'change'): Promise<number> {
-    return new Promise((resolve) => {
-      this.waiting[kind].push({ since: this.now(), resolve });
+  /**
+   * Resolves when one write of `kind` may go out; returns how long the caller waited (ms). `signal` gives up the
+   * wait (e.g. the activity is cancelled because the worker shuts down): the take rejects and leaves its turn.
+   */
+  take(kind: WriteKind = 'change', signal?: AbortSignal): Promise<number> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { since: this.now(), resolve };
+      if (signal) {
+        const onAbort = () => {
+          const queue = this.waiting[kind];
+          const at = queue.indexOf(waiter);
+          if (at < 0) return; // already given its turn
+          queue.splice(at, 1);
+          reject(abortReason(signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        waiter.resolve = (waitedMs) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(waitedMs);
+        };
+      }
+      this.waiting[kind].push(waiter);
       if (this.pumping) this.wake?.();
       else void this.pump();
     });

@@ -97,6 +97,25 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     expect(order).toEqual(['b1', 'b2', 'b3', 'c1', 'c2', 'b4', 'b5']);
   });
 
+  it('gives up a wait when its signal aborts (a worker shutting down), and the writers behind it move up', async () => {
+    const clock = manualClock();
+    const budget = new WriteBudget({ capacity: 2, windowMs: 1000, marginMs: 0, reservedForChanges: 0, ...clock });
+    await budget.take('bulk');
+    await budget.take('bulk');
+    const order: string[] = [];
+    const shutdown = new AbortController();
+    const cancelled = budget.take('bulk', shutdown.signal);
+    const next = budget.take('bulk').then(() => void order.push('next'));
+    const last = budget.take('bulk').then(() => void order.push('last'));
+    shutdown.abort(new Error('worker shutting down'));
+    await expect(cancelled).rejects.toThrow('worker shutting down');
+    await clock.advanceTo(1000);
+    await Promise.all([next, last]);
+    // The window had room for two writes again: both went to the writers still waiting.
+    expect(order).toEqual(['next', 'last']);
+    await expect(budget.take('change', AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('keeps one budget per (tenant, app) pair', () => {
     const budgets = new WriteBudgets({ capacity: 1, windowMs: 1000 });
     expect(budgets.for('T1', 'app')).toBe(budgets.for('t1', 'APP'));
