@@ -39,12 +39,12 @@ function activityCancellation(): AbortSignal | undefined {
 }
 
 /**
- * Which share of the Graph write budget a sync draws on. A sync that reconciles the account without any attribute
- * change pending is an enrolment (the initial push, or a bulk retry of enrolments): bulk, which leaves part of every
- * window to the rest. A sync with changed attributes — an HR change, a new hire, a manager link, a retry after a
- * change failed — is what people are waiting for.
+ * Which share of the Graph write budget a sync draws on: its lane (SyncLane), which the workflow chose when it
+ * scheduled the sync. Bulk syncs leave part of every window to changes. A sync scheduled before lanes existed is bulk
+ * when it reconciles without any attribute change pending (an enrolment), else a change.
  */
-export function writeKindOf(req: Pick<SyncRequest, 'reconcile' | 'changedAttributes'>): WriteKind {
+export function writeKindOf(req: Pick<SyncRequest, 'reconcile' | 'changedAttributes' | 'lane'>): WriteKind {
+  if (req.lane === 'bulk' || req.lane === 'change') return req.lane;
   return req.reconcile && req.changedAttributes.length === 0 ? 'bulk' : 'change';
 }
 

@@ -5,10 +5,11 @@
  * for the time a request takes to reach Graph). A sliding window never exceeds the quota whether Graph counts in
  * fixed or sliding windows — a refilling token bucket would, right after its first burst.
  *
- * Two kinds of write share the budget. The syncs of an enrolment (the initial push) are bulk; everything else is a
- * change someone is waiting for. Bulk writes leave `reservedForChanges` of every window to changes, and a waiting
- * change goes before waiting bulk writes: otherwise a push that spent the window makes a change made meanwhile wait
- * for the push's writes to leave it, up to a whole window.
+ * Two kinds of write share the budget, one per lane of syncs (SyncLane): bulk (enrolments and first syncs, which
+ * create accounts) and changes to accounts already in Entra, which someone is waiting for. Bulk writes leave
+ * `reservedForChanges` of every window to changes, and a waiting change goes before waiting bulk writes: otherwise a
+ * push or a flood of new hires that spent the window makes a change made meanwhile wait for the flood's writes to
+ * leave it, up to a whole window.
  */
 export type WriteKind = 'change' | 'bulk';
 

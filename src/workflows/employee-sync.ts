@@ -20,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import {
+  changeTaskQueue,
   employeeChangedSignal,
   enrolSignal,
   managerReadySignal,
@@ -32,6 +33,7 @@ import {
   type BlockedInfo,
   type EmployeeSyncStatus,
   type ProvisioningState,
+  type SyncLane,
 } from './messages';
 
 /** Everything a run hands to its continuation. */
@@ -72,9 +74,13 @@ export interface EmployeeSyncInput {
 
 type Activities = ReturnType<typeof createActivities>;
 
-/** Activity options of the sync; `startToCloseTimeout` is how long a dead worker's attempt blocks a retry. */
-function syncActivity(timeoutMs: number | undefined) {
+/**
+ * Activity options of the sync; `startToCloseTimeout` is how long a dead worker's attempt blocks a retry. `taskQueue`
+ * absent: the workflow's own queue.
+ */
+function syncActivity(timeoutMs: number | undefined, taskQueue?: string) {
   return proxyActivities<Pick<Activities, 'syncEmployeeToEntra'>>({
+    ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: timeoutMs ?? '2 minutes',
     retry: {
       initialInterval: '1 second',
@@ -108,7 +114,12 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
   const { tenantId, employeeId } = input;
   const s: CarriedState = input.carried ? { ...input.carried } : initialState();
   const debounceMs = input.debounceMs ?? 0;
-  const syncEmployeeToEntra = syncActivity(input.activityTimeoutMs);
+  // Changing the queue of a scheduled activity does not break replay (Core matches activity id and type only; the
+  // recorded histories, all scheduled on the workflow's queue, replay in test/workflows/replay.test.ts).
+  const syncIn: Record<SyncLane, ReturnType<typeof syncActivity>> = {
+    change: syncActivity(input.activityTimeoutMs, changeTaskQueue(workflowInfo().taskQueue)),
+    bulk: syncActivity(input.activityTimeoutMs),
+  };
   let syncsThisRun = 0;
   let mirroredState: ProvisioningState | undefined;
 
@@ -252,12 +263,14 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
     s.pendingAttributes = [];
     s.pendingWatched = false;
     s.forceSync = false;
+    const lane = laneOf(s.entraObjectId, inFlight);
     try {
-      const result = await syncEmployeeToEntra({
+      const result = await syncIn[lane]({
         tenantId,
         employeeId,
         changedAttributes: inFlight.attributes,
         reconcile: inFlight.force,
+        lane,
         ...(s.signInAfter !== undefined ? { signInAfter: s.signInAfter } : {}),
       });
       s.signInAfter = undefined;
@@ -309,6 +322,16 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       await transition('BLOCKED');
     }
   }
+}
+
+/**
+ * Bulk: a sync that will create or adopt the account (no Entra object id yet: a new hire, an enrolment) or that only
+ * reconciles it (an enrolment or a retry of one, nothing changed in HR). Change: HR changed an account already in
+ * Entra. A blocked sync's retry keeps the lane of what it retries.
+ */
+function laneOf(entraObjectId: string | undefined, sync: { attributes: string[]; force: boolean }): SyncLane {
+  if (entraObjectId === undefined) return 'bulk';
+  return sync.force && sync.attributes.length === 0 ? 'bulk' : 'change';
 }
 
 /** The activity attaches `{ version }` (the row version it read) to its failures. */

@@ -8,7 +8,7 @@ import { GraphDirectory, type EntraDirectory } from '../../src/graph/directory';
 import { DEFAULT_MAPPING } from '../../src/graph/mapping';
 import { silentLogger } from '../../src/logger';
 import { employeeSyncWorkflowId } from '../../src/workflows/messages';
-import { CHANGE_ACTIVITY_SLOTS, createWorkerProcess, type WorkerProcess } from '../../src/worker';
+import { createWorkerProcess, type WorkerProcess } from '../../src/worker';
 import { createTestDb, type TestDb } from '../support/db';
 import { buildTestApp, seedTenant, type SeededTenant } from '../support/app';
 import {
@@ -23,6 +23,7 @@ import {
   type TestEmulator,
 } from '../integration/outbound/support';
 import { workflowBundle } from '../workflows/support/env';
+import { scimRequest, until } from './support/http';
 
 /**
  * The whole outbound path: SCIM request → employees + outbox (one transaction) → relay → employeeSyncWorkflow on
@@ -106,11 +107,7 @@ describe('outbound provisioning end to end', () => {
   });
 
   const scim = (method: 'post' | 'patch', path: string, body: unknown) =>
-    request(app)
-      [method](`/scim/v2${path}`)
-      .set('Authorization', `Bearer ${tenant.scimToken}`)
-      .set('Content-Type', 'application/scim+json')
-      .send(JSON.stringify(body));
+    scimRequest(app, tenant.scimToken, method, path, body);
   const admin = (method: 'get' | 'post' | 'patch', path: string) =>
     request(app)
       [method](`/admin/v1/tenants/${tenant.tenantId}${path}`)
@@ -129,30 +126,10 @@ describe('outbound provisioning end to end', () => {
     return res.body.id as string;
   }
 
-  async function until<T>(
-    what: string,
-    fn: () => Promise<T | undefined | false | null>,
-    timeoutMs = 15_000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
   const entraUser = async (upn: string) =>
     (await em.users()).find((u) => String(u.userPrincipalName).toLowerCase() === upn.toLowerCase());
   const status = async (employeeId: string) =>
     (await admin('get', `/outbound/employees/${employeeId}`)).body as Record<string, unknown>;
-
-  it('keeps activity slots beyond the enrolment window, so HR changes run while a push waits for the write budget', () => {
-    expect(worker.worker.options.tuner).toMatchObject({
-      activityTaskSlotSupplier: { type: 'fixed-size', numSlots: 50 + CHANGE_ACTIVITY_SLOTS },
-    });
-  });
 
   it('a user created over SCIM appears in Entra with the mapped properties, well within a second', async () => {
     // Warm-up: the first sync also signs in and fills the worker's caches.

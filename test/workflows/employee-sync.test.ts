@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -29,11 +30,11 @@ import { createTestWorker, createTimeSkippingEnv, eventually, within, workflowBu
 function fakeActivities(
   behaviour: (call: number, req: SyncRequest) => Promise<Partial<SyncResult>> | Partial<SyncResult>,
 ) {
-  const syncs: Array<{ req: SyncRequest }> = [];
+  const syncs: Array<{ req: SyncRequest; taskQueue: string }> = [];
   const states: ProvisioningStateRecord[] = [];
   const activities: Activities = {
     async syncEmployeeToEntra(req) {
-      syncs.push({ req });
+      syncs.push({ req, taskQueue: activityInfo().taskQueue });
       const r = await behaviour(syncs.length, req);
       return { outcome: 'updated', entraObjectId: 'obj-1', syncedVersion: 1, graphRequests: 2, ...r };
     },
@@ -126,6 +127,45 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     });
     expect(fake.syncs).toHaveLength(1);
     expect(fake.syncs[0]!.req.changedAttributes.sort()).toEqual(['department', 'jobTitle']);
+  });
+
+  it('runs new accounts and enrolments in the bulk lane and changes of an account in Entra in the change lane', async () => {
+    const { tenantId, employeeId, workflowId } = ids();
+    const fake = fakeActivities((call) => {
+      if (call === 4) throw blockingFailure(ErrorTypes.InvalidProperty, 'Graph rejected the department', 3);
+      // The row's version when each sync read it: the enrolment (call 3) read version 2 again.
+      return { syncedVersion: [1, 2, 2, 3, 3][call - 1], entraObjectId: 'obj-lanes' };
+    });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    const lanes = () => fake.syncs.map((x) => [x.req.lane, x.taskQueue]);
+    await worker.runUntil(async () => {
+      // A new hire: no account yet, so the first sync (a create) is bulk although it comes from an HR change.
+      const handle = await signalWithStart(
+        taskQueue,
+        { tenantId, employeeId },
+        employeeChangedSignal,
+        change(1, ['id']),
+      );
+      await eventually(async () => (await statusOf(handle)).syncCount === 1);
+      // HR changes the account now in Entra: a change.
+      await handle.signal(employeeChangedSignal, change(2, ['department']));
+      await eventually(async () => (await statusOf(handle)).syncCount === 2);
+      // The admin enrols everyone again: a reconcile with nothing changed is bulk.
+      await handle.signal(enrolSignal, { source: 'admin' });
+      await eventually(async () => (await statusOf(handle)).syncCount === 3);
+      // A change that Graph refuses, retried by an admin after the fix: still the change it was.
+      await handle.signal(employeeChangedSignal, change(3, ['department']));
+      await eventually(async () => (await statusOf(handle)).state === 'BLOCKED');
+      await env.client.workflow.getHandle(workflowId).executeUpdate(retryUpdate, { args: [{}] });
+      await eventually(async () => (await statusOf(handle)).syncCount === 4);
+    });
+    expect(lanes()).toEqual([
+      ['bulk', taskQueue],
+      ['change', `${taskQueue}-changes`],
+      ['bulk', taskQueue],
+      ['change', `${taskQueue}-changes`],
+      ['change', `${taskQueue}-changes`],
+    ]);
   });
 
   it('syncs again exactly once for changes that arrive while a sync is running', async () => {

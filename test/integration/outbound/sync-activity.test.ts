@@ -85,7 +85,7 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
 
   const writes = async () => (await em.requests()).filter((r) => r.method !== 'GET');
 
-  it("draws an enrolment's writes from the bulk share of the write budget and an HR change's from all of it", async () => {
+  it("draws the writes of enrolments and new hires from the bulk share of the write budget and an HR change's from all of it", async () => {
     const kinds: WriteKind[] = [];
     class RecordingBudgets extends WriteBudgets {
       override for(): WriteBudget {
@@ -115,6 +115,16 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
       reconcile: false,
     });
     expect(kinds).toEqual(['bulk', 'change']);
+    // Scheduled by today's workflow, a sync names its lane: a new hire's create is bulk although HR changed it.
+    const hire = await createEmployee(t.db, tenantId, { user_name: `budget.hire@${VERIFIED}` });
+    await new MockActivityEnvironment().run(acts.syncEmployeeToEntra, {
+      tenantId,
+      employeeId: hire.id,
+      changedAttributes: ['id', 'userName'],
+      reconcile: false,
+      lane: 'bulk' as const,
+    });
+    expect(kinds).toEqual(['bulk', 'change', 'bulk']);
   });
 
   it('creates the account with the mapped properties, a one-time password, and stores the object id', async () => {

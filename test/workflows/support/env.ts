@@ -9,6 +9,7 @@ import {
 } from '@temporalio/worker';
 import { loadConfig } from '../../../src/config';
 import type { Activities } from '../../../src/activities';
+import { changeTaskQueue } from '../../../src/workflows/messages';
 
 // Worker chatter drowns test output: many tests fail activities on purpose, and each failure logs a warning with
 // its stack. Errors only by default; TEST_TEMPORAL_LOG_LEVEL=WARN (or DEBUG) shows more when a test needs a look.
@@ -44,14 +45,26 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 const noop = () => undefined;
 const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 
+/**
+ * A worker for one test, polling both queues the worker process polls: the task queue (workflows, bulk syncs) and
+ * the change lane's (`<taskQueue>-changes`). `worker.runUntil` runs both.
+ */
 export async function createTestWorker(env: TestWorkflowEnvironment, activities: Activities) {
   const taskQueue = `tq-${randomUUID()}`;
-  const worker = await Worker.create({
+  const main = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities,
   });
+  const changes = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: changeTaskQueue(taskQueue),
+    activities,
+  });
+  const worker = {
+    runUntil: <R>(fn: () => Promise<R>): Promise<R> => main.runUntil(() => changes.runUntil(fn)),
+  };
   return { worker, taskQueue };
 }
 
