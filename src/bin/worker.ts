@@ -1,7 +1,7 @@
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/knex';
 import { createLogger } from '../logger';
-import { createWorkerProcess } from '../worker';
+import { createWorkerProcess, writeBudgetFromConfig } from '../worker';
 import { onShutdown } from './shutdown';
 
 /** The worker process: Temporal worker for outbound provisioning, and the outbox relay. */
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     enrolmentsInFlight: config.OUTBOUND_ENROLMENTS_IN_FLIGHT,
     relayListen: config.OUTBOX_RELAY_LISTEN,
     syncAttemptTimeoutMs: config.OUTBOUND_SYNC_ATTEMPT_TIMEOUT_MS,
-    writeBudget: { capacity: config.GRAPH_WRITES_PER_WINDOW, windowMs: 150_000 },
+    writeBudget: writeBudgetFromConfig(config),
   });
   if (!config.SECRETS_KEY) logger.warn('SECRETS_KEY is not set: stored Graph client secrets cannot be decrypted');
   onShutdown(logger, async () => {

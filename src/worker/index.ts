@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import { createGraphConnector, type GraphConnector } from '../graph/connector';
 import { WriteBudgets, type WriteBudgetOptions } from '../graph/write-budget';
@@ -75,6 +76,18 @@ export const CHANGE_LANE_SLOTS = 50;
  */
 function bulkLaneSlots(enrolmentsInFlight = 50): number {
   return (enrolmentsInFlight > 0 ? enrolmentsInFlight : 50) + 16;
+}
+
+/** The write budget of GRAPH_WRITES_PER_WINDOW per 150 s, GRAPH_CHANGE_RESERVE_PERCENT of it left to changes. */
+export function writeBudgetFromConfig(
+  config: Pick<Config, 'GRAPH_WRITES_PER_WINDOW' | 'GRAPH_CHANGE_RESERVE_PERCENT'>,
+): Omit<WriteBudgetOptions, 'now' | 'sleep'> {
+  const capacity = config.GRAPH_WRITES_PER_WINDOW;
+  return {
+    capacity,
+    windowMs: 150_000,
+    reservedForChanges: Math.floor((capacity * config.GRAPH_CHANGE_RESERVE_PERCENT) / 100),
+  };
 }
 
 const SEARCH_ATTRIBUTES = { ProvisioningState: 2, TenantId: 2 } as const; // 2 = INDEXED_VALUE_TYPE_KEYWORD

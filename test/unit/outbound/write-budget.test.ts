@@ -1,4 +1,6 @@
+import { loadConfig } from '../../../src/config';
 import { WriteBudget, WriteBudgets } from '../../../src/graph/write-budget';
+import { writeBudgetFromConfig } from '../../../src/worker';
 
 describe('Graph write budget (per Entra tenant and app)', () => {
   function fakeClock() {
@@ -114,6 +116,25 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     // The window had room for two writes again: both went to the writers still waiting.
     expect(order).toEqual(['next', 'last']);
     await expect(budget.take('change', AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it("takes the changes' reserve from GRAPH_CHANGE_RESERVE_PERCENT (default 5 %), and refuses more than half", async () => {
+    expect(writeBudgetFromConfig(loadConfig({}))).toEqual({
+      capacity: 3000,
+      windowMs: 150_000,
+      reservedForChanges: 150,
+    });
+    const options = writeBudgetFromConfig(
+      loadConfig({ GRAPH_WRITES_PER_WINDOW: '100', GRAPH_CHANGE_RESERVE_PERCENT: '20' }),
+    );
+    const clock = fakeClock();
+    const budget = new WriteBudget({ ...options, ...clock });
+    for (let i = 0; i < 80; i++) await budget.take('bulk');
+    for (let i = 0; i < 20; i++) await budget.take('change');
+    expect(clock.elapsed()).toBe(0);
+    await budget.take('bulk');
+    expect(clock.elapsed()).toBeGreaterThanOrEqual(150_000);
+    expect(() => loadConfig({ GRAPH_CHANGE_RESERVE_PERCENT: '60' })).toThrow(/GRAPH_CHANGE_RESERVE_PERCENT/);
   });
 
   it('keeps one budget per (tenant, app) pair', () => {
