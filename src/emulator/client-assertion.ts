@@ -129,8 +129,8 @@ function signatureValid(
 /**
  * Verifies a `client_assertion` for `app`, as Entra does: JWT shape, algorithm, the certificate named by its
  * thumbprint, that certificate's validity, the signature, then `iss`/`sub`, `aud` and the time window. Returns the
- * refusal, or undefined when the assertion authenticates the app. A reused `jti` is fine: MSAL sends the same
- * assertion for up to ten minutes.
+ * refusal, or undefined when the assertion authenticates the app. `jti` is required (Entra lists it among the
+ * assertion's required claims), but a reused one is fine: MSAL sends the same assertion for up to ten minutes.
  */
 export function verifyClientAssertion(assertion: string, check: AssertionCheck): AssertionRefusal | undefined {
   const { app } = check;
@@ -167,6 +167,10 @@ export function verifyClientAssertion(assertion: string, check: AssertionCheck):
 
   if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) {
     return malformed("The client assertion has no numeric 'exp' claim.");
+  }
+  // Our choice of code: Entra lists `jti` as required but does not document its answer when it is missing.
+  if (typeof claims.jti !== 'string' || claims.jti === '') {
+    return malformed("The client assertion has no 'jti' claim (a unique identifier, e.g. a GUID).");
   }
   // `nbf` is optional (Entra then reports the assertion as valid from 1970-01-01), but must be a number when sent.
   if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || !Number.isFinite(claims.nbf))) {

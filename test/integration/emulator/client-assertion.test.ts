@@ -339,6 +339,11 @@ describe('client assertions that Entra refuses', () => {
     expectRefusal(noExp, 401, 'invalid_client', 50027, /'exp'/);
   });
 
+  it('refuses an assertion without jti, or with an empty one, as malformed (50027)', async () => {
+    expectRefusal(await requestToken(assertion({ claims: { jti: undefined } })), 401, 'invalid_client', 50027, /'jti'/);
+    expectRefusal(await requestToken(assertion({ claims: { jti: '' } })), 401, 'invalid_client', 50027, /'jti'/);
+  });
+
   it('refuses alg none and HS256 as malformed (50027)', async () => {
     for (const alg of ['none', 'HS256']) {
       const res = await requestToken(assertion({ alg, header: { alg, typ: 'JWT', 'x5t#S256': x5tS256(good) } }));
