@@ -4,6 +4,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultDevSeed, DEV_APP_ID, DEV_CLIENT_SECRET, DEV_TENANT_ID } from '../src/emulator';
+import { runAsScript } from './lib/main';
 
 /**
  * `make bench` part: requests per second the Graph emulator serves for GET and PATCH of a user, throttling off,
@@ -177,12 +178,6 @@ if (require.main === module) {
   if (process.argv[2] === '--serve') {
     void serve(process.argv[3]!);
   } else {
-    main().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
+    runAsScript(() => main());
   }
 }

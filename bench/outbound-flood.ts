@@ -13,6 +13,7 @@ import { benchOutboundSettings, createEmployees } from './lib/hr-data';
 import { percentile } from './lib/load';
 import { startBenchEmulator, startBenchStack } from './lib/stack';
 import { parseNumberOptions } from './lib/args';
+import { runAsScript } from './lib/main';
 
 /**
  * bench/outbound-flood — HR changes while a flood of writes waits for Graph's write budget. The worker's budget is set
@@ -209,12 +210,4 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
   }
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runAsScript(() => main());

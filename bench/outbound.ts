@@ -22,6 +22,7 @@ import { benchOutboundSettings, createEmployees } from './lib/hr-data';
 import { JsonClient, percentile } from './lib/load';
 import { startBenchEmulator, startBenchStack } from './lib/stack';
 import { parseNumberOptions } from './lib/args';
+import { runAsScript } from './lib/main';
 
 /**
  * bench/outbound — outbound provisioning end to end: embedded PostgreSQL, a Temporal dev server (SQLite), the Graph
@@ -622,12 +623,4 @@ class TrivialCeiling {
   }
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runAsScript(() => main());
