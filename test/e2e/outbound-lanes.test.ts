@@ -7,9 +7,7 @@ import { createWorkerProcess, type WorkerProcess } from '../../src/worker';
 import { createTestDb, type TestDb } from '../support/db';
 import { buildTestApp, seedTenant, type SeededTenant } from '../support/app';
 import {
-  APP_ID,
-  APP_SECRET,
-  ENTRA_TENANT,
+  emulatorConnection,
   startTestEmulator,
   testSecretsKey,
   VERIFIED,
@@ -45,11 +43,7 @@ describe('outbound lanes: HR changes pass a flood of new hires waiting for the w
       t.db,
       tenant.tenantId,
       {
-        enabled: true,
-        graphTenantId: ENTRA_TENANT,
-        clientId: APP_ID,
-        clientSecret: APP_SECRET,
-        authorityHost: em.url,
+        ...emulatorConnection(em),
         graphBaseUrl: `${em.url}/v1.0`,
         mapping: [...DEFAULT_MAPPING],
         setManager: false,

@@ -14,6 +14,7 @@ import { buildTestApp, seedTenant, type SeededTenant } from '../support/app';
 import {
   APP_ID,
   APP_SECRET,
+  emulatorConnection,
   ENTRA_TENANT,
   EXT,
   startTestEmulator,
@@ -51,11 +52,7 @@ describe('outbound provisioning end to end', () => {
       t.db,
       tenant.tenantId,
       {
-        enabled: true,
-        graphTenantId: ENTRA_TENANT,
-        clientId: APP_ID,
-        clientSecret: APP_SECRET,
-        authorityHost: em.url,
+        ...emulatorConnection(em),
         graphBaseUrl: `${em.url}/v1.0`,
         mapping: [...DEFAULT_MAPPING, { source: 'id', target: `${EXT}_hrId` }],
         setManager: true,

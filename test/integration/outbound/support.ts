@@ -136,6 +136,18 @@ export async function startTestEmulator(opts: { throttling?: boolean } = {}): Pr
 
 export const testSecretsKey = (): Buffer => randomBytes(32);
 
+/** Outbound settings' connection to the emulator's Entra tenant and app, switched on. */
+export function emulatorConnection(em: Pick<TestEmulator, 'url'>) {
+  return {
+    enabled: true,
+    graphTenantId: ENTRA_TENANT,
+    clientId: APP_ID,
+    clientSecret: APP_SECRET,
+    authorityHost: em.url,
+    graphBaseUrl: em.url,
+  };
+}
+
 /** A tenant with outbound settings pointing at the emulator (on, default mapping plus the HR id extension). */
 export async function createOutboundTenant(
   db: Db,
@@ -150,12 +162,7 @@ export async function createOutboundTenant(
     db,
     tenant.id,
     {
-      enabled: true,
-      graphTenantId: ENTRA_TENANT,
-      clientId: APP_ID,
-      clientSecret: APP_SECRET,
-      authorityHost: em.url,
-      graphBaseUrl: em.url,
+      ...emulatorConnection(em),
       mapping: [
         ...DEFAULT_MAPPING,
         { source: 'id', target: `${EXT}_hrId` },
