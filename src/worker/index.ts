@@ -5,7 +5,7 @@ import { createActivities } from '../activities';
 import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import { createGraphConnector, type GraphConnector } from '../graph/connector';
-import { WriteBudgets, type WriteBudgetOptions } from '../graph/write-budget';
+import { DEFAULT_WRITE_BUDGET, WriteBudgets, type WriteBudgetOptions } from '../graph/write-budget';
 import type { Logger } from '../logger';
 import { OutboxRelay } from '../relay/outbox-relay';
 import { changeTaskQueue } from '../workflows/messages';
@@ -69,8 +69,8 @@ export const CHANGE_LANE_SLOTS = 50;
 /**
  * Sync attempts the bulk lane runs at once: the enrolment window (default 50), which the relay fills, and 16 more, as
  * the single pool had before the lanes. The server hands a workflow task's new bulk sync straight back to its worker
- * (eager execution) only while that worker has a free slot, and the relay starts the next enrolment as soon as a sync
- * has written its result, before the slot is given back. Push at 2,000 with exactly 50 slots: 82.7, 66.4 % of the
+ * (eager execution) only while that worker has a free slot, and the relay starts the next enrolment once a sync has
+ * written its result, which can be before its slot is given back. Push at 2,000 with exactly 50 slots: 82.7, 66.4 % of the
  * ceiling; with 66: 83.5, 77.7, 78.5 % (the previous worker 78.6, 82.4, 81.3 % alternating) — within the runs' spread,
  * so the headroom is kept as the cheaper side of the doubt.
  */
@@ -85,7 +85,7 @@ export function writeBudgetFromConfig(
   const capacity = config.GRAPH_WRITES_PER_WINDOW;
   return {
     capacity,
-    windowMs: 150_000,
+    windowMs: DEFAULT_WRITE_BUDGET.windowMs,
     reservedForChanges: Math.floor((capacity * config.GRAPH_CHANGE_RESERVE_PERCENT) / 100),
   };
 }
