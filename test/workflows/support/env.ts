@@ -74,18 +74,9 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
   let last: unknown;
   for (;;) {
     try {
-      // One attempt may hang (a query that reached a run while it continued as new): bound it and ask again.
-      let timer: NodeJS.Timeout | undefined;
-      const attemptTimeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error('attempt timed out')),
-          Math.min(2_000, Math.max(1, deadline - Date.now())),
-        );
-      });
-      const attempt = fn();
-      // An abandoned attempt may still reject later (e.g. "Channel has been shut down" at teardown): not ours.
-      attempt.catch(() => undefined);
-      const v = await Promise.race([attempt, attemptTimeout]).finally(() => clearTimeout(timer));
+      // One attempt may hang (a query that reached a run while it continued as new): bound it and ask again. An
+      // abandoned attempt may still reject later (e.g. "Channel has been shut down" at teardown): `within` ignores it.
+      const v = await within(Math.min(2_000, Math.max(1, deadline - Date.now())), 'one attempt', fn());
       if (v) return v;
     } catch (err) {
       last = err;
