@@ -84,9 +84,15 @@ const ConfigSchema = z.object({
   GRAPH_WRITES_PER_WINDOW: z.coerce.number().int().min(1).default(3000),
   /**
    * Share of each window's writes (percent) that bulk syncs (enrolments, new accounts) leave to changes of accounts
-   * already in Entra. 5 % of 3,000 per 150 s is one change a second; raise it for a busier HR system.
+   * already in Entra (lifecycle changes included). 5 % of 3,000 per 150 s is one change a second; raise it for a busier
+   * HR system.
    */
   GRAPH_CHANGE_RESERVE_PERCENT: z.coerce.number().int().min(0).max(50).default(5),
+  /**
+   * Share of each write window that other changes leave to lifecycle changes (accounts enabled or disabled: leavers,
+   * returns), so a leaver's disable is not held up by a mass update. 1 % of 3,000 per 150 s is 30 per window.
+   */
+  GRAPH_LIFECYCLE_RESERVE_PERCENT: z.coerce.number().int().min(0).max(50).default(1),
   EMULATOR_HOST: z.string().default('127.0.0.1'),
   EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
   /** Graph emulator throttling (Graph's limits); `false` for raw-speed runs. */

@@ -7,7 +7,13 @@ import { ProvisioningError, toApplicationFailure } from '../graph/errors';
 import { generateOneTimePassword } from '../graph/password';
 import type { WriteKind } from '../graph/write-budget';
 import type { Logger } from '../logger';
-import { ErrorTypes, type ProvisioningStateRecord, type SyncRequest, type SyncResult } from '../workflows/messages';
+import {
+  ErrorTypes,
+  SYNC_LANES,
+  type ProvisioningStateRecord,
+  type SyncRequest,
+  type SyncResult,
+} from '../workflows/messages';
 import { planSync } from './sync-plan';
 
 export interface ActivityDeps {
@@ -40,11 +46,11 @@ function activityCancellation(): AbortSignal | undefined {
 
 /**
  * Which share of the Graph write budget a sync draws on: its lane (SyncLane), which the workflow chose when it
- * scheduled the sync. Bulk syncs leave part of every window to changes. A sync scheduled before lanes existed is bulk
- * when it reconciles without any attribute change pending (an enrolment), else a change.
+ * scheduled the sync. Each lane leaves part of every window to the more urgent ones. A sync scheduled before lanes
+ * existed is bulk when it reconciles without any attribute change pending (an enrolment), else a change.
  */
 export function writeKindOf(req: Pick<SyncRequest, 'reconcile' | 'changedAttributes' | 'lane'>): WriteKind {
-  if (req.lane === 'bulk' || req.lane === 'change') return req.lane;
+  if (req.lane !== undefined && SYNC_LANES.includes(req.lane)) return req.lane;
   return req.reconcile && req.changedAttributes.length === 0 ? 'bulk' : 'change';
 }
 

@@ -93,7 +93,8 @@ class BudgetMiddleware implements Middleware {
     const url = typeof context.request === 'string' ? context.request : context.request.url;
     const isWrite = WRITE_METHODS.has(method) && !(method === 'POST' && READING_POSTS.test(url));
     const tally = tallies.getStore();
-    if (isWrite && this.budget) await this.budget.take(tally?.writeKind, tally?.signal);
+    // A write outside a sync's scope (none today) counts as a change.
+    if (isWrite && this.budget) await this.budget.take(tally?.writeKind ?? 'change', tally?.signal);
     if (tally) {
       tally.requests++;
       if (isWrite) tally.writes++;

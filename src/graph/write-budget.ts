@@ -5,21 +5,30 @@
  * for the time a request takes to reach Graph). A sliding window never exceeds the quota whether Graph counts in
  * fixed or sliding windows — a refilling token bucket would, right after its first burst.
  *
- * Two kinds of write share the budget, one per lane of syncs (SyncLane): bulk (enrolments and first syncs, which
- * create accounts) and changes to accounts already in Entra, which someone is waiting for. Bulk writes leave
- * `reservedForChanges` of every window to changes, and a waiting change goes before waiting bulk writes: otherwise a
- * push or a flood of new hires that spent the window makes a change made meanwhile wait for the flood's writes to
- * leave it, up to a whole window.
+ * Three kinds of write share the budget, one per lane of syncs (SyncLane), most urgent first: lifecycle (an account
+ * enabled or disabled: leavers, returns), change (other HR changes of accounts already in Entra, which someone is
+ * waiting for) and bulk (enrolments and first syncs, which create accounts). Each kind leaves a reserve of every window
+ * to the kinds above it, and a waiting write goes before every waiting write of a kind below it: otherwise a push or a
+ * flood of new hires that spent the window makes a change made meanwhile wait for the flood's writes to leave it, up
+ * to a whole window, and a mass update does the same to a leaver's disable.
  */
-export type WriteKind = 'change' | 'bulk';
+export type WriteKind = 'lifecycle' | 'change' | 'bulk';
+
+/** Most urgent first: the order in which waiting writes are served. */
+const KINDS_BY_URGENCY: readonly WriteKind[] = ['lifecycle', 'change', 'bulk'];
 
 export interface WriteBudgetOptions {
   capacity: number;
   windowMs: number;
   /** Added to the window: a write sent now may be counted by Graph a little later. Default 1,000 ms. */
   marginMs?: number;
-  /** Writes of each window that bulk writes leave to changes. Default 5 % of the capacity (150 of 3,000). */
+  /**
+   * Writes of each window that bulk writes leave to changes and lifecycle writes together. Default 5 % of the
+   * capacity (150 of 3,000).
+   */
   reservedForChanges?: number;
+  /** Writes of each window that changes leave to lifecycle writes. Default 1 % of the capacity (30 of 3,000). */
+  reservedForLifecycle?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -46,9 +55,9 @@ export class WriteBudget {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   /** Callers waiting, per kind, in arrival order. */
-  private readonly waiting: Record<WriteKind, Waiter[]> = { change: [], bulk: [] };
+  private readonly waiting: Record<WriteKind, Waiter[]> = { lifecycle: [], change: [], bulk: [] };
   private pumping = false;
-  /** Ends the pump's current wait early: a change arrived while it waited for a bulk write's turn. */
+  /** Ends the pump's current wait early: a more urgent write arrived while it waited for a turn. */
   private wake?: () => void;
 
   constructor(private readonly opts: WriteBudgetOptions) {
@@ -56,15 +65,18 @@ export class WriteBudget {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.sent = new Float64Array(opts.capacity);
     this.spanMs = opts.windowMs + (opts.marginMs ?? 1000);
-    const reserved = opts.reservedForChanges ?? Math.floor(opts.capacity * 0.05);
-    this.limits = { change: opts.capacity, bulk: Math.max(1, opts.capacity - reserved) };
+    const forChanges = opts.reservedForChanges ?? Math.floor(opts.capacity * 0.05);
+    const forLifecycle = opts.reservedForLifecycle ?? Math.floor(opts.capacity * 0.01);
+    const change = Math.max(1, opts.capacity - forLifecycle);
+    // Nested: bulk never gets a write that changes may not have, whichever reserve is larger.
+    this.limits = { lifecycle: opts.capacity, change, bulk: Math.max(1, Math.min(change, opts.capacity - forChanges)) };
   }
 
   /**
    * Resolves when one write of `kind` may go out; returns how long the caller waited (ms). `signal` gives up the
    * wait (e.g. the activity is cancelled because the worker shuts down): the take rejects and leaves its turn.
    */
-  take(kind: WriteKind = 'change', signal?: AbortSignal): Promise<number> {
+  take(kind: WriteKind, signal?: AbortSignal): Promise<number> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { since: this.now(), resolve };
@@ -88,13 +100,12 @@ export class WriteBudget {
     });
   }
 
-  /** Hands out turns: changes first, each kind in arrival order, each as soon as its limit allows. */
+  /** Hands out turns: the most urgent kind first, each kind in arrival order, each as soon as its limit allows. */
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
       for (;;) {
-        const kind: WriteKind | undefined =
-          this.waiting.change.length > 0 ? 'change' : this.waiting.bulk.length > 0 ? 'bulk' : undefined;
+        const kind = KINDS_BY_URGENCY.find((k) => this.waiting[k].length > 0);
         if (!kind) return;
         const t = this.now();
         const freeAt = this.freeAt(this.limits[kind], t);

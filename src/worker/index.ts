@@ -8,7 +8,7 @@ import { createGraphConnector, type GraphConnector } from '../graph/connector';
 import { DEFAULT_WRITE_BUDGET, WriteBudgets, type WriteBudgetOptions } from '../graph/write-budget';
 import type { Logger } from '../logger';
 import { OutboxRelay } from '../relay/outbox-relay';
-import { changeTaskQueue } from '../workflows/messages';
+import { laneTaskQueue, type SyncLane } from '../workflows/messages';
 
 /**
  * The worker process's parts: the Temporal worker (employeeSyncWorkflow + activities) and the outbox relay,
@@ -49,8 +49,11 @@ export interface WorkerProcessDeps {
 export interface WorkerProcess {
   /** Polls the task queue: the workflows, their bulk syncs (enrolments, first syncs) and local activities. */
   worker: Worker;
-  /** Polls the change lane's queue (`<taskQueue>-changes`): syncs of accounts already in Entra, activities only. */
-  changeWorker: Worker;
+  /**
+   * Poll the queues of the lifecycle and change lanes (`<taskQueue>-lifecycle`, `<taskQueue>-changes`): syncs of
+   * accounts already in Entra, activities only.
+   */
+  laneWorkers: Record<Exclude<SyncLane, 'bulk'>, Worker>;
   relay?: OutboxRelay;
   client: Client;
   /** Resolves when the worker stops; rejects if it crashes. */
@@ -67,6 +70,12 @@ export interface WorkerProcess {
 export const CHANGE_LANE_SLOTS = 50;
 
 /**
+ * Sync attempts the lifecycle lane runs at once: accounts enabled or disabled (leavers, returns), on a queue of their
+ * own, so a mass update waiting for Graph's write budget in the change lane's slots holds none of them either.
+ */
+export const LIFECYCLE_LANE_SLOTS = 10;
+
+/**
  * Sync attempts the bulk lane runs at once: the enrolment window (default 50), which the relay fills, and 16 more, as
  * the single pool had before the lanes. The server hands a workflow task's new bulk sync straight back to its worker
  * (eager execution) only while that worker has a free slot, and the relay starts the next enrolment once a sync has
@@ -78,15 +87,20 @@ function bulkLaneSlots(enrolmentsInFlight = 50): number {
   return (enrolmentsInFlight > 0 ? enrolmentsInFlight : 50) + 16;
 }
 
-/** The write budget of GRAPH_WRITES_PER_WINDOW per 150 s, GRAPH_CHANGE_RESERVE_PERCENT of it left to changes. */
+/**
+ * The write budget of GRAPH_WRITES_PER_WINDOW per 150 s: GRAPH_CHANGE_RESERVE_PERCENT of it left by bulk writes to
+ * changes and lifecycle changes, GRAPH_LIFECYCLE_RESERVE_PERCENT left by changes to lifecycle changes.
+ */
 export function writeBudgetFromConfig(
-  config: Pick<Config, 'GRAPH_WRITES_PER_WINDOW' | 'GRAPH_CHANGE_RESERVE_PERCENT'>,
+  config: Pick<Config, 'GRAPH_WRITES_PER_WINDOW' | 'GRAPH_CHANGE_RESERVE_PERCENT' | 'GRAPH_LIFECYCLE_RESERVE_PERCENT'>,
 ): Omit<WriteBudgetOptions, 'now' | 'sleep'> {
   const capacity = config.GRAPH_WRITES_PER_WINDOW;
+  const share = (percent: number) => Math.floor((capacity * percent) / 100);
   return {
     capacity,
     windowMs: DEFAULT_WRITE_BUDGET.windowMs,
-    reservedForChanges: Math.floor((capacity * config.GRAPH_CHANGE_RESERVE_PERCENT) / 100),
+    reservedForChanges: share(config.GRAPH_CHANGE_RESERVE_PERCENT),
+    reservedForLifecycle: share(config.GRAPH_LIFECYCLE_RESERVE_PERCENT),
   };
 }
 
@@ -130,7 +144,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
       allowedOrigins: deps.graphAllowedOrigins,
       budgets: new WriteBudgets(deps.writeBudget),
     });
-  // One set of activities for both lanes: they share the Graph connector, and with it each tenant's write budget.
+  // One set of activities for every lane: they share the Graph connector, and with it each tenant's write budget.
   const activities = createActivities({ db: deps.db, logger: deps.logger.child({ component: 'activities' }), graph });
   const worker = await Worker.create({
     connection,
@@ -142,14 +156,20 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
     activities,
     maxConcurrentActivityTaskExecutions: bulkLaneSlots(deps.enrolmentsInFlight),
   });
-  const changeWorker = await Worker.create({
-    connection,
-    namespace,
-    taskQueue: changeTaskQueue(deps.taskQueue),
-    activities,
-    maxConcurrentActivityTaskExecutions: CHANGE_LANE_SLOTS,
-  });
-  const runs = [worker.run(), changeWorker.run()];
+  const laneWorker = (lane: SyncLane, slots: number) =>
+    Worker.create({
+      connection,
+      namespace,
+      taskQueue: laneTaskQueue(deps.taskQueue, lane),
+      activities,
+      maxConcurrentActivityTaskExecutions: slots,
+    });
+  const laneWorkers = {
+    lifecycle: await laneWorker('lifecycle', LIFECYCLE_LANE_SLOTS),
+    change: await laneWorker('change', CHANGE_LANE_SLOTS),
+  };
+  const workers = [worker, laneWorkers.lifecycle, laneWorkers.change];
+  const runs = workers.map((w) => w.run());
   const done = Promise.all(runs).then(() => undefined);
 
   const relay =
@@ -172,14 +192,14 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
   let stopped: Promise<void> | undefined;
   return {
     worker,
-    changeWorker,
+    laneWorkers,
     relay,
     client,
     done,
     stop() {
       stopped ??= (async () => {
         await relay?.stop();
-        for (const w of [worker, changeWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
         await Promise.allSettled(runs);
         await connection.close().catch(() => undefined);
       })();

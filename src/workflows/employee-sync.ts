@@ -20,9 +20,10 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import {
-  changeTaskQueue,
   employeeChangedSignal,
   enrolSignal,
+  laneTaskQueue,
+  LIFECYCLE_ATTRIBUTES,
   managerReadySignal,
   NON_RETRYABLE_ERROR_TYPES,
   ProvisioningStateKey,
@@ -116,8 +117,10 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
   const debounceMs = input.debounceMs ?? 0;
   // Changing the queue of a scheduled activity does not break replay (Core matches activity id and type only; the
   // recorded histories, all scheduled on the workflow's queue, replay in test/workflows/replay.test.ts).
+  const queueOf = (lane: SyncLane) => laneTaskQueue(workflowInfo().taskQueue, lane);
   const syncIn: Record<SyncLane, ReturnType<typeof syncActivity>> = {
-    change: syncActivity(input.activityTimeoutMs, changeTaskQueue(workflowInfo().taskQueue)),
+    lifecycle: syncActivity(input.activityTimeoutMs, queueOf('lifecycle')),
+    change: syncActivity(input.activityTimeoutMs, queueOf('change')),
     bulk: syncActivity(input.activityTimeoutMs),
   };
   let syncsThisRun = 0;
@@ -326,11 +329,13 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
 
 /**
  * Bulk: a sync that will create or adopt the account (no Entra object id yet: a new hire, an enrolment) or that only
- * reconciles it (an enrolment or a retry of one, nothing changed in HR). Change: HR changed an account already in
- * Entra. A blocked sync's retry keeps the lane of what it retries.
+ * reconciles it (an enrolment or a retry of one, nothing changed in HR). Lifecycle: HR changed whether an account
+ * already in Entra is enabled (with or without other changes). Change: any other HR change of such an account. A
+ * blocked sync's retry keeps the lane of what it retries.
  */
 function laneOf(entraObjectId: string | undefined, sync: { attributes: string[]; force: boolean }): SyncLane {
   if (entraObjectId === undefined) return 'bulk';
+  if (sync.attributes.some((a) => LIFECYCLE_ATTRIBUTES.includes(a))) return 'lifecycle';
   return sync.force && sync.attributes.length === 0 ? 'bulk' : 'change';
 }
 

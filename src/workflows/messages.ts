@@ -145,21 +145,38 @@ export interface SyncResult {
 }
 
 /**
- * Which of the worker's two lanes a sync runs in. `bulk`: enrolments (the initial push, re-enrolments) and first
- * syncs, which create or adopt an account; they may use Graph's write budget only up to its reserve. `change`: syncs
- * of an account already in Entra, which HR is waiting for (a leaver's disable must not queue behind a thousand new
- * hires); they run on their own activity task queue with their own slots.
+ * Which of the worker's three lanes a sync runs in, most urgent first. `lifecycle`: HR changed whether an account
+ * already in Entra should be enabled (a leaver, a return from leave; see LIFECYCLE_ATTRIBUTES): access must follow at
+ * once, even during a mass update. `change`: any other HR change of an account already in Entra, which HR is waiting
+ * for (a department change must not queue behind a thousand new hires). `bulk`: enrolments (the initial push,
+ * re-enrolments) and first syncs, which create or adopt an account. Each lane but bulk runs on its own activity task
+ * queue with its own slots, and each leaves part of Graph's write budget to the lanes above it (WriteBudget).
  */
-export type SyncLane = 'change' | 'bulk';
+export const SYNC_LANES = ['lifecycle', 'change', 'bulk'] as const;
+export type SyncLane = (typeof SYNC_LANES)[number];
 
 /**
- * The activity task queue of change syncs, next to the workflow's own queue. Bulk syncs stay on the workflow's queue:
- * there the server can hand a workflow task's new activity straight back to its worker (eager execution), as it does
- * for the trivial workflow of the benchmark's ceiling. With bulk syncs on a queue of their own, a push of 2,000 was
- * 68.0 and 65.6 % of the ceiling against 83.3 and 77.3 % before, the server spending ~5–7 ms more per employee.
+ * HR attributes that decide whether the Entra account is enabled (the lifecycle → accountEnabled table): a sync with
+ * one of them changed runs in the lifecycle lane. Names only: the workflow never sees the values, so a return from
+ * leave is as urgent as a leaver.
  */
-export function changeTaskQueue(taskQueue: string): string {
-  return `${taskQueue}-changes`;
+export const LIFECYCLE_ATTRIBUTES: readonly string[] = ['active', 'lifecycleStatus'];
+
+/**
+ * The activity task queue of a lane, next to the workflow's own queue. Bulk syncs stay on the workflow's queue: there
+ * the server can hand a workflow task's new activity straight back to its worker (eager execution), as it does for the
+ * trivial workflow of the benchmark's ceiling. With bulk syncs on a queue of their own, a push of 2,000 was 68.0 and
+ * 65.6 % of the ceiling against 83.3 and 77.3 % before, the server spending ~5–7 ms more per employee.
+ */
+export function laneTaskQueue(taskQueue: string, lane: SyncLane): string {
+  switch (lane) {
+    case 'bulk':
+      return taskQueue;
+    case 'change':
+      return `${taskQueue}-changes`;
+    case 'lifecycle':
+      return `${taskQueue}-lifecycle`;
+  }
 }
 
 export interface SyncRequest {

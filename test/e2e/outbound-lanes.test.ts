@@ -17,40 +17,39 @@ import { workflowBundle } from '../workflows/support/env';
 import { scimRequest, until } from './support/http';
 
 /**
- * A flood of new hires at Graph's write limit must not hold up a change to an account already in Entra: new accounts
- * run in the bulk lane, which leaves the budget's reserve to changes; a leaver's disable runs in the change lane, on
- * its own task queue with its own slots. Scaled down: a budget of 10 writes per 10 minutes, 3 of them reserved for
- * changes, 3 bulk slots.
+ * The lanes of syncs at Graph's write limit, scaled down to a budget of 10 writes per 10 minutes. A flood of new hires
+ * must not hold up a change to an account already in Entra: new accounts run in the bulk lane, which leaves the
+ * budget's reserve (3) to changes; a change runs in the change lane, on its own task queue with its own slots. And a
+ * mass update of accounts must not hold up a leaver: enabling or disabling an account runs in the lifecycle lane,
+ * which changes leave a reserve (1) of their own.
  */
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const NEW_HIRES = 10;
 
-describe('outbound lanes: HR changes pass a flood of new hires waiting for the write budget', () => {
-  let t: TestDb;
-  let em: TestEmulator;
-  let app: Express;
-  let tenant: SeededTenant;
-  let worker: WorkerProcess;
-  let connection: Connection;
+/** SCIM in, emulator out, with a worker process whose write budget is 10 writes per 10 minutes. */
+function laneStack(name: string) {
+  const stack = {} as {
+    t: TestDb;
+    em: TestEmulator;
+    app: Express;
+    tenant: SeededTenant;
+    worker: WorkerProcess;
+    connection: Connection;
+  };
   const secretsKey = testSecretsKey();
-  const taskQueue = `e2e-lanes-${Date.now()}`;
+  const taskQueue = `e2e-${name}-${Date.now()}`;
 
   beforeAll(async () => {
-    [t, em] = await Promise.all([createTestDb(), startTestEmulator()]);
-    tenant = await seedTenant(t.db, 'Lanes e2e');
+    [stack.t, stack.em] = await Promise.all([createTestDb(), startTestEmulator()]);
+    const { t, em } = stack;
+    stack.tenant = await seedTenant(t.db, `${name} e2e`);
     await upsertOutboundSettings(
       t.db,
-      tenant.tenantId,
-      {
-        ...emulatorConnection(em),
-        graphBaseUrl: `${em.url}/v1.0`,
-        mapping: [...DEFAULT_MAPPING],
-        setManager: false,
-      },
+      stack.tenant.tenantId,
+      { ...emulatorConnection(em), graphBaseUrl: `${em.url}/v1.0`, mapping: [...DEFAULT_MAPPING], setManager: false },
       secretsKey,
     );
-    worker = await createWorkerProcess({
+    stack.worker = await createWorkerProcess({
       db: t.db,
       logger: silentLogger(),
       temporalAddress: process.env.TEST_TEMPORAL_ADDRESS!,
@@ -61,59 +60,100 @@ describe('outbound lanes: HR changes pass a flood of new hires waiting for the w
       workflowBundle: await workflowBundle(),
       relayPollIntervalMs: 25,
       enrolmentsInFlight: 3,
-      writeBudget: { capacity: 10, windowMs: 10 * 60_000, reservedForChanges: 3 },
+      writeBudget: { capacity: 10, windowMs: 10 * 60_000, reservedForChanges: 3, reservedForLifecycle: 1 },
     });
-    connection = await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
-    app = buildTestApp(t.db, { temporal: new Client({ connection }), temporalTaskQueue: taskQueue, secretsKey });
+    stack.connection = await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
+    stack.app = buildTestApp(t.db, {
+      temporal: new Client({ connection: stack.connection }),
+      temporalTaskQueue: taskQueue,
+      secretsKey,
+    });
   }, 120_000);
 
   afterAll(async () => {
-    await worker?.stop();
-    await connection?.close();
-    await em?.stop();
-    await t?.drop();
+    await stack.worker?.stop();
+    await stack.connection?.close();
+    await stack.em?.stop();
+    await stack.t?.drop();
   });
 
   const scim = (method: 'post' | 'patch', path: string, body: unknown) =>
-    scimRequest(app, tenant.scimToken, method, path, body);
+    scimRequest(stack.app, stack.tenant.scimToken, method, path, body);
 
-  async function hire(userName: string): Promise<string> {
-    const res = await scim('post', '/Users', {
-      schemas: [CORE],
-      userName,
-      active: true,
-      name: { givenName: 'Grace', familyName: 'Hopper' },
-    });
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  }
+  return {
+    stack,
+    async hire(userName: string): Promise<string> {
+      const res = await scim('post', '/Users', {
+        schemas: [CORE],
+        userName,
+        active: true,
+        name: { givenName: 'Grace', familyName: 'Hopper' },
+      });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    },
+    async replace(id: string, path: string, value: unknown): Promise<void> {
+      const res = await scim('patch', `/Users/${id}`, {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'replace', path, value }],
+      });
+      expect(res.status).toBe(200);
+    },
+    entraUsers: () => stack.em.users(),
+    entraUser: async (upn: string) => (await stack.em.users()).find((u) => u.userPrincipalName === upn),
+  };
+}
 
-  const entraUser = async (upn: string) => (await em.users()).find((u) => u.userPrincipalName === upn);
+describe('outbound lanes: HR changes pass a flood of new hires waiting for the write budget', () => {
+  const { stack, hire, replace, entraUsers, entraUser } = laneStack('lanes');
+  const NEW_HIRES = 10;
 
   it("disables a leaver's account at once while new hires wait for Graph's write budget", async () => {
-    const before = (await em.users()).length;
+    const before = (await entraUsers()).length;
     const leaverId = await hire(`leaver@${VERIFIED}`);
     await until('the leaver’s account', () => entraUser(`leaver@${VERIFIED}`));
 
     for (let i = 0; i < NEW_HIRES; i++) await hire(`hire${i}@${VERIFIED}`);
     // Bulk writes may use 7 of the 10: the leaver's create and 6 new hires; the other 4 wait for the window.
-    await until('the new hires the budget lets through', async () => (await em.users()).length === before + 7);
+    await until('the new hires the budget lets through', async () => (await entraUsers()).length === before + 7);
 
     const started = Date.now();
-    const res = await scim('patch', `/Users/${leaverId}`, {
-      schemas: [PATCH_OP],
-      Operations: [{ op: 'replace', path: 'active', value: false }],
-    });
-    expect(res.status).toBe(200);
+    await replace(leaverId, 'active', false);
     await until('the disabled account', async () => (await entraUser(`leaver@${VERIFIED}`))?.accountEnabled === false);
     expect(Date.now() - started).toBeLessThan(3_000);
     // The flood is still waiting: the change did not get through by the budget running free.
-    expect(await em.users()).toHaveLength(before + 7);
+    expect(await entraUsers()).toHaveLength(before + 7);
   });
 
   it('stops promptly while syncs wait for the write budget, leaving them to Temporal to run again', async () => {
     const started = Date.now();
-    await worker.stop();
+    await stack.worker.stop();
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe('outbound lanes: a leaver passes a mass update waiting for the write budget', () => {
+  const { hire, replace, entraUsers, entraUser } = laneStack('lifecycle');
+  const STAFF = 6;
+
+  it("disables a leaver's account at once while a mass update of accounts waits for Graph's write budget", async () => {
+    const leaverId = await hire(`leaver@${VERIFIED}`);
+    const staff: string[] = [];
+    for (let i = 0; i < STAFF; i++) staff.push(await hire(`staff${i}@${VERIFIED}`));
+    // Seven creates: all that bulk writes may use of the 10.
+    await until('the accounts', async () => (await entraUsers()).length === STAFF + 1);
+
+    // A reorganisation: everyone's title changes. Changes may use 9 of the 10 (one is the lifecycle lane's): two go
+    // out, four wait for the window.
+    for (const id of staff) await replace(id, 'title', 'Reorganised');
+    const retitled = async () => (await entraUsers()).filter((u) => u.jobTitle === 'Reorganised').length;
+    await until('the titles the budget lets through', async () => (await retitled()) === 2);
+
+    const started = Date.now();
+    await replace(leaverId, 'active', false);
+    await until('the disabled account', async () => (await entraUser(`leaver@${VERIFIED}`))?.accountEnabled === false);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // The mass update is still waiting: the leaver did not get through by the budget running free.
+    expect(await retitled()).toBe(2);
   });
 });

@@ -129,12 +129,12 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     expect(fake.syncs[0]!.req.changedAttributes.sort()).toEqual(['department', 'jobTitle']);
   });
 
-  it('runs new accounts and enrolments in the bulk lane and changes of an account in Entra in the change lane', async () => {
+  it('runs new accounts and enrolments in the bulk lane, leavers in the lifecycle lane, other changes in the change lane', async () => {
     const { tenantId, employeeId, workflowId } = ids();
     const fake = fakeActivities((call) => {
       if (call === 4) throw blockingFailure(ErrorTypes.InvalidProperty, 'Graph rejected the department', 3);
       // The row's version when each sync read it: the enrolment (call 3) read version 2 again.
-      return { syncedVersion: [1, 2, 2, 3, 3][call - 1], entraObjectId: 'obj-lanes' };
+      return { syncedVersion: [1, 2, 2, 3, 3, 4, 5][call - 1], entraObjectId: 'obj-lanes' };
     });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
     const lanes = () => fake.syncs.map((x) => [x.req.lane, x.taskQueue]);
@@ -158,6 +158,12 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       await eventually(async () => (await statusOf(handle)).state === 'BLOCKED');
       await env.client.workflow.getHandle(workflowId).executeUpdate(retryUpdate, { args: [{}] });
       await eventually(async () => (await statusOf(handle)).syncCount === 4);
+      // The employee leaves (SCIM active → false): the account must be disabled ahead of any mass update.
+      await handle.signal(employeeChangedSignal, change(4, ['active', 'lifecycleStatus']));
+      await eventually(async () => (await statusOf(handle)).syncCount === 5);
+      // A return from leave together with another change: still a lifecycle sync.
+      await handle.signal(employeeChangedSignal, change(5, ['jobTitle', 'lifecycleStatus']));
+      await eventually(async () => (await statusOf(handle)).syncCount === 6);
     });
     expect(lanes()).toEqual([
       ['bulk', taskQueue],
@@ -165,6 +171,8 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       ['bulk', taskQueue],
       ['change', `${taskQueue}-changes`],
       ['change', `${taskQueue}-changes`],
+      ['lifecycle', `${taskQueue}-lifecycle`],
+      ['lifecycle', `${taskQueue}-lifecycle`],
     ]);
   });
 

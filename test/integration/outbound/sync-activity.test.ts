@@ -85,11 +85,11 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
 
   const writes = async () => (await em.requests()).filter((r) => r.method !== 'GET');
 
-  it("draws the writes of enrolments and new hires from the bulk share of the write budget and an HR change's from all of it", async () => {
+  it("draws each sync's writes from its lane's share of the write budget: bulk, change or lifecycle", async () => {
     const kinds: WriteKind[] = [];
     class RecordingBudgets extends WriteBudgets {
       override for(): WriteBudget {
-        return { take: async (kind: WriteKind = 'change') => (kinds.push(kind), 0) } as unknown as WriteBudget;
+        return { take: async (kind: WriteKind) => (kinds.push(kind), 0) } as unknown as WriteBudget;
       }
     }
     const acts = activitiesWith(
@@ -125,6 +125,16 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
       lane: 'bulk' as const,
     });
     expect(kinds).toEqual(['bulk', 'change', 'bulk']);
+    // A leaver: the disable draws on the lifecycle share, which the other kinds leave a reserve of.
+    await updateEmployee(t.db, tenantId, e.id, { lifecycle_status: 'terminated' });
+    await new MockActivityEnvironment().run(acts.syncEmployeeToEntra, {
+      tenantId,
+      employeeId: e.id,
+      changedAttributes: ['active', 'lifecycleStatus'],
+      reconcile: false,
+      lane: 'lifecycle' as const,
+    });
+    expect(kinds).toEqual(['bulk', 'change', 'bulk', 'lifecycle']);
   });
 
   it('creates the account with the mapped properties, a one-time password, and stores the object id', async () => {

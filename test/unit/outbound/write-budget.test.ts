@@ -1,5 +1,5 @@
 import { loadConfig } from '../../../src/config';
-import { WriteBudget, WriteBudgets } from '../../../src/graph/write-budget';
+import { WriteBudget, WriteBudgets, type WriteKind } from '../../../src/graph/write-budget';
 import { writeBudgetFromConfig } from '../../../src/worker';
 
 describe('Graph write budget (per Entra tenant and app)', () => {
@@ -16,9 +16,10 @@ describe('Graph write budget (per Entra tenant and app)', () => {
   it('lets a burst up to the capacity through at once, then waits until the first write leaves the window', async () => {
     const clock = fakeClock();
     const budget = new WriteBudget({ capacity: 3000, windowMs: 150_000, marginMs: 1000, ...clock });
-    for (let i = 0; i < 3000; i++) await budget.take();
+    // Lifecycle writes (leavers) may use every write of the window; the other kinds leave them a reserve.
+    for (let i = 0; i < 3000; i++) await budget.take('lifecycle');
     expect(clock.elapsed()).toBe(0);
-    await budget.take();
+    await budget.take('lifecycle');
     // Graph counts 3,000 per 150 s: the 3,001st write goes once the 1st is older than the window (plus margin).
     expect(clock.elapsed()).toBe(151_000);
   });
@@ -31,7 +32,7 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 1000; i++) {
       clock.advance(Math.floor(random() * 400));
-      await budget.take();
+      await budget.take('lifecycle');
       times.push(clock.now());
     }
     for (let i = 0; i + 50 < times.length; i++) expect(times[i + 50]! - times[i]!).toBeGreaterThanOrEqual(10_000);
@@ -42,7 +43,7 @@ describe('Graph write budget (per Entra tenant and app)', () => {
   it('serves waiting writers in arrival order', async () => {
     const budget = new WriteBudget({ capacity: 1, windowMs: 20, marginMs: 0 });
     const order: number[] = [];
-    await Promise.all([1, 2, 3].map((n) => budget.take().then(() => order.push(n))));
+    await Promise.all([1, 2, 3].map((n) => budget.take('change').then(() => order.push(n))));
     expect(order).toEqual([1, 2, 3]);
   });
 
@@ -99,6 +100,35 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     expect(order).toEqual(['b1', 'b2', 'b3', 'c1', 'c2', 'b4', 'b5']);
   });
 
+  it("leaves 1 % of the quota to lifecycle writes by default: a leaver's disable passes a mass update that spent the rest", async () => {
+    const clock = manualClock();
+    const budget = new WriteBudget({ capacity: 3000, windowMs: 150_000, marginMs: 0, ...clock });
+    for (let i = 0; i < 2970; i++) await budget.take('change');
+    const order: string[] = [];
+    const take = (kind: WriteKind, name: string) => budget.take(kind).then(() => void order.push(name));
+    const waiting = [take('bulk', 'b1'), take('change', 'c1'), take('lifecycle', 'l1'), take('change', 'c2')];
+    await clock.advanceTo(1);
+    // The mass update's next changes wait for the window; the leaver's disable goes at once.
+    expect(order).toEqual(['l1']);
+    for (let i = 0; i < 29; i++) await budget.take('lifecycle');
+    await clock.advanceTo(150_000);
+    await Promise.all(waiting);
+    // When the window moves on, waiting writes go most urgent kind first, each kind in arrival order.
+    expect(order).toEqual(['l1', 'c1', 'c2', 'b1']);
+  });
+
+  it('serves the most urgent waiting kind first: lifecycle, then change, then bulk', async () => {
+    const clock = manualClock();
+    const budget = new WriteBudget({ capacity: 1, windowMs: 1000, marginMs: 0, ...clock });
+    await budget.take('lifecycle');
+    const order: string[] = [];
+    const take = (kind: WriteKind, name: string) => budget.take(kind).then(() => void order.push(name));
+    const waiting = [take('bulk', 'b1'), take('change', 'c1'), take('lifecycle', 'l1'), take('bulk', 'b2')];
+    for (const at of [1000, 2000, 3000, 4000]) await clock.advanceTo(at);
+    await Promise.all(waiting);
+    expect(order).toEqual(['l1', 'c1', 'b1', 'b2']);
+  });
+
   it('gives up a wait when its signal aborts (a worker shutting down), and the writers behind it move up', async () => {
     const clock = manualClock();
     const budget = new WriteBudget({ capacity: 2, windowMs: 1000, marginMs: 0, reservedForChanges: 0, ...clock });
@@ -118,23 +148,38 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     await expect(budget.take('change', AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
   });
 
-  it("takes the changes' reserve from GRAPH_CHANGE_RESERVE_PERCENT (default 5 %), and refuses more than half", async () => {
+  it('takes the reserves from GRAPH_CHANGE_RESERVE_PERCENT (5 %) and GRAPH_LIFECYCLE_RESERVE_PERCENT (1 %), at most half', async () => {
     expect(writeBudgetFromConfig(loadConfig({}))).toEqual({
       capacity: 3000,
       windowMs: 150_000,
       reservedForChanges: 150,
+      reservedForLifecycle: 30,
     });
     const options = writeBudgetFromConfig(
       loadConfig({ GRAPH_WRITES_PER_WINDOW: '100', GRAPH_CHANGE_RESERVE_PERCENT: '20' }),
     );
     const clock = fakeClock();
     const budget = new WriteBudget({ ...options, ...clock });
+    // The reserve is shared with lifecycle writes, which changes leave 1 % of the capacity to.
     for (let i = 0; i < 80; i++) await budget.take('bulk');
-    for (let i = 0; i < 20; i++) await budget.take('change');
+    for (let i = 0; i < 19; i++) await budget.take('change');
+    await budget.take('lifecycle');
     expect(clock.elapsed()).toBe(0);
     await budget.take('bulk');
     expect(clock.elapsed()).toBeGreaterThanOrEqual(150_000);
     expect(() => loadConfig({ GRAPH_CHANGE_RESERVE_PERCENT: '60' })).toThrow(/GRAPH_CHANGE_RESERVE_PERCENT/);
+
+    const lifecycle = new WriteBudget({
+      ...writeBudgetFromConfig(loadConfig({ GRAPH_WRITES_PER_WINDOW: '100', GRAPH_LIFECYCLE_RESERVE_PERCENT: '10' })),
+      ...clock,
+    });
+    const start = clock.elapsed();
+    for (let i = 0; i < 90; i++) await lifecycle.take('change');
+    for (let i = 0; i < 10; i++) await lifecycle.take('lifecycle');
+    expect(clock.elapsed()).toBe(start);
+    await lifecycle.take('change');
+    expect(clock.elapsed()).toBeGreaterThanOrEqual(start + 150_000);
+    expect(() => loadConfig({ GRAPH_LIFECYCLE_RESERVE_PERCENT: '51' })).toThrow(/GRAPH_LIFECYCLE_RESERVE_PERCENT/);
   });
 
   it('keeps one budget per (tenant, app) pair', () => {

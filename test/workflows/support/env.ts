@@ -9,7 +9,7 @@ import {
 } from '@temporalio/worker';
 import { loadConfig } from '../../../src/config';
 import type { Activities } from '../../../src/activities';
-import { changeTaskQueue } from '../../../src/workflows/messages';
+import { laneTaskQueue } from '../../../src/workflows/messages';
 
 // Worker chatter drowns test output: many tests fail activities on purpose, and each failure logs a warning with
 // its stack. Errors only by default; TEST_TEMPORAL_LOG_LEVEL=WARN (or DEBUG) shows more when a test needs a look.
@@ -46,8 +46,8 @@ const noop = () => undefined;
 const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 
 /**
- * A worker for one test, polling both queues the worker process polls: the task queue (workflows, bulk syncs) and
- * the change lane's (`<taskQueue>-changes`). `worker.runUntil` runs both.
+ * A worker for one test, polling every queue the worker process polls: the task queue (workflows, bulk syncs) and the
+ * lifecycle and change lanes' (`<taskQueue>-lifecycle`, `<taskQueue>-changes`). `worker.runUntil` runs them all.
  */
 export async function createTestWorker(env: TestWorkflowEnvironment, activities: Activities) {
   const taskQueue = `tq-${randomUUID()}`;
@@ -57,13 +57,14 @@ export async function createTestWorker(env: TestWorkflowEnvironment, activities:
     workflowBundle: await workflowBundle(),
     activities,
   });
-  const changes = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: changeTaskQueue(taskQueue),
-    activities,
-  });
+  const [lifecycle, changes] = await Promise.all(
+    (['lifecycle', 'change'] as const).map((lane) =>
+      Worker.create({ connection: env.nativeConnection, taskQueue: laneTaskQueue(taskQueue, lane), activities }),
+    ),
+  );
   const worker = {
-    runUntil: <R>(fn: () => Promise<R>): Promise<R> => main.runUntil(() => changes.runUntil(fn)),
+    runUntil: <R>(fn: () => Promise<R>): Promise<R> =>
+      main.runUntil(() => lifecycle!.runUntil(() => changes!.runUntil(fn))),
   };
   return { worker, taskQueue };
 }
