@@ -18,29 +18,38 @@ import { runAsScript } from './lib/main';
 /**
  * bench/outbound-flood — HR changes while a flood of writes waits for Graph's write budget. The worker's budget is set
  * below the flood (`--budget` writes per 150 s, default 300), so the flood spends its share of the window within
- * seconds and the rest of it waits for the window to pass. Meanwhile HR changes a watched attribute of employees
- * already in Entra, once a second: how long until each change (or a later one of the same employee, which supersedes
- * it) reached Graph? Two floods, each with a fresh worker: an initial push (`--enrolments`, the admin enrols employees
- * already in HR) and new hires (`--hires`, employees committed as SCIM commits them, each a first sync that creates
- * an account). Before the worker kept room for changes they waited for the window like the flood (~130 s).
+ * seconds and the rest of it waits for the window to pass. Meanwhile HR changes employees already in Entra, once a
+ * second: how long until each change (or a later one of the same employee, which supersedes it) reached Graph? Three
+ * floods, each with a fresh worker:
+ * - an initial push (`--enrolments`: the admin enrols employees already in HR), HR changing a department meanwhile;
+ * - new hires (`--hires`: employees committed as SCIM commits them, each a first sync that creates an account), HR
+ *   changing a department meanwhile;
+ * - a mass update (`--updates`: the department of that many accounts already in Entra changes at once, a
+ *   reorganisation), employees leaving meanwhile (each a disable, the lifecycle lane). The leavers get 5 % of the
+ *   scaled-down budget (`GRAPH_LIFECYCLE_RESERVE_PERCENT`, default 1 % = 30 of Graph's 3,000), so their 15 fit the
+ *   window as the 15 department changes fit the changes' 5 % in the other floods.
+ * Before the worker kept room for changes they waited for the window like the flood (~130 s).
  *
- *   node dist/bench/outbound-flood.js [--enrolments 400] [--hires 400] [--budget 300] [--changes 15]
+ *   node dist/bench/outbound-flood.js [--enrolments 400] [--hires 400] [--updates 400] [--budget 300] [--changes 15]
  */
 interface Options {
   enrolments: number;
   hires: number;
+  updates: number;
   budget: number;
   changes: number;
 }
 
-type Flood = 'enrolments' | 'hires';
+type Flood = 'enrolments' | 'hires' | 'updates';
 
 const DOMAIN = 'flood.example';
-/** Employees in Entra before the flood; HR changes them during it. */
+/** Employees in Entra before the flood whose department HR changes during it (the leavers are one per change). */
 const CHANGED_EMPLOYEES = 5;
+/** The department the mass update gives everyone. */
+const REORGANISED = 'Reorganised';
 
 function parseArgs(argv: string[]): Options {
-  return parseNumberOptions<Options>(argv, { enrolments: 400, hires: 400, budget: 300, changes: 15 });
+  return parseNumberOptions<Options>(argv, { enrolments: 400, hires: 400, updates: 400, budget: 300, changes: 15 });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,20 +69,17 @@ interface Stack {
   emulatorUrl: string;
   certPath: string;
   dir: string;
-  /** When the emulator accepted a PATCH carrying each department value. */
+  /**
+   * When the emulator accepted a PATCH carrying each department value, and (`disabled <object id>`) each PATCH that
+   * disabled an account.
+   */
   patched: Map<string, number>;
+  /** PATCHes that carried the mass update's department. */
+  reorganised: { count: number };
 }
 
-/** One flood of `size` writes with a fresh tenant and worker process; returns the changes' figures. */
-async function measureFlood(stack: Stack, flood: Flood, size: number, opts: Options) {
-  const { db } = stack;
-  const secretsKey = randomBytes(32);
-  const tenant = await createTenant(db, { name: `Flood ${flood}` });
-  await upsertOutboundSettings(db, tenant.id, benchOutboundSettings(stack.emulatorUrl), secretsKey);
-  const changed = await createEmployees(db, tenant.id, DOMAIN, `${flood}-changed`, CHANGED_EMPLOYEES);
-  const pushed = flood === 'enrolments' ? await createEmployees(db, tenant.id, DOMAIN, 'pushed', size) : [];
-
-  const worker = spawn(process.execPath, [path.join(__dirname, '../src/bin/worker.js')], {
+function spawnWorker(stack: Stack, flood: Flood, secretsKey: Buffer, env: Record<string, string>) {
+  return spawn(process.execPath, [path.join(__dirname, '../src/bin/worker.js')], {
     env: {
       ...process.env,
       DATABASE_URL: stack.databaseUrl,
@@ -82,48 +88,113 @@ async function measureFlood(stack: Stack, flood: Flood, size: number, opts: Opti
       SECRETS_KEY: secretsKey.toString('base64'),
       GRAPH_EXTRA_CA_CERTS: stack.certPath,
       GRAPH_ALLOWED_ORIGINS: stack.emulatorUrl,
-      GRAPH_WRITES_PER_WINDOW: String(opts.budget),
       LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'ignore', fs.openSync(path.join(stack.dir, `worker-${flood}.log`), 'a')],
   });
+}
+
+/** HR changes the department of `ids` as one commit each, 8 at once. */
+async function changeDepartments(db: Db, tenantId: string, ids: string[], department: string): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = next++; i < ids.length; i = next++) {
+        await db.transaction((trx) =>
+          recordEmployeeChange(
+            trx,
+            {
+              tenantId,
+              employeeId: ids[i]!,
+              changedAttributes: ['department'],
+              changes: {},
+              action: 'updated',
+              source: 'scim',
+            },
+            { department },
+          ),
+        );
+      }
+    }),
+  );
+}
+
+/** One flood of `size` writes with a fresh tenant and worker process; returns the changes' figures. */
+async function measureFlood(stack: Stack, flood: Flood, size: number, opts: Options) {
+  const { db } = stack;
+  const secretsKey = randomBytes(32);
+  const tenant = await createTenant(db, { name: `Flood ${flood}` });
+  await upsertOutboundSettings(db, tenant.id, benchOutboundSettings(stack.emulatorUrl), secretsKey);
+  const changedCount = flood === 'updates' ? opts.changes : CHANGED_EMPLOYEES;
+  const changed = await createEmployees(db, tenant.id, DOMAIN, `${flood}-changed`, changedCount);
+  const existing = flood === 'hires' ? [] : await createEmployees(db, tenant.id, DOMAIN, `${flood}-existing`, size);
+  // The accounts in Entra before the flood: all that the flood will not create, synced by a worker without a budget.
+  const before = flood === 'updates' ? [...changed, ...existing] : changed;
+  const setup = spawnWorker(stack, flood, secretsKey, { GRAPH_WRITES_PER_WINDOW: '1000000' });
   try {
     // The HR data was loaded while outbound provisioning was off: the relay passes its rows by before it is on.
     const undelivered = async () =>
       Number((await db('outbox').whereNull('delivered_at').count<Array<{ n: number }>>({ n: '*' }))[0]!.n);
     while ((await undelivered()) > 0) await sleep(200);
     await upsertOutboundSettings(db, tenant.id, { enabled: true }, secretsKey);
-    await enrolEmployees(db, tenant.id, changed);
-    while ((await syncedCount(db, changed)) < CHANGED_EMPLOYEES) await sleep(200);
+    await enrolEmployees(db, tenant.id, before);
+    while ((await syncedCount(db, before)) < before.length) await sleep(200);
+  } finally {
+    await stopChild(setup);
+  }
 
-    console.log(
-      `${flood}: ${size} with a write budget of ${opts.budget} per 150 s; HR changes of accounts in Entra 1/s meanwhile…`,
-    );
+  const worker = spawnWorker(stack, flood, secretsKey, {
+    GRAPH_WRITES_PER_WINDOW: String(opts.budget),
+    ...(flood === 'updates' ? { GRAPH_LIFECYCLE_RESERVE_PERCENT: '5' } : {}),
+  });
+  try {
+    const measured = flood === 'updates' ? 'employees leaving' : 'HR changes of accounts in Entra';
+    console.log(`${flood}: ${size} with a write budget of ${opts.budget} per 150 s; ${measured} 1/s meanwhile…`);
     const t0 = performance.now();
-    const flooded =
-      flood === 'enrolments'
-        ? (await enrolEmployees(db, tenant.id, pushed), pushed)
-        : await createEmployees(db, tenant.id, DOMAIN, 'hired', size);
-    // Until the flood has spent its share of the window (each employee is one write, a create).
-    while ((await syncedCount(db, flooded)) < Math.floor(opts.budget * 0.9)) await sleep(200);
+    const share = Math.floor(opts.budget * 0.9);
+    // Each employee of the flood is one write: a create, or the mass update's PATCH.
+    let written: () => Promise<number>;
+    if (flood === 'updates') {
+      await changeDepartments(db, tenant.id, existing, REORGANISED);
+      written = async () => stack.reorganised.count;
+    } else {
+      const flooded =
+        flood === 'enrolments'
+          ? (await enrolEmployees(db, tenant.id, existing), existing)
+          : await createEmployees(db, tenant.id, DOMAIN, 'hired', size);
+      written = () => syncedCount(db, flooded);
+    }
+    // Until the flood has spent its share of the window.
+    while ((await written()) < share) await sleep(200);
     const spentAfter = performance.now() - t0;
 
-    const sent: Array<{ employee: number; value: string; at: number }> = [];
+    const objectIds = new Map<string, string>(
+      (await db('employee_provisioning').whereIn('employee_id', changed).select('employee_id', 'entra_object_id')).map(
+        (r: { employee_id: string; entra_object_id: string }) => [r.employee_id, r.entra_object_id],
+      ),
+    );
+    const sent: Array<{ employee: number; key: string; at: number }> = [];
     for (let i = 0; i < opts.changes; i++) {
-      const change = { employee: i % CHANGED_EMPLOYEES, value: `Flood ${flood} ${i}`, at: performance.now() };
-      sent.push(change);
+      const employee = i % changedCount;
+      const employeeId = changed[employee]!;
+      const leaving = flood === 'updates';
+      const key = leaving ? `disabled ${objectIds.get(employeeId)}` : `Flood ${flood} ${i}`;
+      sent.push({ employee, key, at: performance.now() });
       await db.transaction((trx) =>
         recordEmployeeChange(
           trx,
           {
             tenantId: tenant.id,
-            employeeId: changed[change.employee]!,
-            changedAttributes: ['department'],
+            employeeId,
+            changedAttributes: leaving ? ['active', 'lifecycleStatus'] : ['department'],
             changes: {},
-            action: 'updated',
+            action: leaving ? 'deactivated' : 'updated',
             source: 'scim',
           },
-          { department: change.value },
+          leaving
+            ? { active: false, lifecycle_status: 'deactivated', deactivated_at: trx.fn.now() }
+            : { department: key },
         ),
       );
       await sleep(1000);
@@ -132,31 +203,32 @@ async function measureFlood(stack: Stack, flood: Flood, size: number, opts: Opti
     const arrival = (i: number): number | undefined => {
       let first: number | undefined;
       for (const later of sent.slice(i)) {
-        const at = later.employee === sent[i]!.employee ? stack.patched.get(later.value) : undefined;
+        const at = later.employee === sent[i]!.employee ? stack.patched.get(later.key) : undefined;
         if (at !== undefined && (first === undefined || at < first)) first = at;
       }
       return first;
     };
     while (sent.some((_, i) => arrival(i) === undefined)) await sleep(100);
     const latencies = sent.map((s, i) => arrival(i)! - s.at).sort((a, b) => a - b);
-    const syncedMeanwhile = await syncedCount(db, flooded);
     const round = (x: number) => Math.round(x * 10) / 10;
     const figures = {
       p50: round(percentile(latencies, 50)),
       max: round(latencies.at(-1) ?? 0),
-      syncedMeanwhile,
+      syncedMeanwhile: await written(),
     };
     console.log(
-      `  flood        ${Math.floor(opts.budget * 0.9)} of ${size} synced after ${round(spentAfter / 1000)} s; the rest wait for the window`,
+      `  flood        ${share} of ${size} written after ${round(spentAfter / 1000)} s; the rest wait for the window`,
     );
     console.log(
-      `  HR changes   SCIM commit → Graph PATCH p50 ${figures.p50} ms, max ${figures.max} ms (${opts.changes} at 1/s; ${syncedMeanwhile} of the flood synced by the last)`,
+      `  ${leavingOrChanges(flood)} SCIM commit → Graph PATCH p50 ${figures.p50} ms, max ${figures.max} ms (${opts.changes} at 1/s)`,
     );
     return figures;
   } finally {
     await stopChild(worker);
   }
 }
+
+const leavingOrChanges = (flood: Flood) => (flood === 'updates' ? 'leavers   ' : 'HR changes');
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<Record<string, unknown>> {
   const opts = parseArgs(argv);
@@ -166,15 +238,17 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
   try {
     const { db, databaseUrl, temporal } = await startBenchStack({ dir, basePort: base, poolMax: 5, stops });
     const patched = new Map<string, number>();
+    const reorganised = { count: 0 };
     const { emulator, cert } = await startBenchEmulator({
       dir,
       domain: DOMAIN,
       stops,
       onRequest: (e) => {
-        const department = (e.body as { department?: unknown } | null)?.department;
-        if (e.method === 'PATCH' && e.status < 300 && typeof department === 'string') {
-          patched.set(department, performance.now());
-        }
+        if (e.method !== 'PATCH' || e.status >= 300) return;
+        const body = e.body as { department?: unknown; accountEnabled?: unknown } | null;
+        if (body?.department === REORGANISED) reorganised.count++;
+        else if (typeof body?.department === 'string') patched.set(body.department, performance.now());
+        if (body?.accountEnabled === false) patched.set(`disabled ${e.url.split('/').pop()}`, performance.now());
       },
     });
     const stack: Stack = {
@@ -185,6 +259,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       certPath: cert.certPath,
       dir,
       patched,
+      reorganised,
     };
 
     const result: Record<string, unknown> = {
@@ -192,13 +267,13 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       budget_per_150s: opts.budget,
       changes: opts.changes,
     };
-    for (const flood of ['enrolments', 'hires'] as const) {
+    for (const flood of ['enrolments', 'hires', 'updates'] as const) {
       if (opts[flood] <= 0) continue;
       const f = await measureFlood(stack, flood, opts[flood], opts);
       Object.assign(result, {
         [flood]: opts[flood],
-        [`${flood}_change_p50_ms`]: f.p50,
-        [`${flood}_change_max_ms`]: f.max,
+        [`${flood}_${flood === 'updates' ? 'leaver' : 'change'}_p50_ms`]: f.p50,
+        [`${flood}_${flood === 'updates' ? 'leaver' : 'change'}_max_ms`]: f.max,
         [`${flood}_synced_meanwhile`]: f.syncedMeanwhile,
       });
     }

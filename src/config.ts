@@ -9,7 +9,7 @@ export const REPO_ROOT = path.resolve(__dirname, path.basename(path.dirname(__di
  * The one place that reads `process.env`. Every process (api, worker, emulator, dev launcher) calls `loadConfig`
  * once at start and passes the typed values on; a missing or malformed variable fails fast with its name.
  */
-const ConfigSchema = z.object({
+const ConfigFields = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** PostgreSQL of the HR data. The dev launcher sets it to its embedded server when unset. */
   DATABASE_URL: z.string().url().optional(),
@@ -84,13 +84,13 @@ const ConfigSchema = z.object({
   GRAPH_WRITES_PER_WINDOW: z.coerce.number().int().min(1).default(3000),
   /**
    * Share of each window's writes (percent) that bulk syncs (enrolments, new accounts) leave to changes of accounts
-   * already in Entra (lifecycle changes included). 5 % of 3,000 per 150 s is one change a second; raise it for a busier
-   * HR system.
+   * already in Entra. 5 % of 3,000 per 150 s is one change a second; raise it for a busier HR system.
    */
   GRAPH_CHANGE_RESERVE_PERCENT: z.coerce.number().int().min(0).max(50).default(5),
   /**
-   * Share of each write window that other changes leave to lifecycle changes (accounts enabled or disabled: leavers,
-   * returns), so a leaver's disable is not held up by a mass update. 1 % of 3,000 per 150 s is 30 per window.
+   * Share of each window's writes (percent) that bulk syncs and other changes leave to lifecycle changes (accounts
+   * enabled or disabled: leavers, returns), so a leaver's disable is not held up by a mass update or a push. 1 % of
+   * 3,000 per 150 s is 30 per window. Both reserves together at most 50 %.
    */
   GRAPH_LIFECYCLE_RESERVE_PERCENT: z.coerce.number().int().min(0).max(50).default(1),
   EMULATOR_HOST: z.string().default('127.0.0.1'),
@@ -105,6 +105,14 @@ const ConfigSchema = z.object({
   /** When set, the standalone emulator seeds the development tenant with this verified domain. */
   EMULATOR_SEED_DOMAIN: z.string().optional(),
 });
+
+const ConfigSchema = ConfigFields.refine(
+  (c) => c.GRAPH_CHANGE_RESERVE_PERCENT + c.GRAPH_LIFECYCLE_RESERVE_PERCENT <= 50,
+  {
+    message: 'GRAPH_CHANGE_RESERVE_PERCENT and GRAPH_LIFECYCLE_RESERVE_PERCENT together may reserve at most 50 %',
+    path: ['GRAPH_LIFECYCLE_RESERVE_PERCENT'],
+  },
+);
 
 export type Config = z.infer<typeof ConfigSchema> & {
   /** TEMPORAL_ADDRESS was given: use that server rather than starting a dev server (make start). */

@@ -22,12 +22,9 @@ export interface WriteBudgetOptions {
   windowMs: number;
   /** Added to the window: a write sent now may be counted by Graph a little later. Default 1,000 ms. */
   marginMs?: number;
-  /**
-   * Writes of each window that bulk writes leave to changes and lifecycle writes together. Default 5 % of the
-   * capacity (150 of 3,000).
-   */
+  /** Writes of each window that bulk writes leave to changes. Default 5 % of the capacity (150 of 3,000). */
   reservedForChanges?: number;
-  /** Writes of each window that changes leave to lifecycle writes. Default 1 % of the capacity (30 of 3,000). */
+  /** Writes of each window that bulk writes and changes leave to lifecycle writes. Default 1 % (30 of 3,000). */
   reservedForLifecycle?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -67,9 +64,11 @@ export class WriteBudget {
     this.spanMs = opts.windowMs + (opts.marginMs ?? 1000);
     const forChanges = opts.reservedForChanges ?? Math.floor(opts.capacity * 0.05);
     const forLifecycle = opts.reservedForLifecycle ?? Math.floor(opts.capacity * 0.01);
-    const change = Math.max(1, opts.capacity - forLifecycle);
-    // Nested: bulk never gets a write that changes may not have, whichever reserve is larger.
-    this.limits = { lifecycle: opts.capacity, change, bulk: Math.max(1, Math.min(change, opts.capacity - forChanges)) };
+    this.limits = {
+      lifecycle: opts.capacity,
+      change: Math.max(1, opts.capacity - forLifecycle),
+      bulk: Math.max(1, opts.capacity - forLifecycle - forChanges),
+    };
   }
 
   /**

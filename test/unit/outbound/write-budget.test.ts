@@ -76,10 +76,10 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     expect(clock.elapsed()).toBe(1000);
   });
 
-  it('reserves 5 % of the quota for changes by default, and bulk writes alone never use it', async () => {
+  it('reserves 5 % of the quota for changes and 1 % for lifecycle writes by default, and bulk writes never use them', async () => {
     const clock = fakeClock();
     const budget = new WriteBudget({ capacity: 3000, windowMs: 150_000, marginMs: 0, ...clock });
-    for (let i = 0; i < 2850; i++) await budget.take('bulk');
+    for (let i = 0; i < 2820; i++) await budget.take('bulk');
     expect(clock.elapsed()).toBe(0);
     await budget.take('bulk');
     expect(clock.elapsed()).toBe(150_000);
@@ -160,9 +160,9 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     );
     const clock = fakeClock();
     const budget = new WriteBudget({ ...options, ...clock });
-    // The reserve is shared with lifecycle writes, which changes leave 1 % of the capacity to.
-    for (let i = 0; i < 80; i++) await budget.take('bulk');
-    for (let i = 0; i < 19; i++) await budget.take('change');
+    // Bulk writes also leave the lifecycle reserve (1 %) free, which changes may not use either.
+    for (let i = 0; i < 79; i++) await budget.take('bulk');
+    for (let i = 0; i < 20; i++) await budget.take('change');
     await budget.take('lifecycle');
     expect(clock.elapsed()).toBe(0);
     await budget.take('bulk');
@@ -180,6 +180,9 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     await lifecycle.take('change');
     expect(clock.elapsed()).toBeGreaterThanOrEqual(start + 150_000);
     expect(() => loadConfig({ GRAPH_LIFECYCLE_RESERVE_PERCENT: '51' })).toThrow(/GRAPH_LIFECYCLE_RESERVE_PERCENT/);
+    expect(() => loadConfig({ GRAPH_CHANGE_RESERVE_PERCENT: '30', GRAPH_LIFECYCLE_RESERVE_PERCENT: '30' })).toThrow(
+      /together may reserve at most 50 %/,
+    );
   });
 
   it('keeps one budget per (tenant, app) pair', () => {
