@@ -89,7 +89,7 @@ function bulkLaneSlots(enrolmentsInFlight = 50): number {
 
 /**
  * The write budget of GRAPH_WRITES_PER_WINDOW per 150 s: GRAPH_CHANGE_RESERVE_PERCENT of it left by bulk writes to
- * changes and lifecycle changes, GRAPH_LIFECYCLE_RESERVE_PERCENT left by changes to lifecycle changes.
+ * changes, GRAPH_LIFECYCLE_RESERVE_PERCENT left by both to lifecycle changes.
  */
 export function writeBudgetFromConfig(
   config: Pick<Config, 'GRAPH_WRITES_PER_WINDOW' | 'GRAPH_CHANGE_RESERVE_PERCENT' | 'GRAPH_LIFECYCLE_RESERVE_PERCENT'>,
