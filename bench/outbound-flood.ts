@@ -79,6 +79,8 @@ interface Stack {
 }
 
 function spawnWorker(stack: Stack, flood: Flood, secretsKey: Buffer, env: Record<string, string>) {
+  // The worker's JSON log lines (its own and the Temporal SDK's) and anything else it prints.
+  const log = fs.openSync(path.join(stack.dir, `worker-${flood}.log`), 'a');
   return spawn(process.execPath, [path.join(__dirname, '../src/bin/worker.js')], {
     env: {
       ...process.env,
@@ -91,7 +93,7 @@ function spawnWorker(stack: Stack, flood: Flood, secretsKey: Buffer, env: Record
       LOG_LEVEL: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'ignore', fs.openSync(path.join(stack.dir, `worker-${flood}.log`), 'a')],
+    stdio: ['ignore', log, log],
   });
 }
 

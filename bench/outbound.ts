@@ -295,6 +295,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
 
     // BENCH_WORKER_NODE_ARGS passes flags to the worker's node, e.g. "--cpu-prof".
     const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // The worker's JSON log lines (its own and the Temporal SDK's) and anything else it prints.
+    const workerLog = fs.openSync(path.join(dir, 'worker.log'), 'a');
     const spawnWorker = (writesPerWindow: number, attemptTimeoutMs?: number): ChildProcess =>
       spawn(process.execPath, [...workerNodeArgs, path.join(__dirname, '../src/bin/worker.js')], {
         env: {
@@ -311,7 +313,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
           ...(attemptTimeoutMs ? { OUTBOUND_SYNC_ATTEMPT_TIMEOUT_MS: String(attemptTimeoutMs) } : {}),
           LOG_LEVEL: 'warn',
         },
-        stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'worker.log'), 'a')],
+        stdio: ['ignore', workerLog, workerLog],
       });
     let worker = spawnWorker(1_000_000, ATTEMPT_TIMEOUT_MS);
     stops.unshift(() => stopChild(worker));

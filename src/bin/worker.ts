@@ -2,12 +2,14 @@ import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/knex';
 import { createLogger } from '../logger';
 import { createWorkerProcess, writeBudgetFromConfig } from '../worker';
+import { installTemporalLogging } from '../worker/temporal-logging';
 import { onShutdown } from './shutdown';
 
 /** The worker process: Temporal worker for outbound provisioning, and the outbox relay. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
+  installTemporalLogging(logger.child({ component: 'temporal' }));
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required (make start sets it to the embedded server)');
   const db = createDb({
     url: config.DATABASE_URL,

@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createTestDb, type TestDb } from '../support/db';
+
+/**
+ * The worker process's output as an operator's log pipeline reads it: one JSON object per line on stdout, the Temporal
+ * SDK's own lines included, at the level LOG_LEVEL sets.
+ */
+describe('worker process logs', () => {
+  let t: TestDb;
+  let child: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    t = await createTestDb();
+  });
+  afterAll(async () => {
+    if (child?.exitCode === null) child.kill('SIGKILL');
+    await t?.drop();
+  });
+
+  /** Starts src/bin/worker.ts at `level`; resolves with stdout's and stderr's lines once the worker has started. */
+  function startWorker(level: string): Promise<{ stdout: string[]; stderr: string[] }> {
+    const proc = spawn(process.execPath, [path.join(__dirname, 'support/run-ts.js'), 'src/bin/worker.ts'], {
+      cwd: path.join(__dirname, '../..'),
+      env: {
+        ...process.env,
+        DATABASE_URL: t.url,
+        TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+        TEMPORAL_TASK_QUEUE: `e2e-logs-${Date.now()}`,
+        SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
+        LOG_LEVEL: level,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    const out = { stdout: '', stderr: '' };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the worker did not start:\n${out.stderr}`)), 60_000);
+      proc.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()));
+      proc.stdout!.on('data', (d: Buffer) => {
+        out.stdout += d.toString();
+        // The SDK's lines are buffered up to 100 ms (log forwarding sorts them by time): wait a little past the start.
+        if (out.stdout.includes('"msg":"worker started"')) {
+          setTimeout(() => {
+            clearTimeout(timer);
+            proc.kill('SIGTERM');
+            const lines = (s: string) => s.split('\n').filter(Boolean);
+            resolve({ stdout: lines(out.stdout), stderr: lines(out.stderr) });
+          }, 500);
+        }
+      });
+      proc.once('exit', (code) => {
+        if (!out.stdout.includes('"msg":"worker started"')) {
+          clearTimeout(timer);
+          reject(new Error(`the worker exited (${code}):\n${out.stderr}`));
+        }
+      });
+    });
+  }
+
+  it("writes the Temporal SDK's lines as JSON through the worker's logger, and nothing to stderr", async () => {
+    const { stdout, stderr } = await startWorker('info');
+    expect(stderr).toEqual([]);
+    const entries = stdout.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const running = entries.filter((e) => e.component === 'temporal' && e.msg === 'Worker state changed');
+    // The workflow queue and the two lanes' queues.
+    expect(running.map((e) => e.taskQueue)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^e2e-logs-\d+$/), expect.stringMatching(/-changes$/)]),
+    );
+    expect(running.map((e) => e.taskQueue)).toEqual(expect.arrayContaining([expect.stringMatching(/-lifecycle$/)]));
+    // The lane workers poll activities only, by design: not a warning.
+    expect(entries.filter((e) => Number(e.level) >= 40)).toEqual([]);
+  }, 90_000);
+});
