@@ -9,7 +9,7 @@ import { upsertOutboundSettings } from '../src/db/outbound-settings';
 import { enrolEmployees } from '../src/db/provisioning';
 import { createTenant } from '../src/db/tenants';
 import { stopChild } from '../src/dev/temporal-dev-server';
-import { benchOutboundSettings, createEmployees } from './lib/hr-data';
+import { benchOutboundSettings, changeEmployees, createEmployees } from './lib/hr-data';
 import { percentile } from './lib/load';
 import { startBenchEmulator, startBenchStack } from './lib/stack';
 import { parseNumberOptions } from './lib/args';
@@ -97,31 +97,6 @@ function spawnWorker(stack: Stack, flood: Flood, secretsKey: Buffer, env: Record
   });
 }
 
-/** HR changes the department of `ids` as one commit each, 8 at once. */
-async function changeDepartments(db: Db, tenantId: string, ids: string[], department: string): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let i = next++; i < ids.length; i = next++) {
-        await db.transaction((trx) =>
-          recordEmployeeChange(
-            trx,
-            {
-              tenantId,
-              employeeId: ids[i]!,
-              changedAttributes: ['department'],
-              changes: {},
-              action: 'updated',
-              source: 'scim',
-            },
-            { department },
-          ),
-        );
-      }
-    }),
-  );
-}
-
 /** One flood of `size` writes with a fresh tenant and worker process; returns the changes' figures. */
 async function measureFlood(stack: Stack, flood: Flood, size: number, opts: Options) {
   const { db } = stack;
@@ -158,7 +133,7 @@ async function measureFlood(stack: Stack, flood: Flood, size: number, opts: Opti
     // Each employee of the flood is one write: a create, or the mass update's PATCH.
     let written: () => Promise<number>;
     if (flood === 'updates') {
-      await changeDepartments(db, tenant.id, existing, REORGANISED);
+      await changeEmployees(db, tenant.id, existing, ['department'], { department: REORGANISED });
       written = async () => stack.reorganised.count;
     } else {
       const flooded =

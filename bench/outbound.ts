@@ -8,7 +8,6 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createApp } from '../src/api/app';
-import { recordEmployeeChange } from '../src/db/changes';
 import type { Db } from '../src/db/knex';
 import { upsertOutboundSettings } from '../src/db/outbound-settings';
 import { enrolEmployees } from '../src/db/provisioning';
@@ -18,7 +17,7 @@ import { stopChild } from '../src/dev/temporal-dev-server';
 import type { RequestLogEntry } from '../src/emulator';
 import { silentLogger } from '../src/logger';
 import { cpuByComponent, cpuDelta, formatCpuPerUnit } from './lib/cpu';
-import { benchOutboundSettings, createEmployees } from './lib/hr-data';
+import { benchOutboundSettings, changeEmployees, createEmployees } from './lib/hr-data';
 import { JsonClient, percentile } from './lib/load';
 import { startBenchEmulator, startBenchStack } from './lib/stack';
 import { parseNumberOptions } from './lib/args';
@@ -138,30 +137,6 @@ async function timersFired(phaseEnd: number): Promise<void> {
 async function undeliveredCount(db: Db): Promise<number> {
   const [{ n }] = await db('outbox').whereNull('delivered_at').count<Array<{ n: number }>>({ n: '*' });
   return Number(n);
-}
-
-async function updateEmployees(db: Db, tenantId: string, ids: string[], jobTitle: string): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let i = next++; i < ids.length; i = next++) {
-        await db.transaction(async (trx) => {
-          await recordEmployeeChange(
-            trx,
-            {
-              tenantId,
-              employeeId: ids[i]!,
-              changedAttributes: ['jobTitle'],
-              changes: {},
-              action: 'updated',
-              source: 'scim',
-            },
-            { job_title: jobTitle },
-          );
-        });
-      }
-    }),
-  );
 }
 
 /** A SCIM PATCH of the department (a watched attribute), as Entra ID's provisioning service would send it. */
@@ -378,7 +353,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     console.log(`unthrottled: ${n} updates…`);
     observer.reset();
     t0 = Date.now();
-    await updateEmployees(db, tenant.id, ids, 'Senior Engineer');
+    await changeEmployees(db, tenant.id, ids, ['jobTitle'], { job_title: 'Senior Engineer' });
     await waitFor('updates', async () => (await syncedCount(db, tenant.id)) === population);
     const updateSeconds = (Date.now() - t0) / 1000;
     const perUpdate = observer.requests / n;
@@ -387,27 +362,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     // A watched attribute changes but Entra's user stays the same (active and offboarding both mean enabled).
     observer.reset();
     const noopSince = new Date();
-    let nextId = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        for (let i = nextId++; i < ids.length; i = nextId++) {
-          await db.transaction((trx) =>
-            recordEmployeeChange(
-              trx,
-              {
-                tenantId: tenant.id,
-                employeeId: ids[i]!,
-                changedAttributes: ['lifecycleStatus'],
-                changes: {},
-                action: 'updated',
-                source: 'scim',
-              },
-              { lifecycle_status: 'offboarding' },
-            ),
-          );
-        }
-      }),
-    );
+    await changeEmployees(db, tenant.id, ids, ['lifecycleStatus'], { lifecycle_status: 'offboarding' });
     await waitFor('no-op syncs', async () => (await syncedCount(db, tenant.id, { since: noopSince })) >= n);
     const perNoop = observer.requests / n;
 
@@ -448,7 +403,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
       const more = await createEmployees(db, tenant.id, DOMAIN, 'throttled', n);
       const throttledSynced = () => syncedCount(db, tenant.id, { prefix: 'throttled' });
       await waitFor('throttled creates', async () => (await throttledSynced()) === n);
-      await updateEmployees(db, tenant.id, more, 'Principal Engineer');
+      await changeEmployees(db, tenant.id, more, ['jobTitle'], { job_title: 'Principal Engineer' });
       await waitFor('throttled updates', async () => (await throttledSynced()) === n);
       throttledSeconds = (Date.now() - t0) / 1000;
       const sentThrottled = await meanwhile.stop();

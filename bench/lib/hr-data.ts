@@ -61,6 +61,40 @@ export async function createEmployees(
   return ids;
 }
 
+/**
+ * HR changes `ids` the way the SCIM server commits a change (row + audit + outbox in one transaction), one commit per
+ * employee, 8 writers at once: the HR attributes `changed` get the column values `columns`.
+ */
+export async function changeEmployees(
+  db: Db,
+  tenantId: string,
+  ids: string[],
+  changed: string[],
+  columns: Record<string, unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = next++; i < ids.length; i = next++) {
+        await db.transaction((trx) =>
+          recordEmployeeChange(
+            trx,
+            {
+              tenantId,
+              employeeId: ids[i]!,
+              changedAttributes: changed,
+              changes: {},
+              action: 'updated',
+              source: 'scim',
+            },
+            columns,
+          ),
+        );
+      }
+    }),
+  );
+}
+
 /** Outbound settings of the bench's HR tenant: the bench app at the emulator, the default mapping, switched off. */
 export function benchOutboundSettings(emulatorUrl: string) {
   return {
