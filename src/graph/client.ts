@@ -81,9 +81,22 @@ const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 const READING_POSTS = /\/directoryObjects\/getAvailableExtensionProperties(?:\?|$)/;
 
 /**
- * Counts requests and makes writes wait for the tenant's write budget. Sits where the SDK's RetryHandler would:
- * we leave that handler out, because Temporal retries failed activities (honouring Retry-After) and a hidden
- * in-process retry would hold an activity slot and double-count writes.
+ * Graph's `x-ms-throttle-priority` per lane (graph.md §10): should Graph throttle the app anyway (say several worker
+ * processes share its quota), it throttles low-priority requests first and high-priority ones last. It does not change
+ * the limits. A change goes without the header: normal.
+ */
+const THROTTLE_PRIORITY: Record<WriteKind, string | undefined> = { lifecycle: 'high', change: undefined, bulk: 'low' };
+
+function setHeader(context: Context, name: string, value: string): void {
+  const options = (context.options ??= {});
+  if (options.headers instanceof Headers) options.headers.set(name, value);
+  else options.headers = { ...(options.headers as Record<string, string> | undefined), [name]: value };
+}
+
+/**
+ * Counts requests, makes writes wait for the tenant's write budget and tells Graph each request's priority. Sits where
+ * the SDK's RetryHandler would: we leave that handler out, because Temporal retries failed activities (honouring
+ * Retry-After) and a hidden in-process retry would hold an activity slot and double-count writes.
  */
 class BudgetMiddleware implements Middleware {
   private next?: Middleware;
@@ -98,6 +111,8 @@ class BudgetMiddleware implements Middleware {
     if (tally) {
       tally.requests++;
       if (isWrite) tally.writes++;
+      const priority = THROTTLE_PRIORITY[tally.writeKind];
+      if (priority) setHeader(context, 'x-ms-throttle-priority', priority);
     }
     await this.next!.execute(context);
   }

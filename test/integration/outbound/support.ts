@@ -30,7 +30,9 @@ export interface TestEmulator {
   /** The emulator's users of our tenant. */
   users(): Promise<Array<Record<string, unknown>>>;
   /** Graph requests answered, without the identity endpoints. */
-  requests(): Promise<Array<{ method: string; url: string; body: unknown; status: number }>>;
+  requests(): Promise<
+    Array<{ method: string; url: string; headers: Record<string, string>; body: unknown; status: number }>
+  >;
   stop(): Promise<void>;
 }
 
@@ -124,7 +126,16 @@ export async function startTestEmulator(opts: { throttling?: boolean } = {}): Pr
       return r.text
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as { method: string; url: string; body: unknown; status: number })
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              method: string;
+              url: string;
+              headers: Record<string, string>;
+              body: unknown;
+              status: number;
+            },
+        )
         .filter((e) => e.url.includes('/v1.0/'));
     },
     async stop() {

@@ -137,6 +137,33 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     expect(kinds).toEqual(['bulk', 'change', 'bulk', 'lifecycle']);
   });
 
+  it("tells Graph each lane's priority: a first sync low, an HR change normal, a leaver's disable high", async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `throttle.priority@${VERIFIED}` });
+    const run = (lane: 'bulk' | 'change' | 'lifecycle', changedAttributes: string[]) =>
+      new MockActivityEnvironment().run(activities.syncEmployeeToEntra, {
+        tenantId,
+        employeeId: e.id,
+        changedAttributes,
+        reconcile: false,
+        lane,
+      });
+    await run('bulk', ['userName']);
+    await updateEmployee(t.db, tenantId, e.id, { job_title: 'Lead' });
+    await run('change', ['jobTitle']);
+    await updateEmployee(t.db, tenantId, e.id, { lifecycle_status: 'terminated' });
+    await run('lifecycle', ['lifecycleStatus']);
+    const requests = await em.requests();
+    const priority = (r: { headers: Record<string, string> }) => r.headers['x-ms-throttle-priority'] ?? 'normal';
+    expect(requests.filter((r) => r.method !== 'GET').map((r) => [r.method, priority(r)])).toEqual([
+      ['POST', 'low'],
+      ['PATCH', 'normal'],
+      ['PATCH', 'high'],
+    ]);
+    // The first sync's reads (the lookup by user principal name, the domain check) are bulk too.
+    expect(requests.filter((r) => r.method === 'GET').map(priority)).toContain('low');
+  });
+
   it('creates the account with the mapped properties, a one-time password, and stores the object id', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const e = await createEmployee(t.db, tenantId, {
