@@ -1,4 +1,4 @@
-import { activityInfo, cancellationSignal } from '@temporalio/activity';
+import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import type { Db } from '../db/knex';
 import { loadSyncInputs, recordFailure, recordObjectId, recordState, recordSynced } from '../db/provisioning';
 import { countGraphRequests, currentTally } from '../graph/client';
@@ -42,6 +42,28 @@ function activityCancellation(): AbortSignal | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Heartbeats while a sync takes longer than `afterMs` (it waits for the write budget): only through a heartbeat does
+ * the worker hear that the workflow called the sync off (a leaver's disable supersedes it) and abort the wait. Quick
+ * syncs send none. The worker throttles the heartbeats it sends (SYNC_HEARTBEAT_THROTTLE). Returns the stop.
+ */
+function heartbeatWhileSlow(afterMs = 1_000): () => void {
+  try {
+    activityInfo();
+  } catch {
+    return () => undefined; // not in an activity (the preview)
+  }
+  let every: NodeJS.Timeout | undefined;
+  const first = setTimeout(() => {
+    heartbeat();
+    every = setInterval(() => heartbeat(), afterMs);
+  }, afterMs);
+  return () => {
+    clearTimeout(first);
+    clearInterval(every);
+  };
 }
 
 /**
@@ -205,11 +227,14 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Create or update the employee's Entra account from the employee's current row. */
     async syncEmployeeToEntra(req: SyncRequest): Promise<SyncResult> {
+      const stopHeartbeats = heartbeatWhileSlow();
       try {
         return (await countGraphRequests(() => sync(req), writeKindOf(req), activityCancellation())).result;
       } catch (err) {
         if (err instanceof ProvisioningError) throw toApplicationFailure(err);
         throw err;
+      } finally {
+        stopHeartbeats();
       }
     },
 

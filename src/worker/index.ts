@@ -76,6 +76,12 @@ export const CHANGE_LANE_SLOTS = 50;
 export const LIFECYCLE_LANE_SLOTS = 10;
 
 /**
+ * How often a sync waiting for the write budget tells the server it is alive, and so learns that its workflow called
+ * it off (SDK default without a heartbeat timeout: 30 s). Only syncs waiting longer than a second heartbeat.
+ */
+export const SYNC_HEARTBEAT_THROTTLE = '2 seconds';
+
+/**
  * Sync attempts the bulk lane runs at once: the enrolment window (default 50), which the relay fills, and 16 more, as
  * the single pool had before the lanes. The server hands a workflow task's new bulk sync straight back to its worker
  * (eager execution) only while that worker has a free slot, and the relay starts the next enrolment once a sync has
@@ -95,7 +101,8 @@ export function writeBudgetFromConfig(
   config: Pick<Config, 'GRAPH_WRITES_PER_WINDOW' | 'GRAPH_CHANGE_RESERVE_PERCENT' | 'GRAPH_LIFECYCLE_RESERVE_PERCENT'>,
 ): Omit<WriteBudgetOptions, 'now' | 'sleep'> {
   const capacity = config.GRAPH_WRITES_PER_WINDOW;
-  const share = (percent: number) => Math.floor((capacity * percent) / 100);
+  // A reserve asked for is at least one write, also under a small GRAPH_WRITES_PER_WINDOW.
+  const share = (percent: number) => (percent > 0 ? Math.max(1, Math.floor((capacity * percent) / 100)) : 0);
   return {
     capacity,
     windowMs: DEFAULT_WRITE_BUDGET.windowMs,
@@ -155,6 +162,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
       : { workflowsPath: require.resolve('../workflows') }),
     activities,
     maxConcurrentActivityTaskExecutions: bulkLaneSlots(deps.enrolmentsInFlight),
+    defaultHeartbeatThrottleInterval: SYNC_HEARTBEAT_THROTTLE,
   });
   const laneWorker = (lane: SyncLane, slots: number) =>
     Worker.create({
@@ -163,6 +171,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
       taskQueue: laneTaskQueue(deps.taskQueue, lane),
       activities,
       maxConcurrentActivityTaskExecutions: slots,
+      defaultHeartbeatThrottleInterval: SYNC_HEARTBEAT_THROTTLE,
     });
   const laneWorkers = {
     lifecycle: await laneWorker('lifecycle', LIFECYCLE_LANE_SLOTS),

@@ -5,11 +5,14 @@
  * workflow in BLOCKED until an admin retries or the data changes again.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
+  isCancellation,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -83,6 +86,10 @@ function syncActivity(timeoutMs: number | undefined, taskQueue?: string) {
   return proxyActivities<Pick<Activities, 'syncEmployeeToEntra'>>({
     ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: timeoutMs ?? '2 minutes',
+    // A sync called off for a more urgent one (a leaver's, see `supersede`) ends before the next starts: never two
+    // syncs of one employee at once. Not started yet, it is removed from its queue at once; waiting for the write
+    // budget, it hears of it through its heartbeat and leaves without writing.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
       initialInterval: '1 second',
       backoffCoefficient: 2,
@@ -125,6 +132,8 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
   };
   let syncsThisRun = 0;
   let mirroredState: ProvisioningState | undefined;
+  /** A sync of an account in Entra outside the lifecycle lane, while it runs: a lifecycle change calls it off. */
+  let supersedable: { scope: CancellationScope; superseded: boolean } | undefined;
 
   const needsSync = (): boolean => s.enrolled && !s.blocked && (s.forceSync || s.pendingWatched);
 
@@ -150,6 +159,12 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
     }
     // New data may be the fix: a blocked employee tries again on any change after the failure.
     if (s.blocked && change.version > s.blocked.atVersion) unblock();
+    // A leaver must not wait for this employee's place in a mass update: call that sync off and run one in the
+    // lifecycle lane with everything pending.
+    if (supersedable && watched && change.changedAttributes.some((a) => LIFECYCLE_ATTRIBUTES.includes(a))) {
+      supersedable.superseded = true;
+      supersedable.scope.cancel();
+    }
   });
 
   setHandler(enrolSignal, () => {
@@ -267,15 +282,30 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
     s.pendingWatched = false;
     s.forceSync = false;
     const lane = laneOf(s.entraObjectId, inFlight);
+    const request = {
+      tenantId,
+      employeeId,
+      changedAttributes: inFlight.attributes,
+      reconcile: inFlight.force,
+      lane,
+      ...(s.signInAfter !== undefined ? { signInAfter: s.signInAfter } : {}),
+    };
+    /** Puts the in-flight changes back: nothing was synced. */
+    const requeue = (): void => {
+      s.pendingAttributes = [
+        ...inFlight.attributes,
+        ...s.pendingAttributes.filter((a) => !inFlight.attributes.includes(a)),
+      ];
+      s.pendingWatched ||= inFlight.watched;
+      s.forceSync ||= inFlight.force;
+    };
+    // Only a sync of an account already in Entra can be superseded: a first sync stays bulk whatever changed. No
+    // scope otherwise (each costs the workflow a few promises; an initial push has thousands of first syncs).
+    const scope = lane !== 'lifecycle' && s.entraObjectId !== undefined ? new CancellationScope() : undefined;
+    const thisSync = scope && { scope, superseded: false };
+    supersedable = thisSync;
     try {
-      const result = await syncIn[lane]({
-        tenantId,
-        employeeId,
-        changedAttributes: inFlight.attributes,
-        reconcile: inFlight.force,
-        lane,
-        ...(s.signInAfter !== undefined ? { signInAfter: s.signInAfter } : {}),
-      });
+      const result = await (scope ? scope.run(() => syncIn[lane](request)) : syncIn[lane](request));
       s.signInAfter = undefined;
       s.entraObjectId = result.entraObjectId;
       s.syncedVersion = Math.max(s.syncedVersion ?? 0, result.syncedVersion);
@@ -289,9 +319,13 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       const recording = transition(needsSync() ? 'PENDING' : 'SYNCED');
       if (recording) await recording;
     } catch (err) {
+      if (thisSync?.superseded && isCancellation(err) && !CancellationScope.current().consideredCancelled) {
+        requeue();
+        continue;
+      }
       // Cancellation and workflow bugs propagate; every activity failure parks the employee instead of ending
       // the workflow (with unlimited retries only classified, non-retryable failures normally get here).
-      if (!(err instanceof ActivityFailure)) throw err;
+      if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
       const failure =
         err.cause instanceof ApplicationFailure
           ? err.cause
@@ -301,12 +335,7 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
             });
       syncsThisRun++;
       // Nothing was synced: the in-flight changes are still pending.
-      s.pendingAttributes = [
-        ...inFlight.attributes,
-        ...s.pendingAttributes.filter((a) => !inFlight.attributes.includes(a)),
-      ];
-      s.pendingWatched ||= inFlight.watched;
-      s.forceSync ||= inFlight.force;
+      requeue();
       const readVersion = versionFromDetails(failure.details) ?? s.desiredVersion;
       if (s.desiredVersion > readVersion) {
         // The row changed after the failing attempt read it: the change may be the fix, so try again. The
@@ -323,6 +352,8 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       };
       mirroredState = undefined; // always refresh details: the reason may differ from the last block
       await transition('BLOCKED');
+    } finally {
+      supersedable = undefined;
     }
   }
 }

@@ -145,9 +145,9 @@ export interface SyncResult {
 }
 
 /**
- * Which of the worker's three lanes a sync runs in, most urgent first. `lifecycle`: HR changed whether an account
- * already in Entra should be enabled (a leaver, a return from leave; see LIFECYCLE_ATTRIBUTES): access must follow at
- * once, even during a mass update. `change`: any other HR change of an account already in Entra, which HR is waiting
+ * Which of the worker's three lanes a sync runs in, most urgent first. `lifecycle`: HR changed the lifecycle of an
+ * account already in Entra, which decides whether it is enabled (a leaver, a return from leave; see
+ * LIFECYCLE_ATTRIBUTES): access must follow at once, even during a mass update. `change`: any other HR change of an account already in Entra, which HR is waiting
  * for (a department change must not queue behind a thousand new hires). `bulk`: enrolments (the initial push,
  * re-enrolments) and first syncs, which create or adopt an account. Each lane but bulk runs on its own activity task
  * queue with its own slots, and each leaves part of Graph's write budget to the lanes above it (WriteBudget).
@@ -158,7 +158,7 @@ export type SyncLane = (typeof SYNC_LANES)[number];
 /**
  * HR attributes that decide whether the Entra account is enabled (the lifecycle → accountEnabled table): a sync with
  * one of them changed runs in the lifecycle lane. Names only: the workflow never sees the values, so a return from
- * leave is as urgent as a leaver.
+ * leave is as urgent as a leaver, and so is a change that leaves the account as it was (active → offboarding).
  */
 export const LIFECYCLE_ATTRIBUTES: readonly string[] = ['active', 'lifecycleStatus'];
 

@@ -531,4 +531,39 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       await recordHistory('after-continue-as-new', latest);
     });
   });
+
+  // Last on purpose: after an activity was cancelled before any worker started it, this test server (1.40.0) stops
+  // skipping time, and the Retry-After test above, run after it, waited forever. Not examined further.
+  it("calls off an HR change's sync still queued when the employee leaves, and syncs both in the lifecycle lane", async () => {
+    const { tenantId, employeeId } = ids();
+    const fake = fakeActivities((call) => ({ syncedVersion: [1, 3][call - 1], entraObjectId: 'obj-leaver' }));
+    // No worker polls the change lane: its syncs stay queued, as behind a mass update at Graph's limits.
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, ['lifecycle']);
+    await worker.runUntil(async () => {
+      const handle = await signalWithStart(
+        taskQueue,
+        { tenantId, employeeId },
+        employeeChangedSignal,
+        change(1, ['id']),
+      );
+      await eventually(async () => (await statusOf(handle)).syncCount === 1);
+      await handle.signal(employeeChangedSignal, change(2, ['department']));
+      const scheduled = async () =>
+        (await handle.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes).length;
+      await eventually(async () => (await scheduled()) === 2);
+      await handle.signal(employeeChangedSignal, change(3, ['active', 'lifecycleStatus']));
+      const status = await eventually(async () => {
+        const st = await statusOf(handle);
+        return st.state === 'SYNCED' && st;
+      });
+      expect(status).toMatchObject({ syncedVersion: 3, syncCount: 2 });
+      const events = (await handle.fetchHistory()).events!;
+      expect(events.filter((e) => e.activityTaskCanceledEventAttributes)).toHaveLength(1);
+      await recordHistory('superseded-by-leaver', handle);
+    });
+    expect(fake.syncs.map((x) => [x.req.lane, [...x.req.changedAttributes].sort()])).toEqual([
+      ['bulk', ['id']],
+      ['lifecycle', ['active', 'department', 'lifecycleStatus']],
+    ]);
+  });
 });

@@ -180,6 +180,14 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     await lifecycle.take('change');
     expect(clock.elapsed()).toBeGreaterThanOrEqual(start + 150_000);
     expect(() => loadConfig({ GRAPH_LIFECYCLE_RESERVE_PERCENT: '51' })).toThrow(/GRAPH_LIFECYCLE_RESERVE_PERCENT/);
+    // A small budget still keeps one write of each window for leavers; 0 % means none.
+    expect(writeBudgetFromConfig(loadConfig({ GRAPH_WRITES_PER_WINDOW: '60' }))).toMatchObject({
+      reservedForChanges: 3,
+      reservedForLifecycle: 1,
+    });
+    expect(
+      writeBudgetFromConfig(loadConfig({ GRAPH_WRITES_PER_WINDOW: '60', GRAPH_LIFECYCLE_RESERVE_PERCENT: '0' })),
+    ).toMatchObject({ reservedForLifecycle: 0 });
     expect(() => loadConfig({ GRAPH_CHANGE_RESERVE_PERCENT: '30', GRAPH_LIFECYCLE_RESERVE_PERCENT: '30' })).toThrow(
       /together may reserve at most 50 %/,
     );

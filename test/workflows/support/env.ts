@@ -49,7 +49,12 @@ const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noo
  * A worker for one test, polling every queue the worker process polls: the task queue (workflows, bulk syncs) and the
  * lifecycle and change lanes' (`<taskQueue>-lifecycle`, `<taskQueue>-changes`). `worker.runUntil` runs them all.
  */
-export async function createTestWorker(env: TestWorkflowEnvironment, activities: Activities) {
+export async function createTestWorker(
+  env: TestWorkflowEnvironment,
+  activities: Activities,
+  /** The lanes polled besides bulk; leave one out to keep its syncs queued, as behind a mass update. */
+  lanes: ReadonlyArray<'lifecycle' | 'change'> = ['lifecycle', 'change'],
+) {
   const taskQueue = `tq-${randomUUID()}`;
   const main = await Worker.create({
     connection: env.nativeConnection,
@@ -57,14 +62,14 @@ export async function createTestWorker(env: TestWorkflowEnvironment, activities:
     workflowBundle: await workflowBundle(),
     activities,
   });
-  const [lifecycle, changes] = await Promise.all(
-    (['lifecycle', 'change'] as const).map((lane) =>
+  const laneWorkers = await Promise.all(
+    lanes.map((lane) =>
       Worker.create({ connection: env.nativeConnection, taskQueue: laneTaskQueue(taskQueue, lane), activities }),
     ),
   );
   const worker = {
     runUntil: <R>(fn: () => Promise<R>): Promise<R> =>
-      main.runUntil(() => lifecycle!.runUntil(() => changes!.runUntil(fn))),
+      main.runUntil(laneWorkers.reduce((inner, w) => () => w.runUntil(inner), fn)),
   };
   return { worker, taskQueue };
 }
