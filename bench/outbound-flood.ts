@@ -25,7 +25,8 @@ import { runAsScript } from './lib/main';
  * - new hires (`--hires`: employees committed as SCIM commits them, each a first sync that creates an account), HR
  *   changing a department meanwhile;
  * - a mass update (`--updates`: the department of that many accounts already in Entra changes at once, a
- *   reorganisation), employees leaving meanwhile (each a disable, the lifecycle lane). The leavers get 5 % of the
+ *   reorganisation), employees leaving meanwhile whose own new department still waits (each a disable, the
+ *   lifecycle lane, which calls the waiting sync off). The leavers get 5 % of the
  *   scaled-down budget (`GRAPH_LIFECYCLE_RESERVE_PERCENT`, default 1 % = 30 of Graph's 3,000), so their 15 fit the
  *   window as the 15 department changes fit the changes' 5 % in the other floods.
  * Before the worker kept room for changes they waited for the window like the flood (~130 s).
@@ -133,7 +134,8 @@ async function measureFlood(stack: Stack, flood: Flood, size: number, opts: Opti
     // Each employee of the flood is one write: a create, or the mass update's PATCH.
     let written: () => Promise<number>;
     if (flood === 'updates') {
-      await changeEmployees(db, tenant.id, existing, ['department'], { department: REORGANISED });
+      // The leavers-to-be are part of it, last: their own new department is among the writes left waiting.
+      await changeEmployees(db, tenant.id, [...existing, ...changed], ['department'], { department: REORGANISED });
       written = async () => stack.reorganised.count;
     } else {
       const flooded =
