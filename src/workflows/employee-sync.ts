@@ -86,7 +86,7 @@ function syncActivity(timeoutMs: number | undefined, taskQueue?: string) {
   return proxyActivities<Pick<Activities, 'syncEmployeeToEntra'>>({
     ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: timeoutMs ?? '2 minutes',
-    // A sync called off for a more urgent one (a leaver's, see `supersede`) ends before the next starts: never two
+    // A sync called off for a more urgent one (a leaver's, see `supersedable`) ends before the next starts: never two
     // syncs of one employee at once. Not started yet, it is removed from its queue at once; waiting for the write
     // budget, it hears of it through its heartbeat and leaves without writing.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -123,7 +123,8 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
   const s: CarriedState = input.carried ? { ...input.carried } : initialState();
   const debounceMs = input.debounceMs ?? 0;
   // Changing the queue of a scheduled activity does not break replay (Core matches activity id and type only; the
-  // recorded histories, all scheduled on the workflow's queue, replay in test/workflows/replay.test.ts).
+  // recorded histories, most scheduled on the workflow's queue before the lanes, replay in
+  // test/workflows/replay.test.ts).
   const queueOf = (lane: SyncLane) => laneTaskQueue(workflowInfo().taskQueue, lane);
   const syncIn: Record<SyncLane, ReturnType<typeof syncActivity>> = {
     lifecycle: syncActivity(input.activityTimeoutMs, queueOf('lifecycle')),
@@ -301,11 +302,13 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
     };
     // Only a sync of an account already in Entra can be superseded: a first sync stays bulk whatever changed. No
     // scope otherwise (each costs the workflow a few promises; an initial push has thousands of first syncs).
-    const scope = lane !== 'lifecycle' && s.entraObjectId !== undefined ? new CancellationScope() : undefined;
-    const thisSync = scope && { scope, superseded: false };
-    supersedable = thisSync;
+    supersedable =
+      lane !== 'lifecycle' && s.entraObjectId !== undefined
+        ? { scope: new CancellationScope(), superseded: false }
+        : undefined;
+    const run = () => syncIn[lane](request);
     try {
-      const result = await (scope ? scope.run(() => syncIn[lane](request)) : syncIn[lane](request));
+      const result = await (supersedable ? supersedable.scope.run(run) : run());
       s.signInAfter = undefined;
       s.entraObjectId = result.entraObjectId;
       s.syncedVersion = Math.max(s.syncedVersion ?? 0, result.syncedVersion);
@@ -319,7 +322,7 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       const recording = transition(needsSync() ? 'PENDING' : 'SYNCED');
       if (recording) await recording;
     } catch (err) {
-      if (thisSync?.superseded && isCancellation(err) && !CancellationScope.current().consideredCancelled) {
+      if (supersedable?.superseded && isCancellation(err) && !CancellationScope.current().consideredCancelled) {
         requeue();
         continue;
       }
@@ -360,9 +363,9 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
 
 /**
  * Bulk: a sync that will create or adopt the account (no Entra object id yet: a new hire, an enrolment) or that only
- * reconciles it (an enrolment or a retry of one, nothing changed in HR). Lifecycle: HR changed whether an account
- * already in Entra is enabled (with or without other changes). Change: any other HR change of such an account. A
- * blocked sync's retry keeps the lane of what it retries.
+ * reconciles it (an enrolment or a retry of one, nothing changed in HR). Lifecycle: HR changed the lifecycle of an
+ * account already in Entra (LIFECYCLE_ATTRIBUTES, with or without other changes). Change: any other HR change of
+ * such an account. A blocked sync's retry keeps the lane of what it retries.
  */
 function laneOf(entraObjectId: string | undefined, sync: { attributes: string[]; force: boolean }): SyncLane {
   if (entraObjectId === undefined) return 'bulk';
