@@ -16,10 +16,25 @@ const PINO_LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn'
  */
 const EXPECTED_WARNINGS = new Set(['No workflows registered, not polling for workflow tasks']);
 
+/**
+ * webpack's report of a successful workflow bundle build (every module path, many lines in one message): debug
+ * detail. The SDK follows it with "Workflow bundle created" and the size at INFO; a failed build's report is an ERROR
+ * and stays one.
+ */
+const isBundleReport = (level: LogLevel, message: string): boolean =>
+  level === 'INFO' && message.startsWith('asset workflow-bundle');
+
+/** The pino level of an SDK message: its own, except for the expected chatter above, which is debug. */
+function pinoLevelOf(level: LogLevel, message: string): (typeof PINO_LEVELS)[LogLevel] {
+  if (level === 'WARN' && EXPECTED_WARNINGS.has(message)) return 'debug';
+  if (isBundleReport(level, message)) return 'debug';
+  return PINO_LEVELS[level];
+}
+
 /** Adapts `logger` to the SDK's Logger interface. */
 export function sdkLogger(logger: Logger): SdkLogger {
   const log = (level: LogLevel, message: string, meta?: LogMetadata): void => {
-    const pinoLevel = level === 'WARN' && EXPECTED_WARNINGS.has(message) ? 'debug' : PINO_LEVELS[level];
+    const pinoLevel = pinoLevelOf(level, message);
     if (!logger.isLevelEnabled(pinoLevel)) return;
     logger[pinoLevel](fields(meta), message);
   };

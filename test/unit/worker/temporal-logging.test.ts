@@ -60,4 +60,23 @@ describe("the Temporal SDK's logs through the worker's logger", () => {
     });
     expect(atDebug.lines).toEqual([expect.objectContaining({ level: 20, taskQueue: 'entra-sync-changes' })]);
   });
+
+  it("writes webpack's report of the workflow bundle at debug, keeping the bundle's size line at info", () => {
+    const report =
+      'asset workflow-bundle-a5f6d48adc861ed4f0b4.js 1.62 MiB [emitted] [immutable] (name: main)\n' +
+      'modules by path ./node_modules/@temporalio/ 388 KiB\nwebpack 5.112.2 compiled successfully in 615 ms';
+    const atInfo = capturingLogger('info');
+    sdkLogger(atInfo.logger).info(report, { sdkComponent: 'worker' });
+    sdkLogger(atInfo.logger).info('Workflow bundle created', { sdkComponent: 'worker', size: '1.62MB' });
+    expect(atInfo.lines.map((l) => l.msg)).toEqual(['Workflow bundle created']);
+    const atDebug = capturingLogger('debug');
+    sdkLogger(atDebug.logger).info(report, { sdkComponent: 'worker' });
+    expect(atDebug.lines).toEqual([expect.objectContaining({ level: 20, msg: report })]);
+  });
+
+  it("keeps a failed bundle build's report an error", () => {
+    const { logger, lines } = capturingLogger('warn');
+    sdkLogger(logger).error('asset workflow-bundle-1.js 1 MiB\nERROR in ./src/workflows/index.ts', {});
+    expect(lines).toEqual([expect.objectContaining({ level: 50 })]);
+  });
 });
