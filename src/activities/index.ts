@@ -14,7 +14,8 @@ import {
   type SyncRequest,
   type SyncResult,
 } from '../workflows/messages';
-import { planSync } from './sync-plan';
+import type { EntraDirectory } from '../graph/directory';
+import { disableWhileBlocked, planSync, type PlanInput } from './sync-plan';
 
 export interface ActivityDeps {
   db: Db;
@@ -101,10 +102,13 @@ export function createActivities(deps: ActivityDeps) {
       version: employee.version,
       changedAttributes: req.changedAttributes,
     });
+    // Known once signed in: a blocked sync still disables a leaver's account through it.
+    let signedIn: EntraDirectory | undefined;
     try {
       const { settings, directory } = await deps.graph.forTenant(tenantId, inputs.settings ?? null, {
         signInAfter: req.signInAfter,
       });
+      signedIn = directory;
       const manager = settings.setManager && employee.managerId ? inputs.manager : undefined;
       const managerObjectId = manager?.entraObjectId ?? null;
       const planInput = {
@@ -209,19 +213,57 @@ export function createActivities(deps: ActivityDeps) {
         }).catch((recordErr: unknown) => log.warn({ err: recordErr }, 'could not record the unexpected error'));
         throw err;
       }
+      const failure =
+        !err.retryable && signedIn
+          ? await disableLeaverWhileBlocked(signedIn, { ...inputs, storedObjectId: inputs.entraObjectId }, err, log)
+          : err;
       await recordFailure(db, tenantId, employeeId, {
-        blocked: !err.retryable,
-        reason: err.message,
-        errorType: err.type,
-        graphCode: err.info.graphCode,
-        requestId: err.info.requestId,
+        blocked: !failure.retryable,
+        reason: failure.message,
+        errorType: failure.type,
+        graphCode: failure.info.graphCode,
+        requestId: failure.info.requestId,
       });
-      log[err.retryable ? 'warn' : 'error'](
-        { errorType: err.type, graphCode: err.info.graphCode, requestId: err.info.requestId },
-        err.message,
+      // A block a person fixes (HR data, settings, a grant) is expected, not a fault of the worker: warn. Only a Graph
+      // failure nobody classified is an error.
+      log[failure.type === ErrorTypes.UnknownGraphError ? 'error' : 'warn'](
+        { errorType: failure.type, graphCode: failure.info.graphCode, requestId: failure.info.requestId },
+        failure.message,
       );
-      throw toApplicationFailure(err, employee.version);
+      throw toApplicationFailure(failure, employee.version);
     }
+  }
+
+  /**
+   * The block `block`, after disabling a leaver's account on its own when the block allows it (disableWhileBlocked);
+   * its reason then says so. If that write cannot be made now (throttled, Graph down), the attempt fails retryably
+   * with that failure instead, so Temporal tries the disable again rather than parking an enabled leaver.
+   */
+  async function disableLeaverWhileBlocked(
+    directory: EntraDirectory,
+    input: Pick<PlanInput, 'employee' | 'storedObjectId' | 'snapshot'>,
+    block: ProvisioningError,
+    log: Logger,
+  ): Promise<ProvisioningError> {
+    const step = disableWhileBlocked(input);
+    if (!step) return block;
+    try {
+      await directory.updateUser(step.objectId, step.patch);
+    } catch (err) {
+      if (err instanceof ProvisioningError && err.retryable) return err;
+      log.warn(
+        { err, entraObjectId: step.objectId },
+        "could not disable the leaver's account while the sync is blocked",
+      );
+      const why = err instanceof Error ? err.message : String(err);
+      return new ProvisioningError(block.type, `${block.message} Disabling the account failed too: ${why}`, block.info);
+    }
+    log.info({ entraObjectId: step.objectId }, "leaver's account disabled although the rest of the sync is blocked");
+    return new ProvisioningError(
+      block.type,
+      `${block.message} Meanwhile the account was disabled in Entra ID, as the lifecycle "${input.employee.lifecycleStatus}" requires.`,
+      block.info,
+    );
   }
 
   return {

@@ -3,6 +3,7 @@ import type { SyncedSnapshot } from '../db/provisioning';
 import type { EntraDirectory, EntraUser, ExtensionDefinition } from '../graph/directory';
 import { ProvisioningError } from '../graph/errors';
 import {
+  accountEnabledFor,
   buildDesiredUser,
   createBody,
   diffUser,
@@ -173,9 +174,23 @@ async function checkDomain(input: PlanInput): Promise<void> {
   if (!verified.includes(domain)) {
     throw new ProvisioningError(
       ErrorTypes.DomainNotVerified,
-      `The email domain "${domain || '(none)'}" of the username is not a verified domain of the Entra tenant (verified: ${verified.join(', ') || 'none'}). Fix: correct the employee's email in the HR system, or add and verify the domain in Entra ID, then retry.`,
+      `The domain "${domain || '(none)'}" of the username (which becomes the userPrincipalName) is not a verified domain of the Entra tenant (verified: ${verified.join(', ') || 'none'}). Fix: correct the employee's username in the HR system (SCIM userName; the change syncs by itself), or add and verify the domain in Entra ID, then retry.`,
     );
   }
+}
+
+/**
+ * The one write a blocked sync still makes: the account of an employee who left (a lifecycle without an enabled
+ * account) is disabled even when the rest of the sync waits for a person — a username in an unverified domain or taken
+ * in Entra, a property Entra refuses, a missing name. A block must not leave a leaver's account usable. Only for the
+ * account this employee has in Entra (a stored object id), unless the last sync already disabled it.
+ */
+export function disableWhileBlocked(
+  input: Pick<PlanInput, 'employee' | 'storedObjectId' | 'snapshot'>,
+): { objectId: string; patch: { accountEnabled: false } } | null {
+  if (!input.storedObjectId || accountEnabledFor(input.employee.lifecycleStatus)) return null;
+  if (input.snapshot?.properties.accountEnabled === false) return null;
+  return { objectId: input.storedObjectId, patch: { accountEnabled: false } };
 }
 
 /** The plan as the preview shows it (no password exists at this point; the create body never has one). */

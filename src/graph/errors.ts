@@ -152,14 +152,14 @@ function classifyHttp(err: GraphErrorLike, op: GraphOperation, alsoNeeds?: strin
     const target = details.find((d) => d.code === 'ObjectConflict')?.target ?? 'userPrincipalName';
     return new ProvisioningError(
       ErrorTypes.UpnConflict,
-      `Another Entra object already uses this ${target}. Fix: change the employee's username (email) in the HR system, or rename or delete the other object in Entra ID, then retry.`,
+      `Another Entra object already uses this ${target}. Fix: change the employee's username (SCIM userName) in the HR system, or rename or delete the other object in Entra ID, then retry.`,
       base,
     );
   }
   if (/domain portion of the userPrincipalName/i.test(message)) {
     return new ProvisioningError(
       ErrorTypes.DomainNotVerified,
-      "The email domain is not a verified domain of the Entra tenant. Fix: correct the employee's email, or add and verify the domain in Entra ID, then retry.",
+      "The domain of the username (the userPrincipalName) is not a verified domain of the Entra tenant. Fix: correct the employee's username in the HR system (SCIM userName), or add and verify the domain in Entra ID, then retry.",
       base,
     );
   }

@@ -224,6 +224,41 @@ describe('outbound provisioning end to end', () => {
     expect(await entraUser(`alan@${VERIFIED}`)).toBeDefined();
   });
 
+  it("a leaver blocked on the username is disabled in Entra at once; the block's reason and the preview say so", async () => {
+    const id = await createScimUser(`ada@${VERIFIED}`);
+    const account = await until('the Entra account', () => entraUser(`ada@${VERIFIED}`));
+    await scim('patch', `/Users/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'userName', value: `ada@${UNVERIFIED}` }],
+    }).expect(200);
+    await until('BLOCKED', async () => (await status(id)).state === 'BLOCKED');
+    expect((await admin('get', `/outbound/employees/${id}/preview`).expect(200)).body).toMatchObject({
+      action: 'blocked',
+      request: null,
+    });
+
+    // Entra sends the leaver as active "False" while the username is still wrong.
+    await scim('patch', `/Users/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'Replace', path: 'active', value: 'False' }],
+    }).expect(200);
+    const disabled = await until('the account disabled', async () => {
+      const u = await entraUser(`ada@${VERIFIED}`);
+      return u?.accountEnabled === false && u;
+    });
+    expect(disabled.id).toBe(account.id);
+    const blocked = await until('BLOCKED with the disable in its reason', async () => {
+      const x = await status(id);
+      return x.state === 'BLOCKED' && /account was disabled/.test(String(x.reason)) && x;
+    });
+    expect(blocked).toMatchObject({ errorType: 'DomainNotVerified' });
+    expect((await admin('get', `/outbound/employees/${id}/preview`).expect(200)).body).toMatchObject({
+      action: 'blocked',
+      errorType: 'DomainNotVerified',
+      request: { method: 'PATCH', path: `/v1.0/users/${account.id}`, body: { accountEnabled: false } },
+    });
+  });
+
   it('multi-valued extension → BLOCKED; retry is refused until blocked, then accepted after the mapping is fixed', async () => {
     await admin('patch', '/outbound/settings')
       .send({ mapping: [...DEFAULT_MAPPING, { source: 'department', target: `${EXT}_skills` }] })

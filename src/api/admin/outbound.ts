@@ -8,7 +8,7 @@ import {
 } from '@temporalio/client';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { planSync, describePlan } from '../../activities/sync-plan';
+import { disableWhileBlocked, planSync, describePlan } from '../../activities/sync-plan';
 import { recordAuditEvent } from '../../db/changes';
 import type { Db } from '../../db/knex';
 import {
@@ -456,7 +456,11 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
       res.json({ employeeId: employee.id, version: employee.version, ...describePlan(plan) });
     } catch (err) {
       if (!(err instanceof ProvisioningError)) throw err;
-      // The preview of a sync that would fail is the failure itself, classified as the sync would.
+      // The preview of a sync that would fail is the failure itself, classified as the sync would, and the one write
+      // a block still makes: a leaver's account is disabled.
+      const disable = err.retryable
+        ? null
+        : disableWhileBlocked({ employee, storedObjectId: inputs.entraObjectId, snapshot: inputs.snapshot });
       res.json({
         employeeId: employee.id,
         version: employee.version,
@@ -464,6 +468,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
         errorType: err.type,
         reason: err.message,
         retryable: err.retryable,
+        request: disable ? { method: 'PATCH', path: `/v1.0/users/${disable.objectId}`, body: disable.patch } : null,
       });
     }
   });

@@ -280,6 +280,66 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     });
   });
 
+  it("disables a leaver's account although the rest of the sync blocks on an unverified domain, and says so", async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `leaver.domain@${VERIFIED}` });
+    const { entraObjectId } = await sync(tenantId, e.id);
+    await em.operator('DELETE', '/_emulator/requests');
+    await updateEmployee(t.db, tenantId, e.id, {
+      user_name: `leaver.domain@${UNVERIFIED}`,
+      lifecycle_status: 'terminated',
+    });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'DomainNotVerified', nonRetryable: true });
+    expect(f.message).toMatch(/not a verified domain.*Meanwhile the account was disabled in Entra ID.*"terminated"/);
+    expect((await writes()).map((r) => [r.method, r.url, r.body])).toEqual([
+      ['PATCH', expect.stringContaining(`/users/${entraObjectId}`), { accountEnabled: false }],
+    ]);
+    expect((await em.users()).find((u) => u.id === entraObjectId)).toMatchObject({
+      accountEnabled: false,
+      userPrincipalName: `leaver.domain@${VERIFIED}`,
+    });
+    expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({ state: 'BLOCKED', reason: f.message });
+  });
+
+  it("disables a leaver's account on its own when Graph refuses the username the same PATCH would set", async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    em.emulator.seed({
+      tenants: [{ id: ENTRA_TENANT, users: [{ userPrincipalName: `taken.leaver@${VERIFIED}`, displayName: 'Taken' }] }],
+    });
+    const e = await createEmployee(t.db, tenantId, { user_name: `leaver.upn@${VERIFIED}` });
+    const { entraObjectId } = await sync(tenantId, e.id);
+    await updateEmployee(t.db, tenantId, e.id, {
+      user_name: `taken.leaver@${VERIFIED}`,
+      lifecycle_status: 'terminated',
+    });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'UpnConflict', nonRetryable: true });
+    expect(f.message).toMatch(/Meanwhile the account was disabled/);
+    expect((await em.users()).find((u) => u.id === entraObjectId)).toMatchObject({
+      accountEnabled: false,
+      userPrincipalName: `leaver.upn@${VERIFIED}`,
+    });
+  });
+
+  it('writes nothing while blocked for an employee who has not left, or whose account the last sync disabled', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, { user_name: `stays@${VERIFIED}` });
+    const { entraObjectId } = await sync(tenantId, e.id);
+    await em.operator('DELETE', '/_emulator/requests');
+    await updateEmployee(t.db, tenantId, e.id, { user_name: `stays@${UNVERIFIED}` });
+    expect((await failure(sync(tenantId, e.id))).message).not.toMatch(/disabled/);
+    expect(await writes()).toEqual([]);
+
+    await updateEmployee(t.db, tenantId, e.id, { user_name: `stays@${VERIFIED}`, lifecycle_status: 'terminated' });
+    await sync(tenantId, e.id);
+    await updateEmployee(t.db, tenantId, e.id, { user_name: `stays@${UNVERIFIED}` });
+    await em.operator('DELETE', '/_emulator/requests');
+    expect((await failure(sync(tenantId, e.id))).message).not.toMatch(/disabled/);
+    expect(await writes()).toEqual([]);
+    expect((await em.users()).find((u) => u.id === entraObjectId)).toMatchObject({ accountEnabled: false });
+  });
+
   it('blocks when the mapping targets a multi-valued extension property', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     await upsertOutboundSettings(
