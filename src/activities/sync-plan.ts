@@ -2,6 +2,7 @@ import type { OutboundSettings } from '../db/outbound-settings';
 import type { SyncedSnapshot } from '../db/provisioning';
 import type { EntraDirectory, EntraUser, ExtensionDefinition } from '../graph/directory';
 import { ProvisioningError } from '../graph/errors';
+import { maxLengthOf } from '../graph/property-limits';
 import {
   accountEnabledFor,
   buildDesiredUser,
@@ -67,6 +68,7 @@ export interface PlanInput {
 export async function planSync(input: PlanInput): Promise<SyncPlan> {
   const { directory, settings, employee } = input;
   const desired = buildDesiredUser(employee, settings.mapping);
+  checkLengths(desired, settings.mapping);
   await checkExtensions(input, Object.keys(desired));
   await checkDomain(input);
 
@@ -136,6 +138,29 @@ export async function planSync(input: PlanInput): Promise<SyncPlan> {
     desired,
     managerTarget,
   };
+}
+
+/** What a person calls the HR value behind a Graph property, for a reason text. */
+function sourceName(target: string, mapping: PlanInput['settings']['mapping']): string {
+  if (target === 'userPrincipalName') return 'username';
+  const source = mapping.find((m) => m.target === target)?.source;
+  if (source) return `HR field ${source}`;
+  return target === 'displayName' ? 'display name' : target;
+}
+
+/**
+ * Values longer than Graph takes (employeeId: 16 characters, department: 64, ...): blocked here with the limit named,
+ * instead of Graph's bare "Invalid value specified for property". The value itself stays out of the reason.
+ */
+function checkLengths(desired: DesiredUser, mapping: PlanInput['settings']['mapping']): void {
+  for (const [target, value] of Object.entries(desired)) {
+    const max = maxLengthOf(target);
+    if (typeof value !== 'string' || max === undefined || value.length <= max) continue;
+    throw new ProvisioningError(
+      ErrorTypes.InvalidProperty,
+      `The ${sourceName(target, mapping)} has ${value.length} characters; Entra ID takes at most ${max} for ${target}. Fix: shorten it in the HR system (the change syncs by itself), or map it to a property that takes it, then retry.`,
+    );
+  }
 }
 
 async function checkExtensions(input: PlanInput, desiredKeys: string[]): Promise<void> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 // Imported (not read from disk) so `tsc` copies the data file into dist/ next to the compiled module.
-import contractJson from './graph-user-contract.json';
+import contractJson from '../graph/graph-user-contract.json';
 
 /**
  * The microsoft.graph.user contract (types, nullability, read-only, create/update settable), generated from

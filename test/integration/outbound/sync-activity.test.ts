@@ -354,6 +354,21 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     expect(f.message).toMatch(/skills.*multi-valued/);
   });
 
+  it('blocks a value longer than Graph takes naming the limit, before sending it (employeeId: 16 characters)', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const e = await createEmployee(t.db, tenantId, {
+      user_name: `long.id@${VERIFIED}`,
+      employee_number: 'E'.repeat(20),
+    });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'InvalidProperty', nonRetryable: true });
+    expect(f.message).toMatch(/HR field employeeNumber has 20 characters; Entra ID takes at most 16 for employeeId/);
+    expect(f.message).not.toContain('E'.repeat(20));
+    expect(await writes()).toEqual([]);
+    await updateEmployee(t.db, tenantId, e.id, { employee_number: 'E'.repeat(16) });
+    expect(await sync(tenantId, e.id)).toMatchObject({ outcome: 'created' });
+  });
+
   it('blocks with MissingName when the last name is empty', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const e = await createEmployee(t.db, tenantId, { user_name: `nolast@${VERIFIED}`, family_name: null });
