@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { ErrorTypes, type ErrorType } from '../workflows/messages';
 
 /**
@@ -310,6 +310,10 @@ export function toApplicationFailure(err: ProvisioningError, version?: number): 
     type: err.type,
     message: err.message,
     nonRetryable: !err.retryable,
+    // Classified failures are expected (a block a person fixes, throttling): the activity already logged each with
+    // its employee, so the SDK's own "Activity failed" line with a stack goes to debug. Only a Graph failure nobody
+    // classified stays a warning there too.
+    category: err.type === ErrorTypes.UnknownGraphError ? undefined : ApplicationFailureCategory.BENIGN,
     nextRetryDelay: err.retryable && err.info.retryAfterMs !== undefined ? err.info.retryAfterMs : undefined,
     details: [
       { version: version ?? null, graphCode: err.info.graphCode ?? null, requestId: err.info.requestId ?? null },

@@ -1,5 +1,11 @@
 import { GraphError } from '@microsoft/microsoft-graph-client';
-import { classifyGraphError, parseRetryAfter, toApplicationFailure } from '../../../src/graph/errors';
+import { ApplicationFailureCategory } from '@temporalio/common';
+import {
+  classifyGraphError,
+  ProvisioningError,
+  parseRetryAfter,
+  toApplicationFailure,
+} from '../../../src/graph/errors';
 import { NON_RETRYABLE_ERROR_TYPES } from '../../../src/workflows/messages';
 
 /** A GraphError as the SDK builds it from a Graph error response (graph.md §4). */
@@ -209,5 +215,14 @@ describe('Retry-After parsing', () => {
     expect(parseRetryAfter('2.128')).toBe(2128);
     expect(parseRetryAfter(new Date(Date.UTC(2030, 0, 1, 0, 0, 30)).toUTCString(), Date.UTC(2030, 0, 1))).toBe(30_000);
     expect(parseRetryAfter(null)).toBeUndefined();
+  });
+
+  it('marks classified failures benign (expected: the SDK logs them at debug), an unknown Graph error not', () => {
+    const blocked = toApplicationFailure(new ProvisioningError('DomainNotVerified', 'not verified'), 3);
+    const throttled = toApplicationFailure(new ProvisioningError('GraphThrottled', 'slow down', { retryable: true }));
+    const unknown = toApplicationFailure(new ProvisioningError('UnknownGraphError', 'odd'));
+    expect(blocked.category).toBe(ApplicationFailureCategory.BENIGN);
+    expect(throttled.category).toBe(ApplicationFailureCategory.BENIGN);
+    expect(unknown.category).toBeUndefined();
   });
 });
