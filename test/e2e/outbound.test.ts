@@ -225,11 +225,11 @@ describe('outbound provisioning end to end', () => {
   });
 
   it("a leaver blocked on the username is disabled in Entra at once; the block's reason and the preview say so", async () => {
-    const id = await createScimUser(`ada@${VERIFIED}`);
-    const account = await until('the Entra account', () => entraUser(`ada@${VERIFIED}`));
+    const id = await createScimUser(`lovelace@${VERIFIED}`);
+    const account = await until('the Entra account', () => entraUser(`lovelace@${VERIFIED}`));
     await scim('patch', `/Users/${id}`, {
       schemas: [PATCH_OP],
-      Operations: [{ op: 'replace', path: 'userName', value: `ada@${UNVERIFIED}` }],
+      Operations: [{ op: 'replace', path: 'userName', value: `lovelace@${UNVERIFIED}` }],
     }).expect(200);
     await until('BLOCKED', async () => (await status(id)).state === 'BLOCKED');
     expect((await admin('get', `/outbound/employees/${id}/preview`).expect(200)).body).toMatchObject({
@@ -243,7 +243,7 @@ describe('outbound provisioning end to end', () => {
       Operations: [{ op: 'Replace', path: 'active', value: 'False' }],
     }).expect(200);
     const disabled = await until('the account disabled', async () => {
-      const u = await entraUser(`ada@${VERIFIED}`);
+      const u = await entraUser(`lovelace@${VERIFIED}`);
       return u?.accountEnabled === false && u;
     });
     expect(disabled.id).toBe(account.id);
@@ -257,6 +257,14 @@ describe('outbound provisioning end to end', () => {
       errorType: 'DomainNotVerified',
       request: { method: 'PATCH', path: `/v1.0/users/${account.id}`, body: { accountEnabled: false } },
     });
+
+    // The username fixed: the rest follows, the account stays disabled.
+    await scim('patch', `/Users/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'userName', value: `lovelace@${VERIFIED}` }],
+    }).expect(200);
+    await until('SYNCED after the fix', async () => (await status(id)).state === 'SYNCED');
+    expect(await entraUser(`lovelace@${VERIFIED}`)).toMatchObject({ id: account.id, accountEnabled: false });
   });
 
   it('multi-valued extension → BLOCKED; retry is refused until blocked, then accepted after the mapping is fixed', async () => {
