@@ -11,7 +11,8 @@ export class RequestBodyError extends Error {
   override name = 'RequestBodyError';
   constructor(
     readonly status: 400 | 413 | 415,
-    readonly reason: 'malformed' | 'too_large' | 'too_deep' | 'forbidden_key' | 'unsupported_media_type',
+    readonly reason:
+      'malformed' | 'too_large' | 'too_deep' | 'forbidden_key' | 'nul_character' | 'unsupported_media_type',
     message: string,
   ) {
     super(message);
@@ -22,6 +23,8 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 // body-parser re-wraps errors thrown by the reviver, keeping only their message; this marks ours.
 const FORBIDDEN_KEY_MARK = 'forbidden JSON key';
 const MAX_DEPTH = 32;
+/** U+0000: JSON allows it in strings ("\u0000"), PostgreSQL text cannot hold it. */
+const NUL_MARK = 'NUL character';
 
 function depthExceeds(value: unknown, limit: number): boolean {
   // Iterative walk: a hostile body must not be able to overflow our stack either.
@@ -38,7 +41,8 @@ function depthExceeds(value: unknown, limit: number): boolean {
 /**
  * JSON body parsing shared by /scim and /admin: `application/json` and any `application/*+json`
  * (SCIM clients send `application/scim+json`), a size limit (413), no `__proto__`/`constructor`/`prototype` keys
- * anywhere (they are how prototype pollution reaches merge code), and at most 32 levels of nesting.
+ * anywhere (they are how prototype pollution reaches merge code), no U+0000 in keys or strings (PostgreSQL text
+ * refuses it), and at most 32 levels of nesting.
  */
 export function jsonBody(maxBytes: number): Array<RequestHandler | ErrorRequestHandler> {
   const parse = express.json({
@@ -47,6 +51,7 @@ export function jsonBody(maxBytes: number): Array<RequestHandler | ErrorRequestH
     type: (req) => /^application\/([a-z0-9.+-]+\+)?json\b/i.test(String(req.headers['content-type'] ?? '')),
     reviver(key, value) {
       if (FORBIDDEN_KEYS.has(key)) throw new Error(`${FORBIDDEN_KEY_MARK} "${key}"`);
+      if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) throw new Error(NUL_MARK);
       return value;
     },
   });
@@ -63,6 +68,11 @@ export function jsonBody(maxBytes: number): Array<RequestHandler | ErrorRequestH
             'forbidden_key',
             `${e.message.slice(FORBIDDEN_KEY_MARK.length + 1)} is not allowed as a key`,
           ),
+        );
+      }
+      if (e.message === NUL_MARK) {
+        return next(
+          new RequestBodyError(400, 'nul_character', 'strings in the body must not contain the NUL character (U+0000)'),
         );
       }
       return next(new RequestBodyError(400, 'malformed', 'body is not valid JSON'));

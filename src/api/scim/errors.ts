@@ -65,7 +65,8 @@ export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return;
     if (err instanceof ScimError) return sendScimError(res, err.status, err.scimType, err.detail);
     if (err instanceof RequestBodyError) {
-      const scimType = err.status === 400 ? 'invalidSyntax' : undefined;
+      const scimType =
+        err.status !== 400 ? undefined : err.reason === 'nul_character' ? 'invalidValue' : 'invalidSyntax';
       return sendScimError(res, err.status, scimType, err.message);
     }
     if (err instanceof DuplicateTeamNameError) return sendScimError(res, 409, 'uniqueness', err.message);
@@ -85,7 +86,10 @@ export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
       pg.code === '22008' ||
       pg.code === '22P02' ||
       pg.code === '22001' ||
-      pg.code === '23514'
+      pg.code === '23514' ||
+      // U+0000 or a character the database encoding cannot hold (bodies are checked when parsed; this is the net)
+      pg.code === '22021' ||
+      pg.code === '22P05'
     ) {
       return sendScimError(res, 400, 'invalidValue', 'a value has the wrong format');
     }
