@@ -35,7 +35,8 @@ export function requireAdminToken(db: Db): RequestHandler {
 export function requireTenantAccess(db: Db): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const tenantId = String(req.params.tenantId ?? '');
+      // Ids are compared as stored (lower case); `A52B…` names the same tenant as `a52b…`.
+      const tenantId = String(req.params.tenantId ?? '').toLowerCase();
       // Several routers are mounted under /tenants/:tenantId; the first guard that let the request through decides.
       if (res.locals.tenantId === tenantId) return next();
       const token = adminToken(res);
@@ -61,4 +62,11 @@ export function requirePlatformToken(res: Response): void {
   }
 }
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Any case: RFC 9562 reads UUIDs case-insensitively. Spelled out (no `i` flag) so the OpenAPI pattern says so too. */
+export const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** The path parameter `name` as a lower-case UUID (how ids are stored and compared), or undefined if it is none. */
+export function uuidParam(req: Request, name: string): string | undefined {
+  const value = String(req.params[name] ?? '');
+  return UUID.test(value) ? value.toLowerCase() : undefined;
+}

@@ -7,11 +7,12 @@ import {
   listCustomAttributeDefinitions,
   type CustomAttributeType,
 } from '../../db/custom-attributes';
-import { getEmployee, isUuid, listEmployees, updateEmployeeHrFields } from '../../db/employees';
+import { getEmployee, listEmployees, updateEmployeeHrFields } from '../../db/employees';
 import { createManualTeam, deleteManualTeam, DuplicateTeamNameError, getTeam, listTeams } from '../../db/teams';
 import type { ApiDeps } from '../deps';
-import { tenantIdOf } from './auth';
+import { tenantIdOf, uuidParam } from './auth';
 import { notFound, ProblemError } from './problem';
+import { parseBody } from './request-body';
 import { AuditQuery, CustomAttributeCreate, EmployeeListQuery, EmployeePatch, TeamCreate } from './schemas';
 
 /** One tenant's HR data: custom attribute definitions, manual teams, employees and their audit trail. */
@@ -23,7 +24,7 @@ export function createHrRoutes({ db }: ApiDeps): Router {
     res.json({ items: items.map((d) => ({ ...d, scimPath: scimPathOf(d.id) })) });
   });
   router.post('/custom-attributes', async (req, res) => {
-    const input = CustomAttributeCreate.parse(req.body ?? {});
+    const input = parseBody(CustomAttributeCreate, req);
     try {
       const d = await createCustomAttributeDefinition(db, tenantIdOf(res), {
         ...input,
@@ -46,12 +47,13 @@ export function createHrRoutes({ db }: ApiDeps): Router {
     res.json({ items: await listTeams(db, tenantIdOf(res)) });
   });
   router.get('/teams/:teamId', async (req, res) => {
-    const team = await getTeam(db, tenantIdOf(res), String(req.params.teamId));
+    const teamId = uuidParam(req, 'teamId');
+    const team = teamId && (await getTeam(db, tenantIdOf(res), teamId));
     if (!team) throw notFound('team');
     res.json(team);
   });
   router.post('/teams', async (req, res) => {
-    const input = TeamCreate.parse(req.body ?? {});
+    const input = parseBody(TeamCreate, req);
     try {
       const team = await createManualTeam(db, tenantIdOf(res), input, {
         source: 'admin',
@@ -64,7 +66,9 @@ export function createHrRoutes({ db }: ApiDeps): Router {
     }
   });
   router.delete('/teams/:teamId', async (req, res) => {
-    const outcome = await deleteManualTeam(db, tenantIdOf(res), String(req.params.teamId), {
+    const teamId = uuidParam(req, 'teamId');
+    if (!teamId) throw notFound('team');
+    const outcome = await deleteManualTeam(db, tenantIdOf(res), teamId, {
       source: 'admin',
       requestId: res.locals.requestId,
     });
@@ -85,13 +89,16 @@ export function createHrRoutes({ db }: ApiDeps): Router {
     res.json({ items: page.items, total: page.total, limit: q.limit, offset: q.offset });
   });
   router.get('/employees/:employeeId', async (req, res) => {
-    const employee = await getEmployee(db, tenantIdOf(res), String(req.params.employeeId));
+    const employeeId = uuidParam(req, 'employeeId');
+    const employee = employeeId && (await getEmployee(db, tenantIdOf(res), employeeId));
     if (!employee) throw notFound('employee');
     res.json(employee);
   });
   router.patch('/employees/:employeeId', async (req, res) => {
-    const input = EmployeePatch.parse(req.body ?? {});
-    const employee = await updateEmployeeHrFields(db, tenantIdOf(res), String(req.params.employeeId), input, {
+    const input = parseBody(EmployeePatch, req);
+    const employeeId = uuidParam(req, 'employeeId');
+    if (!employeeId) throw notFound('employee');
+    const employee = await updateEmployeeHrFields(db, tenantIdOf(res), employeeId, input, {
       source: 'admin',
       requestId: res.locals.requestId,
     });
@@ -99,11 +106,13 @@ export function createHrRoutes({ db }: ApiDeps): Router {
     res.json(employee);
   });
   router.get('/employees/:employeeId/audit', async (req, res) => {
-    const id = String(req.params.employeeId);
+    const id = uuidParam(req, 'employeeId');
     const q = AuditQuery.parse(req.query);
-    if (!isUuid(id) || !(await getEmployee(db, tenantIdOf(res), id))) throw notFound('employee');
-    const items = await listAuditEvents(db, tenantIdOf(res), { type: 'employee', id }, q);
-    res.json({ items, next: items.length === q.limit ? items[items.length - 1].id : null });
+    if (!id || !(await getEmployee(db, tenantIdOf(res), id))) throw notFound('employee');
+    // One more than the page decides whether there is a next page: a full last page has none.
+    const fetched = await listAuditEvents(db, tenantIdOf(res), { type: 'employee', id }, { ...q, limit: q.limit + 1 });
+    const items = fetched.slice(0, q.limit);
+    res.json({ items, next: fetched.length > q.limit ? items[items.length - 1]!.id : null });
   });
   return router;
 }

@@ -1,26 +1,56 @@
 import { z } from 'zod';
-import { OutboundSettingsPatch } from './outbound';
-import { CustomAttributeCreate, EmployeePatch, TeamCreate, TenantCreate, TenantPatch, TokenCreate } from './schemas';
-import { NON_RETRYABLE_ERROR_TYPES } from '../../workflows/messages';
+import { EnrolBody, OutboundSettingsPatch, PreviewQuery, ProvisioningListQuery, RetryBlockedBody } from './outbound';
+import {
+  AuditQuery,
+  CustomAttributeCreate,
+  EmployeeListQuery,
+  EmployeePatch,
+  TeamCreate,
+  TenantCreate,
+  TenantPatch,
+  TokenCreate,
+} from './schemas';
 
-type OpenApiPaths = Record<string, Record<string, unknown>>;
+export type OpenApiPaths = Record<string, Record<string, unknown>>;
 
 const schemaOf = (s: z.ZodType) => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io: 'input' }) as Record<string, unknown>;
   return rest;
 };
 
+/** The query parameters of a zod query object, typed and bounded as the handler enforces them. */
+function queryParameters(s: z.ZodObject) {
+  const { properties = {}, required = [] } = schemaOf(s) as {
+    properties?: Record<string, unknown>;
+    required?: string[];
+  };
+  return Object.entries(properties).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: required.includes(name),
+    schema,
+  }));
+}
+
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 const problem = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
-const body = (name: string) => ({ required: true, ...json({ $ref: `#/components/schemas/${name}` }) });
+const shared = (name: string) => ({ $ref: `#/components/responses/${name}` });
 const ok = (description: string) => ({ description, ...json({ type: 'object' }) });
-const std = {
-  '401': problem('missing or invalid admin token'),
-  '404': problem('no such resource (or another tenant)'),
+const std = { '401': shared('Unauthorized'), '404': shared('NotFound') };
+/** What any request with a body can get before a handler sees it, and a body that does not match the schema. */
+const bodyErrors = {
+  '400': shared('BadRequest'),
+  '413': shared('PayloadTooLarge'),
+  '415': shared('UnsupportedMediaType'),
 };
+/** A JSON object body, required: an empty body or `null` is a 400, never read as `{}`. */
+const withBody = (name: string) => ({
+  requestBody: { required: true, ...json({ $ref: `#/components/schemas/${name}` }) },
+});
+const outboundDisabled = problem('outbound provisioning is not enabled for this tenant');
 const tenantParam = { name: 'tenantId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
 
@@ -35,13 +65,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       get: { summary: 'List the tenants this token reaches', responses: { '200': ok('tenants'), ...std } },
       post: {
         summary: 'Create a tenant (platform token only)',
-        requestBody: body('TenantCreate'),
-        responses: {
-          '201': ok('the tenant'),
-          '400': problem('invalid body'),
-          '403': problem('not the platform token'),
-          ...std,
-        },
+        ...withBody('TenantCreate'),
+        responses: { '201': ok('the tenant'), ...bodyErrors, '403': problem('not the platform token'), ...std },
       },
     },
     [t('')]: {
@@ -49,8 +74,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       get: { summary: 'Get a tenant', responses: { '200': ok('the tenant'), ...std } },
       patch: {
         summary: 'Update a tenant',
-        requestBody: body('TenantPatch'),
-        responses: { '200': ok('the tenant'), ...std },
+        ...withBody('TenantPatch'),
+        responses: { '200': ok('the tenant'), ...bodyErrors, ...std },
       },
     },
     [t('/scim-tokens')]: {
@@ -58,8 +83,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       get: { summary: 'List SCIM tokens (never the token itself)', responses: { '200': ok('tokens'), ...std } },
       post: {
         summary: 'Create a SCIM bearer token; the response is the only time it is shown',
-        requestBody: body('TokenCreate'),
-        responses: { '201': ok('the token, once'), ...std },
+        ...withBody('TokenCreate'),
+        responses: { '201': ok('the token, once'), ...bodyErrors, ...std },
       },
     },
     [t('/scim-tokens/{tokenId}')]: {
@@ -74,8 +99,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       get: { summary: "List the tenant's admin tokens", responses: { '200': ok('tokens'), ...std } },
       post: {
         summary: 'Create a tenant admin token, shown once',
-        requestBody: body('TokenCreate'),
-        responses: { '201': ok('the token, once'), ...std },
+        ...withBody('TokenCreate'),
+        responses: { '201': ok('the token, once'), ...bodyErrors, ...std },
       },
     },
     [t('/admin-tokens/{tokenId}')]: {
@@ -90,8 +115,14 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
       post: {
         summary: 'Define a custom attribute',
-        requestBody: body('CustomAttributeCreate'),
-        responses: { '201': ok('the definition'), '409': problem('id already used'), ...std },
+        ...withBody('CustomAttributeCreate'),
+        responses: {
+          '201': ok('the definition'),
+          ...bodyErrors,
+          '400': problem('invalid body, or a reserved id (__proto__, constructor, prototype)'),
+          '409': problem('id already used'),
+          ...std,
+        },
       },
     },
     [t('/custom-attributes/{id}')]: {
@@ -106,8 +137,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       get: { summary: 'List teams (manual and from SCIM groups)', responses: { '200': ok('teams'), ...std } },
       post: {
         summary: 'Create a manual team',
-        requestBody: body('TeamCreate'),
-        responses: { '201': ok('the team'), '409': problem('name already used'), ...std },
+        ...withBody('TeamCreate'),
+        responses: { '201': ok('the team'), ...bodyErrors, '409': problem('name already used'), ...std },
       },
     },
     [t('/teams/{teamId}')]: {
@@ -122,12 +153,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       parameters: [tenantParam],
       get: {
         summary: 'List employees',
-        parameters: ['limit', 'offset', 'active', 'lifecycleStatus'].map((name) => ({
-          name,
-          in: 'query',
-          schema: { type: 'string' },
-        })),
-        responses: { '200': ok('a page of employees'), ...std },
+        parameters: queryParameters(EmployeeListQuery),
+        responses: { '200': ok('a page of employees'), '400': shared('BadQuery'), ...std },
       },
     },
     [t('/employees/{employeeId}')]: {
@@ -135,29 +162,35 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       get: { summary: 'Get an employee', responses: { '200': ok('the employee'), ...std } },
       patch: {
         summary: 'Update HR-native fields (lifecycle status)',
-        requestBody: body('EmployeePatch'),
-        responses: { '200': ok('the employee'), '400': problem('invalid body'), ...std },
+        ...withBody('EmployeePatch'),
+        responses: { '200': ok('the employee'), ...bodyErrors, ...std },
       },
     },
     [t('/employees/{employeeId}/audit')]: {
       parameters: [tenantParam, idParam('employeeId')],
-      get: { summary: "The employee's audit trail, newest first", responses: { '200': ok('audit events'), ...std } },
+      get: {
+        summary: "The employee's audit trail, newest first; `next` is the `before` of the next page (null at the end)",
+        parameters: queryParameters(AuditQuery),
+        responses: { '200': ok('audit events'), '400': shared('BadQuery'), ...std },
+      },
     },
     [t('/outbound/settings')]: {
       parameters: [tenantParam],
       get: {
         summary:
-          'Outbound settings (the client secret or certificate is never returned; a certificate by its thumbprint)',
+          'Outbound settings (the client secret or certificate is never returned; a certificate by its thumbprint). A tenant that never stored any gets the defaults: `enabled: false`, no connection or credential, `updatedAt: null`',
         responses: { '200': ok('settings'), ...std },
       },
       patch: {
         summary: 'Update the Graph connection, mapping, watched attributes, manager switch, on/off',
-        requestBody: body('OutboundSettingsPatch'),
+        ...withBody('OutboundSettingsPatch'),
         responses: {
           '200': ok('settings'),
+          ...bodyErrors,
           '400': problem(
             'invalid settings or certificate, or a new tenant, app, authority or Graph URL without the credential',
           ),
+          '503': problem('SECRETS_KEY is not configured, so a credential cannot be stored'),
           ...std,
         },
       },
@@ -167,51 +200,38 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       post: {
         summary:
           'Test connection: token, verified domains and extension properties; names each missing permission and warns of a certificate near expiry',
-        responses: { '200': ok('one result per check'), ...std },
+        responses: {
+          '200': ok('one result per check'),
+          '409': problem(
+            'not configured (tenant id, client id or credential missing), or a stored authority or Graph URL whose origin is no longer allowed',
+          ),
+          '503': problem('SECRETS_KEY is not configured'),
+          ...std,
+          '404': problem('no outbound settings were ever stored (or no such tenant)'),
+        },
       },
     },
     [t('/outbound/enrol')]: {
       parameters: [tenantParam],
       post: {
         summary: 'Enrol all (`{"all": true}`) or listed (`{"employeeIds": [...]}`) employees: push them now',
-        requestBody: {
-          required: true,
-          ...json({
-            oneOf: [
-              { type: 'object', properties: { all: { const: true } }, required: ['all'], additionalProperties: false },
-              {
-                type: 'object',
-                properties: {
-                  employeeIds: {
-                    type: 'array',
-                    items: { type: 'string', format: 'uuid' },
-                    minItems: 1,
-                    maxItems: 1000,
-                  },
-                },
-                required: ['employeeIds'],
-                additionalProperties: false,
-              },
-            ],
-          }),
+        ...withBody('EnrolBody'),
+        responses: {
+          '202': ok('enrolled'),
+          ...bodyErrors,
+          '409': outboundDisabled,
+          ...std,
+          '404': problem('unknown employees (or no such tenant)'),
         },
-        responses: { '202': ok('enrolled'), ...std },
       },
     },
     [t('/outbound/retry')]: {
       parameters: [tenantParam],
       post: {
         summary:
-          'Retry every BLOCKED employee, or those blocked with one `errorType`, after fixing a cause that blocked many',
-        requestBody: {
-          required: false,
-          ...json({
-            type: 'object',
-            properties: { errorType: { type: 'string', enum: [...NON_RETRYABLE_ERROR_TYPES] } },
-            additionalProperties: false,
-          }),
-        },
-        responses: { '202': ok('retried: how many were queued'), ...std },
+          'Retry every BLOCKED employee (`{}`), or those blocked with one `errorType`, after fixing a cause that blocked many',
+        ...withBody('RetryBlockedBody'),
+        responses: { '202': ok('retried: how many were queued'), ...bodyErrors, '409': outboundDisabled, ...std },
       },
     },
     [t('/outbound/summary')]: {
@@ -224,13 +244,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     [t('/outbound/employees')]: {
       parameters: [tenantParam],
       get: {
-        summary: 'Provisioning status of employees, optionally by state (PENDING, SYNCED, BLOCKED, NOT_ENROLLED)',
-        parameters: ['state', 'errorType', 'limit', 'after'].map((name) => ({
-          name,
-          in: 'query',
-          schema: { type: 'string' },
-        })),
-        responses: { '200': ok('statuses'), ...std },
+        summary:
+          'Provisioning status of employees, optionally by state and errorType; `next` is the `after` of the next page (null at the end)',
+        parameters: queryParameters(ProvisioningListQuery),
+        responses: { '200': ok('statuses'), '400': shared('BadQuery'), ...std },
       },
     },
     [t('/outbound/employees/{employeeId}')]: {
@@ -253,21 +270,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
     },
     [t('/outbound/employees/{employeeId}/preview')]: {
-      parameters: [
-        tenantParam,
-        idParam('employeeId'),
-        {
-          name: 'reconcile',
-          in: 'query',
-          required: false,
-          description:
-            'true: plan like an enrol or retry, against the account read from Entra (default: like a change)',
-          schema: { type: 'string', enum: ['true', 'false'] },
-        },
-      ],
+      parameters: [tenantParam, idParam('employeeId')],
       get: {
-        summary: 'What the next sync would send to Graph, without writing',
-        responses: { '200': ok('the plan'), ...std },
+        summary:
+          'What the next sync would send to Graph, without writing. `reconcile=true`: plan like an enrol or retry, against the account read from Entra (default: like a change)',
+        parameters: queryParameters(PreviewQuery),
+        responses: { '200': ok('the plan'), '400': shared('BadQuery'), ...std },
       },
     },
   };
@@ -276,13 +284,30 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     info: {
       title: 'entra-sync admin API',
       version: '1',
-      description: 'Tenants, tokens, HR data and outbound provisioning. Errors are RFC 9457 problem+json.',
+      description:
+        'Tenants, tokens, HR data and outbound provisioning. Errors are RFC 9457 problem+json. Bodies are JSON ' +
+        'objects (application/json, no Content-Encoding). A path of this document called with a method it does ' +
+        'not list answers 405 with an Allow header (components.responses.MethodNotAllowed).',
     },
     servers: [{ url: '/admin/v1' }],
     security: [{ bearer: [] }],
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      responses: {
+        BadRequest: problem(
+          'the body is not a JSON object (also when empty or null), not valid JSON, contains U+0000 or a forbidden key, or does not match the schema (`errors` names each field)',
+        ),
+        BadQuery: problem('a query parameter does not match its schema (`errors` names it)'),
+        Unauthorized: problem('missing or invalid admin token'),
+        NotFound: problem('no such resource (or another tenant)'),
+        PayloadTooLarge: problem('the body is larger than the server takes (MAX_BODY_BYTES)'),
+        UnsupportedMediaType: problem('the body is not application/json, or it has a Content-Encoding'),
+        MethodNotAllowed: {
+          ...problem('the path exists, but not with this method; the Allow header lists those it has'),
+          headers: { Allow: { schema: { type: 'string' }, description: 'e.g. GET, HEAD, PATCH' } },
+        },
+      },
       schemas: {
         Problem: {
           type: 'object',
@@ -301,6 +326,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         TeamCreate: schemaOf(TeamCreate),
         EmployeePatch: schemaOf(EmployeePatch),
         OutboundSettingsPatch: schemaOf(OutboundSettingsPatch),
+        EnrolBody: schemaOf(EnrolBody),
+        RetryBlockedBody: schemaOf(RetryBlockedBody),
       },
     },
   };

@@ -8,8 +8,9 @@ import {
 } from '@temporalio/client';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { disableWhileBlocked, planSync, describePlan } from '../../activities/sync-plan';
+import { disableWhileBlocked, planSync, describePlan, type SyncPlan } from '../../activities/sync-plan';
 import { recordAuditEvent } from '../../db/changes';
+import { CUSTOM_ATTRIBUTE_ID } from '../../db/custom-attributes';
 import type { Db } from '../../db/knex';
 import {
   getGraphConnection,
@@ -31,10 +32,11 @@ import { AppCertificateError, parseAppCertificate } from '../../graph/app-certif
 import { createGraphConnector, type GraphConnector } from '../../graph/connector';
 import { endpointRefusals } from '../../graph/endpoints';
 import { ProvisioningError } from '../../graph/errors';
-import { HR_FIELDS, MappingSchema } from '../../graph/mapping';
+import { DEFAULT_MAPPING, DEFAULT_WATCHED_ATTRIBUTES, HR_FIELDS, MappingSchema } from '../../graph/mapping';
 import { testGraphConnection } from '../../graph/test-connection';
 import {
   employeeSyncWorkflowId,
+  ErrorTypes,
   NON_RETRYABLE_ERROR_TYPES,
   PROVISIONING_STATES,
   retryUpdate,
@@ -42,8 +44,10 @@ import {
   type ErrorType,
 } from '../../workflows/messages';
 import type { ApiDeps } from '../deps';
-import { tenantIdOf, UUID } from './auth';
+import { tenantIdOf, UUID, uuidParam } from './auth';
 import { notFound, ProblemError } from './problem';
+import { parseBody } from './request-body';
+import { FORBIDDEN_ATTRIBUTE_IDS, Uuid } from './schemas';
 
 /**
  * Outbound provisioning to Entra ID, per tenant: settings (the client secret or certificate is write-only), test connection,
@@ -85,6 +89,15 @@ const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a
  */
 const CREDENTIAL_BOUND_FIELDS = ['graphTenantId', 'clientId', 'authorityHost', 'graphBaseUrl'] as const;
 
+/** Settings whose case means nothing: GUIDs and domain names. `A52B…` sent for a stored `a52b…` is no change. */
+const CASE_INSENSITIVE_FIELDS: ReadonlySet<string> = new Set(['graphTenantId', 'clientId']);
+
+/** Whether a credential-bound setting keeps its value (URLs are compared exactly: their paths have case). */
+function sameSetting(field: (typeof CREDENTIAL_BOUND_FIELDS)[number], sent: string | null, stored: string | null) {
+  const fold = (v: string | null) => (v !== null && CASE_INSENSITIVE_FIELDS.has(field) ? v.toLowerCase() : v);
+  return fold(sent) === fold(stored);
+}
+
 /**
  * Refuses a change of the sign-in authority, Graph URL, tenant or app that would reuse the stored credential.
  * Otherwise anyone holding an admin token could point the authority at their own server, press "test connection",
@@ -97,7 +110,9 @@ function requireCredentialForNewEndpoint(
 ) {
   const stored = current?.hasClientSecret || current?.clientCertificate;
   if (!stored || input.clientSecret !== undefined || input.clientCertificate !== undefined) return;
-  const changed = CREDENTIAL_BOUND_FIELDS.filter((f) => input[f] !== undefined && (input[f] ?? null) !== current![f]);
+  const changed = CREDENTIAL_BOUND_FIELDS.filter(
+    (f) => input[f] !== undefined && !sameSetting(f, input[f] ?? null, current![f]),
+  );
   if (changed.length === 0) return;
   const field = current!.clientCertificate ? 'clientCertificate' : 'clientSecret';
   throw new ProblemError(
@@ -125,17 +140,42 @@ function requireAllowedEndpoints(
   });
 }
 
+const CUSTOM_ATTRIBUTES_PREFIX = 'customAttributes.';
+
+/**
+ * Why `customAttributes.<id>` names an attribute no definition can have (ids as POST …/custom-attributes takes
+ * them), or undefined. Without it a mapping source or watched attribute took any string, `__proto__` or 100,000
+ * characters long, that never matches an employee's attribute.
+ */
+function customAttributeNameProblem(name: string): string | undefined {
+  if (!name.startsWith(CUSTOM_ATTRIBUTES_PREFIX)) return undefined;
+  const id = name.slice(CUSTOM_ATTRIBUTES_PREFIX.length);
+  if (!CUSTOM_ATTRIBUTE_ID.test(id))
+    return 'customAttributes.<id>: ids have letters, digits, "-" and "_" only, at most 64';
+  if (FORBIDDEN_ATTRIBUTE_IDS.includes(id)) return `customAttributes.${id}: "${id}" cannot be a custom attribute id`;
+  return undefined;
+}
+
 const WatchedAttribute = z
   .string()
   .refine(
     (a) =>
       (HR_FIELDS as readonly string[]).includes(a) ||
       ['active', 'teams', 'customAttributes'].includes(a) ||
-      /^customAttributes\.[\w.:-]+$/.test(a),
+      (a.startsWith(CUSTOM_ATTRIBUTES_PREFIX) && customAttributeNameProblem(a) === undefined),
     {
-      message: 'must be an HR attribute name as in employee changes (e.g. department, customAttributes.<id>)',
+      message:
+        'must be an HR attribute name as in employee changes (e.g. department, customAttributes.<id> with a valid id)',
     },
   );
+
+/** The mapping as src/graph/mapping.ts checks it, with custom attribute sources held to the id rules too. */
+const Mapping = MappingSchema.superRefine((entries, ctx) => {
+  entries.forEach((entry, i) => {
+    const problem = customAttributeNameProblem(entry.source);
+    if (problem) ctx.addIssue({ code: 'custom', path: [i, 'source'], message: problem });
+  });
+});
 
 export const OutboundSettingsPatch = z
   .strictObject({
@@ -147,9 +187,15 @@ export const OutboundSettingsPatch = z
         (v) => UUID.test(v) || DOMAIN_NAME.test(v),
         'must be the Entra tenant id (a GUID) or one of its domain names',
       )
+      .transform((v) => (UUID.test(v) ? v.toLowerCase() : v))
       .nullable()
       .optional(),
-    clientId: z.string().regex(UUID, 'must be the app registration GUID').nullable().optional(),
+    clientId: z
+      .string()
+      .regex(UUID, 'must be the app registration GUID')
+      .transform((v) => v.toLowerCase())
+      .nullable()
+      .optional(),
     clientSecret: z.string().min(1).max(1000).optional(),
     clientCertificate: z
       .string()
@@ -165,8 +211,13 @@ export const OutboundSettingsPatch = z
       .optional(),
     authorityHost: httpsUrl('authority').nullable().optional(),
     graphBaseUrl: httpsUrl('graph').nullable().optional(),
-    mapping: MappingSchema.optional(),
-    watchedAttributes: z.array(WatchedAttribute).max(200).optional(),
+    mapping: Mapping.optional(),
+    // A name listed twice watches nothing more; stored once.
+    watchedAttributes: z
+      .array(WatchedAttribute)
+      .max(200)
+      .transform((names) => [...new Set(names)])
+      .optional(),
     setManager: z.boolean().optional(),
   })
   .refine((p) => p.clientSecret === undefined || p.clientCertificate === undefined, {
@@ -174,34 +225,61 @@ export const OutboundSettingsPatch = z
     path: ['clientCertificate'],
   });
 
-const EnrolBody = z.union([
-  z.strictObject({ all: z.literal(true) }),
-  z.strictObject({ employeeIds: z.array(z.string().regex(UUID)).min(1).max(1000) }),
-]);
+/** What an enrolment body may be; zod's own message for a union that matched no member is only "Invalid input". */
+const ENROL_BODY_SHAPE = 'send either {"all": true} or {"employeeIds": [...]} with 1–1000 employee ids (UUIDs)';
 
-const RetryBlockedBody = z.strictObject({
+export const EnrolBody = z.union(
+  [z.strictObject({ all: z.literal(true) }), z.strictObject({ employeeIds: z.array(Uuid).min(1).max(1000) })],
+  { error: ENROL_BODY_SHAPE },
+);
+
+/** `{}` retries every blocked employee; an absent body is refused (400) rather than read as `{}`. */
+export const RetryBlockedBody = z.strictObject({
   errorType: z.enum(NON_RETRYABLE_ERROR_TYPES as [ErrorType, ...ErrorType[]]).optional(),
 });
 
-const PreviewQuery = z.object({
+export const PreviewQuery = z.object({
   reconcile: z
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
 });
 
-const ListQuery = z.object({
+/**
+ * Every type a provisioning row can carry: BLOCKED ones, PENDING ones retrying a transient failure, and
+ * `UnexpectedError`, which the sync activity records for a failure it does not classify (src/activities/index.ts).
+ */
+const STORED_ERROR_TYPES: [string, ...string[]] = ['UnexpectedError', ...Object.values(ErrorTypes)];
+
+export const ProvisioningListQuery = z.object({
   state: z.enum(PROVISIONING_STATES).optional(),
-  errorType: z
-    .string()
-    .regex(/^[A-Za-z]{1,64}$/, 'must be an error type such as DomainNotVerified')
-    .optional(),
+  errorType: z.enum(STORED_ERROR_TYPES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  after: z.string().regex(UUID).optional(),
+  after: Uuid.optional(),
 });
 
 /** How long the retry endpoint waits for a worker to accept or reject the retry. */
 const RETRY_ANSWER_DEADLINE_MS = 5000;
+
+/**
+ * The settings of a tenant that never stored any: what the first write starts from, switched off, without a
+ * connection or credential. `updatedAt: null` says nothing was stored.
+ */
+function defaultSettingsJson() {
+  return {
+    enabled: false,
+    graphTenantId: null,
+    clientId: null,
+    clientSecretSet: false,
+    clientCertificate: null,
+    authorityHost: null,
+    graphBaseUrl: null,
+    mapping: DEFAULT_MAPPING,
+    watchedAttributes: DEFAULT_WATCHED_ATTRIBUTES,
+    setManager: false,
+    updatedAt: null,
+  };
+}
 
 export function settingsJson(s: OutboundSettings) {
   return {
@@ -220,13 +298,24 @@ export function settingsJson(s: OutboundSettings) {
   };
 }
 
+/**
+ * The plan as the preview shows it. Every action carries `basis`, `entraObjectId` and `adopt`: a create is planned
+ * after looking the username up in Entra (so against Entra, with no account to adopt), which describePlan leaves
+ * unsaid.
+ */
+function previewOfPlan(plan: SyncPlan): Record<string, unknown> {
+  const createShape = plan.action === 'create' ? { basis: 'entra', entraObjectId: null, adopt: false } : {};
+  // `action` first, as in every other answer; describePlan's value wins (an update that writes nothing is "none").
+  return { action: plan.action, ...createShape, ...describePlan(plan) };
+}
+
 function requireTemporal(temporal: Client | undefined): Client {
   if (!temporal) throw new ProblemError(503, 'Service Unavailable', 'Temporal is not configured for this api');
   return temporal;
 }
 
-async function requireEmployee(db: Db, tenantId: string, employeeId: string) {
-  if (!UUID.test(employeeId)) throw notFound('employee');
+async function requireEmployee(db: Db, tenantId: string, employeeId: string | undefined) {
+  if (!employeeId) throw notFound('employee');
   const e = await loadHrEmployee(db, tenantId, employeeId);
   if (!e) throw notFound('employee');
   return e;
@@ -269,12 +358,11 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
 
   router.get('/outbound/settings', async (_req, res) => {
     const s = await getOutboundSettings(db, tenantIdOf(res));
-    if (!s) throw notFound('outbound settings');
-    res.json(settingsJson(s));
+    res.json(s ? settingsJson(s) : defaultSettingsJson());
   });
 
   router.patch('/outbound/settings', async (req, res) => {
-    const input = OutboundSettingsPatch.parse(req.body ?? {});
+    const input = parseBody(OutboundSettingsPatch, req);
     const tenantId = tenantIdOf(res);
     if ((input.clientSecret !== undefined || input.clientCertificate !== undefined) && !deps.secretsKey) {
       throw new ProblemError(
@@ -331,7 +419,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
    * workflow's `enrol` signal, so ten thousand employees answer as fast as ten, and a crash loses none.
    */
   router.post('/outbound/enrol', async (req, res) => {
-    const body = EnrolBody.parse(req.body ?? {});
+    const body = parseBody(EnrolBody, req);
     const tenantId = tenantIdOf(res);
     await requireOutboundEnabled(tenantId);
     if (!('all' in body)) {
@@ -354,7 +442,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
    * permission, a secret, a domain. Queued like an enrolment, so it answers at once for any number.
    */
   router.post('/outbound/retry', async (req, res) => {
-    const body = RetryBlockedBody.parse(req.body ?? {});
+    const body = parseBody(RetryBlockedBody, req);
     const tenantId = tenantIdOf(res);
     await requireOutboundEnabled(tenantId);
     const retried = await retryBlockedEmployees(db, tenantId, body.errorType);
@@ -368,14 +456,16 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/outbound/employees', async (req, res) => {
-    const q = ListQuery.parse(req.query);
-    const items = await listProvisioning(db, tenantIdOf(res), q);
-    res.json({ items, next: items.length === q.limit ? items[items.length - 1]!.employeeId : null });
+    const q = ProvisioningListQuery.parse(req.query);
+    // One more than the page decides whether there is a next page: a full last page has none.
+    const fetched = await listProvisioning(db, tenantIdOf(res), { ...q, limit: q.limit + 1 });
+    const items = fetched.slice(0, q.limit);
+    res.json({ items, next: fetched.length > q.limit ? items[items.length - 1]!.employeeId : null });
   });
 
   router.get('/outbound/employees/:employeeId', async (req, res) => {
     const tenantId = tenantIdOf(res);
-    const employee = await requireEmployee(db, tenantId, String(req.params.employeeId));
+    const employee = await requireEmployee(db, tenantId, uuidParam(req, 'employeeId'));
     const record = (await getProvisioning(db, tenantId, employee.id)) ?? notEnrolled(tenantId, employee.id);
     let workflow: unknown = null;
     if (deps.temporal) {
@@ -394,7 +484,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
   /** Retry a BLOCKED employee: answers at once whether it was accepted (409 unless blocked). */
   router.post('/outbound/employees/:employeeId/retry', async (req, res) => {
     const tenantId = tenantIdOf(res);
-    const employee = await requireEmployee(db, tenantId, String(req.params.employeeId));
+    const employee = await requireEmployee(db, tenantId, uuidParam(req, 'employeeId'));
     const temporal = requireTemporal(deps.temporal);
     try {
       // The update waits for a worker to run the validator; without a deadline the request hangs while none polls.
@@ -430,8 +520,8 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
   /** What the next sync would send to Graph, computed with reads only. */
   router.get('/outbound/employees/:employeeId/preview', async (req, res) => {
     const tenantId = tenantIdOf(res);
-    const employeeId = String(req.params.employeeId);
-    const inputs = UUID.test(employeeId) ? await loadSyncInputs(db, tenantId, employeeId) : undefined;
+    const employeeId = uuidParam(req, 'employeeId');
+    const inputs = employeeId ? await loadSyncInputs(db, tenantId, employeeId) : undefined;
     if (!inputs) throw notFound('employee');
     const { reconcile } = PreviewQuery.parse(req.query);
     const { employee } = inputs;
@@ -453,7 +543,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
         // compare with the account as it is in Entra.
         snapshot: reconcile ? undefined : inputs.snapshot,
       });
-      res.json({ employeeId: employee.id, version: employee.version, ...describePlan(plan) });
+      res.json({ employeeId: employee.id, version: employee.version, ...previewOfPlan(plan) });
     } catch (err) {
       if (!(err instanceof ProvisioningError)) throw err;
       // The preview of a sync that would fail is the failure itself, classified as the sync would, and the one write

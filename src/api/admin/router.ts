@@ -1,11 +1,13 @@
 import { Router } from 'express';
 import type { ApiDeps } from '../deps';
 import { jsonBody } from '../json-body';
+import { methodNotAllowed } from './allowed-methods';
 import { requireAdminToken, requireTenantAccess } from './auth';
 import { problemErrorHandler, ProblemError } from './problem';
 import { createHrRoutes } from './hr-routes';
 import { createOutboundRoutes } from './outbound';
-import { buildOpenApiDocument } from './openapi';
+import { buildOpenApiDocument, type OpenApiPaths } from './openapi';
+import { refuseUnsupportedBodies } from './request-body';
 import { createTenantRoutes } from './tenants';
 
 /**
@@ -14,6 +16,7 @@ import { createTenantRoutes } from './tenants';
  */
 export function createAdminRouter(deps: ApiDeps): Router {
   const router = Router();
+  router.use(refuseUnsupportedBodies());
   router.use(...jsonBody(deps.maxBodyBytes));
   // The API description is public, like any OpenAPI document; everything else needs a token.
   const openapi = buildOpenApiDocument();
@@ -28,6 +31,7 @@ export function createAdminRouter(deps: ApiDeps): Router {
     router.use('/tenants/:tenantId', requireTenantAccess(deps.db), routes(deps));
   }
 
+  router.use(methodNotAllowed({ ...(openapi.paths as OpenApiPaths), '/openapi.json': { get: {} } }));
   router.use((_req, _res, next) => next(new ProblemError(404, 'Not Found', 'no such admin endpoint')));
   router.use(problemErrorHandler(deps.logger));
   return router;

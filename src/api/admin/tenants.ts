@@ -2,8 +2,9 @@ import { Router } from 'express';
 import { createTenant, getTenant, listTenants, updateTenant, type Tenant } from '../../db/tenants';
 import { issueToken, listTokens, revokeToken, type TokenKind, type TokenRecord } from '../../db/tokens';
 import type { ApiDeps } from '../deps';
-import { adminToken, requirePlatformToken, requireTenantAccess, tenantIdOf, UUID } from './auth';
+import { adminToken, requirePlatformToken, requireTenantAccess, tenantIdOf, uuidParam } from './auth';
 import { notFound } from './problem';
+import { parseBody } from './request-body';
 import { TenantCreate, TenantPatch, TokenCreate } from './schemas';
 
 export function tenantJson(t: Tenant) {
@@ -40,7 +41,7 @@ export function createTenantRoutes({ db }: ApiDeps): Router {
 
   router.post('/tenants', async (req, res) => {
     requirePlatformToken(res);
-    const input = TenantCreate.parse(req.body ?? {});
+    const input = parseBody(TenantCreate, req);
     const tenant = await createTenant(db, input);
     res.status(201).location(`/admin/v1/tenants/${tenant.id}`).json(tenantJson(tenant));
   });
@@ -55,7 +56,7 @@ export function createTenantRoutes({ db }: ApiDeps): Router {
   });
 
   one.patch('/', async (req, res) => {
-    const input = TenantPatch.parse(req.body ?? {});
+    const input = parseBody(TenantPatch, req);
     const tenant = await updateTenant(db, tenantIdOf(res), input);
     if (!tenant) throw notFound('tenant');
     res.json(tenantJson(tenant));
@@ -69,7 +70,7 @@ export function createTenantRoutes({ db }: ApiDeps): Router {
       res.json({ items: (await listTokens(db, tenantIdOf(res), kind)).map(tokenJson) });
     });
     one.post(`/${path}`, async (req, res) => {
-      const { name } = TokenCreate.parse(req.body ?? {});
+      const { name } = parseBody(TokenCreate, req);
       const tenant = await getTenant(db, tenantIdOf(res));
       if (!tenant) throw notFound('tenant');
       const issued = await issueToken(db, { tenantId: tenant.id, kind, name });
@@ -77,8 +78,8 @@ export function createTenantRoutes({ db }: ApiDeps): Router {
       res.json({ ...tokenJson(issued.record), token: issued.token });
     });
     one.delete(`/${path}/:tokenId`, async (req, res) => {
-      const tokenId = String(req.params.tokenId);
-      if (!UUID.test(tokenId) || !(await revokeToken(db, tenantIdOf(res), tokenId))) throw notFound('token');
+      const tokenId = uuidParam(req, 'tokenId');
+      if (!tokenId || !(await revokeToken(db, tenantIdOf(res), tokenId))) throw notFound('token');
       res.status(204).end();
     });
   }

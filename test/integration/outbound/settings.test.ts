@@ -60,7 +60,8 @@ describe('outbound settings (admin API)', () => {
 
   it('stores the connection with a write-only secret and the default mapping', async () => {
     const { call, tenant } = await setup();
-    await call('get', '/settings').expect(404);
+    // Never configured: the defaults, switched off and without credentials.
+    expect((await call('get', '/settings').expect(200)).body).toMatchObject({ enabled: false, updatedAt: null });
     const res = await call('patch', '/settings')
       .send({
         graphTenantId: ENTRA_TENANT,
