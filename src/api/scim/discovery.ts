@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { tenantOf } from './auth';
-import { notFound, sendScimJson } from './errors';
-import { listResponse, MAX_RESULTS } from './list';
+import { notFound, ScimError, sendScimJson } from './errors';
+import { listResponse, MAX_RESULTS, queryParams } from './list';
 import { schemaDocuments, URN } from './schemas';
 import type { ScimContext } from './users';
 
@@ -55,6 +55,13 @@ export function createDiscoveryRoutes(sc: ScimContext): Router {
     },
   ];
 
+  // RFC 7644 §4: discovery ignores query parameters, and "if a filter is provided, the service provider SHOULD respond
+  // with HTTP status code 403" so that no client takes the unfiltered answer for a filtered one.
+  router.get(['/ServiceProviderConfig', '/ResourceTypes{/:id}', '/Schemas{/:id}'], (req, _res, next) => {
+    if (queryParams(req.query).has('filter'))
+      return next(new ScimError(403, undefined, 'discovery endpoints cannot be filtered (RFC 7644 §4)'));
+    next();
+  });
   router.get('/ServiceProviderConfig', (_req, res) => sendScimJson(res, 200, serviceProviderConfig));
   router.get('/ResourceTypes', (_req, res) =>
     sendScimJson(res, 200, listResponse(resourceTypes, resourceTypes.length, 1)),

@@ -28,7 +28,7 @@ type SubKind = 'text' | 'bool';
 
 /** What an attribute path means in SQL. `expr` strings are constants of this module, never client input. */
 export type Column =
-  | { kind: 'text'; expr: string; caseExact: boolean; bindings?: unknown[] }
+  | { kind: 'text'; expr: string; caseExact: boolean; bindings?: unknown[]; holdsDates?: boolean }
   | { kind: 'uuid'; expr: string }
   | { kind: 'bool'; expr: string }
   | { kind: 'date'; expr: string }
@@ -121,7 +121,14 @@ function customColumn(def: CustomAttributeDefinition): Column {
     case 'string':
       return { kind: 'text', expr: 'employees.custom_attributes->>?', caseExact: false, bindings: [def.id] };
     case 'date':
-      return { kind: 'text', expr: 'employees.custom_attributes->>?', caseExact: true, bindings: [def.id] };
+      // Stored as 'YYYY-MM-DD' text, which orders like the dates; holdsDates makes comparisons check their operand.
+      return {
+        kind: 'text',
+        expr: 'employees.custom_attributes->>?',
+        caseExact: true,
+        bindings: [def.id],
+        holdsDates: true,
+      };
   }
 }
 
@@ -201,9 +208,19 @@ function withDecodedStrings(f: Filter, literals: string[]): Filter {
       } catch {
         throw badRequest('invalidFilter', `${clip(literals[Number(m[1])] ?? '', 40)} is not a valid JSON string`);
       }
+      assertNoNul(value as string);
       return { ...f, compValue: value as string };
     }
   }
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000 and refuses the whole query, so a value that has one (sent raw as %00 or as the
+ * JSON escape \u0000) is a client mistake to answer with 400, not a 500.
+ */
+function assertNoNul(text: string): void {
+  if (text.includes('\u0000'))
+    throw badRequest('invalidFilter', 'filter values must not contain the NUL character (U+0000)');
 }
 
 /**
@@ -214,6 +231,7 @@ export function parseFilter(textIn: string): Filter {
   if (textIn.length > MAX_FILTER_LENGTH)
     throw badRequest('invalidFilter', `filter longer than ${MAX_FILTER_LENGTH} characters`);
   if (textIn.trim() === '') throw badRequest('invalidFilter', 'empty filter');
+  assertNoNul(textIn);
   const literals: string[] = [];
   const masked = textIn.replace(STRING_LITERAL, (lit) => `"\u00a7s${literals.push(lit) - 1}\u00a7"`);
   const attempt = (t: string): Filter | undefined => {
@@ -339,16 +357,22 @@ export function filterToSql(
       const kind = own(subs, name);
       if (!kind) throw badRequest('invalidFilter', `"${clip(c.attrPath)}" is not a sub-attribute of ${clip(parent)}`);
       // `name` is one of the allow-listed keys above, so it is safe as a literal.
-      const col: Column =
-        kind === 'bool' ? { kind: 'text', expr: `lower(el->>'${name}')`, caseExact: true } : text(`el->>'${name}'`);
-      const value =
-        c.op !== 'pr' && kind === 'bool' && typeof c.compValue === 'boolean'
-          ? String(c.compValue)
-          : c.op === 'pr'
-            ? undefined
-            : c.compValue;
-      return nullSafe(compare(col, c.op, value, c.attrPath), n);
+      if (kind === 'bool') return nullSafe(compareElementBoolean(`lower(el->>'${name}')`, c), n);
+      return nullSafe(compare(text(`el->>'${name}'`), c.op, c.op === 'pr' ? undefined : c.compValue, c.attrPath), n);
     });
+
+  /**
+   * `emails[primary eq "True"]`: element booleans compare like top-level ones — true/false or Entra's "True"/"False"
+   * in any case, with eq or ne only. The JSON text of the element (`el->>'primary'`) is 'true' or 'false'.
+   */
+  const compareElementBoolean = (expr: string, c: AttrExp): string => {
+    if (c.op === 'pr') return `(${expr} IS NOT NULL)`;
+    const b = filterBoolean(c.compValue);
+    if (b === undefined) throw badRequest('invalidFilter', `${clip(c.attrPath)}: compare with true or false`);
+    if (c.op === 'eq') return `(${expr} = ${bind(String(b))})`;
+    if (c.op === 'ne') return `(${expr} IS DISTINCT FROM ${bind(String(b))})`;
+    throw badRequest('invalidFilter', `${clip(c.attrPath)}: ${c.op} is not defined for booleans`);
+  };
 
   /** A reference list (group members, …) where only `value` can be compared. */
   const walkLink = (
@@ -420,6 +444,8 @@ export function filterToSql(
           if (op === 'ne') return `(${expr} IS NOT NULL)`;
           throw bad('null can only be compared with eq or ne');
         }
+        if (col.holdsDates && op !== 'co' && op !== 'sw' && op !== 'ew' && !isCalendarDate(String(v)))
+          throw bad(`"${clip(String(v), 40)}" is not a date (YYYY-MM-DD)`);
         if (typeof v === 'boolean' || typeof v === 'number') {
           // Custom boolean/number-as-text attributes are stored as JSON; compare their text form.
           return textCompare(expr, col.caseExact, op, String(v), bad);
@@ -438,12 +464,7 @@ export function filterToSql(
       }
       case 'bool': {
         if (op === 'pr') return `(${col.expr} IS NOT NULL)`;
-        const b =
-          typeof v === 'boolean'
-            ? v
-            : typeof v === 'string' && /^(true|false)$/i.test(v)
-              ? v.toLowerCase() === 'true'
-              : undefined;
+        const b = filterBoolean(v);
         if (b === undefined) throw bad('compare with true or false');
         if (op === 'eq') return `(${col.expr} = ${bind(b)})`;
         if (op === 'ne') return `(${col.expr} IS DISTINCT FROM ${bind(b)})`;
@@ -531,6 +552,13 @@ function nullSafe(sql: string, neg: boolean): string {
 function isSubCompareOf(f: Filter, parent: string): f is Compare {
   if (f.op === 'and' || f.op === 'or' || f.op === 'not' || f.op === '[]' || f.op === 'pr') return false;
   return (f as Compare).attrPath.toLowerCase().startsWith(`${parent.toLowerCase()}.`);
+}
+
+/** A filter value as a boolean: JSON true/false, or "True"/"False" in any case as Entra writes them; else undefined. */
+function filterBoolean(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+  return undefined;
 }
 
 /** RFC 3339 date-time as SCIM uses it (RFC 7643 §2.3.5); a bare date is accepted too. */

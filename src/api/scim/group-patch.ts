@@ -18,16 +18,18 @@ export type MemberOp = { op: 'add' | 'remove' | 'replace'; refs: string[] } | { 
 
 export const MAX_MEMBER_REFS = 10_000;
 
-/** Member references from `[{value}]`, `{value}` or plain strings (Entra sends `[{"$ref":null,"value":"<id>"}]`). */
+/**
+ * Member references from `[{value}]` (what Entra sends: `[{"$ref":null,"value":"<id>"}]`) or a single `{value}`.
+ * A bare string is not a member object in any SCIM or Entra form, so it is refused rather than guessed at.
+ */
 export function memberRefs(value: unknown): string[] {
+  if (!Array.isArray(value) && !isPlainObject(value))
+    throw badRequest('invalidValue', 'members must be a list of {"value": "<user id>"} objects');
   const list = Array.isArray(value) ? value : [value];
   if (list.length > MAX_MEMBER_REFS) throw badRequest('tooMany', `at most ${MAX_MEMBER_REFS} members per request`);
   return list.map((m) => {
-    let v: unknown = m;
-    if (isPlainObject(m)) {
-      const key = Object.keys(m).find((k) => k.toLowerCase() === 'value');
-      v = key === undefined ? undefined : m[key];
-    }
+    const key = isPlainObject(m) ? Object.keys(m).find((k) => k.toLowerCase() === 'value') : undefined;
+    const v = key === undefined ? undefined : (m as Record<string, unknown>)[key];
     if (typeof v !== 'string' || v.trim() === '' || v.length > 256) {
       throw badRequest('invalidValue', 'each member needs a string "value" (the user id)');
     }

@@ -9,7 +9,7 @@ import { badRequest, notFound, sendScimJson, uniqueness } from './errors';
 import { filterToSql, resolveFilterColumn } from './filter-sql';
 import { planGroupPatch, planGroupResource } from './group-patch';
 import { executePlan, lockScimTeam } from './group-writes';
-import { listResponse, parseListParams, queryParams } from './list';
+import { listResponse, parseListParams, queryParams, searchRequestAsQuery } from './list';
 import { isPlainObject, parsePatchRequest } from './normalize';
 import { project, projectionIncludes, projectionOf, renderGroup, type GroupMember, type Projection } from './resources';
 import type { ScimContext } from './users';
@@ -54,10 +54,11 @@ export function createGroupRoutes(sc: ScimContext): Router {
   const router = Router();
   const noCustom = () => undefined;
 
-  router.get('/Groups', async (req, res) => {
+  /** GET /Groups and POST /Groups/.search: one query, `query` in the GET form. */
+  const listGroups = async (res: Response, query: unknown) => {
     const tenantId = tenantOf(res);
-    const params = parseListParams(req.query);
-    const p = projectionOf(req.query);
+    const params = parseListParams(query);
+    const p = projectionOf(query);
     const where = params.filter !== undefined ? filterToSql(params.filter, 'Group', noCustom) : undefined;
     const scoped = (q: Knex.QueryBuilder) =>
       where ? q.whereRaw(`(${where.sql})`, where.bindings as Knex.RawBinding[]) : q;
@@ -95,7 +96,9 @@ export function createGroupRoutes(sc: ScimContext): Router {
     const ctx = { baseUrl: sc.baseUrl };
     const resources = rows.map((r) => project(renderGroup(r, r.members, ctx), p.attributes, p.excluded));
     sendScimJson(res, 200, listResponse(resources, total, params.startIndex));
-  });
+  };
+  router.get('/Groups', (req, res) => listGroups(res, req.query));
+  router.post('/Groups/.search', (req, res) => listGroups(res, searchRequestAsQuery(req.body)));
 
   router.get('/Groups/:id', async (req, res) => {
     const p = projectionOf(req.query);

@@ -1,4 +1,5 @@
 import { badRequest } from './errors';
+import { isPlainObject } from './normalize';
 
 /** RFC 7644 §3.4.2.4 pagination and §3.4.2.3 sorting parameters. */
 export interface ListParams {
@@ -66,4 +67,36 @@ export function listResponse(resources: unknown[], total: number, startIndex: nu
     itemsPerPage: resources.length,
     Resources: resources,
   };
+}
+
+/** Names (lower case) of the query parameters a search request body may carry; other members are ignored. */
+const SEARCH_PARAMETERS = new Set([
+  'filter',
+  'startindex',
+  'count',
+  'attributes',
+  'excludedattributes',
+  'sortby',
+  'sortorder',
+]);
+const ATTRIBUTE_LISTS = new Set(['attributes', 'excludedattributes']);
+
+/**
+ * RFC 7644 §3.4.3: the body of `POST …/.search` carries the parameters of a GET query, with attribute lists as
+ * arrays of strings and startIndex/count as numbers. Turned into the GET query form, a search runs through exactly
+ * the code of the GET and answers the same ListResponse.
+ */
+export function searchRequestAsQuery(body: unknown): Record<string, string> {
+  if (!isPlainObject(body)) throw badRequest('invalidSyntax', 'the search request must be a JSON object');
+  const query: Record<string, string> = {};
+  for (const [key, value] of Object.entries(body)) {
+    const name = key.toLowerCase();
+    if (!SEARCH_PARAMETERS.has(name) || value === null) continue;
+    if (typeof value === 'string') query[name] = value;
+    else if (typeof value === 'number' && Number.isInteger(value)) query[name] = String(value);
+    else if (ATTRIBUTE_LISTS.has(name) && Array.isArray(value) && value.every((v) => typeof v === 'string'))
+      query[name] = value.join(',');
+    else throw badRequest(name === 'filter' ? 'invalidFilter' : 'invalidValue', `"${key}" has the wrong type`);
+  }
+  return query;
 }

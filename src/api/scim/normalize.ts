@@ -75,14 +75,14 @@ export function parsePatchRequest(body: unknown): PatchOperation[] {
 }
 
 /**
- * Older Entra builds wrap single values as `[{"$ref":null,"value":"x"}]`; a one-element array of `{value}` or of a
- * primitive stands for its value.
+ * Older Entra builds wrap single values as `[{"$ref":null,"value":"x"}]`; that one-element array of `{value}` stands
+ * for its value. Other arrays (`["x"]`, `["a","b"]`) are not an Entra form and stay arrays, so they are refused as
+ * the wrong type.
  */
 export function unwrapSingle(v: unknown): unknown {
   if (Array.isArray(v) && v.length === 1) {
-    const only = v[0];
+    const only: unknown = v[0];
     if (isPlainObject(only) && 'value' in only) return only.value;
-    if (!isPlainObject(only) && !Array.isArray(only)) return only;
   }
   return v;
 }
@@ -99,15 +99,26 @@ export function coerceBoolean(v: unknown, name: string): boolean {
   throw badRequest('invalidValue', `${name} must be a boolean`);
 }
 
-/** A string attribute value; numbers are accepted and kept as their decimal text. Null clears. */
+/**
+ * A string attribute value; null clears. Numbers and booleans are refused rather than stringified: Entra sends string
+ * attributes as strings, and `123` turned into "123" (or a large number into a rounded one) would store a value
+ * nobody sent.
+ */
 export function coerceString(v: unknown, name: string): string | null {
   const u = unwrapSingle(v);
   if (u === null || u === undefined) return null;
-  if (typeof u === 'number' && Number.isFinite(u)) return String(u);
-  if (typeof u !== 'string') throw badRequest('invalidValue', `${name} must be a string`);
+  if (typeof u !== 'string') throw badRequest('invalidValue', `${name} must be a string, got ${jsonTypeOf(u)}`);
   if (u.length > MAX_STRING_LENGTH)
     throw badRequest('invalidValue', `${name} is longer than ${MAX_STRING_LENGTH} characters`);
   return u;
+}
+
+/** The JSON type of a value, for error details ("got number"). */
+export function jsonTypeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return typeof v;
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -153,17 +164,19 @@ export function referenceValue(v: unknown, name: string): string | null {
     u = key === undefined ? null : u[key];
   }
   if (u === null || u === undefined || u === '') return null;
-  if (typeof u === 'number' && Number.isFinite(u)) return String(u);
   if (typeof u !== 'string') throw badRequest('invalidValue', `${name} must be a string or {"value": "<id>"}`);
   if (u.length > 256) throw badRequest('invalidValue', `${name} is too long`);
   return u.trim();
 }
 
-/** A custom attribute value checked against its definition; null clears. */
+/**
+ * A custom attribute value checked against its definition. Null and "" clear it, whatever its type: "" is how a
+ * cleared single value reaches us, as for the core string attributes (title, department, …).
+ */
 export function coerceCustomValue(def: CustomAttributeDefinition, v: unknown): CustomValue | null {
   const name = `custom attribute "${def.id}" (${def.name})`;
   const u = unwrapSingle(v);
-  if (u === null || u === undefined) return null;
+  if (u === null || u === undefined || u === '') return null;
   switch (def.type) {
     case 'string':
       return coerceString(u, name);

@@ -41,6 +41,8 @@ export type UserTarget =
   | { kind: 'readOnly'; label: string }
   | { kind: 'ignored' };
 
+type MultiTarget = Extract<UserTarget, { kind: 'multi' }>;
+
 const scalar = (key: ScalarKey, label: string, valueType: ValueType = 'string'): UserTarget => ({
   kind: 'scalar',
   key,
@@ -331,12 +333,7 @@ function scalarValue(t: Extract<UserTarget, { kind: 'scalar' }>, value: unknown)
   return s === '' && t.key !== 'userName' ? null : s;
 }
 
-function applyMulti(
-  draft: UserDraft,
-  op: PatchOpName,
-  t: Extract<UserTarget, { kind: 'multi' }>,
-  value: unknown,
-): void {
+function applyMulti(draft: UserDraft, op: PatchOpName, t: MultiTarget, value: unknown): void {
   let elems: Elem[];
   switch (t.attr) {
     case 'emails':
@@ -351,6 +348,7 @@ function applyMulti(
       break;
   }
   elems = editElements(elems, op, t, value);
+  assertOneElementPerType(elems, t.attr);
   switch (t.attr) {
     case 'emails':
     case 'phoneNumbers':
@@ -388,75 +386,88 @@ function toMultiValue(e: Elem, attr: string): MultiValue {
   return out;
 }
 
-/** Reads a client element into canonical sub-attribute names, dropping unknown keys. */
+/**
+ * The schema publishes `type` as "one element per type" (and Entra addresses elements by type), so two elements of
+ * one type (case-insensitively) are refused instead of leaving it to chance which one a later `[type eq …]` edits.
+ */
+function assertOneElementPerType(elems: readonly Elem[], attr: MultiAttr): void {
+  const seen = new Set<string>();
+  for (const e of elems) {
+    if (typeof e.type !== 'string') continue;
+    const type = e.type.toLowerCase();
+    if (seen.has(type))
+      throw badRequest('invalidValue', `${attr} has more than one element of type "${clip(e.type, 40)}"`);
+    seen.add(type);
+  }
+}
+
+/** Reads a client element into canonical sub-attribute names, dropping unknown keys and cleared ("", null) ones. */
 function normalizeElement(raw: unknown, attr: MultiAttr): Elem {
   if (!isPlainObject(raw)) throw badRequest('invalidValue', `elements of ${attr} must be objects`);
   const out: Elem = {};
   for (const [k, v] of Object.entries(raw)) {
     const sub = own(MULTI_SUBS[attr], k.toLowerCase());
-    if (!sub || v === null || v === undefined) continue;
-    out[sub] = subValue(sub, v, attr);
+    if (!sub) continue;
+    const value = subValue(sub, v, attr);
+    if (value !== null) out[sub] = value;
   }
   return out;
 }
 
+/** A sub-attribute value; null means "clear it" and stands for null and "" alike. */
 function subValue(sub: string, v: unknown, attr: string): unknown {
+  if (v === null || v === undefined || v === '') return null;
   if (sub === 'primary') return coerceBoolean(v, `${attr}.primary`);
-  return coerceString(v, `${attr}.${sub}`);
+  const s = coerceString(v, `${attr}.${sub}`);
+  return s === '' ? null : s;
 }
 
 const sameText = (a: unknown, b: unknown) =>
   typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
 
-function editElements(
-  elems: Elem[],
-  op: PatchOpName,
-  t: Extract<UserTarget, { kind: 'multi' }>,
-  value: unknown,
-): Elem[] {
+function editElements(elems: Elem[], op: PatchOpName, t: MultiTarget, value: unknown): Elem[] {
+  if (t.sub === undefined && t.filter === undefined) return editWholeAttribute(elems, op, t.attr, value);
   const matches = (e: Elem) => (t.filter ? matchElement(t.filter, e) : true);
-  if (t.sub === undefined && t.filter === undefined) {
-    if (op === 'remove') {
-      if (value === undefined || value === null) return [];
-      const gone = (Array.isArray(value) ? value : [value]).map((v) => normalizeElement(v, t.attr));
-      return elems.filter((e) => !gone.some((g) => sameText(g.value, e.value)));
-    }
-    const incoming =
-      value === null ? [] : (Array.isArray(value) ? value : [value]).map((v) => normalizeElement(v, t.attr));
-    if (op === 'replace') return incoming;
-    const out = elems.slice();
-    for (const n of incoming) {
-      const same = out.findIndex(
-        (e) =>
-          (n.type !== undefined && sameText(e.type, n.type)) || (n.type === undefined && sameText(e.value, n.value)),
-      );
-      if (same >= 0) out[same] = { ...out[same], ...n };
-      else out.push(n);
-    }
-    return out;
-  }
+  if (op === 'remove') return clearMatched(elems, matches, t.sub);
   if (t.sub === undefined) {
-    if (op === 'remove') return elems.filter((e) => !matches(e));
     const n = normalizeElement(unwrapArray(value, t.attr), t.attr);
     const hit = elems.filter(matches);
-    if (hit.length === 0) return [...elems, { ...seedFromFilter(t.filter, t.attr), ...n }];
+    if (hit.length === 0) return [...elems, newElementFor(t, n)];
     for (const e of hit) Object.assign(e, n);
     return elems;
   }
   const sub = t.sub;
-  if (op === 'remove') {
-    if (sub === 'value') return elems.filter((e) => !matches(e));
-    for (const e of elems.filter(matches)) delete e[sub];
-    return elems;
-  }
   const v = subValue(sub, unwrapSingle(value), t.attr);
+  // "" (or null) for a sub-attribute clears it; clearing an element's `value` leaves nothing, so the element goes.
+  if (v === null) return clearMatched(elems, matches, sub);
   const hit = elems.filter(matches);
-  // Entra adds e.g. phoneNumbers[type eq "mobile"].value for a user who has no mobile yet: add that element.
-  if (hit.length === 0) return [...elems, { ...seedFromFilter(t.filter, t.attr), [sub]: v }];
+  if (hit.length === 0) return [...elems, newElementFor(t, { [sub]: v })];
   for (const e of hit) e[sub] = v;
   return elems;
 }
 
+/** add/replace/remove of a whole multi-valued attribute (`"path":"emails"`, or a POST/PUT body). */
+function editWholeAttribute(elems: Elem[], op: PatchOpName, attr: MultiAttr, value: unknown): Elem[] {
+  if (op === 'remove') {
+    if (value === undefined || value === null) return [];
+    const gone = (Array.isArray(value) ? value : [value]).map((v) => normalizeElement(v, attr));
+    return elems.filter((e) => !gone.some((g) => sameText(g.value, e.value)));
+  }
+  const incoming = value === null ? [] : (Array.isArray(value) ? value : [value]).map((v) => normalizeElement(v, attr));
+  assertOneElementPerType(incoming, attr);
+  if (op === 'replace') return incoming;
+  const out = elems.slice();
+  for (const n of incoming) {
+    const same = out.findIndex(
+      (e) => (n.type !== undefined && sameText(e.type, n.type)) || (n.type === undefined && sameText(e.value, n.value)),
+    );
+    if (same >= 0) out[same] = { ...out[same], ...n };
+    else out.push(n);
+  }
+  return out;
+}
+
+/** The value of a filtered path without a sub-attribute (`emails[type eq "work"]`): one element, maybe in an array. */
 function unwrapArray(v: unknown, attr: string): unknown {
   if (Array.isArray(v)) {
     if (v.length !== 1) throw badRequest('invalidValue', `a filtered ${attr} path takes one element`);
@@ -465,18 +476,36 @@ function unwrapArray(v: unknown, attr: string): unknown {
   return v;
 }
 
-/** The element a filter like `type eq "work"` describes, so a replace that matched nothing can add it. */
-function seedFromFilter(f: Filter | undefined, attr: MultiAttr): Elem {
-  const out: Elem = {};
-  const visit = (x: Filter) => {
-    if (x.op === 'and') x.filters.forEach(visit);
-    else if (x.op === 'eq' && x.compValue !== null) {
-      const sub = own(MULTI_SUBS[attr], subName(x.attrPath));
-      if (sub) out[sub] = subValue(sub, x.compValue, attr);
-    }
-  };
-  if (f) visit(f);
-  return out;
+/** Removes the matched elements (whole, or when their `value` goes), or just one sub-attribute of them. */
+function clearMatched(elems: Elem[], matches: (e: Elem) => boolean, sub: string | undefined): Elem[] {
+  if (sub === undefined || sub === 'value') return elems.filter((e) => !matches(e));
+  for (const e of elems.filter(matches)) delete e[sub];
+  return elems;
+}
+
+/**
+ * The element an add/replace creates when its value filter matched nothing. Entra sends
+ * `phoneNumbers[type eq "mobile"].value` for a user without a mobile number and expects one to be added, so a plain
+ * `type eq "X"` creates an element of type X. Any other filter does not say what the new element would be (an
+ * untyped copy would pile up on every retry): RFC 7644 §3.5.2.3 answers that with 400 noTarget.
+ */
+function newElementFor(t: MultiTarget, fields: Elem): Elem {
+  const type = t.filter === undefined ? undefined : plainTypeOf(t.filter);
+  if (type === undefined) {
+    throw badRequest(
+      'noTarget',
+      `no element of ${t.attr} matches the path; only a [type eq "…"] filter can add one that does not exist yet`,
+    );
+  }
+  const element: Elem = { type, ...fields };
+  element.type = type;
+  return element;
+}
+
+/** X of a filter that is exactly `type eq "X"`; undefined for anything else. */
+function plainTypeOf(f: Filter): string | undefined {
+  if (f.op !== 'eq' || subName(f.attrPath) !== 'type') return undefined;
+  return typeof f.compValue === 'string' && f.compValue.trim() !== '' ? f.compValue : undefined;
 }
 
 /** Evaluates a value filter against one element; strings compare case-insensitively (type/value are caseExact=false). */

@@ -119,8 +119,11 @@ export function renderGroup(
   return out;
 }
 
-/** A parsed `attributes` / `excludedAttributes` list: [top-level key (lower case), sub-attribute (lower case)?]. */
-export type AttributeList = Array<[string, string | undefined]>;
+/**
+ * A parsed `attributes` / `excludedAttributes` list: each entry is the path to one attribute, names in lower case —
+ * `['username']`, `['name', 'givenname']`, `[<enterprise URN>, 'manager', 'value']`.
+ */
+export type AttributeList = string[][];
 
 const EXTENSION_URNS = [URN.enterprise, URN.product].map((u) => u.toLowerCase());
 const CORE_URNS = [URN.user, URN.group].map((u) => u.toLowerCase());
@@ -136,13 +139,10 @@ export function parseAttributeList(raw: unknown, param: string): AttributeList |
     if (p === '') continue;
     const core = CORE_URNS.find((u) => p.startsWith(`${u}:`));
     if (core) p = p.slice(core.length + 1);
+    // An extension URN contains dots ("2.0"), so it is one path segment of its own; dots after it separate names.
     const ext = EXTENSION_URNS.find((u) => p === u || p.startsWith(`${u}:`));
-    if (ext) {
-      out.push([ext, p.length > ext.length ? p.slice(ext.length + 1) : undefined]);
-      continue;
-    }
-    const dot = p.indexOf('.');
-    out.push(dot < 0 ? [p, undefined] : [p.slice(0, dot), p.slice(dot + 1)]);
+    if (ext) out.push(p === ext ? [ext] : [ext, ...p.slice(ext.length + 1).split('.')]);
+    else out.push(p.split('.'));
   }
   return out;
 }
@@ -150,68 +150,90 @@ export function parseAttributeList(raw: unknown, param: string): AttributeList |
 /** Names (lower case) that are always returned whatever the projection says. */
 const ALWAYS = new Set(['id', 'schemas', 'meta']);
 
-function findKey(o: Record<string, unknown>, lower: string): string | undefined {
-  return Object.keys(o).find((k) => k.toLowerCase() === lower);
+/** A projection as a tree of lower-case names; `true` marks an attribute named as a whole. */
+type PathTree = Map<string, PathTree | true>;
+
+function treeOf(list: AttributeList): PathTree {
+  const root: PathTree = new Map();
+  for (const path of list) {
+    let node = root;
+    for (let i = 0; i < path.length; i++) {
+      const existing = node.get(path[i]);
+      if (existing === true) break;
+      if (i === path.length - 1) {
+        node.set(path[i], true);
+        break;
+      }
+      const child: PathTree = existing ?? new Map();
+      node.set(path[i], child);
+      node = child;
+    }
+  }
+  return root;
 }
 
-function pickSub(v: unknown, sub: string): unknown {
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** What is left of `v` when only the attributes in `tree` are kept; undefined when nothing is. */
+function keepSelected(v: unknown, tree: PathTree): unknown {
   if (Array.isArray(v)) {
-    return v.map((e) => (typeof e === 'object' && e !== null ? pickSub(e, sub) : e)).filter((e) => e !== undefined);
+    const kept = v.map((e) => keepSelected(e, tree)).filter((e) => e !== undefined);
+    return kept.length > 0 ? kept : undefined;
   }
-  if (typeof v === 'object' && v !== null) {
-    const k = findKey(v as Record<string, unknown>, sub);
-    return k === undefined ? undefined : { [k]: (v as Record<string, unknown>)[k] };
+  // A sub-attribute of a simple value selects nothing.
+  if (!isObject(v)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v)) {
+    const t = tree.get(k.toLowerCase());
+    if (t === undefined) continue;
+    const kept = t === true ? val : keepSelected(val, t);
+    if (kept !== undefined) out[k] = kept;
   }
-  return undefined;
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
-/** Applies `attributes` (keep only these) or `excludedAttributes` (drop these) to a rendered resource. */
+/** What is left of `v` when the attributes in `tree` are dropped; undefined when nothing is. */
+function dropSelected(v: unknown, tree: PathTree): unknown {
+  if (Array.isArray(v)) {
+    const kept = v.map((e) => dropSelected(e, tree)).filter((e) => e !== undefined);
+    return kept.length > 0 ? kept : undefined;
+  }
+  if (!isObject(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v)) {
+    const t = tree.get(k.toLowerCase());
+    if (t === undefined) out[k] = val;
+    else if (t !== true) {
+      const kept = dropSelected(val, t);
+      if (kept !== undefined) out[k] = kept;
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * Applies `attributes` (keep only these) or `excludedAttributes` (drop these) to a rendered resource, at any depth
+ * (RFC 7644 §3.9): `name.givenName`, `emails.value`, `urn:…:enterprise:2.0:User:manager.value`. id, schemas and
+ * meta are always returned.
+ */
 export function project(
   resource: ScimResource,
   attributes: AttributeList | undefined,
   excluded: AttributeList | undefined,
 ): ScimResource {
-  if (attributes && attributes.length > 0) {
-    const out: ScimResource = {};
-    for (const [k, v] of Object.entries(resource)) if (ALWAYS.has(k.toLowerCase())) out[k] = v;
-    for (const [top, sub] of attributes) {
-      const key = findKey(resource, top);
-      if (key === undefined || ALWAYS.has(top)) continue;
-      if (sub === undefined) {
-        out[key] = resource[key];
-        continue;
-      }
-      const picked = pickSub(resource[key], sub);
-      if (picked === undefined) continue;
-      const prev = out[key];
-      if (prev && typeof prev === 'object' && !Array.isArray(prev) && !Array.isArray(picked)) {
-        out[key] = { ...(prev as object), ...(picked as object) };
-      } else {
-        out[key] = picked;
-      }
+  const keep = attributes !== undefined && attributes.length > 0;
+  if (!keep && (excluded === undefined || excluded.length === 0)) return resource;
+  const tree = treeOf(keep ? attributes : excluded!);
+  const out: ScimResource = {};
+  for (const [k, v] of Object.entries(resource)) {
+    if (ALWAYS.has(k.toLowerCase())) {
+      out[k] = v;
+      continue;
     }
-    return withSchemasOf(out);
+    const projected = keep ? keepSelected({ [k]: v }, tree) : dropSelected({ [k]: v }, tree);
+    if (projected !== undefined) Object.assign(out, projected);
   }
-  if (excluded && excluded.length > 0) {
-    const out: ScimResource = { ...resource };
-    for (const [top, sub] of excluded) {
-      const key = findKey(out, top);
-      if (key === undefined || ALWAYS.has(top)) continue;
-      if (sub === undefined) {
-        delete out[key];
-        continue;
-      }
-      const v = out[key];
-      if (v && typeof v === 'object' && !Array.isArray(v)) {
-        const copy = { ...(v as Record<string, unknown>) };
-        const sk = findKey(copy, sub);
-        if (sk !== undefined) delete copy[sk];
-        out[key] = copy;
-      }
-    }
-    return withSchemasOf(out);
-  }
-  return resource;
+  return withSchemasOf(out);
 }
 
 /** Keeps `schemas` in step with the extension objects left after projection. */
@@ -238,6 +260,6 @@ export function projectionOf(query: unknown): Projection {
 /** Whether a projection returns the top-level attribute `name` (lower case), so its subquery can be skipped. */
 export function projectionIncludes(p: Projection, name: string): boolean {
   if (p.attributes && p.attributes.length > 0) return p.attributes.some(([top]) => top === name);
-  if (p.excluded) return !p.excluded.some(([top, sub]) => top === name && sub === undefined);
+  if (p.excluded) return !p.excluded.some((path) => path[0] === name && path.length === 1);
   return true;
 }

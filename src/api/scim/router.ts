@@ -30,22 +30,40 @@ export function createScimRouter(deps: ApiDeps): Router {
   });
   router.use(...jsonBody(deps.maxBodyBytes));
 
+  // ".search" is not an id: another method on it is a 405, not the lookup of a user called ".search".
+  router.all(['/Users/.search', '/Groups/.search'], (req, res, next) =>
+    req.method === 'POST' ? next() : next(methodNotAllowed(req, res, 'POST')),
+  );
   router.use(createUserRoutes(sc));
   router.use(createGroupRoutes(sc));
   router.use(createDiscoveryRoutes(sc));
 
-  // RFC 7644 §3.7 and §3.11: optional, not offered (advertised as bulk.supported=false).
-  router.all(['/Bulk', '/Me', '/Me/*rest'], (_req, _res, next) =>
+  // RFC 7644 §3.7, §3.11 and §3.4.3: optional, not offered (advertised as bulk.supported=false). A search from the
+  // root would have to page and sort Users and Groups as one list; /Users/.search and /Groups/.search are offered.
+  router.all(['/Bulk', '/Me', '/Me/*rest', '/.search'], (_req, _res, next) =>
     next(new ScimError(501, undefined, 'not implemented')),
   );
-  router.use((req, _res, next) => {
-    const known = /^\/(Users|Groups)(\/[^/]*)?$/i.test(req.path);
+  router.use((req, res, next) => {
+    const allow = allowedMethods(req.path);
     next(
-      known
-        ? new ScimError(405, undefined, `${req.method} is not supported here`)
-        : new ScimError(404, undefined, 'no such SCIM endpoint'),
+      allow === undefined ? new ScimError(404, undefined, 'no such SCIM endpoint') : methodNotAllowed(req, res, allow),
     );
   });
   router.use(scimErrorHandler(deps.logger));
   return router;
+}
+
+/** A 405 with the Allow header RFC 9110 §15.5.6 requires: which methods the resource does support. */
+function methodNotAllowed(req: Request, res: Response, allow: string): ScimError {
+  res.set('Allow', allow);
+  return new ScimError(405, undefined, `${req.method} is not supported here; use ${allow}`);
+}
+
+/** The methods an endpoint of this router answers, for the Allow header of a 405; undefined for unknown paths. */
+function allowedMethods(path: string): string | undefined {
+  if (/^\/(Users|Groups)\/?$/i.test(path)) return 'GET, POST';
+  if (/^\/(Users|Groups)\/\.search\/?$/i.test(path)) return 'POST';
+  if (/^\/(Users|Groups)\/[^/]+\/?$/i.test(path)) return 'GET, PUT, PATCH, DELETE';
+  if (/^\/(ServiceProviderConfig|(ResourceTypes|Schemas)(\/[^/]+)?)\/?$/i.test(path)) return 'GET';
+  return undefined;
 }

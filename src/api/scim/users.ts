@@ -7,7 +7,7 @@ import { requestIdOf, tenantOf } from './auth';
 import type { CustomAttributeCache, CustomAttributeSet } from './custom-attribute-cache';
 import { badRequest, notFound, ScimError, sendScimJson, uniqueness } from './errors';
 import { filterToSql, resolveFilterColumn } from './filter-sql';
-import { listResponse, parseListParams } from './list';
+import { listResponse, parseListParams, searchRequestAsQuery } from './list';
 import { isPlainObject, parsePatchRequest } from './normalize';
 import { applyUserOperations, applyUserResource } from './patch';
 import {
@@ -126,10 +126,11 @@ export function createUserRoutes(sc: ScimContext): Router {
   const { db } = sc.deps;
   const router = Router();
 
-  router.get('/Users', async (req, res) => {
+  /** GET /Users and POST /Users/.search: one query, `query` in the GET form. */
+  const listUsers = async (res: Response, query: unknown) => {
     const tenantId = tenantOf(res);
-    const params = parseListParams(req.query);
-    const p = projectionOf(req.query);
+    const params = parseListParams(query);
+    const p = projectionOf(query);
     const page = await withDefinitions(sc, tenantId, async (defs) => {
       const where = params.filter !== undefined ? filterToSql(params.filter, 'User', defs.lookup) : undefined;
       const scoped = (q: Knex.QueryBuilder) =>
@@ -162,7 +163,9 @@ export function createUserRoutes(sc: ScimContext): Router {
       return project(renderUser(r, ctx), p.attributes, p.excluded);
     });
     sendScimJson(res, 200, listResponse(resources, page.total, params.startIndex));
-  });
+  };
+  router.get('/Users', (req, res) => listUsers(res, req.query));
+  router.post('/Users/.search', (req, res) => listUsers(res, searchRequestAsQuery(req.body)));
 
   router.get('/Users/:id', async (req, res) => {
     const tenantId = tenantOf(res);

@@ -12,9 +12,10 @@ beforeAll(async () => {
   h = await createHarness();
   userId = await h.scim.createUser('victim@contoso.com', { externalId: 'victim' });
   groupId = await h.scim.createGroup('Victim Team', { members: [{ value: userId }] });
-  await h
-    .db('custom_attribute_definitions')
-    .insert({ tenant_id: h.scim.tenantId, id: 'score', name: 'Score', type: 'number' });
+  await h.db('custom_attribute_definitions').insert([
+    { tenant_id: h.scim.tenantId, id: 'score', name: 'Score', type: 'number' },
+    { tenant_id: h.scim.tenantId, id: 'hiredOn', name: 'Hired on', type: 'date' },
+  ]);
 });
 afterAll(async () => h.testDb.drop());
 
@@ -32,8 +33,195 @@ interface Case {
 const json = (v: unknown) => JSON.stringify(v);
 const patch = (ops: unknown) => json({ schemas: [PATCH_OP], Operations: ops });
 const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+const twoWorkEmails = [
+  { type: 'work', value: 'a@b.example' },
+  { type: 'work', value: 'c@d.example' },
+];
+const filtered = (filter: string) => `/Users?filter=${encodeURIComponent(filter)}`;
+
+/** Bodies that are JSON but not an object, for every endpoint that takes a resource. */
+const nonObjectBodies: Case[] = (['[]', '"x"', '1', 'null'] as const).flatMap((body) => [
+  {
+    name: `PUT /Users with the body ${body}`,
+    method: 'put',
+    path: () => `/Users/${userId}`,
+    body,
+    status: 400,
+    scimType: 'invalidSyntax',
+  },
+  {
+    name: `PUT /Groups with the body ${body}`,
+    method: 'put',
+    path: () => `/Groups/${groupId}`,
+    body,
+    status: 400,
+    scimType: 'invalidSyntax',
+  },
+  {
+    name: `PATCH /Users with the body ${body}`,
+    method: 'patch',
+    path: () => `/Users/${userId}`,
+    body,
+    status: 400,
+    scimType: 'invalidSyntax',
+  },
+]);
+
+/** A replace or add on a value filter that matches nothing and names no type has nothing to change (RFC 7644 §3.5.2.3). */
+const noTargetPaths: Case[] = [
+  ['replace', 'emails[value eq "nomatch@x"].value'],
+  ['replace', 'emails[type co "o"].value'],
+  ['replace', 'emails[type pr].value'],
+  ['replace', 'emails[type eq "work" or type eq "home"].value'],
+  ['add', 'emails[value eq "nomatch@x"].value'],
+  ['add', 'phoneNumbers[type pr].value'],
+].map(([op, path]) => ({
+  name: `PATCH ${op} on ${path}, which matches nothing`,
+  method: 'patch',
+  path: () => `/Users/${userId}`,
+  body: patch([{ op, path, value: 'new@x.example' }]),
+  status: 400,
+  scimType: 'noTarget',
+}));
+
+/** Wrong JSON types for string attributes are refused, not converted. */
+const wrongTypes: Case[] = [
+  ['title', 123],
+  ['title', 2 ** 64],
+  ['title', true],
+  ['title', ['a', 'b']],
+  ['displayName', ['Babs']],
+  ['userName', 42],
+  [`${ENTERPRISE}:department`, 7],
+  ['emails[type eq "work"].value', 5],
+].map(([path, value]) => ({
+  name: `PATCH ${String(path)} with ${JSON.stringify(value)}`,
+  method: 'patch',
+  path: () => `/Users/${userId}`,
+  body: patch([{ op: 'replace', path, value }]),
+  status: 400,
+  scimType: 'invalidValue',
+}));
 
 const cases: Case[] = [
+  ...nonObjectBodies,
+  ...noTargetPaths,
+  ...wrongTypes,
+  {
+    name: 'PATCH replacing emails with two of type work',
+    method: 'patch',
+    path: () => `/Users/${userId}`,
+    body: patch([{ op: 'replace', path: 'emails', value: twoWorkEmails }]),
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'PATCH adding two emails of type work',
+    method: 'patch',
+    path: () => `/Users/${userId}`,
+    body: patch([{ op: 'add', path: 'emails', value: twoWorkEmails }]),
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'POST /Users with two emails of type work',
+    method: 'post',
+    path: () => '/Users',
+    body: json({ userName: 'two.work@x.example', emails: twoWorkEmails }),
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'PUT /Users with two emails of type work',
+    method: 'put',
+    path: () => `/Users/${userId}`,
+    body: json({ userName: 'victim@contoso.com', emails: twoWorkEmails }),
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'POST /Users with a numeric title',
+    method: 'post',
+    path: () => '/Users',
+    body: json({ userName: 'num.title@x.example', title: 123 }),
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'POST /Groups with an array displayName',
+    method: 'post',
+    path: () => '/Groups',
+    body: json({ displayName: ['Array Team'] }),
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'POST /Groups with a numeric displayName',
+    method: 'post',
+    path: () => '/Groups',
+    body: json({ displayName: 42 }),
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'PATCH /Groups with a numeric displayName',
+    method: 'patch',
+    path: () => `/Groups/${groupId}`,
+    body: patch([{ op: 'replace', path: 'displayName', value: 42 }]),
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'POST /Groups with members as a bare string',
+    method: 'post',
+    path: () => '/Groups',
+    body: json({ displayName: 'Bare Members', members: 'someone' }),
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'PATCH /Groups adding a bare string member',
+    method: 'patch',
+    path: () => `/Groups/${groupId}`,
+    body: patch([{ op: 'add', path: 'members', value: 'someone' }]),
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'GET with U+0000 as a JSON escape in a filter value',
+    method: 'get',
+    path: () => filtered('userName eq "a\\u0000b"'),
+    status: 400,
+    scimType: 'invalidFilter',
+  },
+  {
+    name: 'GET with a raw U+0000 in a filter value',
+    method: 'get',
+    path: () => filtered('userName eq "a\u0000b"'),
+    status: 400,
+    scimType: 'invalidFilter',
+  },
+  {
+    name: 'GET /Groups with U+0000 in a filter value',
+    method: 'get',
+    path: () => `/Groups?filter=${encodeURIComponent('displayName eq "\\u0000"')}`,
+    status: 400,
+    scimType: 'invalidFilter',
+  },
+  {
+    name: 'GET with a boolean sub-attribute compared with a non-boolean',
+    method: 'get',
+    path: () => filtered('emails[primary eq "maybe"]'),
+    status: 400,
+    scimType: 'invalidFilter',
+  },
+  {
+    name: 'GET with a non-date on a custom date attribute',
+    method: 'get',
+    path: () => filtered(`${ENTERPRISE}:hiredOn gt "garbage"`),
+    status: 400,
+    scimType: 'invalidFilter',
+  },
   {
     name: 'malformed JSON on POST /Users',
     method: 'post',

@@ -124,6 +124,50 @@ describe('attributes and excludedAttributes', () => {
     expect(res.body.schemas).toContain(ENTERPRISE);
   });
 
+  it("returns only the manager's value for attributes=…:manager.value (RFC 7644 §3.4.2.5)", async () => {
+    const boss = await h.scim.createUser('proj.boss@contoso.com', { displayName: 'Proj Boss' });
+    const id = await h.scim.createUser('proj.report@contoso.com', {
+      title: 'T',
+      [ENTERPRISE]: { department: 'D', manager: boss },
+    });
+    const res = await h.scim.get(`/Users/${id}?attributes=${ENTERPRISE}:manager.value`);
+    expect(res.status).toBe(200);
+    expect(res.body[ENTERPRISE]).toEqual({ manager: { value: boss } });
+    expect(res.body.schemas).toEqual([CORE, ENTERPRISE]);
+    expect(Object.keys(res.body).sort()).toEqual(['id', 'meta', 'schemas', ENTERPRISE].sort());
+    const both = await h.scim.get(`/Users/${id}?attributes=${ENTERPRISE}:manager.value,${ENTERPRISE}:department`);
+    expect(both.body[ENTERPRISE]).toEqual({ manager: { value: boss }, department: 'D' });
+  });
+
+  it("drops only the manager's displayName for excludedAttributes=…:manager.displayName", async () => {
+    const boss = await h.scim.createUser('excl.boss@contoso.com', { displayName: 'Excl Boss' });
+    const id = await h.scim.createUser('excl.report@contoso.com', { [ENTERPRISE]: { department: 'D', manager: boss } });
+    const res = await h.scim.get(`/Users/${id}?excludedAttributes=${ENTERPRISE}:manager.displayName`);
+    expect(res.body[ENTERPRISE]).toEqual({
+      department: 'D',
+      manager: { value: boss, $ref: `http://scim.test/scim/v2/Users/${boss}` },
+    });
+    const noManager = await h.scim.get(`/Users/${id}?excludedAttributes=${ENTERPRISE}:manager`);
+    expect(noManager.body[ENTERPRISE]).toEqual({ department: 'D' });
+  });
+
+  it('keeps several sub-attributes of a multi-valued attribute together, and drops one from every element', async () => {
+    const id = await h.scim.createUser('proj.mv@contoso.com', {
+      emails: [
+        { type: 'work', value: 'w@contoso.com', primary: true },
+        { type: 'home', value: 'h@example.com' },
+      ],
+    });
+    const kept = await h.scim.get(`/Users/${id}?attributes=emails.value,emails.type`);
+    expect(kept.body.emails).toEqual([
+      { type: 'work', value: 'w@contoso.com' },
+      { type: 'home', value: 'h@example.com' },
+    ]);
+    const dropped = await h.scim.get(`/Users/${id}?excludedAttributes=emails.primary,id`);
+    expect(dropped.body.id).toBe(id);
+    expect(dropped.body.emails).toEqual(kept.body.emails);
+  });
+
   it('drops excluded attributes, in lists too', async () => {
     const res = await h.scim.get(`/Users?count=2&excludedAttributes=emails,meta,name.familyName`);
     for (const r of res.body.Resources) {

@@ -5,6 +5,7 @@ import { filterToSql, parseFilter } from '../../../src/api/scim/filter-sql';
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const defs: Record<string, CustomAttributeDefinition> = {
   score: { id: 'score', name: 'Score', type: 'number', createdAt: new Date(0) },
+  hired: { id: 'hired', name: 'Hired on', type: 'date', createdAt: new Date(0) },
 };
 const lookup = (id: string) => defs[id];
 const users = (f: string) => filterToSql(f, 'User', lookup);
@@ -130,6 +131,32 @@ describe('filter → SQL', () => {
     'constructor.prototype eq "x"',
   ])('rejects %j with invalidFilter', (f) => {
     rejects(f);
+  });
+
+  it('rejects U+0000 in a filter value, raw or as the JSON escape, before PostgreSQL sees it', () => {
+    expect(rejects('userName eq "a\\u0000b"').detail).toMatch(/U\+0000/);
+    expect(rejects('userName eq "a\u0000b"').detail).toMatch(/U\+0000/);
+    rejects('emails[value eq "\\u0000"]');
+    expect(users('userName eq "a\\u0001b"').bindings).toEqual(['a\u0001b']);
+  });
+
+  it('compares boolean sub-attributes with true/false and with Entra\'s "True"/"False" in any case', () => {
+    const primary =
+      "EXISTS (SELECT 1 FROM jsonb_array_elements(employees.emails) AS el WHERE (lower(el->>'primary') = ?))";
+    expect(users('emails[primary eq "True"]')).toEqual({ sql: primary, bindings: ['true'] });
+    expect(users('emails[primary eq true]')).toEqual({ sql: primary, bindings: ['true'] });
+    expect(users('emails.primary eq "FALSE"')).toEqual({ sql: primary, bindings: ['false'] });
+    expect(users('emails[type eq "work" and primary ne "true"]').bindings).toEqual(['work', 'true']);
+    rejects('emails[primary eq "yes"]');
+    rejects('emails[primary gt "True"]');
+    rejects('emails.primary co "t"');
+  });
+
+  it('checks that a custom date attribute is compared with a date, as the built-in dates are', () => {
+    expect(users(`${ENT}:hired gt "2024-01-31"`).bindings).toEqual(['hired', '2024-01-31']);
+    expect(users(`${ENT}:hired sw "2024"`).bindings).toEqual(['hired', '2024%']);
+    expect(rejects(`${ENT}:hired gt "garbage"`).detail).toContain('YYYY-MM-DD');
+    rejects(`${ENT}:hired eq "2024-02-30"`);
   });
 
   it('rejects user attributes on Groups and vice versa', () => {

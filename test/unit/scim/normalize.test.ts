@@ -4,6 +4,7 @@ import {
   coerceCustomValue,
   coerceDate,
   coerceHttpsUrl,
+  coerceString,
   isCalendarDate,
   parsePatchRequest,
   referenceValue,
@@ -73,6 +74,22 @@ describe('Entra normalizer', () => {
     expect(referenceValue('', 'manager')).toBeNull();
     expect(referenceValue({ value: null }, 'manager')).toBeNull();
     fails(() => referenceValue({ value: { x: 1 } }, 'manager'), 'invalidValue');
+    fails(() => referenceValue(12345, 'manager'), 'invalidValue');
+  });
+
+  it('takes strings for string attributes and refuses numbers, booleans and arrays instead of converting them', () => {
+    expect(coerceString('Engineer', 'title')).toBe('Engineer');
+    expect(coerceString([{ $ref: null, value: 'Engineer' }], 'title')).toBe('Engineer');
+    expect(coerceString(null, 'title')).toBeNull();
+    for (const v of [123, 2 ** 64, true, ['Engineer'], ['a', 'b'], { value: 'x' }]) {
+      fails(() => coerceString(v, 'title'), 'invalidValue');
+    }
+  });
+
+  it('clears a custom attribute of any type with "" as with null', () => {
+    for (const type of ['string', 'number', 'boolean', 'date'] as const) {
+      expect(coerceCustomValue({ id: 'c', name: 'C', type, createdAt: new Date(0) }, '')).toBeNull();
+    }
   });
 
   it('accepts real calendar dates only', () => {
@@ -98,8 +115,9 @@ describe('Entra normalizer', () => {
     });
     expect(coerceCustomValue(def('number'), '42')).toBe(42);
     expect(coerceCustomValue(def('boolean'), 'True')).toBe(true);
-    expect(coerceCustomValue(def('string'), 7)).toBe('7');
     expect(coerceCustomValue(def('date'), '2024-05-01')).toBe('2024-05-01');
+    fails(() => coerceCustomValue(def('string'), 7), 'invalidValue');
+    fails(() => coerceCustomValue(def('string'), true), 'invalidValue');
     try {
       coerceCustomValue(def('number'), 'lots');
       throw new Error('expected failure');

@@ -113,6 +113,95 @@ describe('PATCH engine', () => {
     ]);
   });
 
+  it('adds an element of type X for a plain [type eq "X"] filter, with add as with replace', () => {
+    const d = base();
+    apply([{ op: 'add', path: 'emails[type eq "home"].value', value: 'h@x' }], d);
+    apply([{ op: 'replace', path: 'emails[type eq "other"]', value: { value: 'o@x', type: 'work' } }], d);
+    expect(d.emails).toEqual([
+      { type: 'work', value: 'u@x.com', primary: true },
+      { type: 'home', value: 'h@x' },
+      { type: 'other', value: 'o@x' },
+    ]);
+  });
+
+  it.each([
+    ['replace', 'emails[value eq "nomatch@x"].value'],
+    ['replace', 'emails[type co "o"].value'],
+    ['replace', 'emails[type pr].value'],
+    ['replace', 'emails[type eq "work" or type eq "home"].value'],
+    ['replace', 'emails[type eq "work" and primary eq true].value'],
+    ['replace', 'emails[not (type eq "work")].value'],
+    ['replace', 'emails.value'],
+    ['add', 'emails[value eq "nomatch@x"].value'],
+    ['add', 'emails[type co "o"]'],
+  ] as const)('answers noTarget for %s on %s when no element matches, as the filter names no type', (op, path) => {
+    const d = base();
+    d.emails = [];
+    const value = path.endsWith(']') ? { value: 'new@x' } : 'new@x';
+    try {
+      apply([{ op, path, value }], d);
+      throw new Error('expected a ScimError');
+    } catch (err) {
+      expect((err as ScimError).scimType).toBe('noTarget');
+    }
+    expect(d.emails).toEqual([]);
+  });
+
+  it('refuses two elements of one type (case-insensitively), however they arrive', () => {
+    const twoWork = [
+      { type: 'work', value: 'a@b' },
+      { type: 'Work', value: 'c@d' },
+    ];
+    rejects([{ op: 'replace', path: 'emails', value: twoWork }], 'invalidValue');
+    rejects([{ op: 'add', path: 'emails', value: twoWork }], 'invalidValue');
+    const d = base();
+    d.emails.push({ type: 'home', value: 'h@x' });
+    expect(() => apply([{ op: 'replace', path: 'emails[type eq "home"].type', value: 'WORK' }], d)).toThrow(
+      /more than one element of type/,
+    );
+    rejects(
+      [
+        {
+          op: 'replace',
+          path: 'phoneNumbers',
+          value: [
+            { type: 'mobile', value: '1' },
+            { type: 'mobile', value: '2' },
+          ],
+        },
+      ],
+      'invalidValue',
+    );
+    const post = emptyDraft();
+    expect(() => applyUserResource(post, { userName: 'a@b', emails: twoWork }, lookup)).toThrow(ScimError);
+    // Elements without a type do not collide.
+    expect(apply([{ op: 'replace', path: 'emails', value: [{ value: 'a@b' }, { value: 'c@d' }] }]).emails).toHaveLength(
+      2,
+    );
+  });
+
+  it('treats "" as "clear" for single-valued strings, custom attributes and value-path sub-attributes', () => {
+    const d = base();
+    d.title = 'T';
+    d.department = 'D';
+    d.custom = { Shirt: 'L', remote: true };
+    d.emails.push({ type: 'home', value: 'h@x', display: 'Home' });
+    apply(
+      [
+        { op: 'replace', path: 'title', value: '' },
+        { op: 'replace', path: `${ENT}:department`, value: '' },
+        { op: 'replace', path: `${ENT}:Shirt`, value: '' },
+        { op: 'replace', path: `${ENT}:remote`, value: '' },
+        { op: 'replace', path: 'emails[type eq "home"].display', value: '' },
+        { op: 'replace', path: 'emails[type eq "work"].value', value: '' },
+        { op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '' },
+      ],
+      d,
+    );
+    expect(d).toMatchObject({ title: null, department: null, custom: {}, phoneNumbers: [] });
+    expect(d.emails).toEqual([{ type: 'home', value: 'h@x' }]);
+  });
+
   it('removes elements by value filter, by value list, and all at once', () => {
     const d = base();
     d.emails = [
