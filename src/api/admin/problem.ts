@@ -30,9 +30,10 @@ export function sendProblem(res: Response, status: number, title: string, detail
 /**
  * PostgreSQL errors caused by a value the client sent that slipped past validation (e.g. in a query parameter):
  * 22021/22P05 a character the database cannot hold (U+0000; bodies are checked when parsed, this is the net),
- * 22P02 a malformed value for the column type (a bad uuid), 22001 a value longer than its column.
+ * 22P02 a malformed value for the column type (a bad uuid), 22001 a value longer than its column, 54000 a value too
+ * long for its index.
  */
-const CLIENT_VALUE_PG_CODES = new Set(['22021', '22P05', '22P02', '22001']);
+const CLIENT_VALUE_PG_CODES = new Set(['22021', '22P05', '22P02', '22001', '54000']);
 
 function isClientValuePgError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

@@ -89,7 +89,9 @@ export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
       pg.code === '23514' ||
       // U+0000 or a character the database encoding cannot hold (bodies are checked when parsed; this is the net)
       pg.code === '22021' ||
-      pg.code === '22P05'
+      pg.code === '22P05' ||
+      // a value too long for its index (e.g. a userName of thousands of multi-byte characters)
+      pg.code === '54000'
     ) {
       return sendScimError(res, 400, 'invalidValue', 'a value has the wrong format');
     }

@@ -1,4 +1,5 @@
-import { parse, type AttrExp, type Compare, type Filter } from 'scim2-parse-filter';
+import type { AttrExp, Compare, Filter } from 'scim2-parse-filter';
+import { ControlCharacterError, parseFilterText } from './filter-text';
 import type { CustomAttributeDefinition } from '../../db/custom-attributes';
 import { badRequest, ScimError } from './errors';
 import { isCalendarDate } from './normalize';
@@ -236,8 +237,9 @@ export function parseFilter(textIn: string): Filter {
   const masked = textIn.replace(STRING_LITERAL, (lit) => `"\u00a7s${literals.push(lit) - 1}\u00a7"`);
   const attempt = (t: string): Filter | undefined => {
     try {
-      return parse(t);
-    } catch {
+      return parseFilterText(t);
+    } catch (err) {
+      if (err instanceof ControlCharacterError) throw badRequest('invalidFilter', `a filter ${err.message}`);
       return undefined;
     }
   };

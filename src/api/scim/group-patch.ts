@@ -1,4 +1,5 @@
-import { parse, type Filter } from 'scim2-parse-filter';
+import type { Filter } from 'scim2-parse-filter';
+import { ControlCharacterError, parseFilterText } from './filter-text';
 import { badRequest } from './errors';
 import { coerceString, isPlainObject, type PatchOperation } from './normalize';
 import { clip, parsePath } from './paths';
@@ -41,8 +42,9 @@ export function memberRefs(value: unknown): string[] {
 function refsFromFilter(text: string): string[] {
   let f: Filter;
   try {
-    f = parse(text);
-  } catch {
+    f = parseFilterText(text);
+  } catch (err) {
+    if (err instanceof ControlCharacterError) throw badRequest('invalidPath', `a path ${err.message}`);
     throw badRequest('invalidPath', `invalid member filter "${clip(text)}"`);
   }
   const out: string[] = [];

@@ -1,4 +1,5 @@
-import { parse, type Filter } from 'scim2-parse-filter';
+import type { Filter } from 'scim2-parse-filter';
+import { ControlCharacterError, parseFilterText } from './filter-text';
 import type { CustomAttributeDefinition } from '../../db/custom-attributes';
 import type { MultiValue } from '../../db/employees';
 import { badRequest } from './errors';
@@ -115,8 +116,9 @@ const own = <T>(table: Record<string, T>, key: string): T | undefined =>
 function parseValueFilter(text: string, attr: MultiAttr): Filter {
   let f: Filter;
   try {
-    f = parse(text);
-  } catch {
+    f = parseFilterText(text);
+  } catch (err) {
+    if (err instanceof ControlCharacterError) throw badRequest('invalidPath', `a path ${err.message}`);
     throw badRequest('invalidPath', `invalid filter "${clip(text)}" in ${attr} path`);
   }
   checkFilterAttributes(f, attr);

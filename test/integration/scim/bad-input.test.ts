@@ -104,6 +104,17 @@ const wrongTypes: Case[] = [
 }));
 
 const cases: Case[] = [
+  {
+    // Varied, so that PostgreSQL cannot compress the index entry below its limit.
+    name: 'a userName too long for its index (2,000 different three-byte characters)',
+    method: 'post',
+    path: () => '/Users',
+    body: JSON.stringify({
+      userName: Array.from({ length: 2000 }, (_, i) => String.fromCodePoint(0x4e00 + ((i * 7919) % 20000))).join(''),
+    }),
+    status: 400,
+    scimType: 'invalidValue',
+  },
   ...nonObjectBodies,
   ...noTargetPaths,
   ...wrongTypes,
