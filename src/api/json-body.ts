@@ -58,6 +58,8 @@ export function jsonBody(maxBytes: number): Array<RequestHandler | ErrorRequestH
   const translate = (err: unknown, _req: Request, _res: Response, next: NextFunction) => {
     if (err instanceof RequestBodyError) return next(err);
     const e = err as { type?: string; status?: number; message?: string };
+    // Only the body parser's own errors (each has a `type`) are about the body; others (an earlier 401) pass as they are.
+    if (typeof e.type !== 'string') return next(err);
     if (e.type === 'entity.too.large')
       return next(new RequestBodyError(413, 'too_large', `body larger than ${maxBytes} bytes`));
     if (e.type === 'entity.parse.failed') {

@@ -53,32 +53,45 @@ import { FORBIDDEN_ATTRIBUTE_IDS, Uuid } from './schemas';
  * Outbound provisioning to Entra ID, per tenant: settings (the client secret or certificate is write-only), test connection,
  * enrolment (the initial push), provisioning status, retry of a blocked employee, and a preview of the next sync.
  */
+/** Longer than any real Graph or sign-in URL; a bound keeps a hostile value from costing the api time and storage. */
+const MAX_URL_LENGTH = 2048;
+
+/** `path` without its trailing slashes (a loop: the regex /\/+$/ takes quadratic time on a long run of slashes). */
+function withoutTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === '/') end--;
+  return path.slice(0, end);
+}
+
 /**
  * An https URL without user info, query or fragment, stored as parsed: the string kept (and handed to the identity
  * library) is the one whose origin was checked against the allowed origins. An authority is its origin only.
  */
 const httpsUrl = (kind: 'authority' | 'graph') =>
-  z.string().transform((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value.trim());
-    } catch {
-      url = new URL('invalid:');
-    }
-    const problem =
-      url.protocol !== 'https:'
-        ? 'must be an https URL'
-        : url.username || url.password || url.search || url.hash
-          ? 'must not carry user info, a query or a fragment'
-          : kind === 'authority' && url.pathname !== '/'
-            ? 'must be the sign-in host only, e.g. https://login.microsoftonline.us'
-            : undefined;
-    if (problem) {
-      ctx.addIssue({ code: 'custom', message: problem });
-      return z.NEVER;
-    }
-    return kind === 'authority' ? url.origin : `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-  });
+  z
+    .string()
+    .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
+    .transform((value, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(value.trim());
+      } catch {
+        url = new URL('invalid:');
+      }
+      const problem =
+        url.protocol !== 'https:'
+          ? 'must be an https URL'
+          : url.username || url.password || url.search || url.hash
+            ? 'must not carry user info, a query or a fragment'
+            : kind === 'authority' && url.pathname !== '/'
+              ? 'must be the sign-in host only, e.g. https://login.microsoftonline.us'
+              : undefined;
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem });
+        return z.NEVER;
+      }
+      return kind === 'authority' ? url.origin : `${url.origin}${withoutTrailingSlashes(url.pathname)}`;
+    });
 
 /** A tenant's domain name, e.g. contoso.onmicrosoft.com: what the identity platform accepts besides the GUID. */
 const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;

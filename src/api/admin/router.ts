@@ -16,14 +16,16 @@ import { createTenantRoutes } from './tenants';
  */
 export function createAdminRouter(deps: ApiDeps): Router {
   const router = Router();
-  router.use(refuseUnsupportedBodies());
-  router.use(...jsonBody(deps.maxBodyBytes));
   // The API description is public, like any OpenAPI document; everything else needs a token.
   const openapi = buildOpenApiDocument();
   router.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
   router.use(requireAdminToken(deps.db));
+  // Bodies are read only for a caller with a token: inflating and parsing up to MAX_BODY_BYTES is work nobody
+  // unauthenticated may make the api do.
+  router.use(refuseUnsupportedBodies());
+  router.use(...jsonBody(deps.maxBodyBytes));
 
   router.use(createTenantRoutes(deps));
   // Routers of one tenant's resources, each mounted under /tenants/:tenantId.

@@ -47,6 +47,23 @@ describe('admin API request handling', () => {
     template.replace('{tenantId}', acme.tenantId).replace(/\{[^}]+\}/g, '5f0c2b1e-9a7d-4c3e-8b6a-0d1e2f3a4b5c');
 
   describe('bodies', () => {
+    it('reads no body without a token: 401 before any parsing, even for a malformed or compressed one', async () => {
+      for (const req of [
+        request(app).post('/admin/v1/tenants').set('Content-Type', 'application/json').send('{"name": '),
+        request(app)
+          .post('/admin/v1/tenants')
+          .set('Content-Type', 'application/json')
+          .set('Content-Encoding', 'gzip')
+          .serialize((bytes: Buffer) => bytes as unknown as string)
+          .send(gzipSync(JSON.stringify({ name: 'x'.repeat(100_000) }))),
+        request(app).post('/admin/v1/tenants').set('Content-Type', 'text/plain').send('hello'),
+      ]) {
+        const res = await req;
+        expect(res.status).toBe(401);
+        expect(res.body.title).toBe('Unauthorized');
+      }
+    });
+
     it('answers 415 to a body that is not JSON instead of running the request without it', async () => {
       const res = await call('patch', '').set('Content-Type', 'text/plain').send('{"name":"Renamed"}').expect(415);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);

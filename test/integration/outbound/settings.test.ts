@@ -95,6 +95,11 @@ describe('outbound settings (admin API)', () => {
       .send({ mapping: [...DEFAULT_MAPPING, { source: 'department', target: 'passwordProfile' }] })
       .expect(400);
     await call('patch', '/settings').send({ graphBaseUrl: 'http://graph.example' }).expect(400);
+    // A URL longer than any real one is refused (a long run of slashes once cost quadratic time to trim).
+    const long = await call('patch', '/settings')
+      .send({ graphBaseUrl: `https://graph.microsoft.com${'/'.repeat(3000)}a` })
+      .expect(400);
+    expect(JSON.stringify(long.body)).toMatch(/at most 2048 characters/);
   });
 
   it('sends the stored secret nowhere new: changing the authority, Graph URL, tenant or app needs the secret again', async () => {
