@@ -69,13 +69,17 @@ export function installObservability(app: Express, deps: { db: Db; logger: Logge
   new Gauge({
     name: 'entra_sync_outbound_certificate_soonest_expiry_timestamp_seconds',
     help: 'When the first of the stored app certificates for Graph expires (Unix time; absent when none is stored); the admin API shows which tenant',
+    // A label only so that "none stored" is no series at all: a gauge without labels reads 0 after a reset, which an
+    // expiry alert would take for a certificate that expired in 1970.
+    labelNames: ['credential'],
     registers: [registry],
     async collect() {
       const [row] = await deps
         .db('outbound_settings')
         .min<Array<{ soonest: Date | null }>>({ soonest: 'client_certificate_not_after' });
       this.reset();
-      if (row?.soonest) this.set(Math.floor(new Date(row.soonest).getTime() / 1000));
+      if (row?.soonest)
+        this.set({ credential: 'client_certificate' }, Math.floor(new Date(row.soonest).getTime() / 1000));
     },
   });
 

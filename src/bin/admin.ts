@@ -1,12 +1,15 @@
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/knex';
+import { UUID } from '../api/admin/auth';
 import { createTenant, listTenants } from '../db/tenants';
-import { issueToken } from '../db/tokens';
+import { issueToken, listPlatformTokens, revokePlatformToken } from '../db/tokens';
 
 const USAGE = `usage: node dist/src/bin/admin.js <command>
   bootstrap                  issue a platform admin token (shown once)
   create-tenant <name>       create a tenant with a SCIM token and a tenant admin token (shown once)
-  list-tenants               list tenants`;
+  list-tenants               list tenants
+  list-platform-tokens       list platform admin tokens (id, name, prefix, created, last used, revoked)
+  revoke-platform-token <id> revoke a platform admin token at once`;
 
 /**
  * Operator CLI for a self-hosted install: the first admin token has to come from somewhere that is not the admin
@@ -46,6 +49,23 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'list-tenants': {
         for (const t of await listTenants(db)) console.log(`${t.id}  ${t.name}`);
+        return 0;
+      }
+      case 'list-platform-tokens': {
+        for (const t of await listPlatformTokens(db)) console.log(JSON.stringify(t));
+        return 0;
+      }
+      case 'revoke-platform-token': {
+        const id = args[0] ?? '';
+        if (!UUID.test(id)) {
+          console.error('revoke-platform-token needs the token id (a UUID, from list-platform-tokens)');
+          return 2;
+        }
+        if (!(await revokePlatformToken(db, id.toLowerCase()))) {
+          console.error(`no platform admin token ${id}`);
+          return 1;
+        }
+        console.log(`revoked ${id}`);
         return 0;
       }
       default:

@@ -93,6 +93,21 @@ export async function revokeToken(db: Db, tenantId: string, tokenId: string): Pr
   return true;
 }
 
+/** Platform admin tokens (no tenant): only the operator CLI lists and revokes them, since they can reach every tenant. */
+export async function listPlatformTokens(db: Db): Promise<TokenRecord[]> {
+  const rows = await db<TokenRow>('api_tokens').whereNull('tenant_id').where({ kind: 'admin' }).orderBy('created_at');
+  return rows.map(toRecord);
+}
+
+/** Revokes a platform admin token; false when there is no such token. Idempotent. */
+export async function revokePlatformToken(db: Db, tokenId: string): Promise<boolean> {
+  const found = db<TokenRow>('api_tokens').whereNull('tenant_id').where({ kind: 'admin', id: tokenId });
+  const row = await found.clone().first();
+  if (!row) return false;
+  if (!row.revoked_at) await found.clone().update({ revoked_at: db.fn.now() });
+  return true;
+}
+
 export async function touchToken(db: Db, tokenId: string): Promise<void> {
   await db('api_tokens').where({ id: tokenId }).update({ last_used_at: db.fn.now() });
 }

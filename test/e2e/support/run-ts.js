@@ -19,4 +19,7 @@ require.extensions['.ts'] = (module, filename) => {
   const { outputText } = ts.transpileModule(source, { compilerOptions, fileName: filename });
   module._compile(outputText, filename);
 };
-require(path.resolve(process.argv[2]));
+// The entry point sees the argv node would give it: [node, entry, ...its arguments].
+const entry = path.resolve(process.argv[2]);
+process.argv.splice(1, 2, entry);
+require(entry);

@@ -233,10 +233,21 @@ describe('outbound with a certificate credential', () => {
     const metrics = await request(app).get('/metrics').expect(200);
     expect(metrics.text).toMatch(
       new RegExp(
-        `^entra_sync_outbound_certificate_soonest_expiry_timestamp_seconds ${Math.floor(new Date(soonest).getTime() / 1000)}$`,
+        `^entra_sync_outbound_certificate_soonest_expiry_timestamp_seconds\\{credential="client_certificate"\\} ${Math.floor(new Date(soonest).getTime() / 1000)}$`,
         'm',
       ),
     );
     expect(metrics.text).not.toContain(tenant.tenantId);
+  });
+
+  it('/metrics has no expiry at all while no certificate is stored (not 0, which an alert reads as expired)', async () => {
+    const empty = await createTestDb();
+    try {
+      const metrics = await request(buildTestApp(empty.db)).get('/metrics').expect(200);
+      expect(metrics.text).toContain('# TYPE entra_sync_outbound_certificate_soonest_expiry_timestamp_seconds gauge');
+      expect(metrics.text).not.toMatch(/^entra_sync_outbound_certificate_soonest_expiry_timestamp_seconds[{ ]/m);
+    } finally {
+      await empty.drop();
+    }
   });
 });
