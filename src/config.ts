@@ -44,6 +44,25 @@ const ConfigFields = z.object({
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
     .optional(),
+  /**
+   * During a SECRETS_KEY rotation: the old key(s), comma-separated, base64 — stored credentials still decrypt with
+   * them until `node dist/src/bin/admin.js rotate-secrets` has encrypted them under SECRETS_KEY.
+   */
+  SECRETS_KEY_PREVIOUS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const keys = (v ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean)
+        .map((k) => Buffer.from(k, 'base64'));
+      if (keys.some((k) => k.length !== 32)) {
+        ctx.addIssue({ code: 'custom', message: 'each key must be 32 bytes, base64-encoded' });
+        return z.NEVER;
+      }
+      return keys;
+    }),
   /** The `temporal` CLI (dev server) and the time-skipping test server, installed from PyPI by the Makefile. */
   TEMPORAL_CLI_PATH: z.string().default(path.join(REPO_ROOT, '.tools/pypi/bin/temporal')),
   TEMPORAL_TEST_SERVER_PATH: z.string().default(path.join(REPO_ROOT, '.tools/pypi/bin/temporal-test-server')),

@@ -15,6 +15,8 @@ export interface ApiDeps {
   temporalTaskQueue?: string;
   /** Encrypts stored Graph client secrets (32 bytes). */
   secretsKey?: Buffer;
+  /** Keys of before a SECRETS_KEY rotation that still decrypt stored credentials (SECRETS_KEY_PREVIOUS). */
+  previousSecretsKeys?: readonly Buffer[];
   /** Extra trusted CA (PEM) for Graph calls of test connection and preview (the emulator's certificate in tests). */
   graphExtraCaPem?: string;
   /** Origins besides Microsoft's clouds that outbound settings may point at (GRAPH_ALLOWED_ORIGINS; src/graph/endpoints.ts). */

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/knex';
 import { UUID } from '../api/admin/auth';
+import { reencryptSecrets } from '../db/outbound-settings';
 import { createTenant, listTenants } from '../db/tenants';
 import { issueToken, listPlatformTokens, revokePlatformToken } from '../db/tokens';
 
@@ -9,7 +10,9 @@ const USAGE = `usage: node dist/src/bin/admin.js <command>
   create-tenant <name>       create a tenant with a SCIM token and a tenant admin token (shown once)
   list-tenants               list tenants
   list-platform-tokens       list platform admin tokens (id, name, prefix, created, last used, revoked)
-  revoke-platform-token <id> revoke a platform admin token at once`;
+  revoke-platform-token <id> revoke a platform admin token at once
+  rotate-secrets             encrypt every stored Graph credential again under SECRETS_KEY, reading it with
+                             SECRETS_KEY or SECRETS_KEY_PREVIOUS (then SECRETS_KEY_PREVIOUS can go)`;
 
 /**
  * Operator CLI for a self-hosted install: the first admin token has to come from somewhere that is not the admin
@@ -66,6 +69,19 @@ async function main(argv: string[]): Promise<number> {
           return 1;
         }
         console.log(`revoked ${id}`);
+        return 0;
+      }
+      case 'rotate-secrets': {
+        if (!config.SECRETS_KEY) {
+          console.error('SECRETS_KEY is not set');
+          return 2;
+        }
+        const count = await reencryptSecrets(
+          db,
+          Buffer.from(config.SECRETS_KEY, 'base64'),
+          config.SECRETS_KEY_PREVIOUS,
+        );
+        console.log(`encrypted ${count} stored credential(s) under SECRETS_KEY`);
         return 0;
       }
       default:

@@ -40,6 +40,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     temporal,
     temporalTaskQueue: config.TEMPORAL_TASK_QUEUE,
     secretsKey: config.SECRETS_KEY ? Buffer.from(config.SECRETS_KEY, 'base64') : undefined,
+    previousSecretsKeys: config.SECRETS_KEY_PREVIOUS,
     graphExtraCaPem: config.GRAPH_EXTRA_CA_CERTS ? fs.readFileSync(config.GRAPH_EXTRA_CA_CERTS, 'utf8') : undefined,
     graphAllowedOrigins: config.GRAPH_ALLOWED_ORIGINS,
   });

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     secretsKey: config.SECRETS_KEY ? Buffer.from(config.SECRETS_KEY, 'base64') : undefined,
+    previousSecretsKeys: config.SECRETS_KEY_PREVIOUS,
     extraCaPath: config.GRAPH_EXTRA_CA_CERTS,
     graphAllowedOrigins: config.GRAPH_ALLOWED_ORIGINS,
     debounceMs: config.OUTBOUND_DEBOUNCE_MS,

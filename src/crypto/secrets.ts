@@ -3,7 +3,9 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 /**
  * Encryption of stored Graph client secrets with AES-256-GCM under SECRETS_KEY. Layout: 12-byte IV, 16-byte auth
  * tag, ciphertext. The tenant id is bound as additional data, so a ciphertext copied to another tenant's row does
- * not decrypt.
+ * not decrypt. Rotation: new secrets are encrypted under SECRETS_KEY; stored ones also decrypt under the keys in
+ * SECRETS_KEY_PREVIOUS until the operator CLI's `rotate-secrets` has encrypted them again (GCM's tag tells the
+ * right key from a wrong one).
  */
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -25,7 +27,21 @@ export function encryptSecret(plain: string, key: Buffer, context: string): Buff
   return Buffer.concat([iv, cipher.getAuthTag(), body]);
 }
 
-export function decryptSecret(sealed: Buffer, key: Buffer, context: string): string {
+/** Decrypts with the first of `keys` that opens `sealed` (the current key first, then previous ones). */
+export function decryptSecret(sealed: Buffer, keys: Buffer | readonly Buffer[], context: string): string {
+  const candidates = Buffer.isBuffer(keys) ? [keys] : keys;
+  let failure: unknown = new SecretDecryptionError('no SECRETS_KEY to decrypt with');
+  for (const key of candidates) {
+    try {
+      return decryptWith(sealed, key, context);
+    } catch (err) {
+      failure = err;
+    }
+  }
+  throw failure;
+}
+
+function decryptWith(sealed: Buffer, key: Buffer, context: string): string {
   checkKey(key);
   if (sealed.length < IV_BYTES + TAG_BYTES) throw new SecretDecryptionError('stored secret is truncated');
   const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));

@@ -1,5 +1,5 @@
 import type { Db } from './knex';
-import { decryptSecret, encryptSecret } from '../crypto/secrets';
+import { decryptSecret, encryptSecret, SecretDecryptionError } from '../crypto/secrets';
 import type { AppCertificate } from '../graph/app-certificate';
 import { DEFAULT_MAPPING, DEFAULT_WATCHED_ATTRIBUTES, type MappingEntry } from '../graph/mapping';
 
@@ -101,18 +101,23 @@ export async function getOutboundSettings(db: Db, tenantId: string): Promise<Out
   return row ? fromRow(row) : undefined;
 }
 
-/** The decrypted connection, or undefined when it is incomplete. */
+/**
+ * The decrypted connection, or undefined when it is incomplete. `previousKeys` (SECRETS_KEY_PREVIOUS) still decrypt
+ * what was stored before a key rotation.
+ */
 export async function getGraphConnection(
   db: Db,
   tenantId: string,
   secretsKey: Buffer,
+  previousKeys: readonly Buffer[] = [],
 ): Promise<GraphConnection | undefined> {
   const row = await db<OutboundSettingsRow>('outbound_settings').where({ tenant_id: tenantId }).first();
   if (!row?.graph_tenant_id || !row.client_id) return undefined;
+  const keys = [secretsKey, ...previousKeys];
   const credential = row.client_certificate_encrypted
-    ? { clientCertificate: decryptSecret(row.client_certificate_encrypted, secretsKey, certificateContext(tenantId)) }
+    ? { clientCertificate: decryptSecret(row.client_certificate_encrypted, keys, certificateContext(tenantId)) }
     : row.client_secret_encrypted
-      ? { clientSecret: decryptSecret(row.client_secret_encrypted, secretsKey, secretContext(tenantId)) }
+      ? { clientSecret: decryptSecret(row.client_secret_encrypted, keys, secretContext(tenantId)) }
       : undefined;
   if (!credential) return undefined;
   return {
@@ -235,4 +240,46 @@ export async function seedDefaultOutboundSettings(
     },
     secretsKey,
   );
+}
+
+/**
+ * Encrypts every stored client secret and certificate again under `secretsKey`, reading each with it or one of
+ * `previousKeys`: the last step of a SECRETS_KEY rotation, after which SECRETS_KEY_PREVIOUS can go. Returns how many
+ * credentials were encrypted again; throws (changing nothing) if one opens with none of the keys.
+ */
+export async function reencryptSecrets(db: Db, secretsKey: Buffer, previousKeys: readonly Buffer[]): Promise<number> {
+  const keys = [secretsKey, ...previousKeys];
+  return db.transaction(async (trx) => {
+    const rows = await trx<OutboundSettingsRow>('outbound_settings')
+      .where((q) => q.whereNotNull('client_secret_encrypted').orWhereNotNull('client_certificate_encrypted'))
+      .forUpdate();
+    let count = 0;
+    const open = (sealed: Buffer, context: string, tenantId: string) => {
+      try {
+        return decryptSecret(sealed, keys, context);
+      } catch (err) {
+        throw new SecretDecryptionError(
+          `the stored credential of tenant ${tenantId} opens with neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS; nothing was changed`,
+          { cause: err },
+        );
+      }
+    };
+    for (const row of rows) {
+      const values: Partial<OutboundSettingsRow> = {};
+      if (row.client_secret_encrypted) {
+        const context = secretContext(row.tenant_id);
+        const plain = open(row.client_secret_encrypted, context, row.tenant_id);
+        values.client_secret_encrypted = encryptSecret(plain, secretsKey, context);
+        count++;
+      }
+      if (row.client_certificate_encrypted) {
+        const context = certificateContext(row.tenant_id);
+        const plain = open(row.client_certificate_encrypted, context, row.tenant_id);
+        values.client_certificate_encrypted = encryptSecret(plain, secretsKey, context);
+        count++;
+      }
+      await trx('outbound_settings').where({ tenant_id: row.tenant_id }).update(values);
+    }
+    return count;
+  });
 }

@@ -43,6 +43,8 @@ export interface ForTenantOptions {
 export interface GraphConnectorOptions {
   db: Db;
   secretsKey: Buffer | undefined;
+  /** Keys of before a SECRETS_KEY rotation that still decrypt stored credentials (SECRETS_KEY_PREVIOUS). */
+  previousSecretsKeys?: readonly Buffer[];
   budgets?: WriteBudgets;
   /** How long verified domains and extension definitions are reused; a miss always re-reads. Default 30 s. */
   cacheTtlMs?: number;
@@ -104,12 +106,14 @@ export function createGraphConnector(opts: GraphConnectorOptions): GraphConnecto
     secretsKey: Buffer,
     settings: OutboundSettings,
   ): Promise<EntraDirectory> {
-    const conn = await getGraphConnection(opts.db, tenantId, secretsKey).catch((err: unknown) => {
-      if (!(err instanceof SecretDecryptionError)) throw err;
-      throw notConfigured(
-        "the stored client secret or certificate cannot be decrypted with this worker's SECRETS_KEY (it differs from the api's, or was changed since it was stored); give the worker the api's SECRETS_KEY, or enter the credential again",
-      );
-    });
+    const conn = await getGraphConnection(opts.db, tenantId, secretsKey, opts.previousSecretsKeys).catch(
+      (err: unknown) => {
+        if (!(err instanceof SecretDecryptionError)) throw err;
+        throw notConfigured(
+          "the stored client secret or certificate cannot be decrypted with this worker's SECRETS_KEY (it differs from the api's, or was changed since it was stored); give the worker the api's SECRETS_KEY, or enter the credential again",
+        );
+      },
+    );
     if (!conn) throw notConfigured('the Entra tenant id, client id, or the client secret or certificate is missing');
     const certificate = settings.clientCertificate;
     if (conn.clientCertificate && certificate && certificate.notAfter.getTime() <= Date.now()) {

@@ -22,6 +22,8 @@ export interface WorkerProcessDeps {
   taskQueue: string;
   /** Decrypts stored Graph client secrets; without it every sync is BLOCKED as NotConfigured. */
   secretsKey?: Buffer;
+  /** Keys of before a SECRETS_KEY rotation that still decrypt stored credentials (SECRETS_KEY_PREVIOUS). */
+  previousSecretsKeys?: readonly Buffer[];
   /** Extra trusted CA (PEM) for Graph and the identity platform, e.g. the emulator's self-signed certificate. */
   extraCaPem?: string;
   /** Path alternative to `extraCaPem`. */
@@ -147,6 +149,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
     createGraphConnector({
       db: deps.db,
       secretsKey: deps.secretsKey,
+      previousSecretsKeys: deps.previousSecretsKeys,
       extraCaPem,
       allowedOrigins: deps.graphAllowedOrigins,
       budgets: new WriteBudgets(deps.writeBudget),

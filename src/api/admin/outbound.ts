@@ -344,6 +344,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
       createGraphConnector({
         db,
         secretsKey: deps.secretsKey,
+        previousSecretsKeys: deps.previousSecretsKeys,
         extraCaPem: deps.graphExtraCaPem,
         allowedOrigins: deps.graphAllowedOrigins,
       }));
@@ -411,7 +412,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
     const settings = await getOutboundSettings(db, tenantId);
     if (!settings) throw notFound('outbound settings');
     if (!deps.secretsKey) throw new ProblemError(503, 'Service Unavailable', 'SECRETS_KEY is not configured');
-    const conn = await getGraphConnection(db, tenantId, deps.secretsKey);
+    const conn = await getGraphConnection(db, tenantId, deps.secretsKey, deps.previousSecretsKeys);
     if (!conn)
       throw new ProblemError(
         409,

@@ -15,4 +15,15 @@ describe('stored Graph client secrets (AES-256-GCM)', () => {
     expect(() => decryptSecret(sealed, randomBytes(32), 'tenant-a')).toThrow(SecretDecryptionError);
     expect(() => decryptSecret(sealed, key, 'tenant-b')).toThrow(SecretDecryptionError);
   });
+
+  it('decrypts with a previous key during a rotation, the current key first', () => {
+    const oldKey = randomBytes(32);
+    const newKey = randomBytes(32);
+    const sealedOld = encryptSecret('before', oldKey, 'tenant-a');
+    const sealedNew = encryptSecret('after', newKey, 'tenant-a');
+    expect(decryptSecret(sealedOld, [newKey, oldKey], 'tenant-a')).toBe('before');
+    expect(decryptSecret(sealedNew, [newKey, oldKey], 'tenant-a')).toBe('after');
+    expect(() => decryptSecret(sealedOld, [newKey], 'tenant-a')).toThrow(SecretDecryptionError);
+    expect(() => decryptSecret(sealedOld, [], 'tenant-a')).toThrow(SecretDecryptionError);
+  });
 });
