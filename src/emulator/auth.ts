@@ -152,7 +152,8 @@ export class TokenService {
    * Client-credentials grant at `{baseUrl}/{tenantKey}/oauth2/v2.0/token` (tenantKey as the path named it: id or
    * domain). Returns the OAuth JSON body and status (errors in AAD's format).
    */
-  issue(tenantKey: string, form: URLSearchParams, baseUrl: string): OAuthResult {
+  issue(tenantKey: string, body: URLSearchParams, baseUrl: string, authorization?: string): OAuthResult {
+    const form = withBasicClientCredentials(body, authorization);
     const tenant = this.store.tenantByIdOrDomain(tenantKey);
     if (!tenant) {
       return oauthError(
@@ -163,6 +164,7 @@ export class TokenService {
       );
     }
     const grantType = form.get('grant_type');
+    if (grantType === null) return missingParameter('grant_type');
     if (grantType !== 'client_credentials') {
       return oauthError(
         400,
@@ -172,13 +174,9 @@ export class TokenService {
       );
     }
     const clientId = form.get('client_id') ?? '';
-    if (!clientId)
-      return oauthError(
-        400,
-        'invalid_request',
-        900144,
-        "The request body must contain the following parameter: 'client_id'.",
-      );
+    if (!clientId) return missingParameter('client_id');
+    // Entra checks the request's required parameters before it authenticates the client [I].
+    if (!form.get('scope')) return missingParameter('scope');
     const app = appById(tenant, clientId);
     if (!app) {
       return oauthError(
@@ -247,6 +245,42 @@ export class TokenService {
  */
 function audiencesFor(baseUrl: string, tenantNames: readonly string[]): string[] {
   return tenantNames.flatMap((t) => [`${baseUrl}/${t}/oauth2/v2.0/token`, `${baseUrl}/${t}/oauth2/token`]);
+}
+
+/** AADSTS900144, the identity platform's answer to a missing form parameter ('grant_type' [high], 'scope' [medium]). */
+function missingParameter(name: string): OAuthResult {
+  return oauthError(
+    400,
+    'invalid_request',
+    900144,
+    `The request body must contain the following parameter: '${name}'.`,
+  );
+}
+
+/**
+ * `client_secret_basic` (advertised in the OpenID metadata, RFC 6749 §2.3.1): `Authorization: Basic
+ * base64(urlencode(client_id) ":" urlencode(client_secret))` works like posting both in the form. The header fills
+ * only what the form lacks; how Entra treats a header and form values that disagree is not documented.
+ */
+function withBasicClientCredentials(form: URLSearchParams, authorization: string | undefined): URLSearchParams {
+  const m = /^Basic\s+(\S+)$/i.exec(authorization ?? '');
+  if (!m) return form;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return form;
+  const merged = new URLSearchParams(form);
+  if (!merged.has('client_id')) merged.set('client_id', formDecode(decoded.slice(0, colon)));
+  if (!merged.has('client_secret')) merged.set('client_secret', formDecode(decoded.slice(colon + 1)));
+  return merged;
+}
+
+/** application/x-www-form-urlencoded decoding of one Basic credential; a malformed escape is taken literally. */
+function formDecode(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return value;
+  }
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -86,6 +86,22 @@ export const DEFAULT_USER_PROPERTIES: readonly string[] = [
   'id',
 ];
 
+/** The Edm type name of a primitive property, as the OData library writes it in messages. */
+export function edmTypeName(schema: PropertySchema): string {
+  if (schema.type === 'boolean') return 'Edm.Boolean';
+  if (schema.type === 'number') return schema.format === 'int64' ? 'Edm.Int64' : 'Edm.Int32';
+  switch (schema.format) {
+    case 'date-time':
+      return 'Edm.DateTimeOffset';
+    case 'uuid':
+      return 'Edm.Guid';
+    case 'time':
+      return 'Edm.TimeOfDay';
+    default:
+      return 'Edm.String';
+  }
+}
+
 let cached: UserContract | undefined;
 
 /** Loads and validates the contract file once per process. */

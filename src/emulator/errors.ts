@@ -113,3 +113,28 @@ export const unauthenticated = (message: string): GraphError =>
 /** Emulator-only: a Graph feature this emulator does not implement. Loud on purpose, never silently ignored. */
 export const notEmulated = (what: string): GraphError =>
   new GraphError(400, 'Request_UnsupportedQuery', `The Graph emulator does not support ${what}.`);
+
+/** Graph's text when `/$count` is used without `ConsistencyLevel: eventual` (aad-advanced-queries error sample). */
+export const COUNT_NOT_SUPPORTED_MESSAGE = '$count is not currently supported.';
+
+/**
+ * An operator that only advanced queries support, used without `ConsistencyLevel: eventual` and `$count=true`.
+ * Word for word the aad-advanced-queries sample for `endsWith`; that `ne` and `not` name themselves the same way is
+ * our reading of the template.
+ */
+export const advancedQueryRequired = (operator: string): GraphError =>
+  new GraphError(
+    400,
+    'Request_UnsupportedQuery',
+    `Operator '${operator}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information`,
+  );
+
+/** The OData library's answer to a query option given twice (`?$top=1&$top=2`). */
+export const repeatedQueryOption = (name: string): GraphError =>
+  odataBadRequest(`Query option '${name}' was specified more than once, but it must be specified at most once.`);
+
+/** The OData library's answer to comparing, say, a string property with a number literal. */
+export const incompatibleOperands = (left: string, right: string, operatorKind: string): GraphError =>
+  odataBadRequest(
+    `A binary operator with incompatible types was detected. Found operand types '${left}' and '${right}' for operator kind '${operatorKind}'.`,
+  );

@@ -1,4 +1,12 @@
-import { GraphError, notEmulated, odataBadRequest, unsupportedFilter } from './errors';
+import {
+  GraphError,
+  advancedQueryRequired,
+  incompatibleOperands,
+  notEmulated,
+  odataBadRequest,
+  repeatedQueryOption,
+  unsupportedFilter,
+} from './errors';
 import type { JsonValue } from './state/store';
 
 /**
@@ -7,7 +15,10 @@ import type { JsonValue } from './state/store';
  * `and`/`or` and parentheses. String literals are single-quoted with `''` for a quote inside.
  */
 
-/** Decodes a query string as Graph does: `+` is a space, `%2B` is a plus. Later duplicates win. */
+/**
+ * Decodes a query string as Graph does: `+` is a space, `%2B` is a plus. A system query option (`$…`) given twice is
+ * refused as the OData library refuses it; for other parameters the later one wins.
+ */
 export function parseQuery(search: string): Map<string, string> {
   const out = new Map<string, string>();
   if (!search) return out;
@@ -26,14 +37,26 @@ export function parseQuery(search: string): Map<string, string> {
     }
     // OData system query option names are case-insensitive.
     const lower = key.toLowerCase();
+    if (lower.startsWith('$') && out.has(lower)) throw repeatedQueryOption(lower);
     out.set(lower, val);
   }
   return out;
 }
 
+/** An unquoted DateTimeOffset literal (`createdDateTime ge 2020-01-01T00:00:00Z`), kept with its instant. */
+export class DateTimeOffsetLiteral {
+  constructor(
+    readonly text: string,
+    readonly epochMs: number,
+  ) {}
+}
+
+export type FilterLiteral = string | number | boolean | null | DateTimeOffsetLiteral;
+export type ComparisonOperator = 'eq' | 'ne' | 'ge' | 'le' | 'gt' | 'lt';
+
 export type FilterNode =
-  | { kind: 'cmp'; op: 'eq' | 'ne' | 'ge' | 'le' | 'gt' | 'lt'; property: string; value: JsonValue }
-  | { kind: 'in'; property: string; values: JsonValue[] }
+  | { kind: 'cmp'; op: ComparisonOperator; property: string; value: FilterLiteral }
+  | { kind: 'in'; property: string; values: FilterLiteral[] }
   | { kind: 'fn'; fn: 'startswith' | 'endswith'; property: string; value: string }
   | { kind: 'not'; operand: FilterNode }
   | { kind: 'and' | 'or'; left: FilterNode; right: FilterNode };
@@ -42,7 +65,19 @@ type Token =
   | { t: 'str'; v: string; pos: number }
   | { t: 'word'; v: string; pos: number }
   | { t: 'num'; v: number; pos: number }
+  | { t: 'date'; v: DateTimeOffsetLiteral; pos: number }
   | { t: '(' | ')' | ','; pos: number };
+
+/** OData's DateTimeOffset literal: date, time with optional seconds and fraction, then `Z` or an offset. */
+const DATE_TIME_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2})/i;
+
+/** Reads a DateTimeOffset literal at the start of `rest`, or undefined when there is none. */
+function dateTimeOffsetAt(rest: string): DateTimeOffsetLiteral | undefined {
+  const m = DATE_TIME_OFFSET.exec(rest);
+  if (!m) return undefined;
+  const epochMs = Date.parse(m[0]);
+  return Number.isNaN(epochMs) ? undefined : new DateTimeOffsetLiteral(m[0], epochMs);
+}
 
 function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
@@ -77,6 +112,10 @@ function tokenize(src: string): Token[] {
         i++;
       }
       tokens.push({ t: 'str', v, pos: start });
+    } else if (/[0-9]/.test(c) && dateTimeOffsetAt(src.slice(i))) {
+      const date = dateTimeOffsetAt(src.slice(i))!;
+      tokens.push({ t: 'date', v: date, pos: i });
+      i += date.text.length;
     } else if (/[0-9-]/.test(c)) {
       const m = /^-?[0-9]+(\.[0-9]+)?/.exec(src.slice(i));
       if (!m) throw odataBadRequest(`Invalid filter clause: Syntax error at position ${i} in '${src}'.`);
@@ -109,11 +148,10 @@ export function parseFilter(src: string): FilterNode {
     p++;
     return tok;
   };
-  const literal = (): JsonValue => {
+  const literal = (): FilterLiteral => {
     const tok = tokens[p++];
     if (!tok) throw syntax(src.length);
-    if (tok.t === 'str') return tok.v;
-    if (tok.t === 'num') return tok.v;
+    if (tok.t === 'str' || tok.t === 'num' || tok.t === 'date') return tok.v;
     if (tok.t === 'word') {
       const w = tok.v.toLowerCase();
       if (w === 'true') return true;
@@ -152,7 +190,7 @@ export function parseFilter(src: string): FilterNode {
     const op = opTok.v.toLowerCase();
     if (op === 'in') {
       expect('(');
-      const values: JsonValue[] = [literal()];
+      const values: FilterLiteral[] = [literal()];
       while (peek()?.t === ',') {
         p++;
         values.push(literal());
@@ -194,11 +232,51 @@ export interface FilterSchema {
   filterable: ReadonlyMap<string, string>;
   /** Extra names accepted (e.g. extension_* on users); returns the canonical name or undefined. */
   dynamic?: (name: string) => string | undefined;
+  /** Edm type of a canonical property (of its items for a collection), for the OData operand type check. */
+  edmType?: (property: string) => string | undefined;
+  /** False when Microsoft's filter table has no such operator for the property, even in advanced queries. */
+  supports?: (property: string, operator: FilterOperator) => boolean;
+}
+
+/** What the support tables distinguish: comparison operators plus the string functions. */
+export type FilterOperator = ComparisonOperator | 'in' | 'startsWith' | 'endsWith';
+
+/** ODL's names for the comparison operators, as they appear in its messages. */
+const OPERATOR_KIND: Record<ComparisonOperator, string> = {
+  eq: 'Equal',
+  ne: 'NotEqual',
+  ge: 'GreaterThanOrEqual',
+  le: 'LessThanOrEqual',
+  gt: 'GreaterThan',
+  lt: 'LessThan',
+};
+
+/** The Edm type ODL gives a literal; null fits every type, so it has none. */
+function literalEdmType(value: FilterLiteral): string | undefined {
+  if (value === null) return undefined;
+  if (value instanceof DateTimeOffsetLiteral) return 'Edm.DateTimeOffset';
+  if (typeof value === 'string') return 'Edm.String';
+  if (typeof value === 'boolean') return 'Edm.Boolean';
+  if (!Number.isInteger(value)) return 'Edm.Decimal'; // ODL's type for a literal with a fraction and no suffix [I]
+  return value >= -2147483648 && value <= 2147483647 ? 'Edm.Int32' : 'Edm.Int64';
+}
+
+/** Types ODL promotes into each other (the numeric ones) share a family; any other pair is incompatible. */
+function typeFamily(edm: string): string {
+  return /^Edm\.(Int16|Int32|Int64|Byte|SByte|Decimal|Double|Single)$/.test(edm) ? 'number' : edm;
+}
+
+function checkOperandTypes(schema: FilterSchema, property: string, op: ComparisonOperator, value: FilterLiteral): void {
+  const left = schema.edmType?.(property);
+  const right = literalEdmType(value);
+  if (left && right && typeFamily(left) !== typeFamily(right))
+    throw incompatibleOperands(left, right, OPERATOR_KIND[op]);
 }
 
 /**
- * Resolves property names, and rejects advanced queries (`ne`, `not`, `endsWith`) unless the request carries
- * `ConsistencyLevel: eventual` and `$count=true`, as Graph does for directory objects.
+ * Resolves property names, checks operand types, and applies Graph's operator support for directory objects:
+ * `gt`/`lt` are in none of Microsoft's directory filter tables, so they are refused like any unsupported clause;
+ * `ne`, `not` and `endsWith` need advanced query parameters (`ConsistencyLevel: eventual` and `$count=true`).
  */
 export function checkFilter(node: FilterNode, schema: FilterSchema, advancedAllowed: boolean): FilterNode {
   const resolve = (name: string): string => {
@@ -206,17 +284,32 @@ export function checkFilter(node: FilterNode, schema: FilterSchema, advancedAllo
     if (!canonical) throw unsupportedFilter(name, schema.resource);
     return canonical;
   };
+  const requireSupport = (property: string, operator: FilterOperator): void => {
+    if (operator === 'gt' || operator === 'lt' || schema.supports?.(property, operator) === false)
+      throw unsupportedFilter(property, schema.resource);
+  };
   switch (node.kind) {
-    case 'cmp':
-      if (node.op === 'ne' && !advancedAllowed) throw unsupportedFilter(node.property, schema.resource);
-      return { ...node, property: resolve(node.property) };
-    case 'in':
-      return { ...node, property: resolve(node.property) };
-    case 'fn':
-      if (node.fn === 'endswith' && !advancedAllowed) throw unsupportedFilter(node.property, schema.resource);
-      return { ...node, property: resolve(node.property) };
+    case 'cmp': {
+      const property = resolve(node.property);
+      checkOperandTypes(schema, property, node.op, node.value);
+      requireSupport(property, node.op);
+      if (node.op === 'ne' && !advancedAllowed) throw advancedQueryRequired('ne');
+      return { ...node, property };
+    }
+    case 'in': {
+      const property = resolve(node.property);
+      for (const value of node.values) checkOperandTypes(schema, property, 'eq', value);
+      requireSupport(property, 'in');
+      return { ...node, property };
+    }
+    case 'fn': {
+      const property = resolve(node.property);
+      requireSupport(property, node.fn === 'endswith' ? 'endsWith' : 'startsWith');
+      if (node.fn === 'endswith' && !advancedAllowed) throw advancedQueryRequired('endsWith');
+      return { ...node, property };
+    }
     case 'not': {
-      if (!advancedAllowed) throw unsupportedFilter(firstProperty(node), schema.resource);
+      if (!advancedAllowed) throw advancedQueryRequired('not');
       return { kind: 'not', operand: checkFilter(node.operand, schema, advancedAllowed) };
     }
     case 'and':
@@ -229,21 +322,16 @@ export function checkFilter(node: FilterNode, schema: FilterSchema, advancedAllo
   }
 }
 
-function firstProperty(node: FilterNode): string {
-  switch (node.kind) {
-    case 'not':
-      return firstProperty(node.operand);
-    case 'and':
-    case 'or':
-      return firstProperty(node.left);
-    default:
-      return node.property;
-  }
+/** A stored DateTimeOffset string against a DateTimeOffset literal: compared as instants, not as text. */
+function compareInstant(a: JsonValue, b: DateTimeOffsetLiteral): number | undefined {
+  const ms = typeof a === 'string' ? Date.parse(a) : NaN;
+  return Number.isNaN(ms) ? undefined : ms - b.epochMs;
 }
 
 /** Directory string comparisons are case-insensitive (UPN `eq` in particular, graph.md §2.7). */
-function compare(a: JsonValue | undefined, b: JsonValue): number | undefined {
+function compare(a: JsonValue | undefined, b: FilterLiteral): number | undefined {
   if (a === undefined || a === null || b === null) return a === b || (a === undefined && b === null) ? 0 : undefined;
+  if (b instanceof DateTimeOffsetLiteral) return compareInstant(a, b);
   if (typeof a === 'string' && typeof b === 'string') {
     const x = a.toLowerCase();
     const y = b.toLowerCase();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { openIdConfiguration, oauthError, type TokenService } from './auth';
-import { GraphError, errorBody, invalidJson, odataBadRequest } from './errors';
+import { GraphError, invalidJson, odataBadRequest } from './errors';
 import { parseQuery } from './odata';
 import { handleOperator, type OperatorDeps } from './operator';
 import { runGraphRequest, toErrorResponse, type PipelineDeps } from './pipeline';
@@ -22,6 +22,10 @@ export interface ServerDeps extends PipelineDeps {
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Graph's 4 MB request limit. The code and text are the emulator's own; Graph's are not documented. */
+const bodyTooLarge = (): GraphError => new GraphError(413, 'RequestEntityTooLarge', 'The request body is too large.');
+const unexpectedError = (): GraphError => new GraphError(500, 'generalException', 'An unspecified error has occurred.');
 const SUCCESS_CONTENT_TYPE =
   'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 const DIAGNOSTIC = JSON.stringify({
@@ -70,7 +74,11 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       ...(r.headers ?? {}),
     };
     let payload: string | undefined;
-    if (r.body !== undefined && r.status !== 204) {
+    if (r.text !== undefined) {
+      payload = r.text;
+      headers['Content-Type'] = 'text/plain';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    } else if (r.body !== undefined && r.status !== 204) {
       payload = JSON.stringify(r.body);
       headers['Content-Type'] = r.status >= 400 ? 'application/json' : SUCCESS_CONTENT_TYPE;
       headers['Content-Length'] = String(Buffer.byteLength(payload));
@@ -139,7 +147,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
         return sendJson(req, res, url, null, e.status, e.body, requestId);
       }
       const form = new URLSearchParams(raw.toString('utf8'));
-      const out = tokens.issue(tenantKey, form, baseUrl);
+      const out = tokens.issue(tenantKey, form, baseUrl, headerString(req.headers.authorization));
       return sendJson(req, res, url, redactForm(form), out.status, out.body, requestId);
     }
     if (req.method !== 'GET')
@@ -250,19 +258,24 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     if (identity) return handleIdentity(req, res, url, decodeURIComponent(identity[1]!), identity[2]!, raw, requestId);
     // Anything else is what graph.microsoft.com says for an unknown version segment.
     const version = path.split('/')[1] ?? '';
-    const e =
-      version === ''
-        ? odataBadRequest('Invalid request.')
-        : new GraphError(400, 'BadRequest', `Invalid version: ${version}`);
-    sendGraph(
+    sendGraphError(
       req,
       res,
       url,
-      null,
-      { status: e.status, body: errorBody(e, requestId, requestId) },
-      requestId,
-      requestId,
+      version === ''
+        ? odataBadRequest('Invalid request.')
+        : new GraphError(400, 'BadRequest', `Invalid version: ${version}`),
     );
+  }
+
+  /**
+   * A failure outside the Graph pipeline (body too large, an emulator bug) in the same envelope and with the same
+   * headers as every other response, so clients and the SDK read its request-id and date as usual.
+   */
+  function sendGraphError(req: IncomingMessage, res: ServerResponse, url: string, err: GraphError): void {
+    const requestId = randomUUID();
+    const clientRequestId = headerString(req.headers['client-request-id']) ?? requestId;
+    sendGraph(req, res, url, null, toErrorResponse(err, requestId, clientRequestId), requestId, clientRequestId);
   }
 
   return (req, res) => {
@@ -275,23 +288,12 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
       else chunks.push(c);
     });
     req.on('end', () => {
-      if (tooLarge) {
-        res.writeHead(413, { 'Content-Type': 'application/json' });
-        res.end(
-          JSON.stringify({ error: { code: 'RequestEntityTooLarge', message: 'The request body is too large.' } }),
-        );
-        return;
-      }
+      if (tooLarge) return sendGraphError(req, res, req.url ?? '/', bodyTooLarge());
       try {
         route(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
       } catch (err) {
         process.emitWarning(`graph emulator: unexpected error: ${(err as Error).stack ?? String(err)}`);
-        if (!res.headersSent) {
-          res.writeHead(500, { 'Content-Type': 'application/json' });
-          res.end(
-            JSON.stringify({ error: { code: 'generalException', message: 'An unspecified error has occurred.' } }),
-          );
-        }
+        if (!res.headersSent) sendGraphError(req, res, req.url ?? '/', unexpectedError());
       }
     });
   };

@@ -29,6 +29,8 @@ export interface GraphRequest {
 export interface GraphResponse {
   status: number;
   body?: unknown;
+  /** A plain-text body sent as is (`GET /users/$count`); takes the place of `body`. */
+  text?: string;
   headers?: Record<string, string>;
 }
 

@@ -1,4 +1,4 @@
-import { userContract, type PropertySchema } from './contract';
+import { edmTypeName, userContract, type PropertySchema } from './contract';
 import {
   GraphError,
   PASSWORD_COMPLEXITY_MESSAGE,
@@ -11,7 +11,7 @@ import {
   odataBadRequest,
   readOnlyProperty,
 } from './errors';
-import { hasAnyPermission, USER_READ } from './permissions';
+import { hasAnyPermission, mayUpdateUserProperty, USER_READ } from './permissions';
 import {
   extensionRegistry,
   type ExtensionPropertyRecord,
@@ -44,21 +44,6 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_EXTENSION_VALUES = 100;
 
-function edmName(schema: PropertySchema): string {
-  if (schema.type === 'boolean') return 'Edm.Boolean';
-  if (schema.type === 'number') return schema.format === 'int64' ? 'Edm.Int64' : 'Edm.Int32';
-  switch (schema.format) {
-    case 'date-time':
-      return 'Edm.DateTimeOffset';
-    case 'uuid':
-      return 'Edm.Guid';
-    case 'time':
-      return 'Edm.TimeOfDay';
-    default:
-      return 'Edm.String';
-  }
-}
-
 function nodeKind(value: JsonValue): string {
   if (Array.isArray(value)) return 'StartArray';
   if (value !== null && typeof value === 'object') return 'StartObject';
@@ -75,8 +60,8 @@ function checkValue(schema: PropertySchema, value: JsonValue, name: string): voi
     if (!schema.nullable) {
       const t =
         schema.type === 'array'
-          ? `Collection(${schema.items ? edmName(schema.items) : 'Edm.String'})`
-          : (schema.$ref ?? edmName(schema));
+          ? `Collection(${schema.items ? edmTypeName(schema.items) : 'Edm.String'})`
+          : (schema.$ref ?? edmTypeName(schema));
       throw odataBadRequest(
         `A null value was found for the property named '${name}', which has the expected type '${t}[Nullable=False]'. The expected type '${t}[Nullable=False]' does not allow null values.`,
       );
@@ -127,7 +112,7 @@ function checkValue(schema: PropertySchema, value: JsonValue, name: string): voi
       `An unexpected '${nodeKind(value)}' node was found when reading from the JSON reader. A 'PrimitiveValue' node was expected.`,
     );
   }
-  const edm = edmName(schema);
+  const edm = edmTypeName(schema);
   const mismatch = (): GraphError =>
     odataBadRequest(`Cannot convert the literal '${literal(value)}' to the expected type '${edm}'.`);
   switch (edm) {
@@ -211,6 +196,76 @@ function requiredMissing(property: string): GraphError {
   return badRequest(`A value is required for property '${property}' of resource 'User'.`);
 }
 
+/** `local@domain`: the dot-atom local part and a dotted DNS name, as for UPNs and mail nicknames. */
+export function isEmailAddress(value: string): boolean {
+  const at = value.lastIndexOf('@');
+  if (at <= 0) return false;
+  return MAIL_NICKNAME.test(value.slice(0, at)) && DOMAIN_NAME.test(value.slice(at + 1));
+}
+
+/** user-update docs: `DisableStrongPassword`, `DisablePasswordExpiration`, or both separated by a comma. */
+const PASSWORD_POLICIES = new Set(['DisableStrongPassword', 'DisablePasswordExpiration']);
+
+export function isPasswordPolicyList(value: string): boolean {
+  const names = value.split(',').map((name) => name.trim());
+  return new Set(names).size === names.length && names.every((name) => PASSWORD_POLICIES.has(name));
+}
+
+/** One of `allowed`, ignoring case: the docs spell these values both `Adult` (user resource) and `adult` (update). */
+const oneOfIgnoringCase =
+  (allowed: readonly string[]) =>
+  (value: string): boolean =>
+    allowed.some((a) => a.toLowerCase() === value.toLowerCase());
+
+/**
+ * String properties whose values Graph checks beyond the JSON type. The contract file types them as plain strings
+ * (its `enums` section has none of them), so the allowed values live here, from the user resource and user-update
+ * docs. Graph's answer is 400 "Invalid value specified for property '…' of resource 'User'." — reported for
+ * usageLocation [medium]; the same text for the others is our assumption.
+ */
+const STRING_VALUE_RULES: Readonly<Record<string, (value: string) => boolean>> = {
+  // "A two-letter country code (ISO standard 3166)". Only the shape is checked: which codes Entra accepts is unknown.
+  usageLocation: (value) => /^[A-Z]{2}$/.test(value),
+  userType: (value) => value === 'Member' || value === 'Guest',
+  ageGroup: oneOfIgnoringCase(['Minor', 'NotAdult', 'Adult']),
+  consentProvidedForMinor: oneOfIgnoringCase(['Granted', 'Denied', 'NotRequired']),
+  mail: isEmailAddress,
+  otherMails: isEmailAddress,
+  passwordPolicies: isPasswordPolicyList,
+};
+
+/** Applies `STRING_VALUE_RULES` to a value (each item of a collection); null clears and is always accepted. */
+function checkStringValueRule(property: string, value: JsonValue): void {
+  const rule = STRING_VALUE_RULES[property];
+  if (!rule || value === null) return;
+  const values = Array.isArray(value) ? value : [value];
+  if (values.some((v) => typeof v === 'string' && !rule(v))) throw invalidValue(property);
+}
+
+/**
+ * `memberMaxLength` of a complex property (onPremisesExtensionAttributes: 1,024 characters per extensionAttributeN).
+ * Graph's error for it is not documented; naming the member is our assumption.
+ */
+function checkMemberLengths(schema: PropertySchema, value: JsonValue): void {
+  if (schema.memberMaxLength === undefined || value === null || typeof value !== 'object' || Array.isArray(value))
+    return;
+  for (const [member, v] of Object.entries(value)) {
+    if (typeof v === 'string' && v.length > schema.memberMaxLength) throw invalidValue(member);
+  }
+}
+
+/** Update permissions per property (permissions.ts); identities and friends go by the contract's writePermissions. */
+function checkWritePermission(schema: PropertySchema | undefined, key: string, opts: ValidateOptions): void {
+  if (schema?.writePermissions) {
+    const ok = schema.writePermissions.every((p) =>
+      p === 'User.Read.All' ? hasAnyPermission(opts.permissions, USER_READ) : opts.permissions.includes(p),
+    );
+    if (!ok) throw insufficientPrivileges();
+    return;
+  }
+  if (opts.mode === 'update' && !mayUpdateUserProperty(key, opts.permissions)) throw insufficientPrivileges();
+}
+
 export interface ValidateOptions {
   mode: WriteMode;
   tenant: TenantState;
@@ -246,6 +301,7 @@ export function validateUserWrite(body: unknown, opts: ValidateOptions): Validat
       if (!def || !def.targetObjects.includes('User')) {
         throw badRequest(`Property '${key}' does not exist as a declared property or extension property.`);
       }
+      if (mode !== 'seed') checkWritePermission(undefined, key, opts);
       checkExtensionValue(def, value);
       changes[def.name] = value;
       continue;
@@ -257,18 +313,15 @@ export function validateUserWrite(body: unknown, opts: ValidateOptions): Validat
       if (schema.readOnly || !settable) throw readOnlyProperty(key);
       // SharePoint-backed properties cannot be written with an application-only token (user-update docs).
       if (schema.appOnlyWritable === false) throw insufficientPrivileges();
-      if (schema.writePermissions) {
-        const ok = schema.writePermissions.every((p) =>
-          p === 'User.Read.All' ? hasAnyPermission(opts.permissions, USER_READ) : opts.permissions.includes(p),
-        );
-        if (!ok) throw insufficientPrivileges();
-      }
+      checkWritePermission(schema, key, opts);
     } else if (key === 'id') {
       continue;
     }
     checkValue(schema, value, key);
     if (typeof value === 'string' && schema.maxLength !== undefined && value.length > schema.maxLength)
       throw invalidValue(key);
+    checkMemberLengths(schema, value);
+    if (mode !== 'seed') checkStringValueRule(key, value);
     if (Array.isArray(value)) {
       if (schema.maxItems !== undefined && value.length > schema.maxItems) throw invalidValue(key);
       if (

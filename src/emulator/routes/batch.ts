@@ -71,6 +71,23 @@ function parseItems(body: unknown): BatchItem[] {
   return items;
 }
 
+/**
+ * One item of the envelope. A JSON body is embedded as is; a plain-text one (`/users/$count`) is base64-encoded, as
+ * JSON batching does for bodies that are not JSON (json-batching docs; stated there for binary content [medium]).
+ */
+function batchResponseItem(id: string, res: GraphResponse): Record<string, unknown> {
+  const headers: Record<string, string> = { ...(res.headers ?? {}) };
+  const out: Record<string, unknown> = { id, status: res.status, headers };
+  if (res.text !== undefined) {
+    headers['Content-Type'] = 'text/plain';
+    out.body = Buffer.from(res.text, 'utf8').toString('base64');
+  } else if (res.body !== undefined) {
+    headers['Content-Type'] = res.status >= 400 ? 'application/json' : JSON_CONTENT_TYPE;
+    out.body = res.body;
+  }
+  return out;
+}
+
 export function runBatch(
   deps: PipelineDeps,
   outer: GraphRequest,
@@ -123,11 +140,7 @@ export function runBatch(
       }
     }
     if (res.status >= 400) failed.add(item.id.toLowerCase());
-    const headers: Record<string, string> = { ...(res.headers ?? {}) };
-    if (res.body !== undefined) headers['Content-Type'] = res.status >= 400 ? 'application/json' : JSON_CONTENT_TYPE;
-    const out: Record<string, unknown> = { id: item.id, status: res.status, headers };
-    if (res.body !== undefined) out.body = res.body;
-    responses.push(out);
+    responses.push(batchResponseItem(item.id, res));
   }
   return { status: 200, body: { responses } };
 }

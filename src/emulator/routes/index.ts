@@ -11,7 +11,17 @@ import {
   listExtensionProperties,
   listOrganization,
 } from './directory';
-import { createUser, deleteUser, getManager, getUser, listUsers, removeManager, setManager, updateUser } from './users';
+import {
+  countUsers,
+  createUser,
+  deleteUser,
+  getManager,
+  getUser,
+  listUsers,
+  removeManager,
+  setManager,
+  updateUser,
+} from './users';
 
 /**
  * Maps `/v1.0/...` paths to handlers. Resolution is separate from execution so throttling can price a request
@@ -73,6 +83,8 @@ export function resolveRoute(req: GraphRequest): ResolvedRoute {
       if (key === undefined)
         return byMethod(req, { GET: listUsers, POST: createUser }, req.method === 'GET' ? 'users-list' : 'other');
       const k = key;
+      // `$count` is a segment here, not a user key; priced like the list it counts.
+      if (k === '$count' && rest.length === 0) return byMethod(req, { GET: countUsers }, 'users-list');
       if (rest.length === 0) {
         return byMethod(req, {
           GET: (c, r) => getUser(c, r, k),

@@ -1,5 +1,12 @@
-import { DEFAULT_USER_PROPERTIES, userContract } from '../contract';
-import { badRequest, insufficientPrivileges, notEmulated, notFound, odataBadRequest } from '../errors';
+import { DEFAULT_USER_PROPERTIES, edmTypeName, userContract } from '../contract';
+import {
+  COUNT_NOT_SUPPORTED_MESSAGE,
+  badRequest,
+  insufficientPrivileges,
+  notEmulated,
+  notFound,
+  odataBadRequest,
+} from '../errors';
 import {
   checkFilter,
   equalityOn,
@@ -8,13 +15,15 @@ import {
   parseSelect,
   parseTop,
   unknownSelect,
+  type FilterOperator,
   type FilterSchema,
 } from '../odata';
-import { USER_READ, USER_WRITE, hasAnyPermission } from '../permissions';
+import { USER_READ, USER_UPDATE, USER_WRITE, hasAnyPermission } from '../permissions';
 import {
   extensionRegistry,
   newId,
   userByIdOrUpn,
+  type ExtensionPropertyRecord,
   type JsonObject,
   type JsonValue,
   type TenantState,
@@ -118,37 +127,82 @@ function filterSchema(tenant: TenantState): FilterSchema {
       'usageLocation',
       'preferredLanguage',
     ];
-    userFilterSchema = { resource: 'User', filterable: new Map(names.map((n) => [n.toLowerCase(), n])) };
+    userFilterSchema = {
+      resource: 'User',
+      filterable: new Map(names.map((n) => [n.toLowerCase(), n])),
+      supports: userFilterSupports,
+    };
   }
   return {
     ...userFilterSchema,
     dynamic: (name) =>
       EXTENSION_NAME.test(name) ? extensionRegistry(tenant).get(name.toLowerCase())?.name : undefined,
+    edmType: (property) => userPropertyEdmType(tenant, property),
   };
+}
+
+/** Directory extension data types as Edm types (extensionProperty resource docs). */
+const EXTENSION_EDM_TYPE: Record<ExtensionPropertyRecord['dataType'], string> = {
+  Binary: 'Edm.Binary',
+  Boolean: 'Edm.Boolean',
+  DateTime: 'Edm.DateTimeOffset',
+  Integer: 'Edm.Int32',
+  LargeInteger: 'Edm.Int64',
+  String: 'Edm.String',
+};
+
+/** The Edm type a `$filter` operand on this user property has (a collection's item type). */
+function userPropertyEdmType(tenant: TenantState, property: string): string | undefined {
+  const schema = userContract().properties.get(property);
+  if (schema) return edmTypeName(schema.type === 'array' ? (schema.items ?? schema) : schema);
+  const extension = extensionRegistry(tenant).get(property.toLowerCase());
+  return extension ? EXTENSION_EDM_TYPE[extension.dataType] : undefined;
+}
+
+/**
+ * "The endsWith operator is supported only with advanced query parameters by mail, otherMails, userPrincipalName,
+ * and proxyAddresses properties" (aad-advanced-queries).
+ */
+const ENDS_WITH_PROPERTIES = new Set(['mail', 'otherMails', 'userPrincipalName', 'proxyAddresses']);
+
+/**
+ * Rows of Microsoft's user filter table (includes/filter-directory-objects.md) whose `ge` and `le` cells are both
+ * blank: "the query is not valid for that property". userPrincipalName stays allowed: its row (no `ge`, default `le`)
+ * disagrees with the OpenAPI description (graph.md §2: eq, ne, not, ge, le, in, startsWith, endsWith).
+ */
+const NO_RANGE_PROPERTIES = new Set(['displayName', 'id', 'userType', 'creationType']);
+
+function userFilterSupports(property: string, operator: FilterOperator): boolean {
+  if (operator === 'endsWith') return ENDS_WITH_PROPERTIES.has(property);
+  if (operator === 'ge' || operator === 'le') return !NO_RANGE_PROPERTIES.has(property);
+  return true;
 }
 
 /** `$count=true` with `ConsistencyLevel: eventual` makes it an advanced query (needed for ne/not/endsWith). */
 function advancedQuery(req: GraphRequest): boolean {
-  return req.headers.consistencylevel?.toLowerCase() === 'eventual' && req.query.get('$count') === 'true';
+  return eventualConsistency(req) && req.query.get('$count') === 'true';
 }
 
-export function listUsers(ctx: EmulatorContext, req: GraphRequest): GraphResponse {
-  requirePermission(req, USER_READ);
-  checkQueryOptions(req);
-  const tenant = req.caller.tenant;
-  const select = resolveSelect(req);
-  const top = parseTop(req.query.get('$top'));
+/** The `$count` option as given: 'true', 'false' or absent; anything else is the OData library's 400. */
+function countOption(req: GraphRequest): string | undefined {
   const count = req.query.get('$count');
   if (count !== undefined && count !== 'true' && count !== 'false') {
     throw odataBadRequest(`'${count}' is not a valid count option.`);
   }
-  if (count === 'true' && req.headers.consistencylevel?.toLowerCase() !== 'eventual') {
-    throw badRequest('$count is not currently supported.');
-  }
+  return count;
+}
+
+function eventualConsistency(req: GraphRequest): boolean {
+  return req.headers.consistencylevel?.toLowerCase() === 'eventual';
+}
+
+/** The users `$filter` selects (all without one), as far as read replicas already see them. */
+function matchingUsers(ctx: EmulatorContext, req: GraphRequest, advanced: boolean): UserRecord[] {
+  const tenant = req.caller.tenant;
   const rawFilter = req.query.get('$filter');
   let matches: UserRecord[];
   if (rawFilter !== undefined) {
-    const filter = checkFilter(parseFilter(rawFilter), filterSchema(tenant), advancedQuery(req));
+    const filter = checkFilter(parseFilter(rawFilter), filterSchema(tenant), advanced);
     const upn = equalityOn(filter, 'userPrincipalName');
     if (upn !== undefined) {
       const id = tenant.upnIndex.get(upn.toLowerCase());
@@ -163,7 +217,17 @@ export function listUsers(ctx: EmulatorContext, req: GraphRequest): GraphRespons
   } else {
     matches = [...tenant.users.values()];
   }
-  matches = matches.filter((u) => readableYet(ctx, u));
+  return matches.filter((u) => readableYet(ctx, u));
+}
+
+export function listUsers(ctx: EmulatorContext, req: GraphRequest): GraphResponse {
+  requirePermission(req, USER_READ);
+  checkQueryOptions(req);
+  const select = resolveSelect(req);
+  const top = parseTop(req.query.get('$top'));
+  // Without ConsistencyLevel: eventual, Graph "silently ignores the $count query parameter" (aad-advanced-queries).
+  const counted = countOption(req) === 'true' && eventualConsistency(req);
+  const matches = matchingUsers(ctx, req, advancedQuery(req));
   const pageSize = top ?? DEFAULT_PAGE_SIZE;
   let offset = 0;
   const skiptoken = req.query.get('$skiptoken');
@@ -174,7 +238,7 @@ export function listUsers(ctx: EmulatorContext, req: GraphRequest): GraphRespons
   }
   const page = matches.slice(offset, offset + pageSize);
   const body: JsonObject = { '@odata.context': contextUrl(req, select, false) };
-  if (count === 'true') body['@odata.count'] = matches.length;
+  if (counted) body['@odata.count'] = matches.length;
   if (offset + pageSize < matches.length) {
     const params = req.search.split('&').filter((p) => p && !/^(%24|\$)skiptoken=/i.test(p));
     params.push(`$skiptoken=${Buffer.from(`o${offset + pageSize}`).toString('base64url')}`);
@@ -182,6 +246,17 @@ export function listUsers(ctx: EmulatorContext, req: GraphRequest): GraphRespons
   }
   body.value = page.map((u) => projectUser(u, select));
   return { status: 200, body };
+}
+
+/**
+ * `GET /users/$count`: the number of (filtered) users as a text/plain integer. The `$count` segment is an advanced
+ * query, so it needs `ConsistencyLevel: eventual`, and with it `ne`/`not`/`endsWith` are allowed (aad-advanced-queries).
+ */
+export function countUsers(ctx: EmulatorContext, req: GraphRequest): GraphResponse {
+  requirePermission(req, USER_READ);
+  checkQueryOptions(req);
+  if (!eventualConsistency(req)) throw badRequest(COUNT_NOT_SUPPORTED_MESSAGE);
+  return { status: 200, text: String(matchingUsers(ctx, req, true).length) };
 }
 
 /** Finds the user named by a path key (object id or UPN), or answers Graph's 404. */
@@ -249,12 +324,34 @@ export function createUser(ctx: EmulatorContext, req: GraphRequest): GraphRespon
   };
 }
 
+/**
+ * Entra keeps the `userPrincipalName` sign-in identity equal to the UPN, so a rename moves it too (an identities
+ * write in the same request wins, since it is applied as sent).
+ */
+function renameUpnIdentity(user: UserRecord, upn: string): void {
+  const identities = user.props.identities;
+  if (!Array.isArray(identities)) return;
+  user.props.identities = identities.map((identity) =>
+    isUpnIdentity(identity) ? { ...identity, issuerAssignedId: upn } : identity,
+  );
+}
+
+function isUpnIdentity(identity: JsonValue): identity is JsonObject {
+  return (
+    identity !== null &&
+    typeof identity === 'object' &&
+    !Array.isArray(identity) &&
+    identity.signInType === 'userPrincipalName'
+  );
+}
+
 export function applyUserChanges(tenant: TenantState, user: UserRecord, changes: JsonObject): void {
   for (const [k, v] of Object.entries(changes)) {
     if (k === 'userPrincipalName' && typeof v === 'string') {
       const old = user.props.userPrincipalName;
       if (typeof old === 'string') tenant.upnIndex.delete(old.toLowerCase());
       tenant.upnIndex.set(v.toLowerCase(), user.id);
+      if (!('identities' in changes)) renameUpnIdentity(user, v);
     }
     if (v === null) delete user.props[k];
     else user.props[k] = v;
@@ -262,7 +359,8 @@ export function applyUserChanges(tenant: TenantState, user: UserRecord, changes:
 }
 
 export function updateUser(ctx: EmulatorContext, req: GraphRequest, key: string): GraphResponse {
-  requirePermission(req, USER_WRITE);
+  // Any update permission lets the request in; validation checks what each one may change (validation.ts).
+  requirePermission(req, USER_UPDATE);
   const tenant = req.caller.tenant;
   const user = findReadableUser(ctx, tenant, key);
   const { changes } = validateUserWrite(req.body, {

@@ -78,6 +78,17 @@ function expectGraphError(res: HttpResult, status: number, code: string, message
   expect(inner['client-request-id']).toEqual(expect.any(String));
 }
 
+/** Graph's refusal of an advanced-only operator without the advanced query parameters (aad-advanced-queries). */
+const advancedOperatorMessage = (operator: string): string =>
+  `Operator '${operator}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information`;
+
+/** The token endpoint of the target's authority. */
+async function tokenEndpoint(opts: HttpOptions): Promise<HttpResult> {
+  const http =
+    target.kind === 'emulator' ? target.http : (await import('./http')).createHttp(target.authorityHost, undefined);
+  return http('POST', `/${target.tenantId}/oauth2/v2.0/token`, opts);
+}
+
 beforeAll(async () => {
   target = await behaviouralTarget();
   token = await tokenFor(target, target.full);
@@ -386,12 +397,7 @@ describe('GET /users?$filter=userPrincipalName eq …', () => {
     const { id, upn } = await createUser();
     const q = `/users?$filter=endsWith(userPrincipalName,${lit(upn.slice(2))})&$select=id`;
     const plain = await graph('GET', q);
-    expectGraphError(
-      plain,
-      400,
-      'Request_UnsupportedQuery',
-      "Unsupported or invalid query filter clause specified for property 'userPrincipalName' of resource 'User'.",
-    );
+    expectGraphError(plain, 400, 'Request_UnsupportedQuery', advancedOperatorMessage('endsWith'));
     const advanced = await graph('GET', `${q}&$count=true`, { headers: { ConsistencyLevel: 'eventual' } });
     expect(advanced.status).toBe(200);
     expect(advanced.json.value).toEqual([{ id }]);
@@ -653,5 +659,215 @@ describe('POST /$batch', () => {
       { id: 'X', method: 'GET', url: '/users?$top=1' },
     ];
     expectGraphError(await graph('POST', '/$batch', { body: { requests: dup } }), 400, 'BadRequest');
+  });
+});
+
+describe('values Graph checks beyond the JSON type', () => {
+  const invalid = (property: string): string =>
+    `Invalid value specified for property '${property}' of resource 'User'.`;
+
+  it.each([['us'], ['USA'], ['U1'], ['']])('answers 400 for usageLocation %p on PATCH and on POST', async (value) => {
+    const { id } = await createUser();
+    const patch = await graph('PATCH', `/users/${id}`, { body: { usageLocation: value } });
+    expectGraphError(patch, 400, 'Request_BadRequest', invalid('usageLocation'));
+    const post = await graph('POST', '/users', { body: newUserBody({ usageLocation: value }) });
+    expectGraphError(post, 400, 'Request_BadRequest', invalid('usageLocation'));
+  });
+
+  it('accepts a two-letter upper-case usageLocation and null', async () => {
+    const { id } = await createUser({ usageLocation: 'DE' });
+    expect((await graph('PATCH', `/users/${id}`, { body: { usageLocation: 'GB' } })).status).toBe(204);
+    expect((await graph('GET', `/users/${id}?$select=usageLocation`)).json.usageLocation).toBe('GB');
+    expect((await graph('PATCH', `/users/${id}`, { body: { usageLocation: null } })).status).toBe(204);
+  });
+
+  it.each([
+    ['userType', 'Admin'],
+    ['ageGroup', 'Senior'],
+    ['mail', 'not-an-address'],
+    ['mail', 'two@@contoso.com'],
+    ['otherMails', ['ok@contoso.com', 'not-an-address']],
+    ['passwordPolicies', 'NeverExpire'],
+    ['passwordPolicies', 'DisableStrongPassword, Whatever'],
+  ])('answers 400 for %s = %p', async (property, value) => {
+    const { id } = await createUser();
+    const res = await graph('PATCH', `/users/${id}`, { body: { [property]: value } });
+    expectGraphError(res, 400, 'Request_BadRequest', REAL ? undefined : invalid(property));
+  });
+
+  it.each([
+    ['userType', 'Guest'],
+    ['ageGroup', 'NotAdult'],
+    ['ageGroup', null],
+    ['mail', 'jane.doe@contoso.com'],
+    ['otherMails', ['jane@fabrikam.com', 'j.doe@example.org']],
+    ['passwordPolicies', 'DisablePasswordExpiration'],
+    ['passwordPolicies', 'DisablePasswordExpiration, DisableStrongPassword'],
+    ['passwordPolicies', null],
+  ])('accepts %s = %p', async (property, value) => {
+    const { id } = await createUser();
+    expect((await graph('PATCH', `/users/${id}`, { body: { [property]: value } })).status).toBe(204);
+  });
+
+  it('limits each onPremisesExtensionAttributes member to 1,024 characters', async () => {
+    const { id } = await createUser();
+    const long = await graph('PATCH', `/users/${id}`, {
+      body: { onPremisesExtensionAttributes: { extensionAttribute1: 'x'.repeat(1025) } },
+    });
+    expectGraphError(long, 400, 'Request_BadRequest', REAL ? undefined : invalid('extensionAttribute1'));
+    const fits = await graph('PATCH', `/users/${id}`, {
+      body: { onPremisesExtensionAttributes: { extensionAttribute1: 'x'.repeat(1024) } },
+    });
+    expect(fits.status).toBe(204);
+  });
+});
+
+describe('$count', () => {
+  it('ignores $count=true without ConsistencyLevel: eventual (200, no @odata.count), and counts with it', async () => {
+    const plain = await graph('GET', '/users?$count=true&$select=id&$top=1');
+    expect(plain.status).toBe(200);
+    expect(plain.json['@odata.count']).toBeUndefined();
+    const eventual = await graph('GET', '/users?$count=true&$select=id&$top=1', {
+      headers: { ConsistencyLevel: 'eventual' },
+    });
+    expect(eventual.json['@odata.count']).toEqual(expect.any(Number));
+  });
+
+  it('answers GET /users/$count without ConsistencyLevel with 400 "$count is not currently supported."', async () => {
+    const res = await graph('GET', '/users/$count');
+    expectGraphError(res, 400, 'Request_BadRequest', '$count is not currently supported.');
+  });
+
+  it('answers GET /users/$count with ConsistencyLevel: eventual as a text/plain integer, $filter included', async () => {
+    const { upn } = await createUser();
+    const all = await graph('GET', '/users/$count', { headers: { ConsistencyLevel: 'eventual' } });
+    expect(all.status).toBe(200);
+    expect(all.headers['content-type']).toMatch(/^text\/plain/);
+    expect(all.text).toMatch(/^[0-9]+$/);
+    expect(Number(all.text)).toBeGreaterThanOrEqual(1);
+    const one = await graph('GET', `/users/$count?$filter=endsWith(userPrincipalName,'${upn.slice(1)}')`, {
+      headers: { ConsistencyLevel: 'eventual' },
+    });
+    expect(one.text).toBe('1');
+  });
+});
+
+describe('$filter operators, literals and query options', () => {
+  it.each([
+    ['ne', "userPrincipalName ne 'x@contoso.com'"],
+    ['not', "not(userPrincipalName eq 'x@contoso.com')"],
+  ])("refuses '%s' without the advanced query parameters, naming the operator", async (operator, filter) => {
+    const res = await graph('GET', `/users?$filter=${encodeURIComponent(filter)}`);
+    expectGraphError(res, 400, 'Request_UnsupportedQuery', advancedOperatorMessage(operator));
+  });
+
+  it('filters createdDateTime with unquoted DateTimeOffset literals, compared as instants', async () => {
+    const { id, upn } = await createUser();
+    const local = upn.slice(0, upn.indexOf('@'));
+    const query = (clause: string): Promise<HttpResult> =>
+      graph('GET', `/users?$filter=${encodeURIComponent(`${clause} and startsWith(userPrincipalName,'${local}')`)}`);
+    const since = await query('createdDateTime ge 2020-01-01T00:00:00Z');
+    expect(since.status).toBe(200);
+    expect(since.json.value.map((u: { id: string }) => u.id)).toEqual([id]);
+    // An offset literal: 2020-01-01T01:00:00+01:00 is midnight UTC, so the same instant as above.
+    const offset = await query('createdDateTime ge 2020-01-01T01:00:00+01:00');
+    expect(offset.json.value).toHaveLength(1);
+    const before = await query('createdDateTime le 2000-01-01T00:00:00.000Z');
+    expect(before.json.value).toEqual([]);
+  });
+
+  it('answers 400 when a query option is given twice', async () => {
+    const res = await graph('GET', '/users?$top=1&$top=2');
+    expectGraphError(
+      res,
+      400,
+      'BadRequest',
+      "Query option '$top' was specified more than once, but it must be specified at most once.",
+    );
+  });
+
+  it.each([
+    ['employeeId eq 1', 'Edm.String', 'Edm.Int32', 'Equal'],
+    ["accountEnabled eq 'true'", 'Edm.Boolean', 'Edm.String', 'Equal'],
+    ["createdDateTime ge '2020-01-01T00:00:00Z'", 'Edm.DateTimeOffset', 'Edm.String', 'GreaterThanOrEqual'],
+  ])('answers 400 for operands of incompatible types: %s', async (filter, left, right, kind) => {
+    const res = await graph('GET', `/users?$filter=${encodeURIComponent(filter)}`);
+    expectGraphError(
+      res,
+      400,
+      'BadRequest',
+      `A binary operator with incompatible types was detected. Found operand types '${left}' and '${right}' for operator kind '${kind}'.`,
+    );
+  });
+
+  it.each([
+    ['gt', 'createdDateTime gt 2020-01-01T00:00:00Z', 'createdDateTime'],
+    ['lt', "surname lt 'm'", 'surname'],
+    ['ge on displayName', "displayName ge 'a'", 'displayName'],
+  ])('refuses %s as an unsupported filter clause', async (_what, filter, property) => {
+    const res = await graph('GET', `/users?$filter=${encodeURIComponent(filter)}&$count=true`, {
+      headers: { ConsistencyLevel: 'eventual' },
+    });
+    expectGraphError(
+      res,
+      400,
+      'Request_UnsupportedQuery',
+      REAL
+        ? undefined
+        : `Unsupported or invalid query filter clause specified for property '${property}' of resource 'User'.`,
+    );
+  });
+
+  it('refuses endsWith on a property other than mail, otherMails, userPrincipalName, proxyAddresses', async () => {
+    const res = await graph('GET', `/users?$filter=${encodeURIComponent("endsWith(displayName,'e')")}&$count=true`, {
+      headers: { ConsistencyLevel: 'eventual' },
+    });
+    expectGraphError(res, 400, 'Request_UnsupportedQuery');
+  });
+});
+
+describe('identities', () => {
+  it('moves the userPrincipalName sign-in identity along with a UPN rename', async () => {
+    const { id } = await createUser();
+    const renamed = `${uniqueLocal('r')}@${target.verifiedDomain}`;
+    expect((await graph('PATCH', `/users/${id}`, { body: { userPrincipalName: renamed } })).status).toBe(204);
+    const res = await graph('GET', `/users/${id}?$select=identities`);
+    expect(res.json.identities).toEqual(
+      expect.arrayContaining([expect.objectContaining({ signInType: 'userPrincipalName', issuerAssignedId: renamed })]),
+    );
+  });
+});
+
+describe('token endpoint parameters', () => {
+  const form = (): Record<string, string> => ({
+    grant_type: 'client_credentials',
+    client_id: target.full.clientId,
+    client_secret: target.full.secret,
+    scope: 'https://graph.microsoft.com/.default',
+  });
+
+  it.each(['grant_type', 'scope'])('answers 400 invalid_request AADSTS900144 when %s is missing', async (name) => {
+    const body = form();
+    delete body[name];
+    const res = await tokenEndpoint({ form: body });
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ error: 'invalid_request', error_codes: [900144] });
+    expect(res.json.error_description).toMatch(
+      new RegExp(`^AADSTS900144: The request body must contain the following parameter: '${name}'\\.`),
+    );
+  });
+
+  it('accepts client_secret_basic: the client id and secret in an HTTP Basic Authorization header', async () => {
+    const { grant_type, scope } = form();
+    const basic = Buffer.from(
+      `${encodeURIComponent(target.full.clientId)}:${encodeURIComponent(target.full.secret)}`,
+    ).toString('base64');
+    const res = await tokenEndpoint({ form: { grant_type, scope }, headers: { Authorization: `Basic ${basic}` } });
+    expect(res.status).toBe(200);
+    const users = await graph('GET', '/users?$top=1&$select=id', {}, res.json.access_token);
+    expect(users.status).toBe(200);
+    const wrong = Buffer.from(`${target.full.clientId}:wrong`).toString('base64');
+    const refused = await tokenEndpoint({ form: { grant_type, scope }, headers: { Authorization: `Basic ${wrong}` } });
+    expect(refused.json).toMatchObject({ error: 'invalid_client', error_codes: [7000215] });
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ensureEmulatorCertificate } from '../../../src/emulator';
 import { userContract, DEFAULT_USER_PROPERTIES } from '../../../src/emulator/contract';
 import { GraphError } from '../../../src/emulator/errors';
-import { evaluateFilter, parseFilter, parseQuery } from '../../../src/emulator/odata';
+import { DateTimeOffsetLiteral, evaluateFilter, parseFilter, parseQuery } from '../../../src/emulator/odata';
 import { isCompliantPassword, isValidMailNickname, isValidUpn } from '../../../src/emulator/validation';
 
 /** The pure rules underneath the HTTP behaviour: OData parsing, UPN/mailNickname/password policy, contract, cert. */
@@ -124,5 +124,22 @@ describe('ensureEmulatorCertificate', () => {
     expect(x509.checkHost('localhost')).toBe('localhost');
     expect(x509.subjectAltName).toMatch(/IP Address:0:0:0:0:0:0:0:1|IP Address:::1/);
     expect(first.certPath).toBe(path.join(dir, 'cert.pem'));
+  });
+});
+
+describe('DateTimeOffset literals and repeated options', () => {
+  it('reads an unquoted DateTimeOffset literal as an instant', () => {
+    const f = parseFilter('createdDateTime ge 2020-01-01T01:00:00+01:00');
+    expect(f).toMatchObject({ kind: 'cmp', op: 'ge', property: 'createdDateTime' });
+    const value = (f as { value: DateTimeOffsetLiteral }).value;
+    expect(value).toBeInstanceOf(DateTimeOffsetLiteral);
+    expect(value.epochMs).toBe(Date.parse('2020-01-01T00:00:00Z'));
+    expect(evaluateFilter(f, () => '2020-01-01T00:00:00Z')).toBe(true);
+    expect(evaluateFilter(f, () => '2019-12-31T23:59:59Z')).toBe(false);
+  });
+
+  it('refuses a system query option given twice, in any case, and lets a custom parameter repeat', () => {
+    expect(() => parseQuery('$top=1&$TOP=2')).toThrow(GraphError);
+    expect(parseQuery('x=1&x=2').get('x')).toBe('2');
   });
 });
