@@ -1,6 +1,13 @@
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import type { Db } from '../db/knex';
-import { loadSyncInputs, recordFailure, recordObjectId, recordState, recordSynced } from '../db/provisioning';
+import {
+  loadSyncInputs,
+  recordAccountDisabled,
+  recordFailure,
+  recordObjectId,
+  recordState,
+  recordSynced,
+} from '../db/provisioning';
 import { countGraphRequests, currentTally } from '../graph/client';
 import type { GraphConnector } from '../graph/connector';
 import { ProvisioningError, toApplicationFailure } from '../graph/errors';
@@ -215,7 +222,18 @@ export function createActivities(deps: ActivityDeps) {
       }
       const failure =
         !err.retryable && signedIn
-          ? await disableLeaverWhileBlocked(signedIn, { ...inputs, storedObjectId: inputs.entraObjectId }, err, log)
+          ? await disableLeaverWhileBlocked(
+              signedIn,
+              req,
+              // An enrolment or retry does not trust the last sync's snapshot: it disables again (idempotent).
+              {
+                ...inputs,
+                storedObjectId: inputs.entraObjectId,
+                snapshot: req.reconcile ? undefined : inputs.snapshot,
+              },
+              err,
+              log,
+            )
           : err;
       await recordFailure(db, tenantId, employeeId, {
         blocked: !failure.retryable,
@@ -241,6 +259,7 @@ export function createActivities(deps: ActivityDeps) {
    */
   async function disableLeaverWhileBlocked(
     directory: EntraDirectory,
+    ids: Pick<SyncRequest, 'tenantId' | 'employeeId'>,
     input: Pick<PlanInput, 'employee' | 'storedObjectId' | 'snapshot'>,
     block: ProvisioningError,
     log: Logger,
@@ -249,7 +268,12 @@ export function createActivities(deps: ActivityDeps) {
     if (!step) return block;
     try {
       await directory.updateUser(step.objectId, step.patch);
+      await recordAccountDisabled(db, ids.tenantId, ids.employeeId);
     } catch (err) {
+      // The worker is shutting down (say while the write waited for the budget): not a failure of the employee's;
+      // Temporal runs the attempt again, which disables the account then.
+      const cancelled = activityCancellation();
+      if (cancelled?.aborted) throw cancelled.reason ?? err;
       if (err instanceof ProvisioningError && err.retryable) return err;
       log.warn(
         { err, entraObjectId: step.objectId },

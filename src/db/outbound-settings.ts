@@ -252,6 +252,7 @@ export async function reencryptSecrets(db: Db, secretsKey: Buffer, previousKeys:
   return db.transaction(async (trx) => {
     const rows = await trx<OutboundSettingsRow>('outbound_settings')
       .where((q) => q.whereNotNull('client_secret_encrypted').orWhereNotNull('client_certificate_encrypted'))
+      .orderBy('tenant_id')
       .forUpdate();
     let count = 0;
     const open = (sealed: Buffer, context: string, tenantId: string) => {

@@ -281,6 +281,17 @@ export async function recordSynced(
   );
 }
 
+/**
+ * A blocked sync disabled the account on its own (a leaver): the last sync's snapshot says so too, so the next
+ * change-driven sync compares with what Entra now holds — a rehire's `accountEnabled: true` is then a change to send.
+ */
+export async function recordAccountDisabled(db: Db, tenantId: string, employeeId: string): Promise<void> {
+  await db('employee_provisioning')
+    .where({ tenant_id: tenantId, employee_id: employeeId })
+    .whereNotNull('synced_properties')
+    .update({ synced_properties: db.raw(`jsonb_set(synced_properties, '{accountEnabled}', 'false'::jsonb)`) });
+}
+
 /** A failed attempt: BLOCKED for person-must-act errors, PENDING with the last error while Temporal retries. */
 export async function recordFailure(
   db: Db,

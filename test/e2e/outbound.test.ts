@@ -252,9 +252,14 @@ describe('outbound provisioning end to end', () => {
       return x.state === 'BLOCKED' && /account was disabled/.test(String(x.reason)) && x;
     });
     expect(blocked).toMatchObject({ errorType: 'DomainNotVerified' });
+    // Done: the next change-driven sync would not send it again; a retry (which does not trust the last sync) would.
     expect((await admin('get', `/outbound/employees/${id}/preview`).expect(200)).body).toMatchObject({
       action: 'blocked',
       errorType: 'DomainNotVerified',
+      request: null,
+    });
+    expect((await admin('get', `/outbound/employees/${id}/preview?reconcile=true`).expect(200)).body).toMatchObject({
+      action: 'blocked',
       request: { method: 'PATCH', path: `/v1.0/users/${account.id}`, body: { accountEnabled: false } },
     });
 

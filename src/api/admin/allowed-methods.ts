@@ -38,6 +38,8 @@ export function methodNotAllowed(paths: Record<string, Record<string, unknown>>)
     const allowed = [...new Set(known.filter((p) => p.pattern.test(req.path)).flatMap((p) => p.methods))].sort();
     if (allowed.length === 0 || allowed.includes(req.method)) return next();
     res.setHeader('Allow', allowed.join(', '));
+    // OPTIONS that no route answered (Express answers it on the routers' own paths): the same Allow, as Express would.
+    if (req.method === 'OPTIONS') return void res.status(200).send(allowed.join(','));
     next(new ProblemError(405, 'Method Not Allowed', `${req.method} is not supported here; use ${allowed.join(', ')}`));
   };
 }

@@ -545,8 +545,12 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
       record?.state === 'BLOCKED' && record.errorType === 'PermissionDenied' && record.lastAttemptAt
         ? record.lastAttemptAt.getTime()
         : undefined;
+    const snapshot = reconcile ? undefined : inputs.snapshot;
+    /** Set once signed in: only then can a blocked sync still disable a leaver (as the sync activity does). */
+    let signedIn = false;
     try {
       const { settings, directory } = await graph().forTenant(tenantId, inputs.settings ?? null, { signInAfter });
+      signedIn = true;
       const plan = await planSync({
         directory,
         settings,
@@ -555,16 +559,17 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
         managerObjectId: settings.setManager && employee.managerId ? (inputs.manager?.entraObjectId ?? null) : null,
         // A sync for a change compares with what the last sync left (not reading the account); enrol and retry
         // compare with the account as it is in Entra.
-        snapshot: reconcile ? undefined : inputs.snapshot,
+        snapshot,
       });
       res.json({ employeeId: employee.id, version: employee.version, ...previewOfPlan(plan) });
     } catch (err) {
       if (!(err instanceof ProvisioningError)) throw err;
       // The preview of a sync that would fail is the failure itself, classified as the sync would, and the one write
       // a block still makes: a leaver's account is disabled.
-      const disable = err.retryable
-        ? null
-        : disableWhileBlocked({ employee, storedObjectId: inputs.entraObjectId, snapshot: inputs.snapshot });
+      const disable =
+        err.retryable || !signedIn
+          ? null
+          : disableWhileBlocked({ employee, storedObjectId: inputs.entraObjectId, snapshot });
       res.json({
         employeeId: employee.id,
         version: employee.version,

@@ -349,8 +349,9 @@ function applyMulti(draft: UserDraft, op: PatchOpName, t: MultiTarget, value: un
       elems = draft.location ? [{ type: 'work', locality: draft.location, primary: true }] : [];
       break;
   }
+  const before = elems.map((e) => ({ ...e }));
   elems = editElements(elems, op, t, value);
-  assertOneElementPerType(elems, t.attr);
+  assertNoNewDuplicateTypes(before, elems, t.attr);
   switch (t.attr) {
     case 'emails':
     case 'phoneNumbers':
@@ -400,6 +401,26 @@ function assertOneElementPerType(elems: readonly Elem[], attr: MultiAttr): void 
     if (seen.has(type))
       throw badRequest('invalidValue', `${attr} has more than one element of type "${clip(e.type, 40)}"`);
     seen.add(type);
+  }
+}
+
+/**
+ * After an edit: no type has more elements than one, unless it already had them before (stored before the rule, they
+ * must not make every later edit of the attribute fail — Entra would retry such a PATCH forever).
+ */
+function assertNoNewDuplicateTypes(before: readonly Elem[], after: readonly Elem[], attr: MultiAttr): void {
+  const countByType = (elems: readonly Elem[]) => {
+    const counts = new Map<string, number>();
+    for (const e of elems) {
+      if (typeof e.type === 'string') counts.set(e.type.toLowerCase(), (counts.get(e.type.toLowerCase()) ?? 0) + 1);
+    }
+    return counts;
+  };
+  const was = countByType(before);
+  for (const [type, count] of countByType(after)) {
+    if (count > 1 && count > (was.get(type) ?? 0)) {
+      throw badRequest('invalidValue', `${attr} has more than one element of type "${clip(type, 40)}"`);
+    }
   }
 }
 

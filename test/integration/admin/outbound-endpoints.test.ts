@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { Express } from 'express';
 import { upsertOutboundSettings } from '../../../src/db/outbound-settings';
-import { recordFailure } from '../../../src/db/provisioning';
+import { recordFailure, recordObjectId } from '../../../src/db/provisioning';
 import { issueToken } from '../../../src/db/tokens';
 import { DEFAULT_MAPPING } from '../../../src/graph/mapping';
 import { createTestDb, type TestDb } from '../../support/db';
@@ -12,6 +12,7 @@ import {
   createOutboundTenant,
   startTestEmulator,
   testSecretsKey,
+  UNVERIFIED,
   VERIFIED,
   type TestEmulator,
 } from '../outbound/support';
@@ -213,6 +214,32 @@ describe('admin API outbound endpoints', () => {
       expect(Object.keys(res.body).sort()).toEqual(
         ['action', 'adopt', 'basis', 'employeeId', 'entraObjectId', 'manager', 'request', 'version'].sort(),
       );
+    });
+
+    it("shows a leaver's disable only when the sync could send it: not while outbound is switched off", async () => {
+      const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+      const { token } = await issueToken(t.db, { tenantId, kind: 'admin', name: 'test' });
+      const { id } = await createEmployee(t.db, tenantId, {
+        user_name: `preview.leaver@${UNVERIFIED}`,
+        lifecycle_status: 'terminated',
+      });
+      await recordObjectId(t.db, tenantId, id, '0d6a7b1c-1111-4222-8333-944455556666');
+      const preview = () =>
+        request(app)
+          .get(`/admin/v1/tenants/${tenantId}/outbound/employees/${id}/preview`)
+          .set('Authorization', `Bearer ${token}`)
+          .expect(200);
+      expect((await preview()).body).toMatchObject({
+        action: 'blocked',
+        errorType: 'DomainNotVerified',
+        request: {
+          method: 'PATCH',
+          path: '/v1.0/users/0d6a7b1c-1111-4222-8333-944455556666',
+          body: { accountEnabled: false },
+        },
+      });
+      await upsertOutboundSettings(t.db, tenantId, { enabled: false }, secretsKey);
+      expect((await preview()).body).toMatchObject({ action: 'blocked', errorType: 'NotConfigured', request: null });
     });
   });
 });

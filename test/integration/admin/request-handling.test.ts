@@ -176,6 +176,11 @@ describe('admin API request handling', () => {
         .expect(404);
     });
 
+    it('answers OPTIONS on /openapi.json (no router of its own) with its methods, not 405', async () => {
+      const res = await request(app).options('/admin/v1/openapi.json').set(as(acme.adminToken)).expect(200);
+      expect(res.headers.allow).toBe('GET, HEAD');
+    });
+
     it('lists in 405 the same methods as OPTIONS, for every documented path', async () => {
       for (const template of Object.keys(doc.paths)) {
         const path = `/admin/v1${concrete(template)}`;

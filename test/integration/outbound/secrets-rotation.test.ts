@@ -28,8 +28,11 @@ describe('SECRETS_KEY rotation', () => {
   });
   afterAll(() => t.drop());
 
-  async function tenantWithSecret(name: string, secret: string): Promise<string> {
-    const tenant = await createTenant(t.db, { name });
+  /** A tenant with a client secret stored under oldKey; `id` fixes the order rotate-secrets meets it in. */
+  async function tenantWithSecret(name: string, secret: string, id?: string): Promise<string> {
+    const tenant = id
+      ? { id: (await t.db('tenants').insert({ id, name }).returning('id'))[0].id as string }
+      : await createTenant(t.db, { name });
     await upsertOutboundSettings(
       t.db,
       tenant.id,
@@ -74,8 +77,11 @@ describe('SECRETS_KEY rotation', () => {
     await expect(getGraphConnection(t.db, tenantId, oldKey)).rejects.toBeInstanceOf(SecretDecryptionError);
   }, 60_000);
 
-  it('changes nothing when a stored credential opens with none of the keys', async () => {
-    const tenantId = await tenantWithSecret('Stranger', 'kept');
+  it('changes nothing when a stored credential opens with none of the keys (all or nothing)', async () => {
+    // A credential the run re-encrypts first (under newKey, given as previous; the lower id), then one it cannot open.
+    const rotatable = await tenantWithSecret('Rotatable', 'rotatable-secret', '00000000-0000-4000-8000-000000000001');
+    await upsertOutboundSettings(t.db, rotatable, { clientSecret: 'rotatable-secret' }, newKey);
+    const tenantId = await tenantWithSecret('Stranger', 'kept', 'ffffffff-ffff-4fff-8fff-ffffffffffff');
     const unrelated = randomBytes(32);
     const result = await run(process.execPath, [RUN_TS, 'src/bin/admin.ts', 'rotate-secrets'], {
       cwd: path.join(__dirname, '../../..'),
@@ -83,5 +89,8 @@ describe('SECRETS_KEY rotation', () => {
     }).catch((err: { code: number; stderr: string }) => err);
     expect(result).toMatchObject({ code: 1, stderr: expect.stringContaining(`tenant ${tenantId} opens with neither`) });
     expect(await getGraphConnection(t.db, tenantId, oldKey)).toMatchObject({ clientSecret: 'kept' });
+    // The openable one was rolled back too: still under newKey, not under the unrelated key.
+    expect(await getGraphConnection(t.db, rotatable, newKey)).toMatchObject({ clientSecret: 'rotatable-secret' });
+    await expect(getGraphConnection(t.db, rotatable, unrelated)).rejects.toBeInstanceOf(SecretDecryptionError);
   }, 60_000);
 });

@@ -300,6 +300,13 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
       userPrincipalName: `leaver.domain@${VERIFIED}`,
     });
     expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({ state: 'BLOCKED', reason: f.message });
+
+    // Rehired with the username fixed: the change-driven sync knows the account is disabled and enables it.
+    await updateEmployee(t.db, tenantId, e.id, { user_name: `leaver.domain@${VERIFIED}`, lifecycle_status: 'active' });
+    await em.operator('DELETE', '/_emulator/requests');
+    expect(await sync(tenantId, e.id)).toMatchObject({ outcome: 'updated' });
+    expect((await writes()).map((r) => r.body)).toEqual([{ accountEnabled: true }]);
+    expect((await em.users()).find((u) => u.id === entraObjectId)).toMatchObject({ accountEnabled: true });
   });
 
   it("disables a leaver's account on its own when Graph refuses the username the same PATCH would set", async () => {

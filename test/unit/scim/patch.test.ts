@@ -180,6 +180,34 @@ describe('PATCH engine', () => {
     );
   });
 
+  it('still edits a user stored with two elements of one type (before the rule) instead of refusing every PATCH', () => {
+    const d = base();
+    d.emails = [
+      { type: 'work', value: 'a@b' },
+      { type: 'work', value: 'c@d' },
+    ];
+    apply([{ op: 'replace', path: 'emails[type eq "work"].value', value: 'new@b' }], d);
+    expect(d.emails.map((e) => e.value)).toEqual(['new@b', 'new@b']);
+    apply([{ op: 'add', path: 'emails[type eq "home"].value', value: 'h@x' }], d);
+    expect(d.emails).toHaveLength(3);
+    // A third work address would add to the duplicates: refused.
+    expect(() =>
+      apply(
+        [
+          {
+            op: 'add',
+            path: 'emails',
+            value: [
+              { type: 'work', value: 'x@y' },
+              { type: 'work', value: 'z@y' },
+            ],
+          },
+        ],
+        d,
+      ),
+    ).toThrow(/more than one element of type/);
+  });
+
   it('treats "" as "clear" for single-valued strings, custom attributes and value-path sub-attributes', () => {
     const d = base();
     d.title = 'T';
