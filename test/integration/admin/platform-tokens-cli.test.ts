@@ -1,26 +1,9 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import request from 'supertest';
+import { runAdminCli } from '../../support/admin-cli';
 import { buildTestApp, platformToken } from '../../support/app';
 import { createTestDb, type TestDb } from '../../support/db';
 
-const run = promisify(execFile);
-const RUN_TS = path.join(__dirname, '../../e2e/support/run-ts.js');
-
-/** The operator CLI (src/bin/admin.ts) as a self-hosting operator runs it, against a real database. */
-async function adminCli(db: TestDb, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [RUN_TS, 'src/bin/admin.ts', ...args], {
-      cwd: path.join(__dirname, '../../..'),
-      env: { ...process.env, DATABASE_URL: db.url },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const adminCli = (db: TestDb, ...args: string[]) => runAdminCli(db.url, args);
 
 describe('platform admin tokens from the operator CLI', () => {
   let t: TestDb;

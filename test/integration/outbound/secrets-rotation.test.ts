@@ -1,16 +1,11 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { getGraphConnection, upsertOutboundSettings } from '../../../src/db/outbound-settings';
 import { createTenant } from '../../../src/db/tenants';
 import { SecretDecryptionError } from '../../../src/crypto/secrets';
 import { createGraphConnector } from '../../../src/graph/connector';
 import type { EntraDirectory } from '../../../src/graph/directory';
+import { runAdminCli } from '../../support/admin-cli';
 import { createTestDb, type TestDb } from '../../support/db';
-
-const run = promisify(execFile);
-const RUN_TS = path.join(__dirname, '../../e2e/support/run-ts.js');
 
 /**
  * Rotating SECRETS_KEY as an operator would: the api and worker get the new key plus the old one as
@@ -68,10 +63,11 @@ describe('SECRETS_KEY rotation', () => {
     await connector.forTenant(tenantId, undefined);
     expect(seen).toEqual(['the-client-secret']);
 
-    const { stdout } = await run(process.execPath, [RUN_TS, 'src/bin/admin.ts', 'rotate-secrets'], {
-      cwd: path.join(__dirname, '../../..'),
-      env: { ...process.env, DATABASE_URL: t.url, SECRETS_KEY: b64(newKey), SECRETS_KEY_PREVIOUS: b64(oldKey) },
+    const { code, stdout } = await runAdminCli(t.url, ['rotate-secrets'], {
+      SECRETS_KEY: b64(newKey),
+      SECRETS_KEY_PREVIOUS: b64(oldKey),
     });
+    expect(code).toBe(0);
     expect(stdout).toMatch(/^encrypted \d+ stored credential\(s\) under SECRETS_KEY$/m);
     expect(await getGraphConnection(t.db, tenantId, newKey)).toMatchObject({ clientSecret: 'the-client-secret' });
     await expect(getGraphConnection(t.db, tenantId, oldKey)).rejects.toBeInstanceOf(SecretDecryptionError);
@@ -83,10 +79,10 @@ describe('SECRETS_KEY rotation', () => {
     await upsertOutboundSettings(t.db, rotatable, { clientSecret: 'rotatable-secret' }, newKey);
     const tenantId = await tenantWithSecret('Stranger', 'kept', 'ffffffff-ffff-4fff-8fff-ffffffffffff');
     const unrelated = randomBytes(32);
-    const result = await run(process.execPath, [RUN_TS, 'src/bin/admin.ts', 'rotate-secrets'], {
-      cwd: path.join(__dirname, '../../..'),
-      env: { ...process.env, DATABASE_URL: t.url, SECRETS_KEY: b64(unrelated), SECRETS_KEY_PREVIOUS: b64(newKey) },
-    }).catch((err: { code: number; stderr: string }) => err);
+    const result = await runAdminCli(t.url, ['rotate-secrets'], {
+      SECRETS_KEY: b64(unrelated),
+      SECRETS_KEY_PREVIOUS: b64(newKey),
+    });
     expect(result).toMatchObject({ code: 1, stderr: expect.stringContaining(`tenant ${tenantId} opens with neither`) });
     expect(await getGraphConnection(t.db, tenantId, oldKey)).toMatchObject({ clientSecret: 'kept' });
     // The openable one was rolled back too: still under newKey, not under the unrelated key.
