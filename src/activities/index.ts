@@ -306,7 +306,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Mirrors a workflow state change (PENDING, NOT_ENROLLED) to PostgreSQL for the admin API. */
     async recordProvisioningState(r: ProvisioningStateRecord): Promise<void> {
-      await recordState(db, r.tenantId, r.employeeId, r.state);
+      await recordState(db, r.tenantId, r.employeeId, r.state, { reason: r.reason, errorType: r.errorType });
     },
   };
 }

@@ -198,20 +198,24 @@ async function enrolTargets(db: Db, tenantId: string, targets: Knex.QueryBuilder
   return Number(result.rows[0]?.n ?? 0);
 }
 
-/** Sets the state (PENDING on enrol or change, NOT_ENROLLED); clears the last failure. */
+/**
+ * Sets the state (PENDING on enrol or change, NOT_ENROLLED; BLOCKED with its reason when the workflow blocks on a
+ * failure the activity did not record); clears the last failure otherwise.
+ */
 export async function recordState(
   db: Db,
   tenantId: string,
   employeeId: string,
   state: ProvisioningState,
+  failure: { reason?: string | null; errorType?: string | null } = {},
 ): Promise<void> {
   await db('employee_provisioning')
     .insert({ tenant_id: tenantId, employee_id: employeeId, state })
     .onConflict(['tenant_id', 'employee_id'])
     .merge({
       state,
-      reason: null,
-      error_type: null,
+      reason: failure.reason ?? null,
+      error_type: failure.errorType ?? null,
       graph_error_code: null,
       graph_request_id: null,
       updated_at: db.fn.now(),

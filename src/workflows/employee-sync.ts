@@ -13,6 +13,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -21,6 +22,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
 import type { createActivities } from '../activities';
 import {
   employeeChangedSignal,
@@ -79,6 +81,19 @@ export interface EmployeeSyncInput {
 type Activities = ReturnType<typeof createActivities>;
 
 /**
+ * Patches (workflow.patched) for behaviour changed after histories were recorded: each guards a branch that now issues
+ * other commands, so a history recorded before it replays as it ran.
+ */
+const PATCHES = {
+  /** A called-off sync that then failed or timed out (the server no longer retries it) is requeued, not blocked. */
+  calledOffSyncFailed: 'called-off-sync-failed-is-requeued',
+  /** A block the activity did not record (a timeout: its worker died) is written to PostgreSQL by the workflow. */
+  mirrorUnrecordedBlock: 'mirror-unrecorded-block',
+  /** A manager link that became possible during a sync stays pending after that sync. */
+  managerReadyDuringSync: 'manager-ready-during-sync-kept',
+} as const;
+
+/**
  * Activity options of the sync; `startToCloseTimeout` is how long a dead worker's attempt blocks a retry. `taskQueue`
  * absent: the workflow's own queue.
  */
@@ -135,12 +150,16 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
   let mirroredState: ProvisioningState | undefined;
   /** A sync of an account in Entra outside the lifecycle lane, while it runs: a lifecycle change calls it off. */
   let supersedable: { scope: CancellationScope; superseded: boolean } | undefined;
+  /** Whether a sync is running, and whether the manager's account appeared meanwhile (managerReadySignal). */
+  let syncing = false;
+  let managerReadyWhileSyncing = false;
 
   const needsSync = (): boolean => s.enrolled && !s.blocked && (s.forceSync || s.pendingWatched);
 
   /** Clears a block; after a missing permission, the next sync signs in afresh to see the admin's grant. */
   const unblock = (): void => {
-    if (s.blocked?.errorType === 'PermissionDenied') s.signInAfter = s.blocked.at ?? Date.now();
+    // Signed in after the retry, not just after the block: a client made in between may predate the admin's grant.
+    if (s.blocked?.errorType === 'PermissionDenied') s.signInAfter = Date.now();
     s.blocked = undefined;
   };
 
@@ -179,6 +198,7 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
     if (!s.enrolled || s.blocked) return;
     if (!s.pendingAttributes.includes('managerId')) s.pendingAttributes.push('managerId');
     s.pendingWatched = true;
+    if (syncing) managerReadyWhileSyncing = true;
   });
 
   const retry = (): void => {
@@ -307,6 +327,8 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
         ? { scope: new CancellationScope(), superseded: false }
         : undefined;
     const run = () => syncIn[lane](request);
+    syncing = true;
+    managerReadyWhileSyncing = false;
     try {
       const result = await (supersedable ? supersedable.scope.run(run) : run());
       s.signInAfter = undefined;
@@ -318,11 +340,16 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
         // The activity read the current row, so changes that arrived meanwhile are already in Entra.
         s.pendingAttributes = [];
         s.pendingWatched = false;
+        // Except the manager link: the manager's account may have appeared after the sync read it.
+        if (managerReadyWhileSyncing && patched(PATCHES.managerReadyDuringSync)) {
+          s.pendingAttributes = ['managerId'];
+          s.pendingWatched = true;
+        }
       }
       const recording = transition(needsSync() ? 'PENDING' : 'SYNCED');
       if (recording) await recording;
     } catch (err) {
-      if (supersedable?.superseded && isCancellation(err) && !CancellationScope.current().consideredCancelled) {
+      if (supersedable?.superseded && !CancellationScope.current().consideredCancelled && endedByCallOff(err)) {
         requeue();
         continue;
       }
@@ -355,8 +382,24 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       };
       mirroredState = undefined; // always refresh details: the reason may differ from the last block
       await transition('BLOCKED');
+      // The activity records the blocks it classifies (with the version it read). One it never saw — an attempt timed
+      // out because its worker died — is written here, so the admin API lists the employee as BLOCKED too.
+      if (
+        versionFromDetails(failure.details) === undefined &&
+        failure.type !== 'EmployeeNotFound' &&
+        patched(PATCHES.mirrorUnrecordedBlock)
+      ) {
+        await recordProvisioningState({
+          tenantId,
+          employeeId,
+          state: 'BLOCKED',
+          reason: s.blocked.reason,
+          errorType: s.blocked.errorType,
+        });
+      }
     } finally {
       supersedable = undefined;
+      syncing = false;
     }
   }
 }
@@ -371,6 +414,20 @@ function laneOf(entraObjectId: string | undefined, sync: { attributes: string[];
   if (entraObjectId === undefined) return 'bulk';
   if (sync.attributes.some((a) => LIFECYCLE_ATTRIBUTES.includes(a))) return 'lifecycle';
   return sync.force && sync.attributes.length === 0 ? 'bulk' : 'change';
+}
+
+/**
+ * Whether a sync ended because the workflow called it off: cancelled, or — when the attempt was already running and
+ * failed or timed out after the cancel request — a failure the server no longer retries (retry state
+ * CANCEL_REQUESTED). Either way it synced nothing the workflow relies on.
+ */
+function endedByCallOff(err: unknown): boolean {
+  if (isCancellation(err)) return true;
+  return (
+    err instanceof ActivityFailure &&
+    err.retryState === RetryState.CANCEL_REQUESTED &&
+    patched(PATCHES.calledOffSyncFailed)
+  );
 }
 
 /** The activity attaches `{ version }` (the row version it read) to its failures. */

@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
@@ -101,4 +105,17 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
   });
   promise.catch(() => undefined);
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * With RECORD_HISTORIES=1, saves the workflow's history as test/workflows/histories/<name>.json for the replay test —
+ * only if no history of that name exists: a recorded history is what an older version of the workflow did, and
+ * replaying it against today's code is the point (record a new name for new behaviour).
+ */
+export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
+  if (!process.env.RECORD_HISTORIES) return;
+  const file = path.join(__dirname, '../histories', `${name}.json`);
+  if (fs.existsSync(file)) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, historyToJSON(await handle.fetchHistory()) + '\n');
 }
