@@ -1,20 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Activities } from '../../src/activities';
 import { employeeSyncWorkflow } from '../../src/workflows/employee-sync';
 import {
   employeeChangedSignal,
   employeeSyncWorkflowId,
   managerReadySignal,
   statusQuery,
-  type EmployeeChangedSignal,
-  type ProvisioningStateRecord,
-  type SyncRequest,
-  type SyncResult,
 } from '../../src/workflows/messages';
 import { createTestWorker, eventually, recordHistory, workflowBundle } from './support/env';
+import { change, fakeActivities } from './support/fakes';
 
 /**
  * What happens to a sync that is already running when something changes, on the real dev server (the time-skipping
@@ -30,30 +25,6 @@ describe('employeeSyncWorkflow: syncs overtaken while running (dev server)', () 
     ]);
   }, 120_000);
   afterAll(() => env?.teardown());
-
-  const change = (version: number, attrs: string[]): EmployeeChangedSignal => ({
-    version,
-    changedAttributes: attrs,
-    source: 'scim',
-    touchesWatched: true,
-  });
-
-  /** Fake activities: the n-th sync attempt does what `behaviour` says; states the workflow records are kept. */
-  function fakeActivities(behaviour: (call: number) => Promise<Partial<SyncResult>> | Partial<SyncResult>) {
-    const syncs: Array<{ req: SyncRequest; taskQueue: string }> = [];
-    const states: ProvisioningStateRecord[] = [];
-    const activities: Activities = {
-      async syncEmployeeToEntra(req) {
-        syncs.push({ req, taskQueue: activityInfo().taskQueue });
-        const r = await behaviour(syncs.length);
-        return { outcome: 'updated', entraObjectId: 'obj-1', syncedVersion: 1, graphRequests: 1, ...r };
-      },
-      async recordProvisioningState(r) {
-        states.push(r);
-      },
-    };
-    return { activities, syncs, states };
-  }
 
   /** A promise released from outside, and one that tells when the gated attempt has started. */
   function gate() {
@@ -78,6 +49,12 @@ describe('employeeSyncWorkflow: syncs overtaken while running (dev server)', () 
   }
   const statusOf = (h: Awaited<ReturnType<typeof start>>) =>
     env.client.withDeadline(Date.now() + 2_000, () => h.query(statusQuery));
+  /** The first sync done, then an HR change of the department whose sync runs, held at `g`. */
+  async function departmentSyncRunning(handle: Awaited<ReturnType<typeof start>>, g: ReturnType<typeof gate>) {
+    await eventually(async () => (await statusOf(handle)).syncCount === 1);
+    await handle.signal(employeeChangedSignal, change(2, ['department']));
+    await g.entered;
+  }
   const cancelRequested = async (h: Awaited<ReturnType<typeof start>>) =>
     (await h.fetchHistory()).events!.some((e) => e.activityTaskCancelRequestedEventAttributes);
 
@@ -94,9 +71,7 @@ describe('employeeSyncWorkflow: syncs overtaken while running (dev server)', () 
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
     await worker.runUntil(async () => {
       const handle = await start(taskQueue);
-      await eventually(async () => (await statusOf(handle)).syncCount === 1);
-      await handle.signal(employeeChangedSignal, change(2, ['department']));
-      await g.entered;
+      await departmentSyncRunning(handle, g);
       await handle.signal(employeeChangedSignal, change(3, ['active']));
       await eventually(() => cancelRequested(handle));
       g.release();
@@ -149,9 +124,7 @@ describe('employeeSyncWorkflow: syncs overtaken while running (dev server)', () 
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
     await worker.runUntil(async () => {
       const handle = await start(taskQueue);
-      await eventually(async () => (await statusOf(handle)).syncCount === 1);
-      await handle.signal(employeeChangedSignal, change(2, ['department']));
-      await g.entered;
+      await departmentSyncRunning(handle, g);
       await handle.signal(managerReadySignal, { source: 'manager-in-entra' });
       await new Promise((r) => setTimeout(r, 300));
       g.release();

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Activities } from '../../src/activities';
 import { employeeSyncWorkflow, type EmployeeSyncInput } from '../../src/workflows/employee-sync';
 import {
   employeeChangedSignal,
@@ -17,9 +15,7 @@ import {
   statusQuery,
   TenantIdKey,
   type EmployeeChangedSignal,
-  type ProvisioningStateRecord,
   type SyncRequest,
-  type SyncResult,
 } from '../../src/workflows/messages';
 import {
   createTestWorker,
@@ -29,36 +25,11 @@ import {
   within,
   workflowBundle,
 } from './support/env';
-
-/** Fake activities: records calls; `behaviour` decides each sync's outcome. */
-function fakeActivities(
-  behaviour: (call: number, req: SyncRequest) => Promise<Partial<SyncResult>> | Partial<SyncResult>,
-) {
-  const syncs: Array<{ req: SyncRequest; taskQueue: string }> = [];
-  const states: ProvisioningStateRecord[] = [];
-  const activities: Activities = {
-    async syncEmployeeToEntra(req) {
-      syncs.push({ req, taskQueue: activityInfo().taskQueue });
-      const r = await behaviour(syncs.length, req);
-      return { outcome: 'updated', entraObjectId: 'obj-1', syncedVersion: 1, graphRequests: 2, ...r };
-    },
-    async recordProvisioningState(r) {
-      states.push(r);
-    },
-  };
-  return { activities, syncs, states };
-}
+import { change, fakeActivities } from './support/fakes';
 
 /** What the activity throws for a failure a person must fix, after reading employee version `version`. */
 const blockingFailure = (type: string, message: string, version = 1): ApplicationFailure =>
   ApplicationFailure.create({ type, message, nonRetryable: true, details: [{ version }] });
-
-const change = (version: number, attrs: string[], touchesWatched = true): EmployeeChangedSignal => ({
-  version,
-  changedAttributes: attrs,
-  source: 'scim',
-  touchesWatched,
-});
 
 describe('employeeSyncWorkflow (time-skipping server)', () => {
   let env: TestWorkflowEnvironment;
