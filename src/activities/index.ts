@@ -268,7 +268,6 @@ export function createActivities(deps: ActivityDeps) {
     if (!step) return block;
     try {
       await directory.updateUser(step.objectId, step.patch);
-      await recordAccountDisabled(db, ids.tenantId, ids.employeeId);
     } catch (err) {
       // The worker is shutting down (say while the write waited for the budget): not a failure of the employee's;
       // Temporal runs the attempt again, which disables the account then.
@@ -283,6 +282,11 @@ export function createActivities(deps: ActivityDeps) {
       return new ProvisioningError(block.type, `${block.message} Disabling the account failed too: ${why}`, block.info);
     }
     log.info({ entraObjectId: step.objectId }, "leaver's account disabled although the rest of the sync is blocked");
+    // Without it the next change-driven sync would not know (a rehire's enable looks like no change); the account is
+    // disabled either way, so a failure here is only logged.
+    await recordAccountDisabled(db, ids.tenantId, ids.employeeId).catch((err: unknown) =>
+      log.warn({ err }, 'could not record the disabled account in the last sync snapshot'),
+    );
     return new ProvisioningError(
       block.type,
       `${block.message} Meanwhile the account was disabled in Entra ID, as the lifecycle "${input.employee.lifecycleStatus}" requires.`,
@@ -304,7 +308,10 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Mirrors a workflow state change (PENDING, NOT_ENROLLED) to PostgreSQL for the admin API. */
+    /**
+     * Mirrors a workflow state change to PostgreSQL for the admin API: PENDING, NOT_ENROLLED, and BLOCKED when the
+     * sync activity did not record the block itself (a timeout).
+     */
     async recordProvisioningState(r: ProvisioningStateRecord): Promise<void> {
       await recordState(db, r.tenantId, r.employeeId, r.state, { reason: r.reason, errorType: r.errorType });
     },
