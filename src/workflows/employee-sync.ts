@@ -91,6 +91,10 @@ const PATCHES = {
   mirrorUnrecordedBlock: 'mirror-unrecorded-block',
   /** A manager link that became possible during a sync stays pending after that sync. */
   managerReadyDuringSync: 'manager-ready-during-sync-kept',
+  /** A sync that succeeded while changes wait for a follow-up sync leaves PostgreSQL at PENDING, not SYNCED. */
+  followUpShowsPending: 'follow-up-sync-shows-pending',
+  /** A failure is re-run for a newer row once per version; if the row never gets there, the employee blocks. */
+  rerunOncePerVersion: 'rerun-once-per-version',
 } as const;
 
 /**
@@ -153,6 +157,8 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
   /** Whether a sync is running, and whether the manager's account appeared meanwhile (managerReadySignal). */
   let syncing = false;
   let managerReadyWhileSyncing = false;
+  /** The newest version a failed sync was re-run for (the row had changed since the failing attempt read it). */
+  let rerunForVersion: number | undefined;
 
   const needsSync = (): boolean => s.enrolled && !s.blocked && (s.forceSync || s.pendingWatched);
 
@@ -346,8 +352,13 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
           s.pendingWatched = true;
         }
       }
-      const recording = transition(needsSync() ? 'PENDING' : 'SYNCED');
+      const next = needsSync() ? 'PENDING' : 'SYNCED';
+      const recording = transition(next);
       if (recording) await recording;
+      else if (next === 'PENDING' && patched(PATCHES.followUpShowsPending)) {
+        // The activity wrote SYNCED with the sync; changes that came meanwhile are still to go.
+        await recordProvisioningState({ tenantId, employeeId, state: 'PENDING' });
+      }
     } catch (err) {
       if (supersedable?.superseded && !CancellationScope.current().consideredCancelled && endedByCallOff(err)) {
         requeue();
@@ -367,9 +378,15 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       // Nothing was synced: the in-flight changes are still pending.
       requeue();
       const readVersion = versionFromDetails(failure.details) ?? s.desiredVersion;
-      if (s.desiredVersion > readVersion) {
+      // A signalled version the row never reaches (a database restored from a backup, a hand-made signal) would re-run
+      // forever without a pause: once per version, then the employee blocks.
+      const rerun =
+        s.desiredVersion > readVersion &&
+        !(rerunForVersion === s.desiredVersion && patched(PATCHES.rerunOncePerVersion));
+      if (rerun) {
         // The row changed after the failing attempt read it: the change may be the fix, so try again. The
         // activity already wrote BLOCKED to PostgreSQL, so write PENDING again even though the workflow never left it.
+        rerunForVersion = s.desiredVersion;
         mirroredState = undefined;
         await transition('PENDING');
         continue;

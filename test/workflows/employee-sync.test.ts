@@ -170,9 +170,12 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
         const s = await statusOf(handle);
         return s.state === 'SYNCED' && s.syncedVersion === 4;
       });
+      await recordHistory('follow-up-shows-pending', handle);
     });
     expect(fake.syncs).toHaveLength(2);
     expect(fake.syncs[1]!.req.changedAttributes).toEqual(['department']);
+    // PostgreSQL says PENDING again after the first sync (whose activity wrote SYNCED) while the follow-up is due.
+    expect(fake.states.map((s) => s.state)).toEqual(['PENDING', 'PENDING']);
   });
 
   it('ignores a redelivered change whose version is already synced (the relay delivers at least once)', async () => {
@@ -420,6 +423,30 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     });
     expect(fake.syncs).toHaveLength(2);
     expect(fake.states.map((s) => s.state)).toEqual(['PENDING', 'PENDING']);
+  });
+
+  it('re-runs a failure for a newer signalled version once, then blocks if the row never gets there', async () => {
+    const { tenantId, employeeId } = ids();
+    // The row is at version 3 (say the database was restored from a backup), but a change of version 9 was signalled.
+    const fake = fakeActivities(() => {
+      throw blockingFailure(ErrorTypes.DomainNotVerified, 'bad domain', 3);
+    });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    await worker.runUntil(async () => {
+      const handle = await signalWithStart(
+        taskQueue,
+        { tenantId, employeeId },
+        employeeChangedSignal,
+        change(9, ['userName']),
+      );
+      const blocked = await eventually(async () => {
+        const s = await statusOf(handle);
+        return s.state === 'BLOCKED' && s;
+      });
+      expect(blocked.blocked).toMatchObject({ errorType: ErrorTypes.DomainNotVerified, atVersion: 3 });
+      await recordHistory('rerun-once-then-blocked', handle);
+    });
+    expect(fake.syncs).toHaveLength(2);
   });
 
   it("honours Graph's Retry-After through skipped time", async () => {
