@@ -43,6 +43,20 @@ function attempt(): number {
   }
 }
 
+/**
+ * When this attempt stops waiting for the write budget: a quarter of its start-to-close timeout (at most 10 s) before
+ * the timeout, left for the write itself and recording it. Undefined outside an activity (the preview).
+ */
+function budgetDeadline(now = Date.now()): number | undefined {
+  let timeoutMs: number | undefined;
+  try {
+    timeoutMs = activityInfo().startToCloseTimeoutMs;
+  } catch {
+    return undefined;
+  }
+  return timeoutMs ? now + timeoutMs - Math.min(10_000, timeoutMs / 4) : undefined;
+}
+
 /** The activity's cancellation (e.g. the worker shuts down), undefined outside an activity. */
 function activityCancellation(): AbortSignal | undefined {
   try {
@@ -299,7 +313,8 @@ export function createActivities(deps: ActivityDeps) {
     async syncEmployeeToEntra(req: SyncRequest): Promise<SyncResult> {
       const stopHeartbeats = heartbeatWhileSlow();
       try {
-        return (await countGraphRequests(() => sync(req), writeKindOf(req), activityCancellation())).result;
+        return (await countGraphRequests(() => sync(req), writeKindOf(req), activityCancellation(), budgetDeadline()))
+          .result;
       } catch (err) {
         if (err instanceof ProvisioningError) throw toApplicationFailure(err);
         throw err;

@@ -17,7 +17,7 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import type { GraphConnection } from '../db/outbound-settings';
 import { storedCertificate, thumbprintOf } from './app-certificate';
-import { markCertificate } from './errors';
+import { BUDGET_DEADLINE, markCertificate } from './errors';
 import { HttpsMessageHandler } from './https-handler';
 import { TenantCheckingCredential } from './tenant-check';
 import { CachedTokenCredential } from './token-cache';
@@ -55,6 +55,12 @@ export interface RequestTally {
   writeKind: WriteKind;
   /** Gives up a write's wait for the budget (the activity's cancellation). */
   signal?: AbortSignal;
+  /**
+   * When (epoch ms) a write stops waiting for the budget and fails retryably instead: shortly before the attempt's
+   * own start-to-close timeout, so the attempt ends itself rather than being timed out by the server while it waits
+   * (a retry would then start beside it).
+   */
+  budgetDeadline?: number;
 }
 const tallies = new AsyncLocalStorage<RequestTally>();
 
@@ -66,8 +72,15 @@ export async function countGraphRequests<T>(
   fn: () => Promise<T>,
   writeKind: WriteKind = 'change',
   signal?: AbortSignal,
+  budgetDeadline?: number,
 ): Promise<{ result: T; tally: RequestTally }> {
-  const tally: RequestTally = { requests: 0, writes: 0, writeKind, ...(signal ? { signal } : {}) };
+  const tally: RequestTally = {
+    requests: 0,
+    writes: 0,
+    writeKind,
+    ...(signal ? { signal } : {}),
+    ...(budgetDeadline !== undefined ? { budgetDeadline } : {}),
+  };
   const result = await tallies.run(tally, fn);
   return { result, tally };
 }
@@ -93,6 +106,27 @@ function setHeader(context: Context, name: string, value: string): void {
   else options.headers = { ...(options.headers as Record<string, string> | undefined), [name]: value };
 }
 
+/** One write's turn in the budget, given up at the scope's `budgetDeadline` (classified GraphThrottled) or `signal`. */
+async function takeBudget(budget: WriteBudget, kind: WriteKind, tally: RequestTally | undefined): Promise<void> {
+  const deadline = tally?.budgetDeadline;
+  if (deadline === undefined) {
+    await budget.take(kind, tally?.signal);
+    return;
+  }
+  const timeUp = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+  try {
+    await budget.take(kind, tally?.signal ? AbortSignal.any([tally.signal, timeUp]) : timeUp);
+  } catch (err) {
+    if (!timeUp.aborted || tally?.signal?.aborted) throw err;
+    throw Object.assign(
+      new Error(
+        "The tenant's Graph writes are at their limit: this attempt waited for its turn until its time was nearly up, and tries again in a moment.",
+      ),
+      { name: BUDGET_DEADLINE },
+    );
+  }
+}
+
 /**
  * Counts requests, makes writes wait for the tenant's write budget and tells Graph each request's priority. Sits where
  * the SDK's RetryHandler would: we leave that handler out, because Temporal retries failed activities (honouring
@@ -107,7 +141,7 @@ class BudgetMiddleware implements Middleware {
     const isWrite = WRITE_METHODS.has(method) && !(method === 'POST' && READING_POSTS.test(url));
     const tally = tallies.getStore();
     // A write outside a sync's scope (none today) counts as a change.
-    if (isWrite && this.budget) await this.budget.take(tally?.writeKind ?? 'change', tally?.signal);
+    if (isWrite && this.budget) await takeBudget(this.budget, tally?.writeKind ?? 'change', tally);
     if (tally) {
       tally.requests++;
       if (isWrite) tally.writes++;

@@ -98,8 +98,23 @@ const NETWORK_CODES =
  * `alsoNeeds`: a permission the request needs besides the operation's own (e.g. LEAVE_DATE_PERMISSION for a write
  * carrying employeeLeaveDateTime), named too when Graph answers 403.
  */
+/**
+ * The name of the error a write's wait for the budget ends with at its scope's deadline (src/graph/client.ts). The
+ * Graph SDK re-wraps errors thrown in its middleware, keeping only their message and, as `code`, their name.
+ */
+export const BUDGET_DEADLINE = 'WriteBudgetDeadline';
+
 export function classifyGraphError(err: unknown, op: GraphOperation, alsoNeeds?: string): ProvisioningError {
   if (err instanceof ProvisioningError) return err;
+  const named = err as { name?: unknown; code?: unknown } | null;
+  if (named?.name === BUDGET_DEADLINE || named?.code === BUDGET_DEADLINE) {
+    // Not Graph's 429: our own budget kept the write back. The attempt ends itself and the next starts shortly.
+    return new ProvisioningError(ErrorTypes.GraphThrottled, (err as Error).message, {
+      retryable: true,
+      retryAfterMs: 1_000,
+      cause: err,
+    });
+  }
   if (isGraphErrorLike(err) && err.statusCode > 0) return classifyHttp(err, op, alsoNeeds);
   return classifyNonHttp(err, op);
 }

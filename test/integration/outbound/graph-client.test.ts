@@ -2,7 +2,8 @@ import { countGraphRequests, createGraphClient, graphOrigin } from '../../../src
 import { GraphDirectory } from '../../../src/graph/directory';
 import { classifyGraphError } from '../../../src/graph/errors';
 import { testGraphConnection } from '../../../src/graph/test-connection';
-import type { WriteBudget, WriteKind } from '../../../src/graph/write-budget';
+import { WriteBudget, type WriteKind } from '../../../src/graph/write-budget';
+import { ProvisioningError } from '../../../src/graph/errors';
 import { APP_ID, APP_SECRET, ENTRA_TENANT, startTestEmulator, VERIFIED, type TestEmulator } from './support';
 
 /** The production Graph client (ClientSecretCredential + Graph SDK + our middleware) against the emulator. */
@@ -49,6 +50,38 @@ describe('Graph client', () => {
     const bulk = await countGraphRequests(() => dir.updateUser(created!, { jobTitle: 'Bulk' }), 'bulk');
     expect(bulk.tally).toEqual({ requests: 1, writes: 1, writeKind: 'bulk' });
     expect(taken).toEqual(['change', 'change', 'bulk']);
+  });
+
+  it("gives up a write's wait for the budget at the scope's deadline, retryably, without sending the write", async () => {
+    const budget = new WriteBudget({ capacity: 1, windowMs: 60_000 });
+    const dir = new GraphDirectory(
+      createGraphClient(conn(), { budget, extraCaPem: em.ca }),
+      graphOrigin(conn().graphBaseUrl),
+    );
+    const created = await dir.createUser({
+      accountEnabled: false,
+      displayName: 'Deadline Test',
+      givenName: 'Deadline',
+      surname: 'Test',
+      mailNickname: 'deadline.test',
+      userPrincipalName: `deadline.test@${VERIFIED}`,
+      passwordProfile: { forceChangePasswordNextSignIn: true, password: 'kT9#mQ2vLp!x' },
+    }); // the window's only write
+    const started = Date.now();
+    const waited = countGraphRequests(
+      () => dir.updateUser(created.id, { jobTitle: 'Too late' }),
+      'change',
+      undefined,
+      Date.now() + 300,
+    );
+    await expect(waited).rejects.toBeInstanceOf(ProvisioningError);
+    await expect(waited).rejects.toMatchObject({
+      type: 'GraphThrottled',
+      info: { retryable: true, retryAfterMs: 1000 },
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await em.users()).find((u) => u.id === created.id)?.jobTitle ?? null).toBeNull();
   });
 
   it('tells a tenant id the identity platform does not know (a typo to fix) from an unreachable authority (an outage)', async () => {

@@ -137,6 +137,40 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     expect(kinds).toEqual(['bulk', 'change', 'bulk', 'lifecycle']);
   });
 
+  it('ends an attempt that waits for the write budget before its own timeout, retryably (the server would time it out)', async () => {
+    // A budget of one write per minute, spent by the first sync.
+    const acts = activitiesWith(
+      createGraphConnector({
+        db: t.db,
+        secretsKey,
+        extraCaPem: em.ca,
+        allowedOrigins: [em.url],
+        budgets: new WriteBudgets({ capacity: 1, windowMs: 60_000 }),
+      }),
+    );
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const first = await createEmployee(t.db, tenantId, { user_name: `budget.first@${VERIFIED}` });
+    const second = await createEmployee(t.db, tenantId, { user_name: `budget.second@${VERIFIED}` });
+    await syncWith(acts, tenantId, first.id);
+    const started = Date.now();
+    const f = await failure(
+      new MockActivityEnvironment({ startToCloseTimeoutMs: 2_000 }).run(acts.syncEmployeeToEntra, {
+        tenantId,
+        employeeId: second.id,
+        changedAttributes: [],
+        reconcile: false,
+      }),
+    );
+    // A quarter of its 2 s left for the write: it gave up after ~1.5 s, before the server's timeout.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(f).toMatchObject({ type: 'GraphThrottled', nonRetryable: false, nextRetryDelay: 1_000 });
+    expect(await getProvisioning(t.db, tenantId, second.id)).toMatchObject({
+      state: 'PENDING',
+      errorType: 'GraphThrottled',
+    });
+  });
+
   it("tells Graph each lane's priority: a first sync low, an HR change normal, a leaver's disable high", async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const e = await createEmployee(t.db, tenantId, { user_name: `throttle.priority@${VERIFIED}` });
