@@ -226,6 +226,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       });
       expect(status).toMatchObject({ syncedVersion: 2, pendingAttributes: [] });
       expect((await statusOf(notEnrolled)).state).toBe('NOT_ENROLLED');
+      await recordHistory('manager-ready-after-sync', handle);
     });
     expect(fake.syncs.map((c) => [c.req.employeeId, c.req.changedAttributes, c.req.reconcile])).toEqual([
       [employeeId, ['jobTitle'], true],
@@ -296,6 +297,7 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
         (e) => e.upsertWorkflowSearchAttributesEventAttributes,
       );
       expect(after).toHaveLength(3);
+      await recordHistory('started-pending-by-relay', handle);
     });
   });
 
@@ -366,6 +368,8 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
       await handle.signal(employeeChangedSignal, change(2, ['department']));
       await eventually(async () => fake.syncs.length === 3);
       expect(fake.syncs[2]!.req.signInAfter).toBeUndefined();
+      await eventually(async () => (await statusOf(handle)).state === 'SYNCED');
+      await recordHistory('enrolled-blocked-permission-then-retried', handle);
     });
   });
 
