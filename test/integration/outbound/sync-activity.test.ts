@@ -51,8 +51,8 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
   beforeEach(() => em.operator('DELETE', '/_emulator/requests'));
 
   /** The production connector to the emulator, decrypting secrets with `key`. */
-  const emulatorConnector = (key: Buffer): GraphConnector =>
-    createGraphConnector({ db: t.db, secretsKey: key, extraCaPem: em.ca, allowedOrigins: [em.url] });
+  const emulatorConnector = (key: Buffer, budgets?: WriteBudgets): GraphConnector =>
+    createGraphConnector({ db: t.db, secretsKey: key, extraCaPem: em.ca, allowedOrigins: [em.url], budgets });
   /** The activities with another Graph connector (another worker's key, a broken one). */
   const activitiesWith = (graph: GraphConnector) => createActivities({ db: t.db, logger: silentLogger(), graph });
 
@@ -92,15 +92,7 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
         return { take: async (kind: WriteKind) => (kinds.push(kind), 0) } as unknown as WriteBudget;
       }
     }
-    const acts = activitiesWith(
-      createGraphConnector({
-        db: t.db,
-        secretsKey,
-        extraCaPem: em.ca,
-        allowedOrigins: [em.url],
-        budgets: new RecordingBudgets(),
-      }),
-    );
+    const acts = activitiesWith(emulatorConnector(secretsKey, new RecordingBudgets()));
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const e = await createEmployee(t.db, tenantId, { user_name: `budget.kind@${VERIFIED}` });
     // The admin's enrolment (initial push): reconcile, no HR change pending → the create waits as bulk.
@@ -139,15 +131,7 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
 
   it('ends an attempt that waits for the write budget before its own timeout, retryably (the server would time it out)', async () => {
     // A budget of one write per minute, spent by the first sync.
-    const acts = activitiesWith(
-      createGraphConnector({
-        db: t.db,
-        secretsKey,
-        extraCaPem: em.ca,
-        allowedOrigins: [em.url],
-        budgets: new WriteBudgets({ capacity: 1, windowMs: 60_000 }),
-      }),
-    );
+    const acts = activitiesWith(emulatorConnector(secretsKey, new WriteBudgets({ capacity: 1, windowMs: 60_000 })));
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const first = await createEmployee(t.db, tenantId, { user_name: `budget.first@${VERIFIED}` });
     const second = await createEmployee(t.db, tenantId, { user_name: `budget.second@${VERIFIED}` });
