@@ -79,7 +79,9 @@ export const LIFECYCLE_LANE_SLOTS = 10;
 
 /**
  * How often a sync waiting for the write budget tells the server it is alive, and so learns that its workflow called
- * it off (SDK default without a heartbeat timeout: 30 s). Only syncs waiting longer than a second heartbeat.
+ * it off. Only syncs taking longer than a second heartbeat. Given as both the default and the maximum throttle: with
+ * a heartbeat timeout (SYNC_HEARTBEAT_TIMEOUT_MS, 20 s) the SDK would otherwise throttle to 0.8 × that timeout (16 s),
+ * and a called-off sync would go on waiting that long.
  */
 export const SYNC_HEARTBEAT_THROTTLE = '2 seconds';
 
@@ -166,6 +168,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
     activities,
     maxConcurrentActivityTaskExecutions: bulkLaneSlots(deps.enrolmentsInFlight),
     defaultHeartbeatThrottleInterval: SYNC_HEARTBEAT_THROTTLE,
+    maxHeartbeatThrottleInterval: SYNC_HEARTBEAT_THROTTLE,
   });
   const laneWorker = (lane: SyncLane, slots: number) =>
     Worker.create({
@@ -175,6 +178,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
       activities,
       maxConcurrentActivityTaskExecutions: slots,
       defaultHeartbeatThrottleInterval: SYNC_HEARTBEAT_THROTTLE,
+      maxHeartbeatThrottleInterval: SYNC_HEARTBEAT_THROTTLE,
     });
   const laneWorkers = {
     lifecycle: await laneWorker('lifecycle', LIFECYCLE_LANE_SLOTS),

@@ -35,6 +35,7 @@ import {
   retrySignal,
   retryUpdate,
   statusQuery,
+  SYNC_HEARTBEAT_TIMEOUT_MS,
   TenantIdKey,
   type BlockedInfo,
   type EmployeeSyncStatus,
@@ -98,13 +99,15 @@ const PATCHES = {
 } as const;
 
 /**
- * Activity options of the sync; `startToCloseTimeout` is how long a dead worker's attempt blocks a retry. `taskQueue`
+ * Activity options of the sync; `heartbeatTimeout` is how long a dead worker's attempt blocks a retry. `taskQueue`
  * absent: the workflow's own queue.
  */
 function syncActivity(timeoutMs: number | undefined, taskQueue?: string) {
   return proxyActivities<Pick<Activities, 'syncEmployeeToEntra'>>({
     ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: timeoutMs ?? '2 minutes',
+    // A dead worker's attempt is retried after this, not after the start-to-close timeout.
+    heartbeatTimeout: SYNC_HEARTBEAT_TIMEOUT_MS,
     // A sync called off for a more urgent one (a leaver's, see `supersedable`) ends before the next starts: never two
     // syncs of one employee at once. Not started yet, it is removed from its queue at once; waiting for the write
     // budget, it hears of it through its heartbeat and leaves without writing.

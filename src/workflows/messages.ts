@@ -206,3 +206,11 @@ export interface ProvisioningStateRecord {
   reason?: string | null;
   errorType?: string | null;
 }
+
+/**
+ * Heartbeat timeout of a sync attempt: how soon the server gives up an attempt whose worker died (a deploy, an OOM
+ * kill) and retries it elsewhere, instead of after the whole start-to-close timeout (2 minutes by default). Attempts
+ * longer than a second heartbeat every second (throttled to one every SYNC_HEARTBEAT_THROTTLE, 2 s, by the worker), so
+ * a live attempt misses ten in a row before it is given up.
+ */
+export const SYNC_HEARTBEAT_TIMEOUT_MS = 20_000;

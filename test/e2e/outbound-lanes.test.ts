@@ -161,6 +161,9 @@ describe('outbound lanes: leavers pass a mass update waiting for the write budge
     // and one in the lifecycle lane disables the account, new title included.
     const done = new Set((await retitled()).map((u) => u.userPrincipalName));
     const waiting = staff.findIndex((_, i) => !done.has(`staff${i}@${VERIFIED}`));
+    // Past its first heartbeat (sent at once, a second into the wait), the sync hears of the call-off only with a
+    // later one: the worker sends one every 2 s at most (SYNC_HEARTBEAT_THROTTLE), not every 0.8 × heartbeat timeout.
+    await new Promise((r) => setTimeout(r, 3_000));
     started = Date.now();
     await replace(staff[waiting]!, 'active', false);
     const account = await until('the second disabled account', async () => {

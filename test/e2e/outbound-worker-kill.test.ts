@@ -4,7 +4,13 @@ import { Client, Connection } from '@temporalio/client';
 import { recordEmployeeChange } from '../../src/db/changes';
 import { getProvisioning } from '../../src/db/provisioning';
 import type { employeeSyncWorkflow } from '../../src/workflows/employee-sync';
-import { employeeSyncWorkflowId, enrolSignal, statusQuery, type EnrolSignal } from '../../src/workflows/messages';
+import {
+  employeeSyncWorkflowId,
+  enrolSignal,
+  statusQuery,
+  SYNC_HEARTBEAT_TIMEOUT_MS,
+  type EnrolSignal,
+} from '../../src/workflows/messages';
 import { createTestDb, type TestDb } from '../support/db';
 import {
   createOutboundTenant,
@@ -18,7 +24,7 @@ import {
 /**
  * The worker process (src/bin/worker.ts, as deployed) is SIGKILLed while Graph is creating an account: Graph has
  * created it, the worker never saw the answer, so no object id was stored. A second worker process takes over and
- * must end up with exactly one Entra account for the employee.
+ * must end up with exactly one Entra account for the employee, and takes over once the dead attempt stops heartbeating.
  */
 describe('worker killed mid-sync', () => {
   let t: TestDb;
@@ -91,12 +97,12 @@ describe('worker killed mid-sync', () => {
       });
       return row.id as string;
     });
-    // Started here first (the relay then signals the running workflow), with a short attempt timeout so the dead
-    // worker's attempt is given up in seconds rather than minutes.
+    // Started here first (the relay then signals the running workflow), with an attempt timeout far longer than the
+    // test: only the heartbeat timeout (SYNC_HEARTBEAT_TIMEOUT_MS) can give the dead worker's attempt up in time.
     await client.workflow.signalWithStart<typeof employeeSyncWorkflow, [EnrolSignal]>('employeeSyncWorkflow', {
       workflowId: employeeSyncWorkflowId(tenantId, employeeId),
       taskQueue,
-      args: [{ tenantId, employeeId, activityTimeoutMs: 4000 }],
+      args: [{ tenantId, employeeId, activityTimeoutMs: 30 * 60_000 }],
       signal: enrolSignal,
       signalArgs: [{ source: 'admin' }],
     });
@@ -114,12 +120,15 @@ describe('worker killed mid-sync', () => {
     expect((await getProvisioning(t.db, tenantId, employeeId))?.entraObjectId ?? null).toBeNull();
 
     await em.operator('PATCH', '/_emulator/faults', { latencyMs: 0 });
+    const killedAt = Date.now();
     startWorker();
     const handle = client.workflow.getHandle(employeeSyncWorkflowId(tenantId, employeeId));
     await until('SYNCED', async () => (await handle.query(statusQuery)).state === 'SYNCED', 60_000);
+    // Retried once the dead attempt missed its heartbeats (20 s), not after its 30-minute start-to-close timeout.
+    expect(Date.now() - killedAt).toBeLessThan(SYNC_HEARTBEAT_TIMEOUT_MS + 30_000);
 
     const accounts = (await em.users()).filter((u) => u.userPrincipalName === upn);
     expect(accounts).toHaveLength(1);
     expect((await getProvisioning(t.db, tenantId, employeeId))?.entraObjectId).toBe(accounts[0]!.id);
-  });
+  }, 120_000);
 });
