@@ -1,5 +1,5 @@
 import type { AttrExp, Compare, Filter } from 'scim2-parse-filter';
-import { ControlCharacterError, parseFilterText } from './filter-text';
+import { ControlCharacterError, FilterTextError, parseFilterText } from './filter-text';
 import type { CustomAttributeDefinition } from '../../db/custom-attributes';
 import { badRequest, ScimError } from './errors';
 import { isCalendarDate } from './normalize';
@@ -181,40 +181,6 @@ export function resolveFilterColumn(
   throw unknown();
 }
 
-const STRING_LITERAL = /"(?:[^"\\]|\\.)*"/g;
-const PLACEHOLDER = /^\u00a7s(\d+)\u00a7$/;
-
-/**
- * scim2-parse-filter decodes only \" in string values (\\ and \uXXXX stay literal) and fails on a value ending in
- * an escaped backslash. So every string literal is swapped for a placeholder before parsing and decoded with
- * JSON.parse afterwards — the RFC says filter values are JSON strings.
- */
-function withDecodedStrings(f: Filter, literals: string[]): Filter {
-  switch (f.op) {
-    case 'and':
-    case 'or':
-      return { op: f.op, filters: f.filters.map((x) => withDecodedStrings(x, literals)) };
-    case 'not':
-      return { op: 'not', filter: withDecodedStrings(f.filter, literals) };
-    case '[]':
-      return { op: '[]', attrPath: f.attrPath, valFilter: withDecodedStrings(f.valFilter, literals) };
-    case 'pr':
-      return f;
-    default: {
-      const m = typeof f.compValue === 'string' ? PLACEHOLDER.exec(f.compValue) : null;
-      if (!m) return f;
-      let value: unknown;
-      try {
-        value = JSON.parse(literals[Number(m[1])]);
-      } catch {
-        throw badRequest('invalidFilter', `${clip(literals[Number(m[1])] ?? '', 40)} is not a valid JSON string`);
-      }
-      assertNoNul(value as string);
-      return { ...f, compValue: value as string };
-    }
-  }
-}
-
 /**
  * PostgreSQL text cannot hold U+0000 and refuses the whole query, so a value that has one (sent raw as %00 or as the
  * JSON escape \u0000) is a client mistake to answer with 400, not a 500.
@@ -223,6 +189,12 @@ function assertNoNul(text: string): void {
   if (text.includes('\u0000'))
     throw badRequest('invalidFilter', 'filter values must not contain the NUL character (U+0000)');
 }
+
+/** Bare words after a comparison operator, quoted (numbers, booleans and null stay as they are). */
+const quoteBareWords = (masked: string): string =>
+  masked.replace(/(\s(?:eq|ne|co|sw|ew|gt|ge|lt|le)\s+)([^\s"()[\]]+)/gi, (m, op: string, word: string) =>
+    /^(true|false|null|-?\d+(\.\d+)?([eE][-+]?\d+)?)$/.test(word) ? m : `${op}"${word}"`,
+  );
 
 /**
  * Parses a filter. Microsoft's tutorial shows an unquoted value (`externalId eq jyoung`); when the strict parse fails,
@@ -233,27 +205,14 @@ export function parseFilter(textIn: string): Filter {
     throw badRequest('invalidFilter', `filter longer than ${MAX_FILTER_LENGTH} characters`);
   if (textIn.trim() === '') throw badRequest('invalidFilter', 'empty filter');
   assertNoNul(textIn);
-  const literals: string[] = [];
-  const masked = textIn.replace(STRING_LITERAL, (lit) => `"\u00a7s${literals.push(lit) - 1}\u00a7"`);
-  const attempt = (t: string): Filter | undefined => {
-    try {
-      return parseFilterText(t);
-    } catch (err) {
-      if (err instanceof ControlCharacterError) throw badRequest('invalidFilter', `a filter ${err.message}`);
-      return undefined;
-    }
-  };
-  let ast = attempt(masked);
-  if (!ast) {
-    const lenient = masked.replace(
-      /(\s(?:eq|ne|co|sw|ew|gt|ge|lt|le)\s+)([^\s"()[\]]+)/gi,
-      (m, op: string, word: string) =>
-        /^(true|false|null|-?\d+(\.\d+)?([eE][-+]?\d+)?)$/.test(word) ? m : `${op}"${word}"`,
-    );
-    if (lenient !== masked) ast = attempt(lenient);
+  try {
+    return parseFilterText(textIn, { rewrite: quoteBareWords });
+  } catch (err) {
+    if (err instanceof ControlCharacterError) throw badRequest('invalidFilter', `a filter ${err.message}`);
+    if (err instanceof FilterTextError)
+      throw badRequest('invalidFilter', `the filter "${clip(textIn)}" ${err.message}`);
+    throw err;
   }
-  if (!ast) throw badRequest('invalidFilter', `the filter "${clip(textIn)}" is not valid SCIM filter syntax`);
-  return withDecodedStrings(ast, literals);
 }
 
 /** Translates `filterText` for `resource` into a WHERE fragment (caller ANDs it with the tenant predicate). */

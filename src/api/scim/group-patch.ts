@@ -1,5 +1,5 @@
 import type { Filter } from 'scim2-parse-filter';
-import { ControlCharacterError, parseFilterText } from './filter-text';
+import { ControlCharacterError, FilterTextError, parseFilterText } from './filter-text';
 import { badRequest } from './errors';
 import { coerceString, isPlainObject, type PatchOperation } from './normalize';
 import { clip, parsePath } from './paths';
@@ -45,7 +45,9 @@ function refsFromFilter(text: string): string[] {
     f = parseFilterText(text);
   } catch (err) {
     if (err instanceof ControlCharacterError) throw badRequest('invalidPath', `a path ${err.message}`);
-    throw badRequest('invalidPath', `invalid member filter "${clip(text)}"`);
+    if (err instanceof FilterTextError)
+      throw badRequest('invalidPath', `the member filter "${clip(text)}" ${err.message}`);
+    throw err;
   }
   const out: string[] = [];
   const visit = (x: Filter) => {

@@ -1,5 +1,5 @@
 import type { Filter } from 'scim2-parse-filter';
-import { ControlCharacterError, parseFilterText } from './filter-text';
+import { ControlCharacterError, FilterTextError, parseFilterText } from './filter-text';
 import type { CustomAttributeDefinition } from '../../db/custom-attributes';
 import type { MultiValue } from '../../db/employees';
 import { badRequest } from './errors';
@@ -119,7 +119,9 @@ function parseValueFilter(text: string, attr: MultiAttr): Filter {
     f = parseFilterText(text);
   } catch (err) {
     if (err instanceof ControlCharacterError) throw badRequest('invalidPath', `a path ${err.message}`);
-    throw badRequest('invalidPath', `invalid filter "${clip(text)}" in ${attr} path`);
+    if (err instanceof FilterTextError)
+      throw badRequest('invalidPath', `the ${attr} filter "${clip(text)}" ${err.message}`);
+    throw err;
   }
   checkFilterAttributes(f, attr);
   return f;
@@ -350,8 +352,10 @@ function applyMulti(draft: UserDraft, op: PatchOpName, t: MultiTarget, value: un
       break;
   }
   const before = elems.map((e) => ({ ...e }));
-  elems = editElements(elems, op, t, value);
+  const edit = editElements(elems, op, t, value);
+  elems = edit.elems;
   assertNoNewDuplicateTypes(before, elems, t.attr);
+  settlePrimary(elems, edit.madePrimary, t.attr);
   switch (t.attr) {
     case 'emails':
     case 'phoneNumbers':
@@ -424,6 +428,19 @@ function assertNoNewDuplicateTypes(before: readonly Elem[], after: readonly Elem
   }
 }
 
+/**
+ * One primary at most (RFC 7643 §2.4). An edit that makes one element primary demotes the others to `primary: false`
+ * (RFC 7644 §3.5.2); an edit that makes two primary at once — a body, a whole-attribute replace or a value filter
+ * matching two elements — is refused. Elements stored with two primaries before the rule are left as they are
+ * unless an edit names a new primary.
+ */
+function settlePrimary(elems: readonly Elem[], madePrimary: readonly Elem[], attr: MultiAttr): void {
+  if (madePrimary.length > 1) throw badRequest('invalidValue', `${attr} can have only one primary element`);
+  const chosen = madePrimary[0];
+  if (chosen === undefined) return;
+  for (const e of elems) if (e !== chosen && e.primary === true) e.primary = false;
+}
+
 /** Reads a client element into canonical sub-attribute names, dropping unknown keys and cleared ("", null) ones. */
 function normalizeElement(raw: unknown, attr: MultiAttr): Elem {
   if (!isPlainObject(raw)) throw badRequest('invalidValue', `elements of ${attr} must be objects`);
@@ -448,46 +465,57 @@ function subValue(sub: string, v: unknown, attr: string): unknown {
 const sameText = (a: unknown, b: unknown) =>
   typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
 
-function editElements(elems: Elem[], op: PatchOpName, t: MultiTarget, value: unknown): Elem[] {
+/** The edited elements, and those the edit set `primary: true` on (for `settlePrimary`). */
+interface Edit {
+  elems: Elem[];
+  madePrimary: Elem[];
+}
+
+const primaryOnes = (elems: readonly Elem[]) => elems.filter((e) => e.primary === true);
+
+function editElements(elems: Elem[], op: PatchOpName, t: MultiTarget, value: unknown): Edit {
   if (t.sub === undefined && t.filter === undefined) return editWholeAttribute(elems, op, t.attr, value);
   const matches = (e: Elem) => (t.filter ? matchElement(t.filter, e) : true);
-  if (op === 'remove') return clearMatched(elems, matches, t.sub);
-  if (t.sub === undefined) {
-    const n = normalizeElement(unwrapArray(value, t.attr), t.attr);
-    const hit = elems.filter(matches);
-    if (hit.length === 0) return [...elems, newElementFor(t, n)];
-    for (const e of hit) Object.assign(e, n);
-    return elems;
-  }
-  const sub = t.sub;
-  const v = subValue(sub, unwrapSingle(value), t.attr);
+  if (op === 'remove') return { elems: clearMatched(elems, matches, t.sub), madePrimary: [] };
+  const fields =
+    t.sub === undefined
+      ? normalizeElement(unwrapArray(value, t.attr), t.attr)
+      : { [t.sub]: subValue(t.sub, unwrapSingle(value), t.attr) };
   // "" (or null) for a sub-attribute clears it; clearing an element's `value` leaves nothing, so the element goes.
-  if (v === null) return clearMatched(elems, matches, sub);
+  if (t.sub !== undefined && fields[t.sub] === null) {
+    return { elems: clearMatched(elems, matches, t.sub), madePrimary: [] };
+  }
   const hit = elems.filter(matches);
-  if (hit.length === 0) return [...elems, newElementFor(t, { [sub]: v })];
-  for (const e of hit) e[sub] = v;
-  return elems;
+  if (hit.length === 0) {
+    const added = newElementFor(t, fields);
+    return { elems: [...elems, added], madePrimary: primaryOnes([added]) };
+  }
+  for (const e of hit) Object.assign(e, fields);
+  return { elems, madePrimary: fields.primary === true ? hit : [] };
 }
 
 /** add/replace/remove of a whole multi-valued attribute (`"path":"emails"`, or a POST/PUT body). */
-function editWholeAttribute(elems: Elem[], op: PatchOpName, attr: MultiAttr, value: unknown): Elem[] {
+function editWholeAttribute(elems: Elem[], op: PatchOpName, attr: MultiAttr, value: unknown): Edit {
   if (op === 'remove') {
-    if (value === undefined || value === null) return [];
+    if (value === undefined || value === null) return { elems: [], madePrimary: [] };
     const gone = (Array.isArray(value) ? value : [value]).map((v) => normalizeElement(v, attr));
-    return elems.filter((e) => !gone.some((g) => sameText(g.value, e.value)));
+    return { elems: elems.filter((e) => !gone.some((g) => sameText(g.value, e.value))), madePrimary: [] };
   }
   const incoming = value === null ? [] : (Array.isArray(value) ? value : [value]).map((v) => normalizeElement(v, attr));
   assertOneElementPerType(incoming, attr);
-  if (op === 'replace') return incoming;
+  if (op === 'replace') return { elems: incoming, madePrimary: primaryOnes(incoming) };
   const out = elems.slice();
+  const madePrimary: Elem[] = [];
   for (const n of incoming) {
     const same = out.findIndex(
       (e) => (n.type !== undefined && sameText(e.type, n.type)) || (n.type === undefined && sameText(e.value, n.value)),
     );
-    if (same >= 0) out[same] = { ...out[same], ...n };
-    else out.push(n);
+    const merged = same >= 0 ? { ...out[same], ...n } : n;
+    if (same >= 0) out[same] = merged;
+    else out.push(merged);
+    if (n.primary === true) madePrimary.push(merged);
   }
-  return out;
+  return { elems: out, madePrimary };
 }
 
 /** The value of a filtered path without a sub-attribute (`emails[type eq "work"]`): one element, maybe in an array. */

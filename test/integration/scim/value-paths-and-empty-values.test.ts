@@ -1,4 +1,4 @@
-import { createHarness, ENTERPRISE, ERROR, type Harness } from './harness';
+import { CORE, createHarness, ENTERPRISE, ERROR, type Harness } from './harness';
 
 /**
  * PATCH on value paths that match nothing (RFC 7644 §3.5.2.3, Entra's "add an element of that type"), one element
@@ -64,6 +64,57 @@ describe('one element per type', () => {
     expect(res.body.scimType).toBe('invalidValue');
     expect(res.body.detail).toContain('"work"');
     expect((await stored(id)).emails).toEqual([{ type: 'work', value: 'work@contoso.com' }]);
+  });
+});
+
+describe('one primary element', () => {
+  const twoPrimaries = [
+    { type: 'work', value: 'work@contoso.com', primary: true },
+    { type: 'home', value: 'home@example.com', primary: 'True' },
+  ];
+
+  it('refuses a POST or PUT with two primary emails (RFC 7643 §2.4), creating and changing nothing', async () => {
+    const post = await h.scim.post('/Users', {
+      schemas: [CORE],
+      userName: 'two.primaries@contoso.com',
+      emails: twoPrimaries,
+    });
+    expect(post.status).toBe(400);
+    expect(post.body).toMatchObject({ schemas: [ERROR], scimType: 'invalidValue' });
+    expect(post.body.detail).toContain('only one primary');
+    expect(await h.db('employees').where({ user_name: 'two.primaries@contoso.com' }).first()).toBeUndefined();
+
+    const id = await h.scim.createUser('put.primaries@contoso.com', { emails: [twoPrimaries[0]] });
+    const put = await h.scim.put(`/Users/${id}`, {
+      schemas: [CORE],
+      userName: 'put.primaries@contoso.com',
+      emails: twoPrimaries,
+    });
+    expect(put.status).toBe(400);
+    expect((await stored(id)).emails).toEqual([twoPrimaries[0]]);
+  });
+
+  it('makes the element a PATCH names primary the only one, storing primary false on the other (RFC 7644 §3.5.2)', async () => {
+    const id = await h.scim.createUser('new.primary@contoso.com', {
+      emails: [
+        { type: 'work', value: 'work@contoso.com', primary: true },
+        { type: 'home', value: 'home@example.com' },
+      ],
+    });
+    const res = await h.scim.ops(`/Users/${id}`, [
+      { op: 'Replace', path: 'emails[type eq "home"].primary', value: 'True' },
+    ]);
+    expect(res.status).toBe(200);
+    const expected = [
+      { type: 'work', value: 'work@contoso.com', primary: false },
+      { type: 'home', value: 'home@example.com', primary: true },
+    ];
+    expect(res.body.emails).toEqual(expected);
+    expect((await stored(id)).emails).toEqual(expected);
+    const filtered = await h.scim.get(
+      `/Users?filter=${encodeURIComponent('emails[primary eq true].value eq "home@example.com"')}`,
+    );
+    expect(filtered.body.Resources.map((u: { id: string }) => u.id)).toEqual([id]);
   });
 });
 

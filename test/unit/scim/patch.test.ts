@@ -208,6 +208,61 @@ describe('PATCH engine', () => {
     ).toThrow(/more than one element of type/);
   });
 
+  it('keeps one primary element: a PATCH that names a new primary demotes the old one (RFC 7644 §3.5.2)', () => {
+    const d = base();
+    apply([{ op: 'add', path: 'emails[type eq "home"]', value: { value: 'h@x', primary: 'True' } }], d);
+    expect(d.emails).toEqual([
+      { type: 'work', value: 'u@x.com', primary: false },
+      { type: 'home', value: 'h@x', primary: true },
+    ]);
+    apply([{ op: 'replace', path: 'emails[type eq "work"].primary', value: true }], d);
+    expect(d.emails.map((e) => [e.type, e.primary])).toEqual([
+      ['work', true],
+      ['home', false],
+    ]);
+    apply([{ op: 'add', path: 'emails', value: [{ type: 'other', value: 'o@x', primary: true }] }], d);
+    expect(d.emails.filter((e) => e.primary).map((e) => e.type)).toEqual(['other']);
+    // Setting primary false, or editing another sub-attribute, leaves the others alone.
+    apply([{ op: 'replace', path: 'emails[type eq "home"].value', value: 'h2@x' }], d);
+    apply([{ op: 'replace', path: 'emails[type eq "work"].primary', value: false }], d);
+    expect(d.emails.filter((e) => e.primary).map((e) => e.type)).toEqual(['other']);
+  });
+
+  it('refuses an edit or a body that makes two elements primary at once (RFC 7643 §2.4)', () => {
+    const twoPrimaries = [
+      { type: 'work', value: 'a@b', primary: true },
+      { type: 'home', value: 'c@d', primary: 'True' },
+    ];
+    rejects([{ op: 'replace', path: 'emails', value: twoPrimaries }], 'invalidValue');
+    rejects([{ op: 'add', path: 'emails', value: twoPrimaries }], 'invalidValue');
+    expect(() => applyUserResource(emptyDraft(), { userName: 'a@b', emails: twoPrimaries }, lookup)).toThrow(
+      /only one primary/,
+    );
+    const d = base();
+    d.emails.push({ type: 'home', value: 'h@x' });
+    // A value filter (or no filter) matching both elements would make both primary.
+    expect(() => apply([{ op: 'replace', path: 'emails.primary', value: true }], d)).toThrow(/only one primary/);
+    expect(() => apply([{ op: 'replace', path: 'emails[value co "x"]', value: { primary: true } }], d)).toThrow(
+      /only one primary/,
+    );
+    expect(d.emails).toEqual([
+      { type: 'work', value: 'u@x.com', primary: true },
+      { type: 'home', value: 'h@x' },
+    ]);
+  });
+
+  it('still edits a user stored with two primaries (before the rule) until an edit names one', () => {
+    const d = base();
+    d.emails = [
+      { type: 'work', value: 'a@b', primary: true },
+      { type: 'home', value: 'c@d', primary: true },
+    ];
+    apply([{ op: 'replace', path: 'emails[type eq "work"].value', value: 'new@b' }], d);
+    expect(d.emails.filter((e) => e.primary)).toHaveLength(2);
+    apply([{ op: 'replace', path: 'emails[type eq "home"].primary', value: 'True' }], d);
+    expect(d.emails.map((e) => e.primary)).toEqual([false, true]);
+  });
+
   it('treats "" as "clear" for single-valued strings, custom attributes and value-path sub-attributes', () => {
     const d = base();
     d.title = 'T';
@@ -247,6 +302,21 @@ describe('PATCH engine', () => {
     const d = base();
     apply([{ op: 'replace', path: 'emails[primary eq "True"].value', value: 'p@x.com' }], d);
     expect(d.emails).toEqual([{ type: 'work', value: 'p@x.com', primary: true }]);
+  });
+
+  it('reads value-filter strings as JSON strings: \\uXXXX, \\" and a trailing \\\\ are decoded', () => {
+    const d = base();
+    apply([{ op: 'replace', path: 'emails[value eq "u\\u0040X.com"].value', value: 'v@x.com' }], d);
+    expect(d.emails[0].value).toBe('v@x.com');
+    apply([{ op: 'add', path: 'emails[type eq "h\\u00f6me"].value', value: 'h@x' }], d);
+    apply([{ op: 'add', path: 'phoneNumbers[type eq "say \\"hi\\"\\\\"].value', value: '+1' }], d);
+    expect(d.emails[1]).toEqual({ type: 'h\u00f6me', value: 'h@x' });
+    expect(d.phoneNumbers).toEqual([{ type: 'say "hi"\\', value: '+1' }]);
+    // Filtering again by the decoded text finds the same element instead of adding another.
+    apply([{ op: 'replace', path: 'emails[type eq "höme"].value', value: 'h2@x' }], d);
+    expect(d.emails).toHaveLength(2);
+    rejects([{ op: 'replace', path: 'emails[type eq "\\x"].value', value: 'a' }], 'invalidPath');
+    rejects([{ op: 'add', path: 'emails[type eq "\\u0000"].value', value: 'a' }], 'invalidPath');
   });
 
   it('refuses prototype-reaching segments and unknown attributes before touching anything', () => {
