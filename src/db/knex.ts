@@ -35,7 +35,7 @@ const MIGRATION_FILE = /^\d{8}_\d{3}_[a-z0-9_]+\.(ts|js)$/;
  * Reads migrations from the top-level `migrations/` folder next to this build (`.ts` under ts-jest, `.js` in
  * `dist/`). Names are stored without their extension so a database migrated by one is current for the other.
  */
-const migrationSource: Knex.MigrationSource<string> = {
+export const migrationSource: Knex.MigrationSource<string> = {
   async getMigrations() {
     return fs
       .readdirSync(MIGRATIONS_DIR)
