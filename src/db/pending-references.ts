@@ -36,19 +36,30 @@ export async function clearPendingManager(trx: Knex.Transaction, tenantId: strin
   await trx('pending_references').where({ tenant_id: tenantId, kind: 'manager', source_id: employeeId }).delete();
 }
 
+/** Keeps `refs` as pending members of a team; returns how many were not pending already. */
 export async function addPendingMembers(
   trx: Knex.Transaction,
   tenantId: string,
   teamId: string,
   refs: readonly string[],
-): Promise<void> {
-  if (refs.length === 0) return;
-  await trx.raw(
+): Promise<number> {
+  if (refs.length === 0) return 0;
+  const result = await trx.raw<{ rowCount: number | null }>(
     `INSERT INTO pending_references (tenant_id, kind, source_id, target_ref)
        SELECT ?, 'member', ?, r FROM unnest(?::text[]) AS r
        ON CONFLICT (tenant_id, kind, source_id, target_ref) DO NOTHING`,
     [tenantId, teamId, [...refs]],
   );
+  return result.rowCount ?? 0;
+}
+
+/** How many team members of a tenant are pending, across its teams. */
+export async function countPendingMembers(q: Knex | Knex.Transaction, tenantId: string): Promise<number> {
+  const row = await q('pending_references')
+    .where({ tenant_id: tenantId, kind: 'member' })
+    .count<{ n: string }>({ n: '*' })
+    .first();
+  return Number(row?.n ?? 0);
 }
 
 /** Drops pending members of a team: the given refs, or all of them when `refs` is null. */

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { isUuid } from '../../db/employees';
-import { addPendingMembers, removePendingMembers } from '../../db/pending-references';
+import { addPendingMembers, countPendingMembers, removePendingMembers } from '../../db/pending-references';
 import { addTeamMembers, recordTeamChanges, removeTeamMembers, type TeamRow } from '../../db/teams';
-import { notFound } from './errors';
+import { badRequest, notFound } from './errors';
 import type { GroupPlan } from './group-patch';
 import { resolveEmployeeRefs } from './user-writes';
 
@@ -11,6 +11,13 @@ export interface GroupWriteContext {
   tenantId: string;
   requestId?: string;
 }
+
+/**
+ * At most this many team members of a tenant wait for users that do not exist yet. Entra provisions users before it
+ * sends them as members, so the pending list stays short in practice; the cap keeps a misbehaving client from growing
+ * it without bound. A write that would pass it is refused (nothing of it is stored) with a reason naming the fix.
+ */
+export const MAX_PENDING_MEMBERS = 100_000;
 
 /**
  * Executes a plan on a locked team in the caller's transaction. Known members are written as set operations,
@@ -39,6 +46,7 @@ export async function executePlan(
   const added = new Set<string>();
   const removed = new Set<string>();
   let pendingChanged = false;
+  let pendingAdded = 0;
   for (const m of plan.members) {
     if (m.op === 'removeAll') {
       (await removeTeamMembers(trx, ctx.tenantId, team.id, null)).forEach((id) => removed.add(id));
@@ -49,7 +57,7 @@ export async function executePlan(
     const unknown = m.refs.filter((r) => !resolved.has(r));
     if (m.op === 'add') {
       (await addTeamMembers(trx, ctx.tenantId, team.id, known)).forEach((id) => added.add(id));
-      await addPendingMembers(trx, ctx.tenantId, team.id, unknown);
+      pendingAdded += await addPendingMembers(trx, ctx.tenantId, team.id, unknown);
     } else if (m.op === 'remove') {
       (await removeTeamMembers(trx, ctx.tenantId, team.id, known)).forEach((id) => removed.add(id));
       await removePendingMembers(trx, ctx.tenantId, team.id, unknown);
@@ -62,10 +70,11 @@ export async function executePlan(
       gone.rows.forEach((r) => removed.add(r.employee_id));
       (await addTeamMembers(trx, ctx.tenantId, team.id, known)).forEach((id) => added.add(id));
       await removePendingMembers(trx, ctx.tenantId, team.id, null);
-      await addPendingMembers(trx, ctx.tenantId, team.id, unknown);
+      pendingAdded += await addPendingMembers(trx, ctx.tenantId, team.id, unknown);
     }
     if (unknown.length > 0) pendingChanged = true;
   }
+  if (pendingAdded > 0) await assertPendingMembersWithinLimit(trx, ctx.tenantId);
   const touched = [...new Set([...added, ...removed])];
   if (Object.keys(updates).length === 0 && touched.length === 0 && !pendingChanged && action === 'updated') return;
   if (added.size > 0) audit.membersAdded = [...added];
@@ -88,6 +97,17 @@ export async function executePlan(
       [id],
       added.has(id) && !removed.has(id) ? { teamsAdded: [team.id] } : { teamsRemoved: [team.id] },
       { source: 'scim', requestId: ctx.requestId },
+    );
+  }
+}
+
+async function assertPendingMembersWithinLimit(trx: Knex.Transaction, tenantId: string): Promise<void> {
+  const pending = await countPendingMembers(trx, tenantId);
+  if (pending > MAX_PENDING_MEMBERS) {
+    throw badRequest(
+      'invalidValue',
+      `more than ${MAX_PENDING_MEMBERS} group members would be waiting for users that do not exist yet; ` +
+        'provision those users first (or remove members nobody will provision), then send the group again',
     );
   }
 }
