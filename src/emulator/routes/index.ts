@@ -16,6 +16,7 @@ import {
   createUser,
   deleteUser,
   getManager,
+  getManagerRef,
   getUser,
   listUsers,
   removeManager,
@@ -94,7 +95,11 @@ export function resolveRoute(req: GraphRequest): ResolvedRoute {
       }
       if (rest[0] === 'manager' && rest.length === 1) return byMethod(req, { GET: (c, r) => getManager(c, r, k) });
       if (rest[0] === 'manager' && rest[1] === '$ref' && rest.length === 2) {
-        return byMethod(req, { PUT: (c, r) => setManager(c, r, k), DELETE: (c, r) => removeManager(c, r, k) });
+        return byMethod(req, {
+          GET: (c, r) => getManagerRef(c, r, k),
+          PUT: (c, r) => setManager(c, r, k),
+          DELETE: (c, r) => removeManager(c, r, k),
+        });
       }
       throw noSegment(rest[0]!);
     }

@@ -289,6 +289,14 @@ export function getUser(ctx: EmulatorContext, req: GraphRequest, key: string): G
   return { status: 200, body: { '@odata.context': contextUrl(req, select, true), ...projectUser(user, select) } };
 }
 
+/**
+ * The URL Graph uses to name a directory object in `Location` headers and `@odata.id` values: the directory's own
+ * `/v2/{tenantId}/directoryObjects/{id}/Microsoft.DirectoryServices.User` form, not a `/v1.0/users/{id}` read URL.
+ */
+function directoryObjectUrl(req: GraphRequest, tenant: TenantState, user: UserRecord): string {
+  return `${req.baseUrl}/v2/${tenant.id}/directoryObjects/${user.id}/Microsoft.DirectoryServices.User`;
+}
+
 function initialDomain(tenant: TenantState): string {
   return tenant.domains.find((d) => d.isInitial)?.id ?? tenant.domains[0]?.id ?? 'emulator.onmicrosoft.com';
 }
@@ -317,9 +325,7 @@ export function createUser(ctx: EmulatorContext, req: GraphRequest): GraphRespon
   ctx.store.onChange();
   return {
     status: 201,
-    headers: {
-      Location: `${req.baseUrl}/v2/${tenant.id}/directoryObjects/${user.id}/Microsoft.DirectoryServices.User`,
-    },
+    headers: { Location: directoryObjectUrl(req, tenant, user) },
     body: { '@odata.context': `${req.baseUrl}/v1.0/$metadata#users/$entity`, ...projectUser(user, undefined) },
   };
 }
@@ -435,19 +441,42 @@ export function removeManager(ctx: EmulatorContext, req: GraphRequest, key: stri
   return { status: 204 };
 }
 
-export function getManager(_ctx: EmulatorContext, req: GraphRequest, key: string): GraphResponse {
-  requirePermission(req, USER_READ);
-  const select = resolveSelect(req);
-  const tenant = req.caller.tenant;
+/** The manager of the user named by `key`, or Graph's 404 for the user or for a user without a manager. */
+function findManager(tenant: TenantState, key: string): UserRecord {
   const user = findUser(tenant, key);
   const manager = user.managerId ? tenant.users.get(user.managerId) : undefined;
   if (!manager) throw notFound('manager');
+  return manager;
+}
+
+export function getManager(_ctx: EmulatorContext, req: GraphRequest, key: string): GraphResponse {
+  requirePermission(req, USER_READ);
+  const select = resolveSelect(req);
+  const manager = findManager(req.caller.tenant, key);
   return {
     status: 200,
     body: {
       '@odata.context': `${req.baseUrl}/v1.0/$metadata#directoryObjects/$entity`,
       '@odata.type': '#microsoft.graph.user',
       ...projectUser(manager, select),
+    },
+  };
+}
+
+/**
+ * `GET /users/{id}/manager/$ref`: the manager as a bare entity reference. Graph names it by its directory URL
+ * (`directoryObjectUrl`) rather than by the `/v1.0/users/{id}` URL a `PUT …/$ref` sends; Microsoft's API guidelines
+ * (graph/patterns/navigation-property.md) warn that the base URL of `$ref` results is not a Graph v1.0 URL.
+ */
+export function getManagerRef(_ctx: EmulatorContext, req: GraphRequest, key: string): GraphResponse {
+  requirePermission(req, USER_READ);
+  const tenant = req.caller.tenant;
+  const manager = findManager(tenant, key);
+  return {
+    status: 200,
+    body: {
+      '@odata.context': `${req.baseUrl}/v1.0/$metadata#directoryObjects/$ref`,
+      '@odata.id': directoryObjectUrl(req, tenant, manager),
     },
   };
 }

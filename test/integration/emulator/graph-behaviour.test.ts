@@ -508,6 +508,56 @@ describe('manager', () => {
     });
     expectGraphError(res, 404, 'Request_ResourceNotFound', new RegExp(missing));
   });
+
+  it('reads the manager reference through GET $ref as a bare @odata.id in the directory form', async () => {
+    const boss = await createUser();
+    const report = await createUser();
+    const put = await graph('PUT', `/users/${report.id}/manager/$ref`, {
+      body: { '@odata.id': `https://graph.microsoft.com/v1.0/users/${boss.id}` },
+    });
+    expect(put.status).toBe(204);
+    const ref = await graph('GET', `/users/${report.id}/manager/$ref`);
+    expect(ref.status).toBe(200);
+    expect(ref.json).toEqual({
+      '@odata.context': `${target.graphUrl}/v1.0/$metadata#directoryObjects/$ref`,
+      '@odata.id': `${target.graphUrl}/v2/${target.tenantId}/directoryObjects/${boss.id}/Microsoft.DirectoryServices.User`,
+    });
+    // Also by UPN, like every other /users/{id | userPrincipalName} path.
+    const byUpn = await graph('GET', `/users/${encodeURIComponent(report.upn)}/manager/$ref`);
+    expect(byUpn.json['@odata.id']).toBe(ref.json['@odata.id']);
+  });
+
+  it('answers GET $ref for a user without a manager with the same 404 as GET manager', async () => {
+    const loner = await createUser();
+    const entity = await graph('GET', `/users/${loner.id}/manager`);
+    const ref = await graph('GET', `/users/${loner.id}/manager/$ref`);
+    expectGraphError(ref, 404, 'Request_ResourceNotFound');
+    expect(ref.json.error.message).toBe(entity.json.error.message);
+    // Removing the manager leaves the reference gone too.
+    const boss = await createUser();
+    await graph('PUT', `/users/${loner.id}/manager/$ref`, {
+      body: { '@odata.id': `https://graph.microsoft.com/v1.0/users/${boss.id}` },
+    });
+    expect((await graph('GET', `/users/${loner.id}/manager/$ref`)).status).toBe(200);
+    expect((await graph('DELETE', `/users/${loner.id}/manager/$ref`)).status).toBe(204);
+    expectGraphError(await graph('GET', `/users/${loner.id}/manager/$ref`), 404, 'Request_ResourceNotFound');
+  });
+
+  it('answers GET $ref for an unknown user with 404 naming that user', async () => {
+    const missing = randomUUID();
+    expectGraphError(
+      await graph('GET', `/users/${missing}/manager/$ref`),
+      404,
+      'Request_ResourceNotFound',
+      new RegExp(missing),
+    );
+  });
+
+  itWhen(HAS_NOPERM)('answers GET $ref with 403 to an app without a user read permission', async () => {
+    const none = await tokenFor(target, target.none!);
+    const { id } = await createUser();
+    expectGraphError(await graph('GET', `/users/${id}/manager/$ref`, {}, none), 403, 'Authorization_RequestDenied');
+  });
 });
 
 describe('domains, organization, applications', () => {
