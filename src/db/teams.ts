@@ -163,7 +163,10 @@ export async function deleteTeamAndRecord(trx: Knex.Transaction, team: TeamRow, 
   await recordTeamChanges(trx, team.tenant_id, members, { teamsRemoved: [team.id] }, ctx);
 }
 
-/** One 'teams' change per employee whose memberships changed. */
+/**
+ * One 'teams' change per employee whose memberships changed, written in id order: each locks the employee's row, and
+ * concurrent team writes sharing members must take those locks in one order or deadlock.
+ */
 export async function recordTeamChanges(
   trx: Knex.Transaction,
   tenantId: string,
@@ -171,7 +174,7 @@ export async function recordTeamChanges(
   changes: Record<string, unknown>,
   ctx: ChangeContext,
 ): Promise<void> {
-  for (const employeeId of employeeIds) {
+  for (const employeeId of [...employeeIds].sort()) {
     await recordEmployeeChange(trx, {
       tenantId,
       employeeId,

@@ -75,7 +75,9 @@ export async function executePlan(
     if (unknown.length > 0) pendingChanged = true;
   }
   if (pendingAdded > 0) await assertPendingMembersWithinLimit(trx, ctx.tenantId);
-  const touched = [...new Set([...added, ...removed])];
+  // In id order: parallel writes to two teams with shared members then lock those employees in one order, never in
+  // crossed orders that deadlock.
+  const touched = [...new Set([...added, ...removed])].sort();
   if (Object.keys(updates).length === 0 && touched.length === 0 && !pendingChanged && action === 'updated') return;
   if (added.size > 0) audit.membersAdded = [...added];
   if (removed.size > 0) audit.membersRemoved = [...removed];

@@ -64,6 +64,30 @@ it('keeps every member when many group member PATCHes run in parallel', async ()
   expect((await h.db('team_members').where({ team_id: team }).pluck('employee_id')).sort()).toEqual([...users].sort());
 });
 
+it('adds the same people to several groups in parallel, listed in different orders, without a deadlock', async () => {
+  const users = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => h.scim.createUser(`multi.group.${i}@contoso.com`)),
+  );
+  const teams = await Promise.all(['Red', 'Green', 'Blue'].map((name) => h.scim.createGroup(`Order ${name}`)));
+  // Each group lists the people in its own order (rotated), as Entra's parallel PATCHes may.
+  const orderFor = (i: number) => [...users.slice(i * 10), ...users.slice(0, i * 10)];
+  for (let round = 0; round < 3; round++) {
+    const results = await Promise.all(
+      teams.map((team, i) =>
+        h.scim.ops(`/Groups/${team}`, [
+          { op: round % 2 === 0 ? 'Add' : 'Remove', path: 'members', value: orderFor(i).map((value) => ({ value })) },
+        ]),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual([204, 204, 204]);
+  }
+  for (const team of teams) {
+    expect((await h.db('team_members').where({ team_id: team }).pluck('employee_id')).sort()).toEqual(
+      [...users].sort(),
+    );
+  }
+});
+
 it('answers a concurrent duplicate POST with one 201 and one 409, never a 500', async () => {
   const body = { userName: 'race@contoso.com', externalId: 'race-1' };
   const [a, b] = await Promise.all([h.scim.post('/Users', body), h.scim.post('/Users', body)]);
