@@ -101,7 +101,8 @@ function applyKey(
   if (p.filter !== undefined || p.sub !== undefined)
     throw badRequest('invalidPath', `"${clip(path)}" is not a Group path`);
   if (attr === 'displayname') {
-    if (op === 'remove') throw badRequest('invalidValue', 'displayName is required and cannot be removed');
+    // RFC 7644 §3.5.2.2: removing a required attribute is a mutability error.
+    if (op === 'remove') throw badRequest('mutability', 'displayName is required and cannot be removed');
     plan.displayName = displayNameValue(value);
     return;
   }

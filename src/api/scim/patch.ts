@@ -283,6 +283,9 @@ function applyPath(
       if (mode === 'resource') return;
       throw badRequest('mutability', `${target.label} is read-only`);
     case 'scalar':
+      // RFC 7644 §3.5.2.2: removing a required attribute is a mutability error.
+      if (op === 'remove' && target.key === 'userName')
+        throw badRequest('mutability', 'userName is required and cannot be removed');
       draft[target.key] = op === 'remove' ? null : scalarValue(target, value);
       return;
     case 'active':
@@ -301,7 +304,8 @@ function applyPath(
       }
       return;
     case 'name':
-      if (op === 'remove') {
+      // null is "unassigned" (RFC 7643 §2.5): replacing name with null clears it, as a remove does.
+      if (op === 'remove' || value === null) {
         draft.givenName = draft.familyName = draft.formatted = null;
         return;
       }
@@ -310,7 +314,7 @@ function applyPath(
       return;
     case 'extension': {
       const urn = target.schema === 'enterprise' ? URN.enterprise : URN.product;
-      if (op === 'remove') {
+      if (op === 'remove' || value === null) {
         const keys: ScalarKey[] =
           target.schema === 'enterprise'
             ? ['employeeNumber', 'costCenter', 'organization', 'division', 'department']

@@ -417,12 +417,12 @@ const cases: Case[] = [
     scimType: 'invalidValue',
   },
   {
-    name: 'PATCH removing userName',
+    name: 'PATCH removing userName (required: RFC 7644 §3.5.2.2 answers mutability)',
     method: 'patch',
     path: () => `/Users/${userId}`,
     body: patch([{ op: 'remove', path: 'userName' }]),
     status: 400,
-    scimType: 'invalidValue',
+    scimType: 'mutability',
   },
   {
     name: 'PATCH userName with an object',
@@ -545,11 +545,12 @@ const cases: Case[] = [
     scimType: 'invalidPath',
   },
   {
-    name: 'PATCH /Groups removing displayName',
+    name: 'PATCH /Groups removing displayName (required: mutability)',
     method: 'patch',
     path: () => `/Groups/${groupId}`,
     body: patch([{ op: 'remove', path: 'displayName' }]),
     status: 400,
+    scimType: 'mutability',
   },
   {
     name: 'PATCH /Groups with a broken member filter',

@@ -319,6 +319,27 @@ describe('PATCH engine', () => {
     rejects([{ op: 'add', path: 'emails[type eq "\\u0000"].value', value: 'a' }], 'invalidPath');
   });
 
+  it('clears name or an extension replaced with null (unassigned, RFC 7643 §2.5), as a remove does', () => {
+    const d = base();
+    d.givenName = 'Ann';
+    d.familyName = 'Lee';
+    d.department = 'R&D';
+    d.level = 'L3';
+    apply(
+      [
+        { op: 'replace', path: 'name', value: null },
+        { op: 'replace', path: ENT, value: null },
+        { op: 'replace', value: { [PRODUCT]: null } },
+      ],
+      d,
+    );
+    expect([d.givenName, d.familyName, d.department, d.level]).toEqual([null, null, null, null]);
+  });
+
+  it('answers mutability for removing the required userName (RFC 7644 §3.5.2.2)', () => {
+    rejects([{ op: 'remove', path: 'userName' }], 'mutability');
+  });
+
   it('refuses prototype-reaching segments and unknown attributes before touching anything', () => {
     rejects([{ op: 'add', path: '__proto__.x', value: 1 }], 'invalidPath');
     rejects([{ op: 'add', path: 'name.__proto__', value: 1 }], 'invalidPath');
