@@ -62,19 +62,32 @@ export async function countPendingMembers(q: Knex | Knex.Transaction, tenantId: 
   return Number(row?.n ?? 0);
 }
 
-/** Drops pending members of a team: the given refs, or all of them when `refs` is null. */
+/** Drops pending members of a team: the given refs, or all of them when `refs` is null. Returns how many went. */
 export async function removePendingMembers(
   trx: Knex.Transaction,
   tenantId: string,
   teamId: string,
   refs: readonly string[] | null,
-): Promise<void> {
+): Promise<number> {
   const q = trx('pending_references').where({ tenant_id: tenantId, kind: 'member', source_id: teamId });
   if (refs !== null) {
-    if (refs.length === 0) return;
+    if (refs.length === 0) return 0;
     q.whereIn('target_ref', refs as string[]);
   }
-  await q.delete();
+  return q.delete();
+}
+
+/** Drops the pending members of a team that are not in `refs` (a replace of the member list); returns how many. */
+export async function keepOnlyPendingMembers(
+  trx: Knex.Transaction,
+  tenantId: string,
+  teamId: string,
+  refs: readonly string[],
+): Promise<number> {
+  return trx('pending_references')
+    .where({ tenant_id: tenantId, kind: 'member', source_id: teamId })
+    .whereNotIn('target_ref', refs as string[])
+    .delete();
 }
 
 /** Removes and returns every pending reference that points at one of `refs` (an employee's id and externalId). */

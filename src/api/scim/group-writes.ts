@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
 import { isUuid } from '../../db/employees';
-import { addPendingMembers, countPendingMembers, removePendingMembers } from '../../db/pending-references';
+import {
+  addPendingMembers,
+  countPendingMembers,
+  keepOnlyPendingMembers,
+  removePendingMembers,
+} from '../../db/pending-references';
 import { addTeamMembers, recordTeamChanges, removeTeamMembers, type TeamRow } from '../../db/teams';
 import { badRequest, notFound } from './errors';
 import type { GroupPlan } from './group-patch';
@@ -45,12 +50,13 @@ export async function executePlan(
   const resolved = await resolveEmployeeRefs(trx, ctx.tenantId, allRefs);
   const added = new Set<string>();
   const removed = new Set<string>();
-  let pendingChanged = false;
+  // Pending rows actually inserted and deleted: a member Entra re-sends that is pending already changes nothing.
   let pendingAdded = 0;
+  let pendingRemoved = 0;
   for (const m of plan.members) {
     if (m.op === 'removeAll') {
       (await removeTeamMembers(trx, ctx.tenantId, team.id, null)).forEach((id) => removed.add(id));
-      await removePendingMembers(trx, ctx.tenantId, team.id, null);
+      pendingRemoved += await removePendingMembers(trx, ctx.tenantId, team.id, null);
       continue;
     }
     const known = [...new Set(m.refs.map((r) => resolved.get(r)).filter((x): x is string => x !== undefined))];
@@ -60,7 +66,7 @@ export async function executePlan(
       pendingAdded += await addPendingMembers(trx, ctx.tenantId, team.id, unknown);
     } else if (m.op === 'remove') {
       (await removeTeamMembers(trx, ctx.tenantId, team.id, known)).forEach((id) => removed.add(id));
-      await removePendingMembers(trx, ctx.tenantId, team.id, unknown);
+      pendingRemoved += await removePendingMembers(trx, ctx.tenantId, team.id, unknown);
     } else {
       const gone = await trx.raw<{ rows: Array<{ employee_id: string }> }>(
         `DELETE FROM team_members WHERE tenant_id = ? AND team_id = ? AND NOT (employee_id = ANY(?::uuid[]))
@@ -69,15 +75,15 @@ export async function executePlan(
       );
       gone.rows.forEach((r) => removed.add(r.employee_id));
       (await addTeamMembers(trx, ctx.tenantId, team.id, known)).forEach((id) => added.add(id));
-      await removePendingMembers(trx, ctx.tenantId, team.id, null);
+      pendingRemoved += await keepOnlyPendingMembers(trx, ctx.tenantId, team.id, unknown);
       pendingAdded += await addPendingMembers(trx, ctx.tenantId, team.id, unknown);
     }
-    if (unknown.length > 0) pendingChanged = true;
   }
   if (pendingAdded > 0) await assertPendingMembersWithinLimit(trx, ctx.tenantId);
   // In id order: parallel writes to two teams with shared members then lock those employees in one order, never in
   // crossed orders that deadlock.
   const touched = [...new Set([...added, ...removed])].sort();
+  const pendingChanged = pendingAdded + pendingRemoved > 0;
   if (Object.keys(updates).length === 0 && touched.length === 0 && !pendingChanged && action === 'updated') return;
   if (added.size > 0) audit.membersAdded = [...added];
   if (removed.size > 0) audit.membersRemoved = [...removed];

@@ -81,6 +81,31 @@ it('drops a pending member when Entra removes it before it arrives', async () =>
   expect(await h.db('team_members').where({ team_id: team })).toEqual([]);
 });
 
+it('writes nothing when Entra re-sends members that are already pending (by Add or by a PUT of the same list)', async () => {
+  const team = await h.scim.createGroup('Pending Resent');
+  const members = [{ value: 'resent-1' }, { value: 'resent-2' }];
+  await h.scim.ops(`/Groups/${team}`, [{ op: 'Add', path: 'members', value: members }]);
+  const state = async () => ({
+    version: (await h.db('teams').where({ id: team }).first()).version,
+    audit: (await h.db('audit_events').where({ resource_type: 'team', resource_id: team })).length,
+  });
+  const before = await state();
+  for (let cycle = 0; cycle < 3; cycle++) {
+    expect((await h.scim.ops(`/Groups/${team}`, [{ op: 'Add', path: 'members', value: members }])).status).toBe(204);
+  }
+  const put = await h.scim.put(`/Groups/${team}`, {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+    displayName: 'Pending Resent',
+    members: [...members].reverse(),
+  });
+  expect(put.status).toBe(200);
+  expect(await state()).toEqual(before);
+  // A real change still counts: dropping one pending member bumps the version once.
+  await h.scim.ops(`/Groups/${team}`, [{ op: 'Remove', path: 'members', value: [members[0]] }]);
+  expect((await state()).version).toBe(before.version + 1);
+  expect(await h.db('pending_references').where({ source_id: team }).pluck('target_ref')).toEqual(['resent-2']);
+});
+
 it('never links a pending reference across tenants', async () => {
   const other = await h.newTenant('Other for pending');
   const report = await h.scim.createUser('iso.pending@contoso.com', { [ENTERPRISE]: { manager: 'shared-ext' } });
