@@ -1,4 +1,5 @@
 import { parse, type Filter } from 'scim2-parse-filter';
+import { clip } from './paths';
 
 /**
  * C0 control characters and DEL. None belongs in a filter or a PATCH path, and line breaks are dangerous there:
@@ -82,14 +83,12 @@ function withDecodedStrings(f: Filter, literals: readonly string[]): Filter {
       try {
         value = JSON.parse(literal);
       } catch {
-        throw new FilterTextError(`has ${clipLiteral(literal)}, which is not a valid JSON string`);
+        throw new FilterTextError(`has ${clip(literal, 40)}, which is not a valid JSON string`);
       }
-      if (typeof value !== 'string') throw new FilterTextError(`has ${clipLiteral(literal)}, which is not a string`);
+      if (typeof value !== 'string') throw new FilterTextError(`has ${clip(literal, 40)}, which is not a string`);
       if (value.includes('\u0000'))
         throw new FilterTextError('has a value with the NUL character (U+0000), which is not allowed');
       return { ...f, compValue: value };
     }
   }
 }
-
-const clipLiteral = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
