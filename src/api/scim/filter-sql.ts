@@ -29,7 +29,15 @@ type SubKind = 'text' | 'bool';
 
 /** What an attribute path means in SQL. `expr` strings are constants of this module, never client input. */
 export type Column =
-  | { kind: 'text'; expr: string; caseExact: boolean; bindings?: unknown[]; holdsDates?: boolean }
+  | {
+      kind: 'text';
+      expr: string;
+      caseExact: boolean;
+      bindings?: unknown[];
+      holdsDates?: boolean;
+      /** Values are stored trimmed, so `eq`/`ne` compare with the trimmed operand: what was sent is found again. */
+      storedTrimmed?: boolean;
+    }
   | { kind: 'uuid'; expr: string }
   | { kind: 'bool'; expr: string }
   | { kind: 'date'; expr: string }
@@ -90,7 +98,8 @@ const USER_PRODUCT: Record<string, Column> = {
 const GROUP_CORE: Record<string, Column> = {
   id: { kind: 'uuid', expr: 'teams.id' },
   externalid: text('teams.external_id', true),
-  displayname: text('teams.display_name'),
+  // Group names are stored trimmed (group-patch.ts): a lookup of the name as Entra sent it must find the group.
+  displayname: { kind: 'text', expr: 'teams.display_name', caseExact: false, storedTrimmed: true },
   'meta.created': { kind: 'timestamp', expr: 'teams.created_at' },
   'meta.lastmodified': { kind: 'timestamp', expr: 'teams.updated_at' },
   members: {
@@ -411,7 +420,8 @@ export function filterToSql(
           // Custom boolean/number-as-text attributes are stored as JSON; compare their text form.
           return textCompare(expr, col.caseExact, op, String(v), bad);
         }
-        return textCompare(expr, col.caseExact, op, v, bad);
+        const operand = col.storedTrimmed && (op === 'eq' || op === 'ne') ? v.trim() : v;
+        return textCompare(expr, col.caseExact, op, operand, bad);
       }
       case 'uuid': {
         if (op === 'pr') return `(${col.expr} IS NOT NULL)`;

@@ -10,7 +10,7 @@ import { filterToSql, resolveFilterColumn } from './filter-sql';
 import { planGroupPatch, planGroupResource } from './group-patch';
 import { executePlan, lockScimTeam } from './group-writes';
 import { listResponse, parseListParams, queryParams, searchRequestAsQuery } from './list';
-import { isPlainObject, parsePatchRequest } from './normalize';
+import { isPlainObject, parsePatchRequest, withoutOwnIdRestated } from './normalize';
 import { project, projectionIncludes, projectionOf, renderGroup, type GroupMember, type Projection } from './resources';
 import type { ScimContext } from './users';
 
@@ -170,7 +170,9 @@ export function createGroupRoutes(sc: ScimContext): Router {
     const id = String(req.params.id);
     if (!isPlainObject(req.body)) throw badRequest('invalidSyntax', 'the request body must be a JSON object');
     const plan =
-      kind === 'patch' ? planGroupPatch(parsePatchRequest(req.body)) : planGroupResource(req.body, { put: true });
+      kind === 'patch'
+        ? planGroupPatch(withoutOwnIdRestated(parsePatchRequest(req.body), id))
+        : planGroupResource(req.body, { put: true });
     const ctx = { tenantId, requestId: requestIdOf(res) };
     await db.transaction(async (trx) => {
       const team = await lockScimTeam(trx, tenantId, id);

@@ -75,6 +75,25 @@ export function parsePatchRequest(body: unknown): PatchOperation[] {
 }
 
 /**
+ * The operations without those that only restate the resource's own `id`: Okta renames a group with a path-less
+ * replace whose value carries the group's `id` next to the new `displayName`. Restating a read-only value modifies
+ * nothing, so it is no mutability error (RFC 7644 §3.5.2); any other `id` still is one.
+ */
+export function withoutOwnIdRestated(ops: readonly PatchOperation[], ownId: string): PatchOperation[] {
+  const isOwnId = (v: unknown) => typeof v === 'string' && v.trim().toLowerCase() === ownId.toLowerCase();
+  return ops.flatMap((o): PatchOperation[] => {
+    if (o.op === 'remove') return [o];
+    if (o.path !== undefined) return o.path.toLowerCase() === 'id' && isOwnId(o.value) ? [] : [o];
+    const value = o.value;
+    if (!isPlainObject(value)) return [o];
+    const idKeys = Object.keys(value).filter((k) => k.toLowerCase() === 'id' && isOwnId(value[k]));
+    if (idKeys.length === 0) return [o];
+    const rest = Object.fromEntries(Object.entries(value).filter(([k]) => !idKeys.includes(k)));
+    return Object.keys(rest).length === 0 ? [] : [{ ...o, value: rest }];
+  });
+}
+
+/**
  * Older Entra builds wrap single values as `[{"$ref":null,"value":"x"}]`; that one-element array of `{value}` stands
  * for its value. Other arrays (`["x"]`, `["a","b"]`) are not an Entra form and stay arrays, so they are refused as
  * the wrong type.

@@ -8,7 +8,7 @@ import type { CustomAttributeCache, CustomAttributeSet } from './custom-attribut
 import { badRequest, notFound, ScimError, sendScimJson, uniqueness } from './errors';
 import { filterToSql, resolveFilterColumn } from './filter-sql';
 import { listResponse, parseListParams, searchRequestAsQuery } from './list';
-import { isPlainObject, parsePatchRequest } from './normalize';
+import { isPlainObject, parsePatchRequest, withoutOwnIdRestated } from './normalize';
 import { applyUserOperations, applyUserResource } from './patch';
 import {
   project,
@@ -233,7 +233,7 @@ export function createUserRoutes(sc: ScimContext): Router {
     const p = projectionOf(req.query);
     const ctx = { tenantId, requestId: requestIdOf(res) };
     const body = requireObjectBody(req);
-    const ops = kind === 'patch' ? parsePatchRequest(body) : undefined;
+    const ops = kind === 'patch' ? withoutOwnIdRestated(parsePatchRequest(body), id) : undefined;
     const { result, defs } = await withDefinitions(sc, tenantId, async (defs) => {
       const result = await db.transaction(async (trx) => {
         // Row lock: two PATCHes of one user queue here, so neither loses the other's change.

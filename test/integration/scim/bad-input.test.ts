@@ -441,6 +441,14 @@ const cases: Case[] = [
     scimType: 'mutability',
   },
   {
+    name: "PATCH id in a path-less value (read-only; only the user's own id may be restated)",
+    method: 'patch',
+    path: () => `/Users/${userId}`,
+    body: patch([{ op: 'replace', value: { id: '0b7e3c4e-1111-4a2b-9c3d-5e6f7a8b9c0d', title: 'Boss' } }]),
+    status: 400,
+    scimType: 'mutability',
+  },
+  {
     name: 'PATCH emails with a non-object element',
     method: 'patch',
     path: () => `/Users/${userId}`,

@@ -105,6 +105,17 @@ describe('Get Group', () => {
     expect(res.body.Resources[0].members).toBeUndefined();
   });
 
+  it('finds a group created with surrounding spaces by the name as it was sent, so a re-sent create is matched', async () => {
+    const id = await h.scim.createGroup('  Field Sales ');
+    const filter = (f: string) => h.scim.get(`/Groups?excludedAttributes=members&filter=${encodeURIComponent(f)}`);
+    const sent = await filter('displayName eq "  Field Sales "');
+    expect(sent.body.totalResults).toBe(1);
+    expect(sent.body.Resources[0]).toMatchObject({ id, displayName: 'Field Sales' });
+    expect(
+      (await filter('displayName ne "Field Sales "')).body.Resources.map((g: { id: string }) => g.id),
+    ).not.toContain(id);
+  });
+
   it('answers the members probe `id eq … and members eq …`', async () => {
     const u = await h.scim.createUser('probe.member@contoso.com');
     const id = await h.scim.createGroup('Probe Group', { members: [{ value: u }] });
@@ -128,6 +139,19 @@ describe('Update Group', () => {
       ['updated', 'scim'],
     ]);
     expect(audit[1].changes).toEqual({ displayName: 'New Name' });
+  });
+
+  it("renames with Okta's path-less replace that restates the group's own id, and still refuses another id", async () => {
+    const id = await h.scim.createGroup('Okta Old');
+    const renamed = await h.scim.ops(`/Groups/${id}`, [{ op: 'replace', value: { id, displayName: 'Okta New' } }]);
+    expect(renamed.status).toBe(204);
+    expect((await h.db('teams').where({ id }).first()).display_name).toBe('Okta New');
+
+    const other = '0b7e3c4e-1111-4a2b-9c3d-5e6f7a8b9c0d';
+    const moved = await h.scim.ops(`/Groups/${id}`, [{ op: 'replace', value: { id: other, displayName: 'Okta X' } }]);
+    expect(moved.status).toBe(400);
+    expect(moved.body.scimType).toBe('mutability');
+    expect((await h.db('teams').where({ id }).first()).display_name).toBe('Okta New');
   });
 
   it('adds several members in one PATCH (several values and several operations) idempotently, and answers 204', async () => {

@@ -312,6 +312,16 @@ describe('Update User (PATCH)', () => {
     expect(res.body[ENTERPRISE].costCenter).toBe('CC-1');
   });
 
+  it("applies a path-less replace that restates the user's own id (as Okta does), changing only the rest", async () => {
+    const id = await h.scim.createUser('restated.id@contoso.com');
+    const res = await h.scim.ops(`/Users/${id}`, [
+      { op: 'replace', value: { id: id.toUpperCase(), title: 'Restated' } },
+      { op: 'replace', path: 'id', value: id },
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id, title: 'Restated' });
+  });
+
   it('adds an element for a value filter that matches nothing (a first mobile number)', async () => {
     const id = await h.scim.createUser('mobile@contoso.com', {
       phoneNumbers: [{ type: 'work', value: '+1 555 0100' }],
