@@ -7,6 +7,7 @@ import type { Caller } from './types';
 /**
  * The identity platform's part: OIDC metadata and the client-credentials token endpoint, as `@azure/identity`
  * (MSAL node) calls them with `authorityHost` pointing here and `disableInstanceDiscovery: true` (graph.md §13).
+ * The v1 endpoint (`resource=` instead of `scope=`) answers too, as Entra still does for older clients.
  * Apps authenticate with a client secret or a certificate-signed client assertion (client-assertion.ts).
  * Access tokens are JWT-shaped and HMAC-signed, carrying `tid`, `appid`/`azp`, `roles`, `exp` like real v1 Graph
  * tokens, so Graph routes recover tenant, app and granted permissions from the token alone.
@@ -153,6 +154,21 @@ export class TokenService {
    * domain). Returns the OAuth JSON body and status (errors in AAD's format).
    */
   issue(tenantKey: string, body: URLSearchParams, baseUrl: string, authorization?: string): OAuthResult {
+    return this.grant(V2_ENDPOINT, tenantKey, body, baseUrl, authorization);
+  }
+
+  /** The same grant at the v1 endpoint `{baseUrl}/{tenantKey}/oauth2/token`, which names `resource`, not `scope`. */
+  issueV1(tenantKey: string, body: URLSearchParams, baseUrl: string, authorization?: string): OAuthResult {
+    return this.grant(V1_ENDPOINT, tenantKey, body, baseUrl, authorization);
+  }
+
+  private grant(
+    endpoint: TokenEndpointRules,
+    tenantKey: string,
+    body: URLSearchParams,
+    baseUrl: string,
+    authorization: string | undefined,
+  ): OAuthResult {
     const form = withBasicClientCredentials(body, authorization);
     const tenant = this.store.tenantByIdOrDomain(tenantKey);
     if (!tenant) {
@@ -176,7 +192,8 @@ export class TokenService {
     const clientId = form.get('client_id') ?? '';
     if (!clientId) return missingParameter('client_id');
     // Entra checks the request's required parameters before it authenticates the client [I].
-    if (!form.get('scope')) return missingParameter('scope');
+    const requested = form.get(endpoint.parameter);
+    if (!requested) return missingParameter(endpoint.parameter);
     const app = appById(tenant, clientId);
     if (!app) {
       return oauthError(
@@ -193,22 +210,11 @@ export class TokenService {
       audiencesFor(baseUrl, [tenant.id, ...tenant.domains.map((d) => d.id)]),
     );
     if (refusal) return refusal;
-    const scope = form.get('scope') ?? '';
-    const scopes = scope.split(' ').filter(Boolean);
-    if (
-      scopes.length !== 1 ||
-      !(scopes[0] === `${GRAPH_RESOURCE}/.default` || scopes[0] === `${GRAPH_APP_ID}/.default`)
-    ) {
-      return oauthError(
-        400,
-        'invalid_scope',
-        1002012,
-        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
-      );
-    }
+    const audience = endpoint.audience(requested, tenant.displayName);
+    if (typeof audience !== 'string') return audience;
     const iat = Math.floor(this.now() / 1000);
-    const token = this.sign({
-      aud: GRAPH_RESOURCE,
+    const claims: TokenClaims = {
+      aud: audience,
       iss: `https://sts.windows.net/${tenant.id}/`,
       iat,
       nbf: iat,
@@ -222,18 +228,77 @@ export class TokenService {
       app_displayname: app.displayName,
       idtyp: 'app',
       ver: '1.0',
-    });
-    return {
-      status: 200,
-      body: {
-        token_type: 'Bearer',
-        expires_in: TOKEN_LIFETIME_S,
-        ext_expires_in: TOKEN_LIFETIME_S,
-        access_token: token,
-      },
     };
+    return { status: 200, body: endpoint.response(this.sign(claims), claims, requested) };
   }
 }
+
+/** What differs between the v2.0 and the v1 token endpoint for the client-credentials grant. */
+interface TokenEndpointRules {
+  /** The form parameter that names what the token is for. */
+  parameter: 'scope' | 'resource';
+  /** The token's `aud` for the requested value, or the endpoint's refusal. */
+  audience(requested: string, tenantName: string): string | OAuthResult;
+  response(accessToken: string, claims: TokenClaims, requested: string): Record<string, unknown>;
+}
+
+/** v2.0: `scope=https://graph.microsoft.com/.default` (or the app id form); integers in the response. */
+const V2_ENDPOINT: TokenEndpointRules = {
+  parameter: 'scope',
+  audience(scope) {
+    const scopes = scope.split(' ').filter(Boolean);
+    if (
+      scopes.length !== 1 ||
+      !(scopes[0] === `${GRAPH_RESOURCE}/.default` || scopes[0] === `${GRAPH_APP_ID}/.default`)
+    ) {
+      return oauthError(
+        400,
+        'invalid_scope',
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
+    }
+    return GRAPH_RESOURCE;
+  },
+  response: (accessToken) => ({
+    token_type: 'Bearer',
+    expires_in: TOKEN_LIFETIME_S,
+    ext_expires_in: TOKEN_LIFETIME_S,
+    access_token: accessToken,
+  }),
+};
+
+/** The names by which a v1 request may ask for Microsoft Graph: its App ID URI (with or without `/`) or its app id. */
+const GRAPH_V1_RESOURCES = new Set([GRAPH_RESOURCE, `${GRAPH_RESOURCE}/`, GRAPH_APP_ID]);
+
+/**
+ * v1 (azuread-dev "Service to service calls using client credentials"): `resource` is the App ID URI, and the
+ * response carries `expires_on`, `not_before` and `resource`, its numbers written as strings.
+ */
+const V1_ENDPOINT: TokenEndpointRules = {
+  parameter: 'resource',
+  audience(resource, tenantName) {
+    if (!GRAPH_V1_RESOURCES.has(resource)) {
+      // Entra's refusal of a resource with no service principal in the tenant, as widely reported.
+      return oauthError(
+        400,
+        'invalid_resource',
+        500011,
+        `The resource principal named ${resource} was not found in the tenant named ${tenantName}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+      );
+    }
+    return resource === GRAPH_APP_ID ? GRAPH_APP_ID : GRAPH_RESOURCE;
+  },
+  response: (accessToken, claims, resource) => ({
+    token_type: 'Bearer',
+    expires_in: String(TOKEN_LIFETIME_S),
+    ext_expires_in: String(TOKEN_LIFETIME_S),
+    expires_on: String(claims.exp),
+    not_before: String(claims.nbf),
+    resource,
+    access_token: accessToken,
+  }),
+};
 
 /**
  * The `aud` a client assertion may carry: this tenant's token endpoint as the request addressed it (same host, same
@@ -247,7 +312,10 @@ function audiencesFor(baseUrl: string, tenantNames: readonly string[]): string[]
   return tenantNames.flatMap((t) => [`${baseUrl}/${t}/oauth2/v2.0/token`, `${baseUrl}/${t}/oauth2/token`]);
 }
 
-/** AADSTS900144, the identity platform's answer to a missing form parameter ('grant_type' [high], 'scope' [medium]). */
+/**
+ * AADSTS900144, the identity platform's answer to a missing form parameter ('grant_type' [high], 'scope' [medium],
+ * v1 'resource' [reported for another grant]).
+ */
 function missingParameter(name: string): OAuthResult {
   return oauthError(
     400,

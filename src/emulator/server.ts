@@ -38,7 +38,8 @@ const DIAGNOSTIC = JSON.stringify({
   },
 });
 const IDENTITY_PATH =
-  /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys)$/;
+  /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|oauth2\/token|discovery\/v2\.0\/keys)$/;
+const TOKEN_ENDPOINTS = new Set(['oauth2/v2.0/token', 'oauth2/token']);
 
 function baseUrlOf(req: IncomingMessage): string {
   return `https://${req.headers.host ?? '127.0.0.1'}`;
@@ -125,7 +126,7 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
     requestId: string,
   ): void {
     const baseUrl = baseUrlOf(req);
-    if (endpoint === 'oauth2/v2.0/token') {
+    if (TOKEN_ENDPOINTS.has(endpoint)) {
       if (req.method !== 'POST')
         return sendJson(
           req,
@@ -147,7 +148,11 @@ export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, r
         return sendJson(req, res, url, null, e.status, e.body, requestId);
       }
       const form = new URLSearchParams(raw.toString('utf8'));
-      const out = tokens.issue(tenantKey, form, baseUrl, headerString(req.headers.authorization));
+      const authorization = headerString(req.headers.authorization);
+      const out =
+        endpoint === 'oauth2/token'
+          ? tokens.issueV1(tenantKey, form, baseUrl, authorization)
+          : tokens.issue(tenantKey, form, baseUrl, authorization);
       return sendJson(req, res, url, redactForm(form), out.status, out.body, requestId);
     }
     if (req.method !== 'GET')

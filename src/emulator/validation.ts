@@ -14,6 +14,7 @@ import {
 import { hasAnyPermission, mayUpdateUserProperty, USER_READ } from './permissions';
 import {
   extensionRegistry,
+  type DomainRecord,
   type ExtensionPropertyRecord,
   type JsonObject,
   type JsonValue,
@@ -192,6 +193,47 @@ export function isCompliantPassword(password: string, strong: boolean): boolean 
   return classes >= 3;
 }
 
+/** Graph's answer to a federated UPN without a usable onPremisesImmutableId (graph.md §4). */
+const invalidValues = (): GraphError => badRequest('One or more properties contains invalid values.');
+
+function isFederated(domain: DomainRecord | undefined): boolean {
+  return domain?.authenticationType === 'Federated';
+}
+
+/** A federated user signs in through its on-premises identity, so Entra needs its anchor: no `$` or `_` (docs). */
+function requireImmutableId(immutable: JsonValue | undefined): void {
+  if (typeof immutable !== 'string' || immutable === '' || /[$_]/.test(immutable)) throw invalidValues();
+}
+
+/**
+ * A UPN rename that moves the user between a managed and a federated domain changes how it signs in. Moving onto a
+ * federated domain needs the immutable id (sent now or stored); moving off one needs a cloud password in the same
+ * request. Set-MsolUserPrincipalName documents both (`-ImmutableId`, `-NewPassword`); the refusal's wording is ours.
+ */
+function checkDomainMove(
+  tenant: TenantState,
+  existing: UserRecord,
+  target: DomainRecord,
+  changes: JsonObject,
+  password: string | undefined,
+): void {
+  const fromFederated = isFederated(upnDomain(tenant, existing.props.userPrincipalName));
+  const toFederated = isFederated(target);
+  if (toFederated && !fromFederated) {
+    const immutable =
+      'onPremisesImmutableId' in changes ? changes.onPremisesImmutableId : existing.props.onPremisesImmutableId;
+    requireImmutableId(immutable);
+  }
+  if (fromFederated && !toFederated && password === undefined) throw invalidValues();
+}
+
+/** The tenant domain a UPN names, if any. */
+function upnDomain(tenant: TenantState, upn: JsonValue | undefined): DomainRecord | undefined {
+  if (typeof upn !== 'string') return undefined;
+  const name = upn.slice(upn.indexOf('@') + 1).toLowerCase();
+  return tenant.domains.find((d) => d.id.toLowerCase() === name);
+}
+
 function requiredMissing(property: string): GraphError {
   return badRequest(`A value is required for property '${property}' of resource 'User'.`);
 }
@@ -368,15 +410,10 @@ export function validateUserWrite(body: unknown, opts: ValidateOptions): Validat
   if ('userPrincipalName' in changes) {
     const upn = changes.userPrincipalName;
     if (typeof upn !== 'string' || !isValidUpn(upn)) throw invalidUpn();
-    const domainName = upn.slice(upn.indexOf('@') + 1).toLowerCase();
-    const domain = tenant.domains.find((d) => d.id.toLowerCase() === domainName);
+    const domain = upnDomain(tenant, upn);
     if (!domain || !domain.isVerified) throw badRequest(UPN_DOMAIN_MESSAGE);
-    if (domain.authenticationType === 'Federated' && mode === 'create') {
-      const immutable = changes.onPremisesImmutableId;
-      if (typeof immutable !== 'string' || immutable === '' || /[$_]/.test(immutable)) {
-        throw badRequest('One or more properties contains invalid values.');
-      }
-    }
+    if (mode === 'create' && isFederated(domain)) requireImmutableId(changes.onPremisesImmutableId);
+    if (mode === 'update' && existing) checkDomainMove(tenant, existing, domain, changes, password);
     const owner = tenant.upnIndex.get(upn.toLowerCase());
     if (owner !== undefined && owner !== existing?.id) throw objectConflict();
   }

@@ -86,6 +86,9 @@ export function resolveRoute(req: GraphRequest): ResolvedRoute {
       const k = key;
       // `$count` is a segment here, not a user key; priced like the list it counts.
       if (k === '$count' && rest.length === 0) return byMethod(req, { GET: countUsers }, 'users-list');
+      // Only OData's own segments start with `$`, so `/users/$x@y.com` is refused with 400 before any lookup;
+      // a UPN starting with `$` must be addressed as `/users('$x@y.com')` (user-get docs).
+      if (!paren && k.startsWith('$')) throw noSegment(k);
       if (rest.length === 0) {
         return byMethod(req, {
           GET: (c, r) => getUser(c, r, k),

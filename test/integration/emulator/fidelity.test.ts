@@ -3,8 +3,8 @@ import { emulatorTarget, tokenFor, uniqueLocal, TENANT_ID, type GraphTarget } fr
 import type { HttpOptions, HttpResult } from './http';
 
 /**
- * Emulator-only fidelity checks that need seeded apps or a provoked failure: the error envelope outside the Graph
- * pipeline, and the per-property permissions of PATCH /users/{id}.
+ * Emulator-only fidelity checks that need seeded apps, a federated domain or a provoked failure: the error envelope
+ * outside the Graph pipeline, the per-property permissions of PATCH /users/{id}, and UPN renames across domain types.
  */
 
 const PASSWORD = 'kT9#mQ2vLp!x';
@@ -141,6 +141,47 @@ describe('PATCH /users/{id} permissions per property', () => {
       code: 'Authorization_RequestDenied',
     });
     expect((await graph('PATCH', `/users/${id}`, { body }, await tokenOf(PASSWORD_APP))).status).toBe(204);
+  });
+});
+
+describe('PATCH /users/{id}: a UPN rename across managed and federated domains', () => {
+  const INVALID_VALUES = 'One or more properties contains invalid values.';
+
+  it('needs an onPremisesImmutableId to move a user onto a federated domain, sent or already stored', async () => {
+    const id = await createUser();
+    const local = uniqueLocal();
+    const refused = await graph('PATCH', `/users/${id}`, { body: { userPrincipalName: `${local}@fed.contoso.com` } });
+    expect({ status: refused.status, message: refused.json.error.message }).toEqual({
+      status: 400,
+      message: INVALID_VALUES,
+    });
+    const body = { userPrincipalName: `${local}@fed.contoso.com`, onPremisesImmutableId: 'abc123' };
+    expect((await graph('PATCH', `/users/${id}`, { body })).status).toBe(204);
+    const anchored = await createUser();
+    expect((await graph('PATCH', `/users/${anchored}`, { body: { onPremisesImmutableId: 'def456' } })).status).toBe(
+      204,
+    );
+    const moved = await graph('PATCH', `/users/${anchored}`, {
+      body: { userPrincipalName: `${uniqueLocal()}@fed.contoso.com` },
+    });
+    expect(moved.status).toBe(204);
+  });
+
+  it('needs a new password to move a user off a federated domain, and nothing within it', async () => {
+    const id = await createUser();
+    const onto = { userPrincipalName: `${uniqueLocal()}@fed.contoso.com`, onPremisesImmutableId: 'abc123' };
+    expect((await graph('PATCH', `/users/${id}`, { body: onto })).status).toBe(204);
+    const within = { userPrincipalName: `${uniqueLocal()}@fed.contoso.com` };
+    expect((await graph('PATCH', `/users/${id}`, { body: within })).status).toBe(204);
+    const off = { userPrincipalName: `${uniqueLocal()}@contoso.com` };
+    const refused = await graph('PATCH', `/users/${id}`, { body: off });
+    expect({ status: refused.status, message: refused.json.error.message }).toEqual({
+      status: 400,
+      message: INVALID_VALUES,
+    });
+    const withPassword = { ...off, passwordProfile: { forceChangePasswordNextSignIn: true, password: 'Zq7!wXr2#pLm' } };
+    const bearer = await tokenOf(PASSWORD_APP);
+    expect((await graph('PATCH', `/users/${id}`, { body: withPassword }, bearer)).status).toBe(204);
   });
 });
 

@@ -82,11 +82,11 @@ function expectGraphError(res: HttpResult, status: number, code: string, message
 const advancedOperatorMessage = (operator: string): string =>
   `Operator '${operator}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information`;
 
-/** The token endpoint of the target's authority. */
-async function tokenEndpoint(opts: HttpOptions): Promise<HttpResult> {
+/** The token endpoint of the target's authority: v2.0 unless the v1 `oauth2/token` is asked for. */
+async function tokenEndpoint(opts: HttpOptions, endpoint = 'oauth2/v2.0/token'): Promise<HttpResult> {
   const http =
     target.kind === 'emulator' ? target.http : (await import('./http')).createHttp(target.authorityHost, undefined);
-  return http('POST', `/${target.tenantId}/oauth2/v2.0/token`, opts);
+  return http('POST', `/${target.tenantId}/${endpoint}`, opts);
 }
 
 beforeAll(async () => {
@@ -316,6 +316,17 @@ describe('GET /users/{id | userPrincipalName}', () => {
     const { id, upn } = await createUser();
     expect((await graph('GET', `/users/${encodeURIComponent(upn)}`)).json.id).toBe(id);
     expect((await graph('GET', `/users('${encodeURIComponent(upn)}')`)).json.id).toBe(id);
+  });
+
+  it("answers 400 to a key starting with $ after the slash, and reads the ('$…') form as a key", async () => {
+    // user-get docs: `/users/$x@y.com` fails with 400 because only OData's own segments start with `$`.
+    const upn = `$${uniqueLocal()}@${target.verifiedDomain}`;
+    for (const method of ['GET', 'PATCH', 'DELETE']) {
+      const res = await graph(method, `/users/${upn}`, method === 'PATCH' ? { body: { jobTitle: 'x' } } : {});
+      if (REAL) expect(res.status).toBe(400);
+      else expectGraphError(res, 400, 'BadRequest', `Resource not found for the segment '${upn}'.`);
+    }
+    expectGraphError(await graph('GET', `/users('${upn}')`), 404, 'Request_ResourceNotFound');
   });
 
   it('decodes %23 in a path UPN (guest-style #EXT# names)', async () => {
@@ -905,6 +916,44 @@ describe('token endpoint parameters', () => {
     expect(res.json.error_description).toMatch(
       new RegExp(`^AADSTS900144: The request body must contain the following parameter: '${name}'\\.`),
     );
+  });
+
+  describe('the v1 endpoint (resource= instead of scope=)', () => {
+    const v1Form = (resource?: string): Record<string, string> => {
+      const { grant_type, client_id, client_secret } = form();
+      return { grant_type, client_id, client_secret, ...(resource === undefined ? {} : { resource }) };
+    };
+
+    it('issues a Graph token for resource=https://graph.microsoft.com, its numbers written as strings', async () => {
+      const res = await tokenEndpoint({ form: v1Form('https://graph.microsoft.com') }, 'oauth2/token');
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({
+        token_type: 'Bearer',
+        resource: 'https://graph.microsoft.com',
+        expires_in: expect.stringMatching(/^\d+$/),
+        expires_on: expect.stringMatching(/^\d+$/),
+        not_before: expect.stringMatching(/^\d+$/),
+        access_token: expect.any(String),
+      });
+      const users = await graph('GET', '/users?$top=1&$select=id', {}, res.json.access_token);
+      expect(users.status).toBe(200);
+    });
+
+    it('answers 400 invalid_resource AADSTS500011 for a resource the tenant does not have', async () => {
+      const res = await tokenEndpoint({ form: v1Form('https://nothing.invalid') }, 'oauth2/token');
+      expect(res.status).toBe(400);
+      expect(res.json).toMatchObject({ error: 'invalid_resource', error_codes: [500011] });
+      expect(res.json.error_description).toMatch(
+        /^AADSTS500011: The resource principal named https:\/\/nothing\.invalid /,
+      );
+    });
+
+    itWhen(!REAL)('answers 400 invalid_request AADSTS900144 when resource is missing', async () => {
+      const res = await tokenEndpoint({ form: v1Form() }, 'oauth2/token');
+      expect(res.status).toBe(400);
+      expect(res.json).toMatchObject({ error: 'invalid_request', error_codes: [900144] });
+      expect(res.json.error_description).toMatch(/^AADSTS900144: .*'resource'\./);
+    });
   });
 
   it('accepts client_secret_basic: the client id and secret in an HTTP Basic Authorization header', async () => {
