@@ -50,11 +50,83 @@ function attr(name: string, description: string, opts: AttrOpts = {}): Attribute
   return def;
 }
 
+/**
+ * An attribute the server accepts on write and then discards: RFC 7643 §7 calls that `writeOnly` ("may be updated at
+ * any time; values shall not be returned") with `returned: never`. Publishing RFC 7643's readWrite/default instead
+ * would promise a round trip the server does not make, and Microsoft's SCIM validator tests what /Schemas promises.
+ */
+function acceptedNotKept(def: AttributeDefinition): AttributeDefinition {
+  const out: AttributeDefinition = { ...def, mutability: 'writeOnly', returned: 'never' };
+  if (def.subAttributes) out.subAttributes = def.subAttributes.map(acceptedNotKept);
+  return out;
+}
+
+const NOT_KEPT = 'Accepted and not stored (never returned).';
+
+/**
+ * RFC 7643 §2.3.5 `dateTime` always carries a time of day, and date attributes refuse one (normalize.ts coerceDate),
+ * so they are published as strings whose description states the one format they take.
+ */
+const DATE_FORMAT = 'a calendar date as YYYY-MM-DD (RFC 3339 full-date, e.g. 2024-03-01); a time of day is refused';
+
+function dateAttr(name: string, what: string): AttributeDefinition {
+  return attr(name, `${what}: ${DATE_FORMAT}.`);
+}
+
+/** value/display/type/primary of a multi-valued attribute (RFC 7643 §2.4), each kept and returned as sent. */
 const multiValueSubs = (what: string, types: string[]): AttributeDefinition[] => [
-  attr('value', `The ${what}.`),
+  attr('value', `The ${what}, stored as sent.`),
   attr('display', 'A human-readable name.'),
-  attr('type', `A label for the ${what}; one element per type.`, { canonicalValues: types }),
-  attr('primary', `Whether this is the primary ${what}.`, { type: 'boolean' }),
+  attr('type', `A label for the ${what}; at most one element per type (case-insensitively).`, {
+    canonicalValues: types,
+  }),
+  attr('primary', `Whether this is the primary ${what}; at most one element is primary.`, { type: 'boolean' }),
+];
+
+/** An RFC 7643 §4.1.2 multi-valued attribute this server accepts and discards, with its RFC sub-attributes. */
+function ignoredMultiValue(
+  name: string,
+  what: string,
+  opts: { valueType?: 'binary'; types?: string[] } = {},
+): AttributeDefinition {
+  return acceptedNotKept(
+    attr(name, `${what}. ${NOT_KEPT}`, {
+      type: 'complex',
+      multiValued: true,
+      subAttributes: [
+        attr('value', NOT_KEPT, { type: opts.valueType ?? 'string' }),
+        attr('display', NOT_KEPT),
+        attr('type', NOT_KEPT, opts.types ? { canonicalValues: opts.types } : {}),
+        attr('primary', NOT_KEPT, { type: 'boolean' }),
+      ],
+    }),
+  );
+}
+
+/**
+ * Core User attributes of RFC 7643 §4.1 that this server does not store. Entra's default mapping for a custom app
+ * sends some of them (preferredLanguage, locale, …); they are accepted and ignored rather than failing the whole
+ * user, and /Schemas says so. Types, sub-attributes and canonical values are those of RFC 7643 §8.7.1.
+ */
+const IGNORED_USER_ATTRIBUTES: AttributeDefinition[] = [
+  acceptedNotKept(attr('nickName', `Casual name. ${NOT_KEPT}`)),
+  acceptedNotKept(
+    attr('profileUrl', `URL of the user's online profile. ${NOT_KEPT}`, {
+      type: 'reference',
+      referenceTypes: ['external'],
+    }),
+  ),
+  acceptedNotKept(attr('userType', `Relationship to the organization (e.g. "Employee"). ${NOT_KEPT}`)),
+  acceptedNotKept(attr('preferredLanguage', `Preferred language, as in Accept-Language (e.g. "en-US"). ${NOT_KEPT}`)),
+  acceptedNotKept(attr('locale', `Default location for localization, as a language tag (e.g. "en-US"). ${NOT_KEPT}`)),
+  acceptedNotKept(attr('timezone', `Time zone in IANA "Olson" format (e.g. "Europe/Berlin"). ${NOT_KEPT}`)),
+  acceptedNotKept(attr('password', `Cleartext password. ${NOT_KEPT} This server keeps no passwords.`)),
+  ignoredMultiValue('ims', 'Instant messaging addresses', {
+    types: ['aim', 'gtalk', 'icq', 'xmpp', 'msn', 'skype', 'qq', 'yahoo'],
+  }),
+  ignoredMultiValue('roles', 'Roles'),
+  ignoredMultiValue('entitlements', 'Entitlements'),
+  ignoredMultiValue('x509Certificates', 'X.509 certificates', { valueType: 'binary' }),
 ];
 
 /** The core User attributes this server stores or accepts (RFC 7643 §4.1). */
@@ -69,6 +141,9 @@ export const USER_ATTRIBUTES: AttributeDefinition[] = [
       attr('formatted', 'The full name.'),
       attr('familyName', 'Last name.'),
       attr('givenName', 'First name.'),
+      acceptedNotKept(attr('middleName', `Middle name. ${NOT_KEPT}`)),
+      acceptedNotKept(attr('honorificPrefix', `Honorific prefix (e.g. "Dr."). ${NOT_KEPT}`)),
+      acceptedNotKept(attr('honorificSuffix', `Honorific suffix (e.g. "III"). ${NOT_KEPT}`)),
     ],
   }),
   attr('displayName', 'Name displayed to end users.'),
@@ -82,18 +157,45 @@ export const USER_ATTRIBUTES: AttributeDefinition[] = [
   attr('phoneNumbers', 'Phone numbers, stored as sent.', {
     multiValued: true,
     type: 'complex',
-    subAttributes: multiValueSubs('phone number', ['work', 'mobile', 'fax', 'home', 'other']),
+    subAttributes: multiValueSubs('phone number', ['work', 'home', 'mobile', 'fax', 'pager', 'other']),
   }),
-  attr('photos', 'Photo as an https URL (type "photo").', {
+  attr('photos', 'One photo, as an https URL; it is returned with type "photo" and as primary.', {
     multiValued: true,
     type: 'complex',
-    subAttributes: multiValueSubs('photo URL', ['photo']),
+    subAttributes: [
+      // RFC 7643 §4.1.2 / §8.7.1: a photo is the URL of a resource outside this server. Filters compare it exactly.
+      attr('value', 'Absolute https:// URL of the photo.', {
+        type: 'reference',
+        referenceTypes: ['external'],
+        caseExact: true,
+      }),
+      acceptedNotKept(attr('display', `A human-readable name. ${NOT_KEPT}`)),
+      attr('type', 'The photo kept (type "photo", else the primary, else the first) is returned with type "photo".', {
+        canonicalValues: ['photo'],
+      }),
+      attr('primary', 'The photo kept is always returned as primary.', { type: 'boolean' }),
+    ],
   }),
-  attr('addresses', 'Only the locality of the work address is kept (as the location).', {
-    multiValued: true,
-    type: 'complex',
-    subAttributes: [attr('locality', 'City.'), attr('type', 'Address type.', { canonicalValues: ['work'] })],
-  }),
+  attr(
+    'addresses',
+    'Only the locality of one address is kept, as the work location, and returned as the work address.',
+    {
+      multiValued: true,
+      type: 'complex',
+      subAttributes: [
+        acceptedNotKept(attr('formatted', `The full mailing address. ${NOT_KEPT}`)),
+        acceptedNotKept(attr('streetAddress', `Street address. ${NOT_KEPT}`)),
+        attr('locality', "City; the employee's work location (the entra-sync extension's location)."),
+        acceptedNotKept(attr('region', `State or region. ${NOT_KEPT}`)),
+        acceptedNotKept(attr('postalCode', `Postal code. ${NOT_KEPT}`)),
+        acceptedNotKept(attr('country', `Country. ${NOT_KEPT}`)),
+        attr('type', 'The address kept (type "work", else the primary, else the first) is returned with type "work".', {
+          canonicalValues: ['work'],
+        }),
+        attr('primary', 'The address kept is always returned as primary.', { type: 'boolean' }),
+      ],
+    },
+  ),
   attr('groups', 'Teams the user belongs to; change them through /Groups.', {
     multiValued: true,
     type: 'complex',
@@ -104,6 +206,7 @@ export const USER_ATTRIBUTES: AttributeDefinition[] = [
       attr('display', 'Team name.', { mutability: 'readOnly' }),
     ],
   }),
+  ...IGNORED_USER_ATTRIBUTES,
 ];
 
 export const ENTERPRISE_ATTRIBUTES: AttributeDefinition[] = [
@@ -112,35 +215,44 @@ export const ENTERPRISE_ATTRIBUTES: AttributeDefinition[] = [
   attr('organization', 'Organization.'),
   attr('division', 'Division.'),
   attr('department', 'Department.'),
-  attr('manager', "The user's manager; a reference to a user not provisioned yet is kept and linked when it arrives.", {
-    type: 'complex',
-    subAttributes: [
-      attr('value', 'Id (or externalId) of the manager.'),
-      attr('$ref', 'Manager URI.', { type: 'reference', referenceTypes: ['User'], mutability: 'readOnly' }),
-      attr('displayName', 'Manager name.', { mutability: 'readOnly' }),
-    ],
-  }),
+  attr(
+    'manager',
+    "The user's manager. A user not provisioned yet is kept as a reference, linked and returned when it arrives.",
+    {
+      type: 'complex',
+      subAttributes: [
+        attr('value', 'Id (or externalId) of the manager; returned as the id.'),
+        // Set by the server: a $ref or displayName a client sends is not read (only `value` is).
+        attr('$ref', 'Manager URI.', { type: 'reference', referenceTypes: ['User'], mutability: 'readOnly' }),
+        attr('displayName', 'Manager name.', { mutability: 'readOnly' }),
+      ],
+    },
+  ),
 ];
 
 export const PRODUCT_ATTRIBUTES: AttributeDefinition[] = [
-  attr('level', 'Career level by name; unknown levels are created.'),
-  attr('location', 'Work location.'),
+  attr('level', 'Career level by name, matched case-insensitively and returned as stored; unknown levels are created.'),
+  attr('location', 'Work location (the locality of the work address).'),
   attr('gender', 'Gender.'),
-  attr('startDate', 'Start date, YYYY-MM-DD.'),
-  attr('endDate', 'End date, YYYY-MM-DD.'),
-  attr('birthday', 'Birthday, YYYY-MM-DD.'),
+  dateAttr('startDate', 'Start date'),
+  dateAttr('endDate', 'End date'),
+  dateAttr('birthday', 'Birthday'),
 ];
 
 export const GROUP_ATTRIBUTES: AttributeDefinition[] = [
-  attr('displayName', 'Team name; unique per tenant, case-insensitively.', { required: true, uniqueness: 'server' }),
+  attr('displayName', 'Team name, stored trimmed; unique per tenant, case-insensitively.', {
+    required: true,
+    uniqueness: 'server',
+  }),
   attr('members', 'Team members (users).', {
     multiValued: true,
     type: 'complex',
     subAttributes: [
-      attr('value', 'Id (or externalId) of the user.', { mutability: 'immutable' }),
-      attr('$ref', 'User URI.', { type: 'reference', referenceTypes: ['User'], mutability: 'immutable' }),
+      attr('value', 'Id (or externalId) of the user; returned as the id.', { mutability: 'immutable' }),
+      // Set by the server: a $ref or type a client sends is not read (only `value` is).
+      attr('$ref', 'User URI.', { type: 'reference', referenceTypes: ['User'], mutability: 'readOnly' }),
       attr('display', 'User name.', { mutability: 'readOnly' }),
-      attr('type', 'Always "User".', { mutability: 'immutable', canonicalValues: ['User'] }),
+      attr('type', 'Always "User".', { mutability: 'readOnly', canonicalValues: ['User'] }),
     ],
   }),
 ];
@@ -152,26 +264,29 @@ const COMMON_ATTRIBUTES: AttributeDefinition[] = [
     returned: 'always',
     uniqueness: 'server',
   }),
-  attr('externalId', "The client's identifier (Entra's objectId or mailNickname).", { caseExact: true }),
+  // Unique per tenant: a unique index refuses a second resource with the same externalId (409 uniqueness).
+  attr('externalId', "The client's identifier (Entra's objectId or mailNickname); unique per tenant.", {
+    caseExact: true,
+    uniqueness: 'server',
+  }),
 ];
 
-const CUSTOM_TYPE: Record<CustomAttributeDefinition['type'], AttributeDefinition['type']> = {
-  string: 'string',
-  number: 'decimal',
-  boolean: 'boolean',
-  date: 'string',
+/** How each custom attribute type is published: its SCIM type and what a value of it looks like (normalize.ts). */
+const CUSTOM_TYPE: Record<CustomAttributeDefinition['type'], { type: AttributeDefinition['type']; format: string }> = {
+  string: { type: 'string', format: 'a string' },
+  number: { type: 'decimal', format: 'a number (a numeric string is accepted too)' },
+  boolean: { type: 'boolean', format: 'true or false' },
+  date: { type: 'string', format: DATE_FORMAT },
 };
+
+function customAttribute(d: CustomAttributeDefinition): AttributeDefinition {
+  const { type, format } = CUSTOM_TYPE[d.type];
+  return attr(d.id, `Custom attribute "${d.name}" (${d.type}): ${format}.`, { type });
+}
 
 /** The enterprise extension as this tenant sees it: standard attributes plus one per custom attribute definition. */
 export function enterpriseAttributesFor(defs: readonly CustomAttributeDefinition[]): AttributeDefinition[] {
-  return [
-    ...ENTERPRISE_ATTRIBUTES,
-    ...defs.map((d) =>
-      attr(d.id, `Custom attribute "${d.name}" (${d.type}${d.type === 'date' ? ', YYYY-MM-DD' : ''}).`, {
-        type: CUSTOM_TYPE[d.type],
-      }),
-    ),
-  ];
+  return [...ENTERPRISE_ATTRIBUTES, ...defs.map(customAttribute)];
 }
 
 interface SchemaDocument {
@@ -212,26 +327,10 @@ export function schemaDocuments(defs: readonly CustomAttributeDefinition[]): Sch
 }
 
 /**
- * Core User attributes from RFC 7643 §4.1 that this server does not store. Entra's default mapping for a custom app
- * sends some of them (preferredLanguage, address parts); they are accepted and ignored rather than failing the
- * whole user. Anything not in the schema at all is rejected.
+ * Names (lower case) of the core User attributes that patch.ts accepts and ignores, taken from the list /Schemas
+ * publishes so that the two cannot drift apart. Anything not in the schema at all is rejected.
  */
-export const IGNORED_CORE_USER_ATTRIBUTES = new Set(
-  [
-    'nickName',
-    'profileUrl',
-    'userType',
-    'preferredLanguage',
-    'locale',
-    'timezone',
-    'password',
-    'ims',
-    'roles',
-    'entitlements',
-    'x509Certificates',
-    'groups',
-  ].map((s) => s.toLowerCase()),
-);
+export const IGNORED_CORE_USER_ATTRIBUTES = new Set(IGNORED_USER_ATTRIBUTES.map((a) => a.name.toLowerCase()));
 
 /** Path segments that could reach an object's prototype; never valid SCIM attribute names. */
 export const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
