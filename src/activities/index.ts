@@ -22,6 +22,7 @@ import {
   type SyncResult,
 } from '../workflows/messages';
 import type { EntraDirectory } from '../graph/directory';
+import { explainFederatedUpn, type UpnWrite } from './federated-domain';
 import { disableWhileBlocked, planSync, type PlanInput } from './sync-plan';
 
 export interface ActivityDeps {
@@ -99,6 +100,25 @@ export function writeKindOf(req: Pick<SyncRequest, 'reconcile' | 'changedAttribu
 }
 
 /**
+ * The userPrincipalName a create or PATCH body gives the account, if it sets one; `before` is what the last sync wrote
+ * (a rename's origin), `desired` everything the mapping sends.
+ */
+function upnWriteOf(
+  body: Record<string, unknown>,
+  desired: Record<string, unknown>,
+  before?: Record<string, unknown>,
+): UpnWrite | undefined {
+  const to = body.userPrincipalName;
+  if (typeof to !== 'string') return undefined;
+  const from = before?.userPrincipalName;
+  return {
+    to,
+    ...(typeof from === 'string' ? { from } : {}),
+    sendsImmutableId: typeof desired.onPremisesImmutableId === 'string',
+  };
+}
+
+/**
  * The worker's activities. `syncEmployeeToEntra` is the whole "create or update user in Entra ID" step; every
  * failure leaves it classified (src/graph/errors.ts) and mirrored to PostgreSQL before Temporal sees it.
  */
@@ -125,6 +145,8 @@ export function createActivities(deps: ActivityDeps) {
     });
     // Known once signed in: a blocked sync still disables a leaver's account through it.
     let signedIn: EntraDirectory | undefined;
+    // The userPrincipalName the write in flight gives the account, to explain a refusal of its domain.
+    let upnWrite: UpnWrite | undefined;
     try {
       const { settings, directory } = await deps.graph.forTenant(tenantId, inputs.settings ?? null, {
         signInAfter: req.signInAfter,
@@ -145,7 +167,9 @@ export function createActivities(deps: ActivityDeps) {
       let patchedFromSnapshot = false;
       if (plan.action === 'update' && plan.fromSnapshot && Object.keys(plan.patch).length > 0) {
         try {
+          upnWrite = upnWriteOf(plan.patch, plan.desired, inputs.snapshot?.properties);
           await directory.updateUser(plan.objectId, plan.patch);
+          upnWrite = undefined;
           patchedFromSnapshot = true;
           plan = { ...plan, patch: {} };
         } catch (err) {
@@ -161,10 +185,12 @@ export function createActivities(deps: ActivityDeps) {
       let outcome: SyncResult['outcome'];
       if (plan.action === 'create') {
         // The password exists only inside this request body.
+        upnWrite = upnWriteOf(plan.body, plan.desired);
         const created = await directory.createUser({
           ...plan.body,
           passwordProfile: { forceChangePasswordNextSignIn: true, password: newPassword() },
         });
+        upnWrite = undefined;
         objectId = created.id;
         // First thing after the create, so a retry after a crash finds the account by this id. Without a manager
         // link to set, the final write below follows at once and records it in the same statement.
@@ -174,7 +200,9 @@ export function createActivities(deps: ActivityDeps) {
         objectId = plan.objectId;
         if (plan.adopted) await recordObjectId(db, tenantId, employeeId, objectId);
         const patched = Object.keys(plan.patch).length > 0;
+        upnWrite = upnWriteOf(plan.patch, plan.desired, inputs.snapshot?.properties);
         if (patched) await directory.updateUser(objectId, plan.patch);
+        upnWrite = undefined;
         outcome = plan.adopted ? 'adopted' : patched || patchedFromSnapshot || plan.manager ? 'updated' : 'unchanged';
       }
 
@@ -234,8 +262,9 @@ export function createActivities(deps: ActivityDeps) {
         }).catch((recordErr: unknown) => log.warn({ err: recordErr }, 'could not record the unexpected error'));
         throw err;
       }
+      const classified = signedIn && upnWrite ? await explainFederatedUpn(signedIn, err, upnWrite) : err;
       const failure =
-        !err.retryable && signedIn
+        !classified.retryable && signedIn
           ? await disableLeaverWhileBlocked(
               signedIn,
               req,
@@ -245,10 +274,10 @@ export function createActivities(deps: ActivityDeps) {
                 storedObjectId: inputs.entraObjectId,
                 snapshot: req.reconcile ? undefined : inputs.snapshot,
               },
-              err,
+              classified,
               log,
             )
-          : err;
+          : classified;
       await recordFailure(db, tenantId, employeeId, {
         blocked: !failure.retryable,
         reason: failure.message,

@@ -156,6 +156,7 @@ export class CachingDirectory implements EntraDirectory {
   getManagerId = (id: string) => this.inner.getManagerId(id);
   setManager = (id: string, managerObjectId: string) => this.inner.setManager(id, managerObjectId);
   removeManager = (id: string) => this.inner.removeManager(id);
+  domainAuthentication = (domain: string) => this.inner.domainAuthentication(domain);
 
   verifiedDomains(): Promise<string[]> {
     if (!this.domains || this.now() - this.domains.at > this.ttlMs)

@@ -29,6 +29,8 @@ export interface EntraDirectory {
   /** DELETE the manager reference; an account that has no manager counts as done. */
   removeManager(id: string): Promise<void>;
   verifiedDomains(): Promise<string[]>;
+  /** How the domain's users sign in: `Managed` (cloud password) or `Federated`; null for a domain Entra lacks. */
+  domainAuthentication(domain: string): Promise<string | null>;
   /**
    * The directory extension properties registered on these app registrations (app ids), one read per app. An app
    * registered in another tenant (multi-tenant) is looked up in the tenant-wide list, which needs Directory.Read.All;
@@ -39,6 +41,7 @@ export interface EntraDirectory {
 
 const UserZ = z.looseObject({ id: z.string() });
 const UsersZ = z.object({ value: z.array(UserZ) });
+const DomainZ = z.looseObject({ id: z.string(), authenticationType: z.string().optional() });
 const DomainsZ = z.object({ value: z.array(z.looseObject({ id: z.string(), isVerified: z.boolean().optional() })) });
 const ExtensionsZ = z.object({
   value: z.array(z.looseObject({ name: z.string(), dataType: z.string(), isMultiValued: z.boolean().default(false) })),
@@ -166,6 +169,19 @@ export class GraphDirectory implements EntraDirectory {
     return DomainsZ.parse(raw)
       .value.filter((d) => d.isVerified)
       .map((d) => d.id.toLowerCase());
+  }
+
+  async domainAuthentication(domain: string): Promise<string | null> {
+    try {
+      const raw: unknown = await this.client
+        .api(`/domains/${encodeURIComponent(domain)}`)
+        .select(['id', 'authenticationType'])
+        .get();
+      return DomainZ.parse(raw).authenticationType ?? null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw classifyGraphError(err, 'domains');
+    }
   }
 
   async extensionDefinitions(appIds: readonly string[]): Promise<ExtensionDefinition[]> {

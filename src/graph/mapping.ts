@@ -51,6 +51,8 @@ export const GRAPH_TARGETS = [
   'employeeLeaveDateTime',
   'employeeOrgData.division',
   'employeeOrgData.costCenter',
+  // The on-premises anchor Entra needs for an account in a federated domain (usually from a custom attribute).
+  'onPremisesImmutableId',
 ] as const;
 
 /** extension_<appId without hyphens>_<name> (graph.md §9). */

@@ -25,6 +25,10 @@ export const ErrorTypes = {
   UpnConflict: 'UpnConflict',
   /** Graph rejected a property value, or the mapping names a property Graph does not accept. */
   InvalidProperty: 'InvalidProperty',
+  /**
+   * The UPN moves into a federated domain without onPremisesImmutableId, or out of one (which needs a new password).
+   */
+  FederatedDomain: 'FederatedDomain',
   /** The mapping targets a multi-valued directory extension property, or the HR value is a list. */
   MultiValuedExtension: 'MultiValuedExtension',
   /** First or last name (givenName/surname) is empty; Entra accounts need both. */
@@ -51,6 +55,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorTypes.DomainNotVerified,
   ErrorTypes.UpnConflict,
   ErrorTypes.InvalidProperty,
+  ErrorTypes.FederatedDomain,
   ErrorTypes.MultiValuedExtension,
   ErrorTypes.MissingName,
   ErrorTypes.PermissionDenied,

@@ -365,6 +365,79 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     expect((await em.users()).find((u) => u.id === entraObjectId)).toMatchObject({ accountEnabled: false });
   });
 
+  describe('usernames in a federated domain', () => {
+    const FEDERATED = 'federated.test';
+    const withImmutableId = [
+      ...DEFAULT_MAPPING,
+      { source: 'employeeNumber' as const, target: 'onPremisesImmutableId' },
+    ];
+    beforeAll(() =>
+      em.emulator.seed({
+        tenants: [
+          { id: ENTRA_TENANT, domains: [{ id: FEDERATED, isVerified: true, authenticationType: 'Federated' }] },
+        ],
+      }),
+    );
+
+    it('blocks a new account as FederatedDomain naming onPremisesImmutableId, and creates it once the mapping sends it', async () => {
+      const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+      const e = await createEmployee(t.db, tenantId, { user_name: `fed.jane@${FEDERATED}`, employee_number: 'A1b2C3' });
+      const f = await failure(sync(tenantId, e.id));
+      expect(f).toMatchObject({ type: 'FederatedDomain', nonRetryable: true });
+      expect(f.message).toMatch(
+        new RegExp(
+          `"${FEDERATED}" is federated.*the mapping sends no onPremisesImmutableId.*Fix: map .*onPremisesImmutableId`,
+        ),
+      );
+      expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({
+        state: 'BLOCKED',
+        errorType: 'FederatedDomain',
+      });
+      expect(await em.users()).not.toContainEqual(
+        expect.objectContaining({ userPrincipalName: `fed.jane@${FEDERATED}` }),
+      );
+
+      await upsertOutboundSettings(t.db, tenantId, { mapping: withImmutableId }, secretsKey);
+      expect(await sync(tenantId, e.id, 1, true)).toMatchObject({ outcome: 'created' });
+    });
+
+    it('blocks a rename into a federated domain without the anchor, and one out of it (Entra wants a password)', async () => {
+      const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+      const managed = await createEmployee(t.db, tenantId, { user_name: `moving.in@${VERIFIED}` });
+      await sync(tenantId, managed.id);
+      await updateEmployee(t.db, tenantId, managed.id, { user_name: `moving.in@${FEDERATED}` });
+      const into = await failure(sync(tenantId, managed.id));
+      expect(into).toMatchObject({ type: 'FederatedDomain' });
+      expect(into.message).toMatch(new RegExp(`"${FEDERATED}" is federated`));
+
+      await upsertOutboundSettings(t.db, tenantId, { mapping: withImmutableId }, secretsKey);
+      const federated = await createEmployee(t.db, tenantId, {
+        user_name: `moving.out@${FEDERATED}`,
+        employee_number: 'D4e5F6',
+      });
+      await sync(tenantId, federated.id);
+      await updateEmployee(t.db, tenantId, federated.id, { user_name: `moving.out@${VERIFIED}` });
+      const out = await failure(sync(tenantId, federated.id));
+      expect(out).toMatchObject({ type: 'FederatedDomain' });
+      expect(out.message).toMatch(
+        new RegExp(
+          `from the federated domain "${FEDERATED}" to "${VERIFIED}".*new password.*Fix: rename the account in Entra ID`,
+        ),
+      );
+    });
+
+    it('says so when Entra refuses the immutable id the mapping sends; a managed domain takes it', async () => {
+      const tenantId = await createOutboundTenant(t.db, em, secretsKey, { mapping: withImmutableId });
+      // "$" is not allowed in an immutable id: Graph's answer is the same unspecific one; the block says it was sent.
+      const e = await createEmployee(t.db, tenantId, { user_name: `bad.anchor@${FEDERATED}`, employee_number: 'x$y' });
+      const f = await failure(sync(tenantId, e.id));
+      expect(f).toMatchObject({ type: 'FederatedDomain' });
+      expect(f.message).toMatch(/onPremisesImmutableId the mapping sends was refused/);
+      const managed = await createEmployee(t.db, tenantId, { user_name: `plain@${VERIFIED}`, employee_number: 'x$y' });
+      expect(await sync(tenantId, managed.id)).toMatchObject({ outcome: 'created' });
+    });
+  });
+
   it('blocks when the mapping targets a multi-valued extension property', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     await upsertOutboundSettings(
