@@ -12,7 +12,13 @@ export class RequestBodyError extends Error {
   constructor(
     readonly status: 400 | 413 | 415,
     readonly reason:
-      'malformed' | 'too_large' | 'too_deep' | 'forbidden_key' | 'nul_character' | 'unsupported_media_type',
+      | 'malformed'
+      | 'too_large'
+      | 'too_deep'
+      | 'forbidden_key'
+      | 'nul_character'
+      | 'lone_surrogate'
+      | 'unsupported_media_type',
     message: string,
   ) {
     super(message);
@@ -25,6 +31,26 @@ const FORBIDDEN_KEY_MARK = 'forbidden JSON key';
 const MAX_DEPTH = 32;
 /** U+0000: JSON allows it in strings ("\u0000"), PostgreSQL text cannot hold it. */
 const NUL_MARK = 'NUL character';
+/**
+ * A UTF-16 surrogate without its other half: JSON can escape one ("\ud800"), UTF-8 cannot encode it, so it would
+ * reach PostgreSQL as U+FFFD — stored as something other than what was sent.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const SURROGATE_MARK = 'lone surrogate';
+/** Why PostgreSQL could not store this key or string as sent, if it could not. */
+const unstorable = (s: string): typeof NUL_MARK | typeof SURROGATE_MARK | undefined =>
+  s.includes('\u0000') ? NUL_MARK : LONE_SURROGATE.test(s) ? SURROGATE_MARK : undefined;
+
+/** The bytes each parsed request body had (after content decoding), to tell "no body" from "an empty one". */
+const bodyBytes = new WeakMap<Request, number>();
+
+/**
+ * How many bytes the JSON parser read for this request, or undefined if it read none (no JSON body). The parser turns
+ * a body of zero bytes into `{}`; handlers for which that would mean "all" or "no change" check this.
+ */
+export function parsedBodyBytes(req: Request): number | undefined {
+  return bodyBytes.get(req);
+}
 
 function depthExceeds(value: unknown, limit: number): boolean {
   // Iterative walk: a hostile body must not be able to overflow our stack either.
@@ -41,17 +67,21 @@ function depthExceeds(value: unknown, limit: number): boolean {
 /**
  * JSON body parsing shared by /scim and /admin: `application/json` and any `application/*+json`
  * (SCIM clients send `application/scim+json`), a size limit (413), no `__proto__`/`constructor`/`prototype` keys
- * anywhere (they are how prototype pollution reaches merge code), no U+0000 in keys or strings (PostgreSQL text
- * refuses it), and at most 32 levels of nesting.
+ * anywhere (they are how prototype pollution reaches merge code), no U+0000 or lone surrogate in keys or strings
+ * (PostgreSQL text cannot hold them), and at most 32 levels of nesting.
  */
 export function jsonBody(maxBytes: number): Array<RequestHandler | ErrorRequestHandler> {
   const parse = express.json({
     limit: maxBytes,
     strict: false,
     type: (req) => /^application\/([a-z0-9.+-]+\+)?json\b/i.test(String(req.headers['content-type'] ?? '')),
+    verify(req, _res, buf) {
+      bodyBytes.set(req as Request, buf.length);
+    },
     reviver(key, value) {
       if (FORBIDDEN_KEYS.has(key)) throw new Error(`${FORBIDDEN_KEY_MARK} "${key}"`);
-      if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) throw new Error(NUL_MARK);
+      const mark = unstorable(key) ?? (typeof value === 'string' ? unstorable(value) : undefined);
+      if (mark) throw new Error(mark);
       return value;
     },
   });
@@ -75,6 +105,15 @@ export function jsonBody(maxBytes: number): Array<RequestHandler | ErrorRequestH
       if (e.message === NUL_MARK) {
         return next(
           new RequestBodyError(400, 'nul_character', 'strings in the body must not contain the NUL character (U+0000)'),
+        );
+      }
+      if (e.message === SURROGATE_MARK) {
+        return next(
+          new RequestBodyError(
+            400,
+            'lone_surrogate',
+            'strings in the body must be valid Unicode: a lone surrogate (such as "\\ud800") cannot be stored',
+          ),
         );
       }
       return next(new RequestBodyError(400, 'malformed', 'body is not valid JSON'));

@@ -84,8 +84,10 @@ export async function listTokens(db: Db, tenantId: string, kind: TokenKind): Pro
 }
 
 /** Revokes a tenant's token; returns false when the tenant has no such token. Idempotent. */
-export async function revokeToken(db: Db, tenantId: string, tokenId: string): Promise<boolean> {
-  const row = await db<TokenRow>('api_tokens').where({ tenant_id: tenantId, id: tokenId }).first();
+export async function revokeToken(db: Db, tenantId: string, tokenId: string, kind?: TokenKind): Promise<boolean> {
+  const row = await db<TokenRow>('api_tokens')
+    .where({ tenant_id: tenantId, id: tokenId, ...(kind ? { kind } : {}) })
+    .first();
   if (!row) return false;
   if (!row.revoked_at) {
     await db('api_tokens').where({ tenant_id: tenantId, id: tokenId }).update({ revoked_at: db.fn.now() });

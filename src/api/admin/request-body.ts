@@ -1,15 +1,17 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
-import { hasNonJsonBody, RequestBodyError } from '../json-body';
+import { hasNonJsonBody, parsedBodyBytes, RequestBodyError } from '../json-body';
 import { ProblemError } from './problem';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /**
- * Whether the request carries a body, by its headers. The JSON parser cannot tell: it reads an empty body as `{}`.
- * (A chunked body of no bytes still counts as one; clients that mean "no body" send neither header.)
+ * Whether the request carries a body. The JSON parser reads an empty body as `{}`, so once it has run, the bytes it
+ * read decide (a chunked body of no bytes is no body); before it, the headers do.
  */
 function hasBody(req: Request): boolean {
+  const parsed = parsedBodyBytes(req);
+  if (parsed !== undefined) return parsed > 0;
   return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
 }
 

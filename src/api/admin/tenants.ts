@@ -79,7 +79,9 @@ export function createTenantRoutes({ db }: ApiDeps): Router {
     });
     one.delete(`/${path}/:tokenId`, async (req, res) => {
       const tokenId = uuidParam(req, 'tokenId');
-      if (!tokenId || !(await revokeToken(db, tenantIdOf(res), tokenId))) throw notFound('token');
+      // Only a token of the path's kind: …/scim-tokens/{id} must not revoke an admin token (nor the reverse), which
+      // the path's list never shows.
+      if (!tokenId || !(await revokeToken(db, tenantIdOf(res), tokenId, kind))) throw notFound('token');
       res.status(204).end();
     });
   }

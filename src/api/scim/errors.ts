@@ -66,7 +66,11 @@ export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof ScimError) return sendScimError(res, err.status, err.scimType, err.detail);
     if (err instanceof RequestBodyError) {
       const scimType =
-        err.status !== 400 ? undefined : err.reason === 'nul_character' ? 'invalidValue' : 'invalidSyntax';
+        err.status !== 400
+          ? undefined
+          : err.reason === 'nul_character' || err.reason === 'lone_surrogate'
+            ? 'invalidValue'
+            : 'invalidSyntax';
       return sendScimError(res, err.status, scimType, err.message);
     }
     if (err instanceof DuplicateTeamNameError) return sendScimError(res, 409, 'uniqueness', err.message);

@@ -178,6 +178,18 @@ describe('admin API /admin/v1', () => {
       expect(list.body.items.find((x: { id: string }) => x.id === created.body.id).active).toBe(false);
     });
 
+    it('revokes a token only at the path of its kind: an admin token id under scim-tokens is 404 and stays valid', async () => {
+      const created = await request(app)
+        .post(`/admin/v1/tenants/${acme.tenantId}/admin-tokens`)
+        .set(as(acme.adminToken))
+        .send({ name: 'other kind' });
+      await request(app)
+        .delete(`/admin/v1/tenants/${acme.tenantId}/scim-tokens/${created.body.id}`)
+        .set(as(acme.adminToken))
+        .expect(404);
+      expect((await request(app).get('/admin/v1/tenants').set(as(created.body.token))).status).toBe(200);
+    });
+
     it('stops accepting a revoked admin token at once', async () => {
       const created = await request(app)
         .post(`/admin/v1/tenants/${acme.tenantId}/admin-tokens`)

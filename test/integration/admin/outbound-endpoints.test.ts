@@ -84,6 +84,13 @@ describe('admin API outbound endpoints', () => {
         const res = await call('post', '/retry').set('Content-Type', 'application/json').send(sent).expect(400);
         expect(res.body.detail).toBe('a JSON object body is required');
       }
+      // A chunked body of no bytes is no body either (the parser would read it as {}).
+      const chunked = await call('post', '/retry')
+        .set('Content-Type', 'application/json')
+        .set('Transfer-Encoding', 'chunked')
+        .send('');
+      expect(chunked.status).toBe(400);
+      expect(chunked.body.detail).toBe('a JSON object body is required');
       expect(await states()).toEqual({ [blocked]: 'BLOCKED' });
       await call('post', '/retry').send({}).expect(202, { retried: 1 });
     });

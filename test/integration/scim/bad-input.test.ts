@@ -449,6 +449,22 @@ const cases: Case[] = [
     scimType: 'mutability',
   },
   {
+    name: 'PATCH with a lone surrogate in a string (UTF-8 cannot hold it; it would be stored as U+FFFD)',
+    method: 'patch',
+    path: () => `/Users/${userId}`,
+    body: '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"a\\ud800b"}]}',
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'POST /Users with a lone low surrogate in a key',
+    method: 'post',
+    path: () => '/Users',
+    body: '{"userName":"surrogate@contoso.com","\\udc00":"x"}',
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
     name: 'PATCH emails with a non-object element',
     method: 'patch',
     path: () => `/Users/${userId}`,
