@@ -1,6 +1,6 @@
 import { GraphError, errorBody, odataBadRequest } from '../errors';
 import { parseQuery } from '../odata';
-import { runGraphRequest, type PipelineDeps } from '../pipeline';
+import { runGraphRequest, toErrorResponse, type PipelineDeps } from '../pipeline';
 import type { GraphRequest, GraphResponse } from '../types';
 
 /**
@@ -48,7 +48,11 @@ function parseItems(body: unknown): BatchItem[] {
     if (r.headers !== undefined) {
       if (r.headers === null || typeof r.headers !== 'object' || Array.isArray(r.headers))
         throw invalidBatch('Invalid batch payload format.');
-      for (const [k, v] of Object.entries(r.headers as Record<string, unknown>)) headers[k.toLowerCase()] = String(v);
+      for (const [k, v] of Object.entries(r.headers as Record<string, unknown>)) {
+        // Header values are strings; an object or array (`{"toString": 1}` makes String() throw) is a bad payload.
+        if (v !== null && typeof v === 'object') throw invalidBatch('Invalid batch payload format.');
+        headers[k.toLowerCase()] = String(v);
+      }
     }
     if (r.body !== undefined && !headers['content-type']) {
       throw invalidBatch(`Content-Type header must be specified for request '${r.id}' because it has a body.`);
@@ -59,7 +63,7 @@ function parseItems(body: unknown): BatchItem[] {
       for (const d of r.dependsOn) {
         if (typeof d !== 'string' || !seen.has(d.toLowerCase())) {
           throw invalidBatch(
-            `Request '${r.id}' depends on '${String(d)}', which is not an earlier request of the batch.`,
+            `Request '${r.id}' depends on '${typeof d === 'string' ? d : JSON.stringify(d)}', which is not an earlier request of the batch.`,
           );
         }
         dependsOn.push(d.toLowerCase());
@@ -114,29 +118,23 @@ export function runBatch(
       const rel = item.url.startsWith('/') ? item.url : `/${item.url}`;
       const q = rel.indexOf('?');
       const search = q < 0 ? '' : rel.slice(q + 1);
-      const sub: GraphRequest = {
-        method: item.method,
-        path: q < 0 ? rel : rel.slice(0, q),
-        search,
-        query: parseQuery(search),
-        headers: item.headers,
-        body: item.body,
-        baseUrl: outer.baseUrl,
-        caller: outer.caller,
-      };
       try {
+        // Inside the try: an item's malformed query (`?%zz=1`, `$top` twice) is that item's 400. Thrown out of the
+        // loop it made the whole batch a 400 after earlier items had already written.
+        const sub: GraphRequest = {
+          method: item.method,
+          path: q < 0 ? rel : rel.slice(0, q),
+          search,
+          query: parseQuery(search),
+          headers: item.headers,
+          body: item.body,
+          baseUrl: outer.baseUrl,
+          caller: outer.caller,
+        };
         res = runGraphRequest(deps, sub, requestId, clientRequestId);
       } catch (err) {
-        res = {
-          status: 500,
-          body: errorBody(
-            err instanceof GraphError
-              ? err
-              : new GraphError(500, 'generalException', 'An unspecified error has occurred.'),
-            requestId,
-            clientRequestId,
-          ),
-        };
+        // A GraphError keeps its status (the query's 400); anything else is the emulator's 500.
+        res = toErrorResponse(err, requestId, clientRequestId);
       }
     }
     if (res.status >= 400) failed.add(item.id.toLowerCase());

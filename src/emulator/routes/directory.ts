@@ -286,7 +286,10 @@ export function addExtensionProperty(
     throw badRequest("Invalid value specified for property 'dataType' of resource 'ExtensionProperty'.");
   }
   if (isMultiValued !== undefined && typeof isMultiValued !== 'boolean') {
-    throw odataBadRequest(`Cannot convert the literal '${String(isMultiValued)}' to the expected type 'Edm.Boolean'.`);
+    // JSON text, not String(): an object such as {"toString": 1} cannot be turned into a string and threw (a 500).
+    throw odataBadRequest(
+      `Cannot convert the literal '${typeof isMultiValued === 'string' ? isMultiValued : JSON.stringify(isMultiValued)}' to the expected type 'Edm.Boolean'.`,
+    );
   }
   if (
     !Array.isArray(targetObjects) ||

@@ -419,7 +419,13 @@ export function setManager(ctx: EmulatorContext, req: GraphRequest, key: string)
   if (!m) throw badRequest(`Invalid object identifier '${ref}'.`);
   const user = findUser(tenant, key);
   if (!visibleForReference(ctx, user)) throw notFound(key);
-  const managerKey = decodeURIComponent(m[1]!);
+  let managerKey: string;
+  try {
+    managerKey = decodeURIComponent(m[1]!);
+  } catch {
+    // A malformed escape (`…/users/%zz`) names no object; refuse it like any other unusable identifier, not as a 500.
+    throw badRequest(`Invalid object identifier '${ref}'.`);
+  }
   const manager = userByIdOrUpn(tenant, managerKey);
   if (!manager || !visibleForReference(ctx, manager)) throw notFound(managerKey);
   if (manager.id === user.id) throw badRequest('One or more properties contains invalid values.');

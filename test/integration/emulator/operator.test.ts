@@ -265,6 +265,17 @@ describe('more Graph surface', () => {
     });
     const user = await graph('POST', '/users', { body: userBody({ [res.json.name]: 'B-1' }) }, w);
     expect(user.status).toBe(201);
+    // A non-boolean isMultiValued is a 400, also one that cannot be turned into text.
+    for (const isMultiValued of ['yes', { toString: 1 }]) {
+      const bad = await graph(
+        'POST',
+        `/applications/${objectId}/extensionProperties`,
+        { body: { name: 'badge3', dataType: 'String', isMultiValued, targetObjects: ['User'] } },
+        w,
+      );
+      expect(bad.status).toBe(400);
+      expect(bad.json.error.message).toMatch(/^Cannot convert the literal '.*' to the expected type 'Edm.Boolean'\.$/);
+    }
     expect(
       (
         await graph('POST', `/applications/${objectId}/extensionProperties`, {
