@@ -229,6 +229,43 @@ describe('generated PATCH /Users requests', () => {
   });
 });
 
+describe('generated string values', () => {
+  /** Plain string attributes and where a GET shows them. */
+  type Resource = Record<string, Record<string, unknown> | undefined>;
+  const targets: Array<[string, (u: Resource) => unknown]> = [
+    ['title', (u) => u.title],
+    ['displayName', (u) => u.displayName],
+    ['name.givenName', (u) => u.name?.givenName],
+    [`${ENTERPRISE}:department`, (u) => u[ENTERPRISE]?.department],
+    [`${ENTERPRISE}:employeeNumber`, (u) => u[ENTERPRISE]?.employeeNumber],
+    [`${PRODUCT}:gender`, (u) => u[PRODUCT]?.gender],
+  ];
+  /** Any text a client may send: every Unicode unit, also emoji and combining marks, and lone surrogates. */
+  const anyText = fc.oneof(
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
+    fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), minLength: 1 }),
+  );
+  const isStorable = (s: string) =>
+    !s.includes('\u0000') && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+
+  it('read back exactly as sent, or are refused with 400 when PostgreSQL cannot hold them (NUL, lone surrogates)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...targets), anyText, async ([path, read], value) => {
+        const res = await h.scim.ops(`/Users/${userIds[1]}`, [{ op: 'replace', path, value }]);
+        if (!isStorable(value)) {
+          expect(res.status).toBe(400);
+          expect(res.body.scimType).toBe('invalidValue');
+          return;
+        }
+        expect(res.status).toBe(200);
+        expect(read((await h.scim.get(`/Users/${userIds[1]}`)).body)).toBe(value);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
 describe('generated POST /Users bodies', () => {
   const resource = fc.oneof(
     {
