@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import contractJson from '../../../src/graph/graph-user-contract.json';
 import type { HttpOptions, HttpResult } from './http';
 import {
+  DEFAULT_SET,
   EXT_PREFIX,
   FULL_APP_ID,
   OTHER_TENANT_ID,
@@ -31,19 +32,6 @@ const EXTENSIONS = [HR_ID, SKILLS, LEVEL];
 const PASSWORD = 'kT9#mQ2vLp!x';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
-const DEFAULT_SET = [
-  'businessPhones',
-  'displayName',
-  'givenName',
-  'id',
-  'jobTitle',
-  'mail',
-  'mobilePhone',
-  'officeLocation',
-  'preferredLanguage',
-  'surname',
-  'userPrincipalName',
-];
 
 interface PropertySchema {
   type?: string;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { behaviouralTarget, tokenFor, uniqueLocal, type GraphTarget } from './target';
+import { behaviouralTarget, DEFAULT_SET, tokenFor, uniqueLocal, type GraphTarget } from './target';
 import type { HttpOptions, HttpResult } from './http';
 
 /**
@@ -15,19 +15,6 @@ const HAS_NOPERM = !REAL || Boolean(process.env.GRAPH_TEST_NOPERM_CLIENT_ID);
 const HAS_UNVERIFIED = !REAL || Boolean(process.env.GRAPH_TEST_UNVERIFIED_DOMAIN);
 const HAS_MULTI = !REAL || Boolean(process.env.GRAPH_TEST_MULTI_EXTENSION);
 
-const DEFAULT_SET = [
-  'businessPhones',
-  'displayName',
-  'givenName',
-  'id',
-  'jobTitle',
-  'mail',
-  'mobilePhone',
-  'officeLocation',
-  'preferredLanguage',
-  'surname',
-  'userPrincipalName',
-];
 const PASSWORD = 'kT9#mQ2vLp!x';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

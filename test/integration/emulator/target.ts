@@ -47,6 +47,21 @@ export const OTHER_TENANT_ID = 'bbbbbbbb-cccc-4ddd-8eee-ffffffffffff';
 export const APP_OBJECT_ID = 'cccccccc-dddd-4eee-8fff-000000000000';
 export const EXT_PREFIX = `extension_${FULL_APP_ID.replace(/-/g, '')}`;
 
+/** The properties Graph returns for a user without `$select` (graph.md), stated here independently of the emulator. */
+export const DEFAULT_SET = [
+  'businessPhones',
+  'displayName',
+  'givenName',
+  'id',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'userPrincipalName',
+];
+
 export function standardSeed(): SeedInput {
   return {
     tenants: [
