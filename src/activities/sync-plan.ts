@@ -12,6 +12,7 @@ import {
   extensionTargets,
   selectFor,
   upnDomain,
+  withDateTimeExtensions,
   type DesiredUser,
   type HrEmployee,
 } from '../graph/mapping';
@@ -69,7 +70,12 @@ export async function planSync(input: PlanInput): Promise<SyncPlan> {
   const { directory, settings, employee } = input;
   const desired = buildDesiredUser(employee, settings.mapping);
   checkLengths(desired, settings.mapping);
-  await checkExtensions(input, Object.keys(desired));
+  const definitions = await checkExtensions(input, Object.keys(desired));
+  withDateTimeExtensions(
+    desired,
+    definitions.filter((d) => d.dataType.toLowerCase() === 'datetime').map((d) => d.name),
+    settings.mapping,
+  );
   await checkDomain(input);
 
   const wantsManager = settings.setManager && input.managerObjectId !== null;
@@ -163,9 +169,13 @@ function checkLengths(desired: DesiredUser, mapping: PlanInput['settings']['mapp
   }
 }
 
-async function checkExtensions(input: PlanInput, desiredKeys: string[]): Promise<void> {
+/**
+ * Every mapped extension property must be registered for users and single-valued. Returns the definitions, named as
+ * the mapping names them (the mapping's spelling is the key in the desired user).
+ */
+async function checkExtensions(input: PlanInput, desiredKeys: string[]): Promise<ExtensionDefinition[]> {
   const wanted = extensionTargets(input.settings.mapping).filter((t) => desiredKeys.includes(t));
-  if (wanted.length === 0) return;
+  if (wanted.length === 0) return [];
   const find = (defs: ExtensionDefinition[], name: string) =>
     defs.find((d) => d.name.toLowerCase() === name.toLowerCase());
   const appIds = wanted.map(extensionAppId).filter((id): id is string => id !== undefined);
@@ -173,6 +183,7 @@ async function checkExtensions(input: PlanInput, desiredKeys: string[]): Promise
   if (wanted.some((w) => !find(defs, w)) && input.directory.freshExtensionDefinitions) {
     defs = await input.directory.freshExtensionDefinitions(appIds);
   }
+  const found: ExtensionDefinition[] = [];
   for (const name of wanted) {
     const def = find(defs, name);
     if (!def) {
@@ -187,7 +198,9 @@ async function checkExtensions(input: PlanInput, desiredKeys: string[]): Promise
         `The mapping writes ${name}, a multi-valued extension property; only single-valued extension properties (isMultiValued: false) are supported. Fix: map to a single-valued extension property, then retry.`,
       );
     }
+    found.push({ ...def, name });
   }
+  return found;
 }
 
 async function checkDomain(input: PlanInput): Promise<void> {

@@ -1,4 +1,5 @@
 import { edmTypeName, userContract, type PropertySchema } from './contract';
+import { canonicalDateTimeOffset } from './date-time';
 import {
   GraphError,
   PASSWORD_COMPLEXITY_MESSAGE,
@@ -41,7 +42,6 @@ const DOMAIN_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?
 const ATOM = "[A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~]+";
 const MAIL_NICKNAME = new RegExp(`^${ATOM}(?:\\.${ATOM})*$`);
 const PASSWORD_ALLOWED = /^[A-Za-z0-9@#$%^&*\-_!+=[\]{}|\\:',.?/`~"();<> ]+$/;
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_EXTENSION_VALUES = 100;
 
@@ -125,7 +125,7 @@ function checkValue(schema: PropertySchema, value: JsonValue, name: string): voi
         throw mismatch();
       return;
     case 'Edm.DateTimeOffset':
-      if (typeof value !== 'string' || !ISO_DATE_TIME.test(value) || Number.isNaN(Date.parse(value))) throw mismatch();
+      if (typeof value !== 'string' || canonicalDateTimeOffset(value) === undefined) throw mismatch();
       return;
     case 'Edm.Guid':
       if (typeof value !== 'string' || !GUID.test(value)) throw mismatch();
@@ -156,7 +156,7 @@ function checkExtensionValue(def: ExtensionPropertyRecord, value: JsonValue): vo
         if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad();
         break;
       case 'DateTime':
-        if (typeof v !== 'string' || !ISO_DATE_TIME.test(v) || Number.isNaN(Date.parse(v))) throw bad();
+        if (typeof v !== 'string' || canonicalDateTimeOffset(v) === undefined) throw bad();
         break;
       case 'Binary':
         if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || Buffer.from(v, 'base64').length > 256)
@@ -164,6 +164,23 @@ function checkExtensionValue(def: ExtensionPropertyRecord, value: JsonValue): vo
         break;
     }
   }
+}
+
+/**
+ * A checked value as Graph stores it: a DateTimeOffset as the same instant in UTC (date-time.ts), so that a read
+ * answers `2024-03-01T08:00:00Z` for `2024-03-01T09:00:00+01:00`. Everything else is stored as sent.
+ */
+function storedValue(schema: PropertySchema, value: JsonValue): JsonValue {
+  return typeof value === 'string' && edmTypeName(schema) === 'Edm.DateTimeOffset'
+    ? canonicalDateTimeOffset(value)!
+    : value;
+}
+
+/** `storedValue` for a directory extension: "DateTime - … Will be stored in UTC" (extensionProperty resource). */
+function storedExtensionValue(def: ExtensionPropertyRecord, value: JsonValue): JsonValue {
+  if (def.dataType !== 'DateTime' || value === null) return value;
+  const utc = (v: JsonValue): JsonValue => (typeof v === 'string' ? canonicalDateTimeOffset(v)! : v);
+  return Array.isArray(value) ? value.map(utc) : utc(value);
 }
 
 /** UPN policy (graph.md §5): characters, one `@`, no `.` before it, 64/48/113 lengths. */
@@ -345,7 +362,7 @@ export function validateUserWrite(body: unknown, opts: ValidateOptions): Validat
       }
       if (mode !== 'seed') checkWritePermission(undefined, key, opts);
       checkExtensionValue(def, value);
-      changes[def.name] = value;
+      changes[def.name] = storedExtensionValue(def, value);
       continue;
     }
     const schema = contract.properties.get(key);
@@ -386,7 +403,7 @@ export function validateUserWrite(body: unknown, opts: ValidateOptions): Validat
       }
       continue;
     }
-    changes[key] = value;
+    changes[key] = storedValue(schema, value);
   }
 
   // Required on create (and never clearable later).

@@ -155,16 +155,75 @@ export function hrValue(e: HrEmployee, source: string): unknown {
 /** Graph properties typed Edm.DateTimeOffset: Graph refuses a date without a time ("Cannot convert the literal"). */
 const DATE_TIME_TARGETS = new Set(['employeeHireDate', 'employeeLeaveDateTime']);
 
-/** An HR date (YYYY-MM-DD, as HR systems and SCIM send hire and leave dates) as midnight UTC; other values as they are. */
-function asDateTime(value: GraphScalar): GraphScalar {
-  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
+/** YYYY-MM-DD, optionally followed by a time (hh:mm[:ss[.fraction]]) and a zone (Z or ±hh:mm). */
+const HR_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|([+-])(\d{2}):(\d{2})))?$/;
+
+/**
+ * An HR date or date-time in the form Graph answers an Edm.DateTimeOffset in: the same instant in UTC, whole
+ * seconds, `Z` (docs/outbound.md). Sending that form is what lets the next reconcile find nothing to change: Graph
+ * keeps the instant, not the offset it was written with, so `2024-03-01T09:00:00+01:00` reads back as
+ * `2024-03-01T08:00:00Z`, and a desired value kept with its offset would cost a PATCH on every reconcile. A fraction
+ * of a second is dropped. A date (YYYY-MM-DD, as HR systems and SCIM send hire and leave dates) is midnight UTC.
+ * Undefined for anything that is no real date: Feb 30, month 13, hour 25, a time without a zone (whose instant
+ * nobody can know).
+ */
+export function graphDateTime(value: string): string | undefined {
+  const m = HR_DATE_TIME.exec(value);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second, offsetHours, offsetRest] = [1, 2, 3, 4, 5, 6, 8, 9].map((i) =>
+    Number(m[i] ?? 0),
+  ) as [number, number, number, number, number, number, number, number];
+  if (hour > 23 || minute > 59 || second > 59 || offsetRest > 59) return undefined;
+  const offsetMinutes = (m[7] === '-' ? -1 : 1) * (offsetHours * 60 + offsetRest);
+  if (Math.abs(offsetMinutes) > 14 * 60) return undefined;
+  const at = new Date(0);
+  // setUTCFullYear, not Date.UTC (which reads years 0–99 as 1900–1999); it rolls Feb 30 over to March, caught below.
+  at.setUTCFullYear(year, month - 1, day);
+  if (at.getUTCFullYear() !== year || at.getUTCMonth() !== month - 1 || at.getUTCDate() !== day) return undefined;
+  at.setUTCHours(hour, minute - offsetMinutes, second, 0);
+  const utcYear = at.getUTCFullYear();
+  if (utcYear < 1 || utcYear > 9999) return undefined;
+  return `${at.toISOString().slice(0, 19)}Z`;
+}
+
+/**
+ * `value` for a DateTimeOffset target (employeeHireDate, or a DateTime directory extension) in Graph's form; null
+ * clears. Anything that is no real date blocks the sync here, naming the field, instead of being sent for Graph's
+ * bare "Cannot convert the literal" — the same InvalidProperty a too-long value gets (sync-plan.ts).
+ */
+export function dateTimeFor(value: GraphScalar, source: string, target: string): GraphScalar {
+  if (value === null) return null;
+  const utc = typeof value === 'string' ? graphDateTime(value) : undefined;
+  if (utc !== undefined) return utc;
+  throw new ProvisioningError(
+    ErrorTypes.InvalidProperty,
+    `The HR field ${source} holds no valid date for ${target}; Entra ID takes a calendar date (YYYY-MM-DD) or a date and time with a zone (e.g. 2024-03-01T09:00:00+01:00). Fix: correct it in the HR system (the change syncs by itself), or map a date field to ${target}, then retry.`,
+  );
+}
+
+/**
+ * Puts the values of DateTime directory extensions into Graph's form, as `buildDesiredUser` does for
+ * employeeHireDate: an extension's type is known only once its definition has been read.
+ */
+export function withDateTimeExtensions(
+  desired: DesiredUser,
+  dateTimeExtensions: readonly string[],
+  mapping: readonly MappingEntry[],
+): void {
+  for (const name of dateTimeExtensions) {
+    const value = desired[name];
+    if (value === undefined || (typeof value === 'object' && value !== null)) continue;
+    const source = mapping.find((m) => m.target === name)?.source ?? name;
+    desired[name] = dateTimeFor(value, source, name);
+  }
 }
 
 const blank = (v: unknown): boolean => v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
 
 /**
- * The properties the employee's Entra user should have. Throws `MissingName` without first/last name and
- * `MultiValuedExtension` for a list value (only single-valued extension properties are supported).
+ * The properties the employee's Entra user should have. Throws `MissingName` without first/last name,
+ * `MultiValuedExtension` for a list value (only single-valued extension properties are supported) and
+ * `InvalidProperty` for a hire or leave date that is no real date.
  */
 export function buildDesiredUser(e: HrEmployee, mapping: readonly MappingEntry[]): DesiredUser {
   const user: DesiredUser = {};
@@ -176,7 +235,9 @@ export function buildDesiredUser(e: HrEmployee, mapping: readonly MappingEntry[]
         `${source} holds a list or object, but ${target} takes a single value; only single-valued properties are synced. Fix: map a single-valued HR field to ${target}, then retry.`,
       );
     }
-    const scalar = DATE_TIME_TARGETS.has(target) ? asDateTime(value as GraphScalar) : (value as GraphScalar);
+    const scalar = DATE_TIME_TARGETS.has(target)
+      ? dateTimeFor(value as GraphScalar, source, target)
+      : (value as GraphScalar);
     if (target.startsWith('employeeOrgData.')) {
       const org = (user.employeeOrgData as Record<string, GraphScalar> | undefined) ?? {};
       org[target.slice('employeeOrgData.'.length)] = scalar;

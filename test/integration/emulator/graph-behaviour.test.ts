@@ -770,6 +770,99 @@ describe('values Graph checks beyond the JSON type', () => {
   });
 });
 
+describe('Edm.DateTimeOffset values (employeeHireDate)', () => {
+  const hireDate = async (id: string): Promise<unknown> =>
+    (await graph('GET', `/users/${id}?$select=employeeHireDate`)).json.employeeHireDate;
+  const cannotConvert = (value: string): string =>
+    `Cannot convert the literal '${value}' to the expected type 'Edm.DateTimeOffset'.`;
+
+  it('keeps the instant of a value written with an offset and answers it in UTC with Z, on POST and on PATCH', async () => {
+    const { id } = await createUser({ employeeHireDate: '2024-03-01T09:00:00+01:00' });
+    expect(await hireDate(id)).toBe('2024-03-01T08:00:00Z');
+    expect(
+      (await graph('PATCH', `/users/${id}`, { body: { employeeHireDate: '2024-03-01T19:30-05:00' } })).status,
+    ).toBe(204);
+    expect(await hireDate(id)).toBe('2024-03-02T00:30:00Z');
+  });
+
+  it('answers whole seconds for a value written with a fraction', async () => {
+    // Every directory timestamp Microsoft shows has whole seconds; whether Graph truncates or rounds is not documented.
+    const { id } = await createUser({ employeeHireDate: '2024-03-01T08:00:00.9876543Z' });
+    expect(await hireDate(id)).toBe('2024-03-01T08:00:00Z');
+  });
+
+  it('accepts February 29 in a leap year', async () => {
+    const { id } = await createUser({ employeeHireDate: '2024-02-29T00:00:00Z' });
+    expect(await hireDate(id)).toBe('2024-02-29T00:00:00Z');
+  });
+
+  it.each([
+    '2020-02-30T00:00:00Z',
+    '2019-02-29T00:00:00Z',
+    '2020-04-31T00:00:00Z',
+    '2020-13-01T00:00:00Z',
+    '2020-01-01T25:00:00Z',
+    '2020-01-01T00:60:00Z',
+    '2020-01-01',
+    '2020-01-01T00:00:00',
+  ])(
+    'refuses %p with 400 BadRequest "Cannot convert the literal", on POST and on PATCH, writing nothing',
+    async (value) => {
+      const post = await graph('POST', '/users', { body: newUserBody({ employeeHireDate: value }) });
+      expectGraphError(post, 400, 'BadRequest', cannotConvert(value));
+      const { id } = await createUser({ employeeHireDate: '2024-01-01T00:00:00Z' });
+      const patch = await graph('PATCH', `/users/${id}`, { body: { employeeHireDate: value, jobTitle: 'Changed' } });
+      expectGraphError(patch, 400, 'BadRequest', cannotConvert(value));
+      const after = await graph('GET', `/users/${id}?$select=employeeHireDate,jobTitle`);
+      expect(after.json).toMatchObject({ employeeHireDate: '2024-01-01T00:00:00Z', jobTitle: null });
+    },
+  );
+
+  it("applies the same rules to $batch items: an impossible date is that item's 400, an offset is stored in UTC", async () => {
+    const { id } = await createUser();
+    const json = { 'Content-Type': 'application/json' };
+    const res = await graph('POST', '/$batch', {
+      body: {
+        requests: [
+          {
+            id: '1',
+            method: 'POST',
+            url: '/users',
+            headers: json,
+            body: newUserBody({ employeeHireDate: '2020-02-30T00:00:00Z' }),
+          },
+          {
+            id: '2',
+            method: 'PATCH',
+            url: `/users/${id}`,
+            headers: json,
+            body: { employeeHireDate: '2021-02-29T08:00:00Z' },
+          },
+          {
+            id: '3',
+            method: 'PATCH',
+            url: `/users/${id}`,
+            headers: json,
+            body: { employeeHireDate: '2024-03-01T09:00:00+01:00' },
+          },
+        ],
+      },
+    });
+    expect(res.status).toBe(200);
+    const byId = Object.fromEntries(res.json.responses.map((r: { id: string }) => [r.id, r]));
+    expect(byId['1']).toMatchObject({
+      status: 400,
+      body: { error: { code: 'BadRequest', message: cannotConvert('2020-02-30T00:00:00Z') } },
+    });
+    expect(byId['2']).toMatchObject({
+      status: 400,
+      body: { error: { code: 'BadRequest', message: cannotConvert('2021-02-29T08:00:00Z') } },
+    });
+    expect(byId['3'].status).toBe(204);
+    expect(await hireDate(id)).toBe('2024-03-01T08:00:00Z');
+  });
+});
+
 describe('$count', () => {
   it('ignores $count=true without ConsistencyLevel: eventual (200, no @odata.count), and counts with it', async () => {
     const plain = await graph('GET', '/users?$count=true&$select=id&$top=1');

@@ -379,6 +379,40 @@ describe('more Graph surface', () => {
     expect(res.json.error.details[0]).toMatchObject({ code: 'InvalidValue', target: `${EXT_PREFIX}_level` });
   });
 
+  it('stores a DateTime extension value as its instant in UTC, and refuses an impossible date with InvalidValue', async () => {
+    const appId = randomUUID();
+    await op('POST', '/seed', {
+      tenants: [
+        {
+          id: TENANT_ID,
+          apps: [
+            {
+              appId,
+              secret: 'dt',
+              permissions: [],
+              extensionProperties: [{ name: 'since', dataType: 'DateTime', targetObjects: ['User'] }],
+            },
+          ],
+        },
+      ],
+    });
+    const since = `extension_${appId.replace(/-/g, '')}_since`;
+    const created = await graph('POST', '/users', { body: userBody({ [since]: '2024-03-01T09:00:00+01:00' }) });
+    expect(created.status).toBe(201);
+    const read = async () => (await graph('GET', `/users/${created.json.id}?$select=${since}`)).json[since];
+    expect(await read()).toBe('2024-03-01T08:00:00Z');
+    expect(
+      (await graph('PATCH', `/users/${created.json.id}`, { body: { [since]: '2024-06-30T23:30:00.5-02:00' } })).status,
+    ).toBe(204);
+    expect(await read()).toBe('2024-07-01T01:30:00Z');
+    for (const value of ['2023-02-29T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01']) {
+      const bad = await graph('PATCH', `/users/${created.json.id}`, { body: { [since]: value } });
+      expect(bad.status).toBe(400);
+      expect(bad.json.error.details[0]).toMatchObject({ code: 'InvalidValue', target: since });
+    }
+    expect(await read()).toBe('2024-07-01T01:30:00Z');
+  });
+
   it('answers 400 for an empty PATCH (a pointless write that still costs quota)', async () => {
     const { json } = await graph('POST', '/users', { body: userBody() });
     expect((await graph('PATCH', `/users/${json.id}`, { body: {} })).status).toBe(400);

@@ -13,6 +13,7 @@ import {
   createEmployee,
   createOutboundTenant,
   ENTRA_TENANT,
+  APP_ID,
   APP_SECRET,
   EXT,
   LIFECYCLE_APP_ID,
@@ -253,6 +254,76 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     const again = await sync(tenantId, e.id, 1, true);
     expect(again.outcome).toBe('unchanged');
     expect(await writes()).toEqual([]);
+  });
+
+  it('writes a hire date HR gives with an offset as the UTC instant Graph answers, so a reconcile makes no write', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey, {
+      mapping: [...DEFAULT_MAPPING, { source: 'customAttributes.hired', target: 'employeeHireDate' }],
+    });
+    const e = await createEmployee(t.db, tenantId, {
+      user_name: `offset.hire@${VERIFIED}`,
+      custom_attributes: { hired: '2026-02-01T09:00:00+01:00' },
+    });
+    const first = await sync(tenantId, e.id);
+    expect(first.outcome).toBe('created');
+    const user = (await em.users()).find((u) => u.id === first.entraObjectId)!;
+    expect(user.employeeHireDate).toBe('2026-02-01T08:00:00Z');
+    // Enrolment and retries compare with the account read from Entra, not with the last snapshot.
+    for (const attempt of [1, 2]) {
+      await em.operator('DELETE', '/_emulator/requests');
+      expect((await sync(tenantId, e.id, attempt, true)).outcome).toBe('unchanged');
+      expect(await writes()).toEqual([]);
+    }
+  });
+
+  it('writes a DateTime extension value as its UTC instant too, and reconciles it without a write', async () => {
+    em.emulator.seed({
+      tenants: [
+        {
+          id: ENTRA_TENANT,
+          apps: [
+            {
+              appId: APP_ID,
+              secret: APP_SECRET,
+              permissions: ['User.ReadWrite.All', 'Domain.Read.All', 'Application.Read.All'],
+              extensionProperties: [{ name: 'startedAt', dataType: 'DateTime', isMultiValued: false }],
+            },
+          ],
+        },
+      ],
+    });
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey, {
+      mapping: [...DEFAULT_MAPPING, { source: 'customAttributes.started', target: `${EXT}_startedAt` }],
+    });
+    const e = await createEmployee(t.db, tenantId, {
+      user_name: `offset.ext@${VERIFIED}`,
+      custom_attributes: { started: '2026-02-01T00:30:00+02:00' },
+    });
+    const first = await sync(tenantId, e.id);
+    expect(first.outcome).toBe('created');
+    const post = (await writes()).find((r) => r.method === 'POST')!;
+    expect(post.body).toMatchObject({ [`${EXT}_startedAt`]: '2026-01-31T22:30:00Z' });
+    await em.operator('DELETE', '/_emulator/requests');
+    expect((await sync(tenantId, e.id, 1, true)).outcome).toBe('unchanged');
+    expect(await writes()).toEqual([]);
+  });
+
+  it('blocks an impossible HR hire date with InvalidProperty, naming the field, without calling Graph to write', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey, {
+      mapping: [...DEFAULT_MAPPING, { source: 'customAttributes.hired', target: 'employeeHireDate' }],
+    });
+    const e = await createEmployee(t.db, tenantId, {
+      user_name: `feb.thirty@${VERIFIED}`,
+      custom_attributes: { hired: '2026-02-30' },
+    });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'InvalidProperty', nonRetryable: true });
+    expect(f.message).toMatch(/customAttributes\.hired holds no valid date for employeeHireDate.*Fix:/);
+    expect(await writes()).toEqual([]);
+    expect(await getProvisioning(t.db, tenantId, e.id)).toMatchObject({
+      state: 'BLOCKED',
+      errorType: 'InvalidProperty',
+    });
   });
 
   it('keeps syncing the same object after a UPN change (the object id identifies the account)', async () => {

@@ -5,8 +5,10 @@ import {
   createBody,
   DEFAULT_MAPPING,
   diffUser,
+  graphDateTime,
   mailNicknameFor,
   MappingSchema,
+  withDateTimeExtensions,
   type HrEmployee,
 } from '../../../src/graph/mapping';
 
@@ -110,6 +112,76 @@ describe('desired Entra user from the mapping', () => {
     });
   });
 
+  it('sends a date-time written with an offset or a fraction as the UTC instant Graph answers, so a reconcile finds it equal', () => {
+    const mapping = [
+      ...DEFAULT_MAPPING,
+      { source: 'customAttributes.hired', target: 'employeeHireDate' as const },
+      { source: 'endDate', target: 'employeeLeaveDateTime' as const },
+    ];
+    const user = buildDesiredUser(
+      { ...jane, endDate: '2026-12-31T17:30:00.999-05:30', customAttributes: { hired: '2024-03-01T09:00:00+01:00' } },
+      mapping,
+    );
+    expect(user).toMatchObject({
+      employeeHireDate: '2024-03-01T08:00:00Z',
+      employeeLeaveDateTime: '2026-12-31T23:00:00Z',
+    });
+    // What Graph reads back for that account: the same instants in UTC, so nothing differs.
+    expect(
+      diffUser(user, {
+        ...user,
+        employeeHireDate: '2024-03-01T08:00:00Z',
+        employeeLeaveDateTime: '2026-12-31T23:00:00Z',
+      }),
+    ).toEqual({});
+  });
+
+  it.each([
+    '2020-02-30',
+    '2021-02-29T00:00:00Z',
+    '2020-13-01',
+    '2020-01-01T25:00:00Z',
+    '2020-01-01T09:00:00',
+    'soon',
+    '',
+  ])('blocks the hire date %p with InvalidProperty naming the HR field, instead of sending it', (value) => {
+    const err = captured(() =>
+      buildDesiredUser({ ...jane, customAttributes: { hired: value } }, [
+        ...DEFAULT_MAPPING,
+        { source: 'customAttributes.hired', target: 'employeeHireDate' },
+      ]),
+    );
+    expect(err).toMatchObject({ type: 'InvalidProperty', retryable: false });
+    expect(err.message).toMatch(/customAttributes\.hired holds no valid date for employeeHireDate.*Fix:/);
+  });
+
+  it('blocks a number or a boolean mapped to a date-time property, and clears it for null', () => {
+    for (const hired of [20240301, true]) {
+      const err = captured(() =>
+        buildDesiredUser({ ...jane, customAttributes: { hired } }, [
+          ...DEFAULT_MAPPING,
+          { source: 'customAttributes.hired', target: 'employeeHireDate' },
+        ]),
+      );
+      expect(err.type).toBe('InvalidProperty');
+    }
+    const cleared = buildDesiredUser({ ...jane, customAttributes: { hired: null } }, [
+      ...DEFAULT_MAPPING,
+      { source: 'customAttributes.hired', target: 'employeeHireDate' },
+    ]);
+    expect(cleared.employeeHireDate).toBeNull();
+  });
+
+  it('puts DateTime extension values into the same UTC form once their type is known', () => {
+    const name = 'extension_0123456789abcdef0123456789abcdef_start';
+    const mapping = [...DEFAULT_MAPPING, { source: 'customAttributes.start', target: name }];
+    const user = buildDesiredUser({ ...jane, customAttributes: { start: '2024-03-01T09:00:00+01:00' } }, mapping);
+    withDateTimeExtensions(user, [name], mapping);
+    expect(user[name]).toBe('2024-03-01T08:00:00Z');
+    const bad = buildDesiredUser({ ...jane, customAttributes: { start: '2024-02-30' } }, mapping);
+    expect(captured(() => withDateTimeExtensions(bad, [name], mapping)).type).toBe('InvalidProperty');
+  });
+
   it('refuses a list value with MultiValuedExtension', () => {
     const err = captured(() =>
       buildDesiredUser(jane, [
@@ -118,6 +190,37 @@ describe('desired Entra user from the mapping', () => {
       ]),
     );
     expect(err.type).toBe('MultiValuedExtension');
+  });
+});
+
+describe("Graph's form of an Edm.DateTimeOffset", () => {
+  it.each([
+    ['2026-01-01', '2026-01-01T00:00:00Z'],
+    ['2024-02-29', '2024-02-29T00:00:00Z'],
+    ['2024-03-01T09:00+01:00', '2024-03-01T08:00:00Z'],
+    ['2024-03-01T00:30:00+01:00', '2024-02-29T23:30:00Z'],
+    ['2024-03-01T08:00:00.1234567Z', '2024-03-01T08:00:00Z'],
+    ['0099-06-01T00:00:00Z', '0099-06-01T00:00:00Z'],
+    ['9999-12-31T23:59:59-00:00', '9999-12-31T23:59:59Z'],
+  ])('reads %p as %p', (value, utc) => {
+    expect(graphDateTime(value)).toBe(utc);
+  });
+
+  it.each([
+    '2020-02-30',
+    '1900-02-29',
+    '2020-00-10',
+    '2020-04-31T00:00:00Z',
+    '2020-01-01T24:00:00Z',
+    '2020-01-01T23:60:00Z',
+    '2020-01-01T23:59:60Z',
+    '2020-01-01T00:00:00+15:00',
+    '2020-01-01T00:00:00+01:60',
+    '0001-01-01T00:00:00+01:00',
+    '2020-01-01T00:00:00',
+    '01.03.2024',
+  ])('finds no date in %p', (value) => {
+    expect(graphDateTime(value)).toBeUndefined();
   });
 });
 
