@@ -131,6 +131,11 @@ export function createActivities(deps: ActivityDeps) {
     const { tenantId, employeeId } = req;
     const inputs = await loadSyncInputs(db, tenantId, employeeId);
     if (!inputs) {
+      // Nothing in PostgreSQL to record the block against; the log and the workflow's BLOCKED state show it.
+      logger.warn(
+        { tenantId, employeeId, errorType: ErrorTypes.EmployeeNotFound },
+        'employee no longer in the HR system',
+      );
       throw new ProvisioningError(
         ErrorTypes.EmployeeNotFound,
         'The employee no longer exists in the HR system. Fix: nothing to sync; the workflow can be terminated.',

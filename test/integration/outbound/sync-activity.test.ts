@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import pino from 'pino';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../../src/activities';
 import { getProvisioning, recordState } from '../../../src/db/provisioning';
@@ -324,6 +325,23 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
       state: 'BLOCKED',
       errorType: 'InvalidProperty',
     });
+  });
+
+  it('blocks a sync of an employee no longer in the HR system as EmployeeNotFound, and logs it', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const acts = createActivities({ db: t.db, logger, graph: emulatorConnector(secretsKey) });
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    const missing = '00000000-0000-4000-8000-000000000000';
+
+    const f = await failure(syncWith(acts, tenantId, missing));
+
+    expect(f.type).toBe('EmployeeNotFound');
+    expect(f.nonRetryable).toBe(true);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 40, tenantId, employeeId: missing, errorType: 'EmployeeNotFound' }),
+    );
+    expect(await writes()).toEqual([]);
   });
 
   it('keeps syncing the same object after a UPN change (the object id identifies the account)', async () => {
