@@ -7,6 +7,7 @@ import {
   repeatedQueryOption,
   unsupportedFilter,
 } from './errors';
+import { canonicalDateTimeOffset } from './date-time';
 import type { JsonValue } from './state/store';
 
 /**
@@ -71,12 +72,22 @@ type Token =
 /** OData's DateTimeOffset literal: date, time with optional seconds and fraction, then `Z` or an offset. */
 const DATE_TIME_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2})/i;
 
-/** Reads a DateTimeOffset literal at the start of `rest`, or undefined when there is none. */
+/**
+ * Reads a DateTimeOffset literal at the start of `rest`, or undefined when there is none. A literal of that shape
+ * that names no real instant (2020-02-30, hour 25) is refused as odata.net's URI parser refuses it, not read the way
+ * `Date.parse` would (as March 1).
+ */
 function dateTimeOffsetAt(rest: string): DateTimeOffsetLiteral | undefined {
   const m = DATE_TIME_OFFSET.exec(rest);
   if (!m) return undefined;
-  const epochMs = Date.parse(m[0]);
-  return Number.isNaN(epochMs) ? undefined : new DateTimeOffsetLiteral(m[0], epochMs);
+  const utc = canonicalDateTimeOffset(m[0].toUpperCase());
+  if (utc === undefined) {
+    throw odataBadRequest(
+      `The DateTimeOffset text '${m[0]}' should be in format 'yyyy-mm-ddThh:mm:ss('.'s+)?(zzzzzz)?' and each field value is within valid range.`,
+    );
+  }
+  // The exact instant, fraction included (the canonical form drops it; a filter compares what it was given).
+  return new DateTimeOffsetLiteral(m[0], Date.parse(m[0].toUpperCase()));
 }
 
 function tokenize(src: string): Token[] {

@@ -917,6 +917,19 @@ describe('$filter operators, literals and query options', () => {
     expect(before.json.value).toEqual([]);
   });
 
+  it.each(['2020-02-30T00:00:00Z', '2019-02-29T00:00:00Z', '2020-01-01T25:00:00Z', '2020-01-01T00:00:00+15:00'])(
+    'refuses the DateTimeOffset literal %s, which names no real instant, instead of reading it as another day',
+    async (literal) => {
+      const res = await graph('GET', `/users?$filter=${encodeURIComponent(`createdDateTime ge ${literal}`)}`);
+      expectGraphError(
+        res,
+        400,
+        'BadRequest',
+        `The DateTimeOffset text '${literal}' should be in format 'yyyy-mm-ddThh:mm:ss('.'s+)?(zzzzzz)?' and each field value is within valid range.`,
+      );
+    },
+  );
+
   it('answers 400 when a query option is given twice', async () => {
     const res = await graph('GET', '/users?$top=1&$top=2');
     expectGraphError(
