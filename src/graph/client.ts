@@ -61,6 +61,8 @@ export interface RequestTally {
    * (a retry would then start beside it).
    */
   budgetDeadline?: number;
+  /** Status and request-id of the scope's last answer from Graph, to name it when its body is not understood. */
+  lastAnswer?: { status: number; requestId?: string };
 }
 const tallies = new AsyncLocalStorage<RequestTally>();
 
@@ -149,6 +151,10 @@ class BudgetMiddleware implements Middleware {
       if (priority) setHeader(context, 'x-ms-throttle-priority', priority);
     }
     await this.next!.execute(context);
+    if (tally && context.response) {
+      const requestId = context.response.headers.get('request-id') ?? undefined;
+      tally.lastAnswer = { status: context.response.status, ...(requestId ? { requestId } : {}) };
+    }
   }
   setNext(next: Middleware): void {
     this.next = next;

@@ -1,7 +1,14 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { z } from 'zod';
 import { ErrorTypes } from '../workflows/messages';
-import { classifyGraphError, LEAVE_DATE_PERMISSION, ProvisioningError, type GraphOperation } from './errors';
+import { currentTally } from './client';
+import {
+  classifyGraphError,
+  LEAVE_DATE_PERMISSION,
+  ProvisioningError,
+  unexpectedAnswer,
+  type GraphOperation,
+} from './errors';
 
 /**
  * The handful of Graph calls provisioning needs, each validated at the edge and failing only with classified
@@ -46,6 +53,20 @@ const DomainsZ = z.object({ value: z.array(z.looseObject({ id: z.string(), isVer
 const ExtensionsZ = z.object({
   value: z.array(z.looseObject({ name: z.string(), dataType: z.string(), isMultiValued: z.boolean().default(false) })),
 });
+
+/**
+ * The answer `raw` of a Graph call as `schema` describes it; an answer of another shape fails as a classified unknown
+ * Graph error (never a bare parse error, which Temporal would retry without end), naming what did not match.
+ */
+function parseAnswer<S extends z.ZodType>(schema: S, raw: unknown, op: GraphOperation): z.infer<S> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const mismatch = parsed.error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length > 0 ? i.path.join('.') : 'body'}: ${i.message}`)
+    .join('; ');
+  throw unexpectedAnswer(op, mismatch, currentTally()?.lastAnswer ?? {}, parsed.error);
+}
 
 const toDefinition = (e: z.infer<typeof ExtensionsZ>['value'][number]): ExtensionDefinition => ({
   name: e.name,
@@ -95,7 +116,7 @@ export class GraphDirectory implements EntraDirectory {
         .api(`/users/${encodeURIComponent(id)}`)
         .select([...select])
         .get();
-      return UserZ.parse(raw);
+      return parseAnswer(UserZ, raw, 'lookup');
     } catch (err) {
       if (isNotFound(err)) return null;
       throw classifyGraphError(err, 'lookup');
@@ -110,7 +131,7 @@ export class GraphDirectory implements EntraDirectory {
         .select([...select])
         .get(),
     );
-    return UsersZ.parse(raw).value[0] ?? null;
+    return parseAnswer(UsersZ, raw, 'lookup').value[0] ?? null;
   }
 
   async createUser(body: Record<string, unknown>): Promise<EntraUser> {
@@ -119,7 +140,7 @@ export class GraphDirectory implements EntraDirectory {
       () => this.client.api('/users').post(body),
       extraWritePermission(body),
     );
-    return UserZ.parse(raw);
+    return parseAnswer(UserZ, raw, 'create');
   }
 
   async updateUser(id: string, patch: Record<string, unknown>): Promise<void> {
@@ -136,7 +157,7 @@ export class GraphDirectory implements EntraDirectory {
         .api(`/users/${encodeURIComponent(id)}/manager`)
         .select(['id'])
         .get();
-      return UserZ.parse(raw).id;
+      return parseAnswer(UserZ, raw, 'lookup').id;
     } catch (err) {
       if (isNotFound(err)) return null;
       throw classifyGraphError(err, 'lookup');
@@ -166,7 +187,7 @@ export class GraphDirectory implements EntraDirectory {
     const raw: unknown = await this.call('domains', () =>
       this.client.api('/domains').select(['id', 'isVerified']).get(),
     );
-    return DomainsZ.parse(raw)
+    return parseAnswer(DomainsZ, raw, 'domains')
       .value.filter((d) => d.isVerified)
       .map((d) => d.id.toLowerCase());
   }
@@ -177,7 +198,7 @@ export class GraphDirectory implements EntraDirectory {
         .api(`/domains/${encodeURIComponent(domain)}`)
         .select(['id', 'authenticationType'])
         .get();
-      return DomainZ.parse(raw).authenticationType ?? null;
+      return parseAnswer(DomainZ, raw, 'domains').authenticationType ?? null;
     } catch (err) {
       if (isNotFound(err)) return null;
       throw classifyGraphError(err, 'domains');
@@ -201,7 +222,7 @@ export class GraphDirectory implements EntraDirectory {
         .api(`/applications(appId=${odataString(appId)})/extensionProperties`)
         .select(['name', 'dataType', 'isMultiValued'])
         .get();
-      return ExtensionsZ.parse(raw).value.map(toDefinition);
+      return parseAnswer(ExtensionsZ, raw, 'extensions').value.map(toDefinition);
     } catch (err) {
       if (!isNotFound(err)) throw classifyGraphError(err, 'extensions');
     }
@@ -236,7 +257,7 @@ export class GraphDirectory implements EntraDirectory {
         { ...classified.info, missingPermission: REGISTERED_ELSEWHERE_PERMISSION },
       );
     }
-    return ExtensionsZ.parse(raw)
+    return parseAnswer(ExtensionsZ, raw, 'extensions')
       .value.filter((e) => e.name.toLowerCase().startsWith(prefix))
       .map(toDefinition);
   }

@@ -210,6 +210,27 @@ function unknownGraphError(
   );
 }
 
+/**
+ * Graph answered a call successfully but with a body of another shape than the call documents (a field missing or of
+ * another type). Retrying cannot help and the next sync would meet it again, so the employee blocks as an unknown
+ * Graph error naming the call, what did not match (paths and expectations only, never the values) and the request-id
+ * for Microsoft support.
+ */
+export function unexpectedAnswer(
+  op: GraphOperation,
+  mismatch: string,
+  answer: { status?: number; requestId?: string },
+  cause: unknown,
+): ProvisioningError {
+  return unknownGraphError(
+    answer.status,
+    null,
+    answer.requestId ?? null,
+    `the answer when trying to ${describeOp(op)} is not what Graph documents (${mismatch}).`,
+    cause,
+  );
+}
+
 function classifyNonHttp(err: unknown, op: GraphOperation): ProvisioningError {
   const e = err instanceof Error ? err : new Error(String(err));
   const text = `${e.name} ${e.message} ${String((e as { code?: unknown }).code ?? '')} ${String((e.cause as Error | undefined)?.message ?? '')}`;

@@ -1,4 +1,9 @@
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { countGraphRequests, createGraphClient, graphOrigin } from '../../../src/graph/client';
+import { ensureEmulatorCertificate } from '../../../src/emulator/certificate';
 import { GraphDirectory } from '../../../src/graph/directory';
 import { classifyGraphError } from '../../../src/graph/errors';
 import { testGraphConnection } from '../../../src/graph/test-connection';
@@ -45,10 +50,16 @@ describe('Graph client', () => {
       await dir.updateUser(u.id, { jobTitle: 'Tester' });
       created = u.id;
     });
-    expect(tally).toEqual({ requests: 4, writes: 2, writeKind: 'change' });
+    // The last answer (the PATCH's 204) is kept with its request-id, to name an answer that is not understood.
+    expect(tally).toEqual({
+      requests: 4,
+      writes: 2,
+      writeKind: 'change',
+      lastAnswer: { status: 204, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+    });
     expect(taken).toEqual(['change', 'change']);
     const bulk = await countGraphRequests(() => dir.updateUser(created!, { jobTitle: 'Bulk' }), 'bulk');
-    expect(bulk.tally).toEqual({ requests: 1, writes: 1, writeKind: 'bulk' });
+    expect(bulk.tally).toMatchObject({ requests: 1, writes: 1, writeKind: 'bulk' });
     expect(taken).toEqual(['change', 'change', 'bulk']);
   });
 
@@ -114,5 +125,52 @@ describe('Graph client', () => {
       (e: unknown) => e,
     );
     expect(classifyGraphError(err, 'domains')).toMatchObject({ type: 'GraphUnavailable', retryable: true });
+  });
+
+  it('blocks on an answer of another shape than Graph documents, naming the call, the mismatch and the request-id', async () => {
+    // A stand-in that answers every call 200 with a body of the wrong shape (the emulator answers as Graph does).
+    const { cert, key } = ensureEmulatorCertificate(path.join(os.tmpdir(), 'entra-sync-test-odd-graph'));
+    const answers: Record<string, unknown> = {
+      GET: { value: 'not a list' },
+      POST: { displayName: 'no id here' },
+    };
+    const server = https.createServer({ cert, key }, (req, res) => {
+      res.writeHead(req.method === 'POST' ? 201 : 200, { 'content-type': 'application/json', 'request-id': 'req-0dd' });
+      res.end(JSON.stringify(answers[req.method ?? 'GET'] ?? {}));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const credential = {
+        getToken: async () => ({ token: 'test-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+      };
+      const client = createGraphClient(
+        { ...conn(), authorityHost: base, graphBaseUrl: `${base}/v1.0` },
+        { extraCaPem: cert, credential },
+      );
+      const dir = new GraphDirectory(client, base);
+      const failureOf = (fn: () => Promise<unknown>) =>
+        countGraphRequests(fn).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+
+      const lookup = await failureOf(() => dir.findUserByUpn(`odd@${VERIFIED}`, ['id']));
+      expect(lookup).toBeInstanceOf(ProvisioningError);
+      expect(lookup).toMatchObject({
+        type: 'UnknownGraphError',
+        retryable: false,
+        info: { status: 200, requestId: 'req-0dd' },
+        message: expect.stringMatching(/HTTP 200.*request-id req-0dd.*read users.*value: /),
+      });
+      const created = await failureOf(() => dir.createUser({ displayName: 'Odd' }));
+      expect(created).toMatchObject({
+        type: 'UnknownGraphError',
+        retryable: false,
+        message: expect.stringMatching(/HTTP 201.*request-id req-0dd.*create users.*id: /),
+      });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
