@@ -1,6 +1,6 @@
 import type { OutboundSettings } from '../db/outbound-settings';
 import type { SyncedSnapshot } from '../db/provisioning';
-import type { EntraDirectory, EntraUser, ExtensionDefinition } from '../graph/directory';
+import { registeredForUsers, type EntraDirectory, type EntraUser, type ExtensionDefinition } from '../graph/directory';
 import { ProvisioningError } from '../graph/errors';
 import { maxLengthOf } from '../graph/property-limits';
 import {
@@ -190,6 +190,12 @@ async function checkExtensions(input: PlanInput, desiredKeys: string[]): Promise
       throw new ProvisioningError(
         ErrorTypes.InvalidProperty,
         `The mapping writes ${name}, which is not a directory extension property registered in the Entra tenant (on the app registration ${extensionAppId(name)}). Fix: register it on that app (targetObjects User) or correct the mapping, then retry.`,
+      );
+    }
+    if (!registeredForUsers(def)) {
+      throw new ProvisioningError(
+        ErrorTypes.InvalidProperty,
+        `The mapping writes ${name}, a directory extension property registered for ${def.targetObjects!.join(', ')} but not for users (targetObjects). Fix: register an extension property for User on that app and map to it, or correct the mapping, then retry.`,
       );
     }
     if (def.isMultiValued) {

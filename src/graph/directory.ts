@@ -23,6 +23,8 @@ export interface ExtensionDefinition {
   name: string;
   dataType: string;
   isMultiValued: boolean;
+  /** The object types the property is registered for (`User`, `Group`, …); absent when Graph did not say. */
+  targetObjects?: string[];
 }
 
 export interface EntraDirectory {
@@ -51,7 +53,14 @@ const UsersZ = z.object({ value: z.array(UserZ) });
 const DomainZ = z.looseObject({ id: z.string(), authenticationType: z.string().optional() });
 const DomainsZ = z.object({ value: z.array(z.looseObject({ id: z.string(), isVerified: z.boolean().optional() })) });
 const ExtensionsZ = z.object({
-  value: z.array(z.looseObject({ name: z.string(), dataType: z.string(), isMultiValued: z.boolean().default(false) })),
+  value: z.array(
+    z.looseObject({
+      name: z.string(),
+      dataType: z.string(),
+      isMultiValued: z.boolean().default(false),
+      targetObjects: z.array(z.string()).optional(),
+    }),
+  ),
 });
 
 /**
@@ -72,7 +81,12 @@ const toDefinition = (e: z.infer<typeof ExtensionsZ>['value'][number]): Extensio
   name: e.name,
   dataType: e.dataType,
   isMultiValued: e.isMultiValued,
+  ...(e.targetObjects ? { targetObjects: e.targetObjects } : {}),
 });
+
+/** Whether users can hold the extension property (its targetObjects name User, or Graph did not say). */
+export const registeredForUsers = (def: ExtensionDefinition): boolean =>
+  def.targetObjects === undefined || def.targetObjects.some((t) => t.toLowerCase() === 'user');
 
 /** What reading the extension properties of an app registered in another tenant needs. */
 const REGISTERED_ELSEWHERE_PERMISSION = 'Directory.Read.All';
@@ -220,7 +234,7 @@ export class GraphDirectory implements EntraDirectory {
     try {
       const raw: unknown = await this.client
         .api(`/applications(appId=${odataString(appId)})/extensionProperties`)
-        .select(['name', 'dataType', 'isMultiValued'])
+        .select(['name', 'dataType', 'isMultiValued', 'targetObjects'])
         .get();
       return parseAnswer(ExtensionsZ, raw, 'extensions').value.map(toDefinition);
     } catch (err) {

@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { GraphConnection } from '../db/outbound-settings';
 import { storedCertificate, thumbprintOf } from './app-certificate';
 import { createCredential, createGraphClient, graphOrigin, graphScope } from './client';
-import { GraphDirectory, isRegisteredElsewhereDenial } from './directory';
+import { GraphDirectory, isRegisteredElsewhereDenial, registeredForUsers } from './directory';
 import { classifyGraphError, LEAVE_DATE_PERMISSION, ProvisioningError, REQUIRED_PERMISSION } from './errors';
 import { extensionAppId, extensionTargets, type MappingEntry } from './mapping';
 
@@ -22,7 +22,7 @@ export interface ConnectionTestResult {
   checks: ConnectionCheck[];
   missingPermissions: string[];
   verifiedDomains: string[];
-  extensionProperties: Array<{ name: string; isMultiValued: boolean; dataType: string }>;
+  extensionProperties: Array<{ name: string; isMultiValued: boolean; dataType: string; targetObjects?: string[] }>;
   /** What works now but needs an admin soon, e.g. a certificate close to its expiry. */
   warnings: string[];
 }
@@ -181,13 +181,17 @@ export async function testGraphConnection(
     for (const name of extensionTargets(opts.mapping)) {
       const def = exts.find((e) => e.name.toLowerCase() === name.toLowerCase());
       if (!def) problems.push(`${name} is not registered`);
+      else if (!registeredForUsers(def))
+        problems.push(`${name} is registered for ${def.targetObjects!.join(', ')}, not for users`);
       else if (def.isMultiValued)
         problems.push(`${name} is multi-valued (only single-valued extension properties are supported)`);
     }
     checks.push({
       name: 'mapping',
       ok: problems.length === 0,
-      detail: problems.length ? problems.join('; ') : 'every mapped extension property exists and is single-valued',
+      detail: problems.length
+        ? problems.join('; ')
+        : 'every mapped extension property exists, is registered for users and is single-valued',
     });
   }
 

@@ -262,6 +262,23 @@ describe('outbound settings (admin API)', () => {
       }),
     );
 
+    // An extension property registered for groups only passes neither the check nor a sync (users cannot hold it).
+    const groupOnly = `extension_${APP_ID.replace(/-/g, '')}_teamCode`;
+    await call('patch', '/settings')
+      .send({
+        clientId: APP_ID,
+        clientSecret: APP_SECRET,
+        mapping: [...DEFAULT_MAPPING, { source: 'department', target: groupOnly }],
+      })
+      .expect(200);
+    const forGroups = await call('post', '/settings/test').expect(200);
+    expect(forGroups.body).toMatchObject({ ok: false, missingPermissions: [] });
+    expect(forGroups.body.checks).toContainEqual({
+      name: 'mapping',
+      ok: false,
+      detail: `${groupOnly} is registered for Group, not for users`,
+    });
+
     await call('patch', '/settings').send({ clientId: APP_ID, clientSecret: 'wrong' }).expect(200);
     const badSecret = await call('post', '/settings/test').expect(200);
     expect(badSecret.body.checks[0]).toMatchObject({ name: 'token', ok: false });

@@ -63,6 +63,8 @@ export async function startTestEmulator(opts: { throttling?: boolean } = {}): Pr
               { name: 'hrId', dataType: 'String', isMultiValued: false },
               { name: 'hrManagerId', dataType: 'String', isMultiValued: false },
               { name: 'skills', dataType: 'String', isMultiValued: true },
+              // Registered for groups only: users cannot hold it.
+              { name: 'teamCode', dataType: 'String', isMultiValued: false, targetObjects: ['Group'] },
             ],
           },
           { appId: NOPERM_APP_ID, secret: APP_SECRET, permissions: [] },

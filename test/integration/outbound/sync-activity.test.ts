@@ -541,6 +541,21 @@ describe('syncEmployeeToEntra against the Graph emulator', () => {
     expect(f.message).toMatch(/skills.*multi-valued/);
   });
 
+  it('blocks when the mapping targets an extension property registered for groups only, before writing', async () => {
+    const tenantId = await createOutboundTenant(t.db, em, secretsKey);
+    await upsertOutboundSettings(
+      t.db,
+      tenantId,
+      { mapping: [...DEFAULT_MAPPING, { source: 'department', target: `${EXT}_teamCode` }] },
+      secretsKey,
+    );
+    const e = await createEmployee(t.db, tenantId, { user_name: `group.ext@${VERIFIED}`, department: 'Sales' });
+    const f = await failure(sync(tenantId, e.id));
+    expect(f).toMatchObject({ type: 'InvalidProperty', nonRetryable: true });
+    expect(f.message).toMatch(/teamCode, a directory extension property registered for Group but not for users/);
+    expect(await writes()).toEqual([]);
+  });
+
   it('blocks a value longer than Graph takes naming the limit, before sending it (employeeId: 16 characters)', async () => {
     const tenantId = await createOutboundTenant(t.db, em, secretsKey);
     const e = await createEmployee(t.db, tenantId, {
