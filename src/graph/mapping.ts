@@ -86,7 +86,11 @@ export const MappingSchema = z
     if (dup) ctx.addIssue({ code: 'custom', message: `${dup} is mapped twice` });
   });
 
-/** Names, job title, department, office location, employee id; lifecycle and manager are always handled. */
+/**
+ * Names, job title, department, office location, employee id. `accountEnabled` (from the lifecycle) is always sent;
+ * the manager relationship only with the tenant's `setManager` switch (off unless an admin turns it on: with it, an
+ * employee without a manager in HR loses a manager link set in Entra by other means; `make start` turns it on).
+ */
 export const DEFAULT_MAPPING: MappingEntry[] = [
   { source: 'givenName', target: 'givenName' },
   { source: 'familyName', target: 'surname' },
