@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
+import { sendProblem } from './admin/problem';
 import { createAdminRouter } from './admin/router';
 import type { ApiDeps } from './deps';
 import { installObservability } from './observability';
+import { sendScimError } from './scim/errors';
 import { createScimRouter } from './scim/router';
 
 /**
@@ -41,7 +43,16 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/scim/v2', createScimRouter(deps));
   app.use('/admin/v1', createAdminRouter(deps));
 
-  app.use((_req, res) => {
+  // A SCIM client or admin pointed at the wrong base URL (Entra's Tenant URL set to …/scim instead of …/scim/v2)
+  // gets a 404 in its API's own error shape that names the right base, not a bare JSON body.
+  const publicBase = deps.publicBaseUrl.replace(/\/+$/, '');
+  app.use((req, res) => {
+    if (/^\/scim(\/|$)/i.test(req.path)) {
+      return sendScimError(res, 404, undefined, `no such SCIM endpoint: the SCIM base URL is ${publicBase}/scim/v2`);
+    }
+    if (/^\/admin(\/|$)/i.test(req.path)) {
+      return sendProblem(res, 404, 'Not Found', `no such admin endpoint: the admin API is at ${publicBase}/admin/v1`);
+    }
     res.status(404).json({ error: 'not found' });
   });
   return app;

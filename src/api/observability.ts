@@ -3,13 +3,23 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Db } from '../db/knex';
 import type { Logger } from '../logger';
 
-/** Which part of the api a path belongs to; keeps metric label cardinality fixed (no ids in labels). */
+/** The SCIM endpoints (lower case) that get an area of their own; any other path under /scim/v2 is `scim.other`. */
+const SCIM_AREAS = new Set(['users', 'groups', 'serviceproviderconfig', 'resourcetypes', 'schemas', 'bulk', 'me']);
+
+/**
+ * Which part of the api a path belongs to; keeps metric label cardinality fixed (no ids, no client-chosen names in
+ * labels: every request is counted, unauthenticated ones too, so a label taken from the path would let anyone add
+ * series). Paths are matched case-insensitively, as Express routes them.
+ */
 function areaOf(path: string): string {
-  if (path.startsWith('/scim/')) {
-    const resource = /^\/scim\/v2\/([A-Za-z]+)/.exec(path)?.[1]?.toLowerCase();
-    return `scim.${resource ?? 'root'}`;
+  const lower = path.toLowerCase();
+  if (lower === '/scim/v2' || lower.startsWith('/scim/v2/')) {
+    const resource = /^\/scim\/v2\/([a-z]+)/.exec(lower)?.[1];
+    if (resource === undefined) return 'scim.root';
+    return SCIM_AREAS.has(resource) ? `scim.${resource}` : 'scim.other';
   }
-  if (path.startsWith('/admin/')) return 'admin';
+  if (lower.startsWith('/scim/')) return 'scim.other';
+  if (lower === '/admin/v1' || lower.startsWith('/admin/')) return 'admin';
   return 'other';
 }
 

@@ -21,8 +21,16 @@ export const CUSTOM_ATTRIBUTE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export class DuplicateCustomAttributeError extends Error {
   override name = 'DuplicateCustomAttributeError';
   readonly status = 409;
-  constructor(readonly id: string) {
-    super(`a custom attribute with id "${id}" already exists`);
+  constructor(
+    readonly id: string,
+    /** The id that was asked for, when it differs from the existing one only in case. */
+    requested?: string,
+  ) {
+    super(
+      requested !== undefined && requested !== id
+        ? `a custom attribute with id "${id}" already exists; "${requested}" differs only in case, and SCIM attribute names are case-insensitive`
+        : `a custom attribute with id "${id}" already exists`,
+    );
   }
 }
 
@@ -71,12 +79,22 @@ export async function createCustomAttributeDefinition(
   }
   const name = input.name.trim();
   if (name.length === 0) throw new InvalidCustomAttributeError('custom attribute name must not be empty');
+  // SCIM attribute names are case-insensitive (RFC 7643 §2.1), so "Shirt" beside "shirt" would be one name for two
+  // attributes in /Schemas, and a path or filter in another case would find either: an id taken in any case is taken.
   const rows = await db.raw<{ rows: Row[] }>(
-    `INSERT INTO custom_attribute_definitions (tenant_id, id, name, type) VALUES (?, ?, ?, ?)
+    `INSERT INTO custom_attribute_definitions (tenant_id, id, name, type)
+       SELECT ?, ?, ?, ?
+        WHERE NOT EXISTS (SELECT 1 FROM custom_attribute_definitions WHERE tenant_id = ? AND lower(id) = lower(?))
        ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id, name, type, created_at`,
-    [tenantId, id, name, input.type],
+    [tenantId, id, name, input.type, tenantId, id],
   );
-  if (rows.rows.length === 0) throw new DuplicateCustomAttributeError(id);
+  if (rows.rows.length === 0) {
+    const taken = await db('custom_attribute_definitions')
+      .where({ tenant_id: tenantId })
+      .whereRaw('lower(id) = lower(?)', [id])
+      .first<{ id: string } | undefined>('id');
+    throw new DuplicateCustomAttributeError(taken?.id ?? id, id);
+  }
   return toDefinition(rows.rows[0]);
 }
 

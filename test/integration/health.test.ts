@@ -43,6 +43,17 @@ describe('metrics', () => {
     expect(res.text).toMatch(/entra_sync_outbox_undelivered 0/);
   });
 
+  it('adds no metric series for made-up SCIM paths: anyone can send them, without a token', async () => {
+    const app = buildTestApp(t.db);
+    for (const name of ['Aaa', 'Bbb', 'Ccc']) await request(app).get(`/scim/v2/${name}`).expect(401);
+    await request(app).get('/scim/v2/Users').expect(401);
+    await request(app).get('/SCIM/v2/groups').expect(401);
+    const text = (await request(app).get('/metrics').expect(200)).text;
+    const areas = [...text.matchAll(/entra_sync_http_requests_total\{area="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(areas)).toEqual(new Set(['scim.other', 'scim.users', 'scim.groups']));
+    expect(text).toMatch(/entra_sync_http_requests_total\{area="scim.other",method="GET",status="401"\} 3/);
+  });
+
   it('counts outbound employees per state, and the blocked ones per error type, for alerting', async () => {
     const app = buildTestApp(t.db);
     const [tenant] = await t.db('tenants').insert({ name: 'Metrics' }).returning('id');

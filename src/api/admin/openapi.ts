@@ -286,8 +286,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       version: '1',
       description:
         'Tenants, tokens, HR data and outbound provisioning. Errors are RFC 9457 problem+json. Bodies are JSON ' +
-        'objects (application/json, no Content-Encoding). A path of this document called with a method it does ' +
-        'not list answers 405 with an Allow header (components.responses.MethodNotAllowed).',
+        'objects (application/json or application/*+json), plain or compressed with Content-Encoding gzip, deflate ' +
+        'or br. A path of this document called with a method it does not list answers 405 with an Allow header ' +
+        '(components.responses.MethodNotAllowed).',
     },
     servers: [{ url: '/admin/v1' }],
     security: [{ bearer: [] }],
@@ -302,7 +303,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         Unauthorized: problem('missing or invalid admin token'),
         NotFound: problem('no such resource (or another tenant)'),
         PayloadTooLarge: problem('the body is larger than the server takes (MAX_BODY_BYTES)'),
-        UnsupportedMediaType: problem('the body is not application/json, or it has a Content-Encoding'),
+        UnsupportedMediaType: problem(
+          'the body is not JSON (application/json or application/*+json), or its Content-Encoding is not gzip, deflate or br',
+        ),
         MethodNotAllowed: {
           ...problem('the path exists, but not with this method; the Allow header lists those it has'),
           headers: { Allow: { schema: { type: 'string' }, description: 'e.g. GET, HEAD, PATCH' } },

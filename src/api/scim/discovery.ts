@@ -10,9 +10,9 @@ export function createDiscoveryRoutes(sc: ScimContext): Router {
   const router = Router();
   const base = sc.baseUrl;
 
+  // No documentationUri (RFC 7643 §5: optional): the api serves no documentation, and a URL on its own host answered 404.
   const serviceProviderConfig = {
     schemas: [URN.serviceProviderConfig],
-    documentationUri: `${base.replace(/\/scim\/v2$/, '')}/docs/scim.md`,
     patch: { supported: true },
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
     filter: { supported: true, maxResults: MAX_RESULTS },

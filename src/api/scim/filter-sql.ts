@@ -88,7 +88,13 @@ const USER_ENTERPRISE: Record<string, Column> = {
   'manager.value': { kind: 'uuid', expr: 'employees.manager_id' },
 };
 const USER_PRODUCT: Record<string, Column> = {
-  level: text('(SELECT lv.name FROM levels lv WHERE lv.id = employees.level_id)'),
+  // Level names are stored trimmed (patch.ts), like group names.
+  level: {
+    kind: 'text',
+    expr: '(SELECT lv.name FROM levels lv WHERE lv.id = employees.level_id)',
+    caseExact: false,
+    storedTrimmed: true,
+  },
   location: text('employees.location'),
   gender: text('employees.gender'),
   startdate: { kind: 'date', expr: 'employees.start_date' },

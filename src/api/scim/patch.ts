@@ -2,6 +2,7 @@ import type { Filter } from 'scim2-parse-filter';
 import { ControlCharacterError, FilterTextError, parseFilterText } from './filter-text';
 import type { CustomAttributeDefinition } from '../../db/custom-attributes';
 import type { MultiValue } from '../../db/employees';
+import { MAX_LEVEL_NAME_LENGTH } from '../../db/levels';
 import { badRequest } from './errors';
 import {
   coerceBoolean,
@@ -338,7 +339,20 @@ function scalarValue(t: Extract<UserTarget, { kind: 'scalar' }>, value: unknown)
   if (t.valueType === 'date') return coerceDate(value, name);
   if (t.valueType === 'url') return coerceHttpsUrl(value, name);
   const s = coerceString(value, name);
+  if (t.key === 'level') return levelName(s);
   return s === '' && t.key !== 'userName' ? null : s;
+}
+
+/**
+ * A level is named, and created on the fly, by what the client sends: "Senior " from an untrimmed HR source must be
+ * the level "Senior", not a second one beside it (as group names are stored trimmed). Blank clears it.
+ */
+function levelName(s: string | null): string | null {
+  const trimmed = s?.trim() ?? '';
+  if (trimmed === '') return null;
+  if (trimmed.length > MAX_LEVEL_NAME_LENGTH)
+    throw badRequest('invalidValue', `level is longer than ${MAX_LEVEL_NAME_LENGTH} characters`);
+  return trimmed;
 }
 
 function applyMulti(draft: UserDraft, op: PatchOpName, t: MultiTarget, value: unknown): void {

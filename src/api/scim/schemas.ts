@@ -231,7 +231,10 @@ export const ENTERPRISE_ATTRIBUTES: AttributeDefinition[] = [
 ];
 
 export const PRODUCT_ATTRIBUTES: AttributeDefinition[] = [
-  attr('level', 'Career level by name, matched case-insensitively and returned as stored; unknown levels are created.'),
+  attr(
+    'level',
+    'Career level by name (at most 200 characters), matched case-insensitively, stored without surrounding spaces and returned as stored; unknown levels are created.',
+  ),
   attr('location', 'Work location (the locality of the work address).'),
   attr('gender', 'Gender.'),
   dateAttr('startDate', 'Start date'),

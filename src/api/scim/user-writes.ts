@@ -86,6 +86,12 @@ export async function writeUser(
   if (next.userName === null || next.userName.trim() === '') throw badRequest('invalidValue', 'userName is required');
   const before = current ? draftFromRow(current) : emptyDraft();
   const diff = diffDrafts(before, next);
+  // userName is unique case-insensitively and becomes the Entra UPN: " ada@contoso.com" would be a second employee
+  // beside "ada@contoso.com" and a UPN Graph refuses. Checked only when it changes, so a name stored before the rule
+  // does not make every later PATCH of that user fail.
+  if (diff.scalars.includes('userName') && next.userName !== next.userName.trim()) {
+    throw badRequest('invalidValue', 'userName must not begin or end with white space');
+  }
   const cols: Record<string, unknown> = {};
   const changed: string[] = [];
   const changes: Record<string, unknown> = {};

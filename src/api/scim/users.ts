@@ -262,10 +262,12 @@ export function createUserRoutes(sc: ScimContext): Router {
   /** Users are never deleted (product rule): DELETE deactivates, and the user stays readable and filterable. */
   router.delete('/Users/:id', async (req, res) => {
     const tenantId = tenantOf(res);
-    const id = String(req.params.id);
     await db.transaction(async (trx) => {
-      const current = await lockEmployee(trx, tenantId, id);
-      if (!current) throw notFound(`User ${id.slice(0, 64)} not found`);
+      const current = await lockEmployee(trx, tenantId, String(req.params.id));
+      if (!current) throw notFound(`User ${String(req.params.id).slice(0, 64)} not found`);
+      // The id as stored (lower case), not as the path spelled it: the audit trail is keyed by it as text, and
+      // `/Users/A52B…` names the same user as `/Users/a52b…`.
+      const id = current.id;
       // Already inactive (deactivated, or terminated by HR): nothing to do, and HR's status is kept.
       if (current.active) {
         await trx('employees')

@@ -224,6 +224,22 @@ describe('admin API /admin/v1', () => {
       expect(bad.status).toBe(400);
     });
 
+    it('refuses a custom attribute id that differs from a defined one only in case (409), as SCIM names are case-insensitive', async () => {
+      const path = `/admin/v1/tenants/${acme.tenantId}/custom-attributes`;
+      await request(app).post(path).set(as(acme.adminToken)).send({ id: 'badgeNo', name: 'Badge', type: 'string' });
+      const dup = await request(app)
+        .post(path)
+        .set(as(acme.adminToken))
+        .send({ id: 'BadgeNo', name: 'Badge again', type: 'number' });
+      expect(dup.status).toBe(409);
+      expect(dup.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(dup.body.detail).toBe(
+        'a custom attribute with id "badgeNo" already exists; "BadgeNo" differs only in case, and SCIM attribute names are case-insensitive',
+      );
+      const ids = (await request(app).get(path).set(as(acme.adminToken))).body.items.map((d: { id: string }) => d.id);
+      expect(ids.filter((id: string) => id.toLowerCase() === 'badgeno')).toEqual(['badgeNo']);
+    });
+
     it('creates manual teams, refuses a duplicate name in another case, and deletes them', async () => {
       const created = await request(app)
         .post(`/admin/v1/tenants/${acme.tenantId}/teams`)

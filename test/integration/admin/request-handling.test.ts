@@ -90,6 +90,17 @@ describe('admin API request handling', () => {
       await call('patch', '').send({ name: 'Acme' }).expect(200);
     });
 
+    it('says in the OpenAPI document that compressed bodies are read, as they are', async () => {
+      const { info, components } = (await request(app).get('/admin/v1/openapi.json').expect(200)).body as {
+        info: { description: string };
+        components: { responses: { UnsupportedMediaType: { description: string } } };
+      };
+      for (const text of [info.description, components.responses.UnsupportedMediaType.description]) {
+        expect(text).toMatch(/gzip, deflate or br/);
+        expect(text).not.toMatch(/no Content-Encoding|has a Content-Encoding/);
+      }
+    });
+
     it('requires a JSON object body where the document says the body is required: empty, null or an array is 400', async () => {
       for (const sent of ['', 'null', '[]', '"x"']) {
         const res = await call('patch', '').set('Content-Type', 'application/json').send(sent);

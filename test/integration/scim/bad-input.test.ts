@@ -118,6 +118,30 @@ const cases: Case[] = [
   ...nonObjectBodies,
   ...noTargetPaths,
   ...wrongTypes,
+  ...[' new.hire@contoso.com', 'new.hire@contoso.com ', '\tnew.hire@contoso.com'].map((userName): Case => ({
+    name: `POST a userName with white space around it (${JSON.stringify(userName)})`,
+    method: 'post',
+    path: () => '/Users',
+    body: json({ userName }),
+    status: 400,
+    scimType: 'invalidValue',
+  })),
+  {
+    name: "PATCH a userName that is another user's with a space after it",
+    method: 'patch',
+    path: () => `/Users/${userId}`,
+    body: patch([{ op: 'replace', path: 'userName', value: 'other@contoso.com ' }]),
+    status: 400,
+    scimType: 'invalidValue',
+  },
+  {
+    name: 'PUT a userName with a space before it',
+    method: 'put',
+    path: () => `/Users/${userId}`,
+    body: json({ userName: ' victim@contoso.com' }),
+    status: 400,
+    scimType: 'invalidValue',
+  },
   {
     name: 'PATCH replacing emails with two of type work',
     method: 'patch',
@@ -720,4 +744,12 @@ it('never stores a filter injection: values are bound parameters', async () => {
   const res = await h.scim.get(`/Users?filter=${encodeURIComponent(`userName eq "x' OR '1'='1"`)}`);
   expect(res.status).toBe(200);
   expect(res.body.totalResults).toBe(0);
+});
+
+it('keeps a userName stored with white space before the rule editable: only a new userName is checked', async () => {
+  const id = await h.scim.createUser('legacy.space@contoso.com');
+  await h.db('employees').where({ id }).update({ user_name: 'legacy.space@contoso.com ' });
+  const res = await h.scim.ops(`/Users/${id}`, [{ op: 'replace', path: 'title', value: 'Still editable' }]);
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ userName: 'legacy.space@contoso.com ', title: 'Still editable' });
 });

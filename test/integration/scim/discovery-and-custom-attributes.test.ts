@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { createCustomAttributeDefinition } from '../../../src/db/custom-attributes';
 import { CORE, createHarness, ENTERPRISE, GROUP, PRODUCT, type Harness, type ScimClient } from './harness';
 
@@ -22,6 +23,14 @@ describe('discovery', () => {
       changePassword: { supported: false },
       authenticationSchemes: [expect.objectContaining({ type: 'oauthbearertoken' })],
     });
+  });
+
+  it('points /ServiceProviderConfig at no documentation URL that the api answers with 404', async () => {
+    const { documentationUri } = (await h.scim.get('/ServiceProviderConfig')).body as { documentationUri?: string };
+    if (documentationUri === undefined) return;
+    const url = new URL(documentationUri);
+    // On the api's own host (http://scim.test in tests) the path must be one the api serves.
+    if (url.host === 'scim.test') expect((await request(h.app).get(url.pathname)).status).toBe(200);
   });
 
   it('lists User (with the enterprise extension) and Group at /ResourceTypes', async () => {

@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { createHarness, ENTERPRISE, ERROR, type Harness } from './harness';
 
 /** RFC 7644 §3.4.3 search by POST, 405 with Allow (RFC 9110 §15.5.6), and filters on discovery (RFC 7644 §4). */
@@ -120,4 +121,29 @@ describe('discovery with a filter', () => {
       expect((await h.scim.get(path)).status).toBe(200);
     },
   );
+});
+
+describe('a base URL without /v2', () => {
+  it('answers a SCIM client pointed at /scim (Entra Tenant URL without /v2) with a SCIM 404 naming the base URL', async () => {
+    for (const path of ['/scim/Users?filter=userName%20eq%20%22x%22', '/scim', '/SCIM/Groups']) {
+      const res = await request(h.app).get(path).set('Authorization', `Bearer ${h.scim.token}`);
+      expect(res.status).toBe(404);
+      expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
+      expect(res.body).toEqual({
+        schemas: [ERROR],
+        status: '404',
+        detail: 'no such SCIM endpoint: the SCIM base URL is http://scim.test/scim/v2',
+      });
+    }
+  });
+
+  it('answers a call under /admin but outside /admin/v1 with a problem+json 404 naming the admin base', async () => {
+    const res = await request(h.app).get('/admin/tenants').expect(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({
+      status: 404,
+      title: 'Not Found',
+      detail: 'no such admin endpoint: the admin API is at http://scim.test/admin/v1',
+    });
+  });
 });

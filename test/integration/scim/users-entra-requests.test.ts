@@ -479,6 +479,30 @@ describe('HR attributes', () => {
     expect(new Set(rows).size).toBe(1);
   });
 
+  it('takes a level sent with spaces around it as the level of that name, not a second level', async () => {
+    const a = await h.scim.createUser('level.trim.a@contoso.com', { [PRODUCT]: { level: 'Principal' } });
+    const b = await h.scim.createUser('level.trim.b@contoso.com', { [PRODUCT]: { level: ' principal  ' } });
+    expect((await h.scim.get(`/Users/${b}`)).body[PRODUCT]).toEqual({ level: 'Principal' });
+    const levels = await h.db('levels').where({ tenant_id: h.scim.tenantId }).whereRaw("name ilike '%principal%'");
+    expect(levels.map((l) => l.name)).toEqual(['Principal']);
+    expect(new Set(await h.db('employees').whereIn('id', [a, b]).pluck('level_id')).size).toBe(1);
+    const found = await h.scim.get(q(`${PRODUCT}:level eq "Principal " and userName sw "level.trim"`));
+    expect(found.body.totalResults).toBe(2);
+    // Only spaces: the level is cleared, as "" clears it; no level "   " is created.
+    const cleared = await h.scim.ops(`/Users/${b}`, [{ op: 'replace', path: `${PRODUCT}:level`, value: '   ' }]);
+    expect(cleared.status).toBe(200);
+    expect(cleared.body[PRODUCT]).toBeUndefined();
+    expect(await h.db('levels').where({ tenant_id: h.scim.tenantId }).whereRaw("trim(name) = ''")).toHaveLength(0);
+  });
+
+  it('refuses a level name longer than 200 characters (400 invalidValue) instead of creating it', async () => {
+    const id = await h.scim.createUser('level.long@contoso.com');
+    const res = await h.scim.ops(`/Users/${id}`, [{ op: 'replace', path: `${PRODUCT}:level`, value: 'L'.repeat(201) }]);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ scimType: 'invalidValue', detail: 'level is longer than 200 characters' });
+    expect(await h.db('levels').where({ tenant_id: h.scim.tenantId }).whereRaw('length(name) > 200')).toHaveLength(0);
+  });
+
   it('stores location, gender and dates, and a work address locality as the location', async () => {
     const id = await h.scim.createUser('hr.attrs@contoso.com', {
       [PRODUCT]: { gender: 'female', startDate: '2024-02-01', endDate: '2026-12-31', birthday: '1990-02-28' },
@@ -548,6 +572,19 @@ describe('Delete User', () => {
     const version = (await h.db('employees').where({ id }).first()).version;
     expect((await h.scim.delete(`/Users/${id}`)).status).toBe(204);
     expect((await h.db('employees').where({ id }).first()).version).toBe(version);
+  });
+
+  it('records a DELETE sent with the id in upper case in the same audit trail as every other change', async () => {
+    const id = await h.scim.createUser('delete.upper@contoso.com');
+    expect((await h.scim.delete(`/Users/${id.toUpperCase()}`)).status).toBe(204);
+    const trail = await h
+      .db('audit_events')
+      .where({ tenant_id: h.scim.tenantId, resource_type: 'employee' })
+      .orderBy('id');
+    expect(trail.filter((e) => e.resource_id.toLowerCase() === id).map((e) => [e.resource_id, e.action])).toEqual([
+      [id, 'created'],
+      [id, 'deactivated'],
+    ]);
   });
 
   it('answers 404 for DELETE of an unknown user', async () => {
