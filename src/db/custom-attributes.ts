@@ -98,6 +98,39 @@ export async function createCustomAttributeDefinition(
   return toDefinition(rows.rows[0]);
 }
 
+const CUSTOM_SOURCE = 'customAttributes.';
+
+/**
+ * The outbound mapping sources (`customAttributes.<id>`) that name no custom attribute the tenant defines, each with
+ * the defined id it differs from only in case, if any. The sync reads such a source as null, so mapping one would
+ * clear the Entra property on every account it syncs.
+ */
+export async function undefinedCustomSources(
+  db: Knex,
+  tenantId: string,
+  sources: readonly string[],
+): Promise<Array<{ source: string; definedAs?: string }>> {
+  const wanted = sources.filter((s) => s.startsWith(CUSTOM_SOURCE));
+  if (wanted.length === 0) return [];
+  const defined = (await listCustomAttributeDefinitions(db, tenantId)).map((d) => d.id);
+  return wanted
+    .map((source) => source.slice(CUSTOM_SOURCE.length))
+    .filter((id) => !defined.includes(id))
+    .map((id) => {
+      const definedAs = defined.find((d) => d.toLowerCase() === id.toLowerCase());
+      return { source: `${CUSTOM_SOURCE}${id}`, ...(definedAs ? { definedAs } : {}) };
+    });
+}
+
+/** Whether the tenant's outbound mapping reads the custom attribute `id` (then it must not be deleted). */
+export async function isMappedOutbound(db: Knex, tenantId: string, id: string): Promise<boolean> {
+  const row = await db('outbound_settings')
+    .where({ tenant_id: tenantId })
+    .whereRaw(`mapping @> ?::jsonb`, [JSON.stringify([{ source: `${CUSTOM_SOURCE}${id}` }])])
+    .first('tenant_id');
+  return row !== undefined;
+}
+
 /**
  * Deletes a definition; returns false when the tenant has none with that id. Values already stored on employees are
  * kept (they reappear if the id is defined again) but are no longer returned over SCIM.

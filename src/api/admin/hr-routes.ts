@@ -3,6 +3,7 @@ import { listAuditEvents } from '../../db/audit';
 import {
   createCustomAttributeDefinition,
   deleteCustomAttributeDefinition,
+  isMappedOutbound,
   DuplicateCustomAttributeError,
   listCustomAttributeDefinitions,
   type CustomAttributeType,
@@ -37,7 +38,16 @@ export function createHrRoutes({ db }: ApiDeps): Router {
     }
   });
   router.delete('/custom-attributes/:id', async (req, res) => {
-    if (!(await deleteCustomAttributeDefinition(db, tenantIdOf(res), String(req.params.id)))) {
+    const id = String(req.params.id);
+    // Deleted while mapped, the attribute would read as null and the sync would clear the Entra property everywhere.
+    if (await isMappedOutbound(db, tenantIdOf(res), id)) {
+      throw new ProblemError(
+        409,
+        'Conflict',
+        `the outbound mapping reads customAttributes.${id}; remove it from the mapping (PATCH /outbound/settings) first`,
+      );
+    }
+    if (!(await deleteCustomAttributeDefinition(db, tenantIdOf(res), id))) {
       throw notFound('custom attribute');
     }
     res.status(204).end();

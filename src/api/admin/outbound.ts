@@ -10,7 +10,7 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { disableWhileBlocked, planSync, describePlan, type SyncPlan } from '../../activities/sync-plan';
 import { recordAuditEvent } from '../../db/changes';
-import { CUSTOM_ATTRIBUTE_ID } from '../../db/custom-attributes';
+import { CUSTOM_ATTRIBUTE_ID, undefinedCustomSources } from '../../db/custom-attributes';
 import type { Db } from '../../db/knex';
 import {
   getGraphConnection,
@@ -238,6 +238,35 @@ export const OutboundSettingsPatch = z
     path: ['clientCertificate'],
   });
 
+/**
+ * A mapping source `customAttributes.<id>` must name a custom attribute the tenant defines (in its exact case): the
+ * sync would read any other as null and clear the mapped Entra property on every account.
+ */
+async function requireDefinedCustomSources(
+  db: Db,
+  tenantId: string,
+  mapping: ReadonlyArray<{ source: string }>,
+): Promise<void> {
+  const undefinedSources = await undefinedCustomSources(
+    db,
+    tenantId,
+    mapping.map((m) => m.source),
+  );
+  if (undefinedSources.length === 0) return;
+  const errors = undefinedSources.map(({ source, definedAs }) => ({
+    path: `mapping.${mapping.findIndex((m) => m.source === source)}.source`,
+    message: definedAs
+      ? `${source} is not a defined custom attribute; did you mean customAttributes.${definedAs}?`
+      : `${source} is not a defined custom attribute (define it under /custom-attributes first)`,
+  }));
+  throw new ProblemError(
+    400,
+    'Bad Request',
+    'the mapping reads custom attributes the tenant does not define; the sync would clear those Entra properties',
+    { errors },
+  );
+}
+
 /** What an enrolment body may be; zod's own message for a union that matched no member is only "Invalid input". */
 const ENROL_BODY_SHAPE = 'send either {"all": true} or {"employeeIds": [...]} with 1–1000 employee ids (UUIDs)';
 
@@ -386,6 +415,7 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
       );
     }
     requireAllowedEndpoints(input, deps.graphAllowedOrigins ?? [], { status: 400, title: 'Bad Request' });
+    if (input.mapping) await requireDefinedCustomSources(db, tenantId, input.mapping);
     requireCredentialForNewEndpoint(await getOutboundSettings(db, tenantId), input);
     const saved = await upsertOutboundSettings(db, tenantId, input, deps.secretsKey);
     const { clientSecret, clientCertificate, ...audited } = input;

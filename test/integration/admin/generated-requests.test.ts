@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import fc from 'fast-check';
 import request from 'supertest';
 import { buildOpenApiDocument } from '../../../src/api/admin/openapi';
+import { createCustomAttributeDefinition } from '../../../src/db/custom-attributes';
 import { upsertOutboundSettings } from '../../../src/db/outbound-settings';
 import { recordFailure } from '../../../src/db/provisioning';
 import { HR_FIELDS } from '../../../src/graph/mapping';
@@ -123,6 +124,8 @@ beforeAll(async () => {
     hrEmployees.push((await createEmployee(t.db, hr.tenantId, { user_name: `hr${i}@contoso.com` })).id);
     globexEmployees.push((await createEmployee(t.db, globex.tenantId, { user_name: `gx${i}@globex.com` })).id);
   }
+  // The mappings generated for the outbound tenant read this custom attribute; a mapping may read only defined ones.
+  await createCustomAttributeDefinition(t.db, ob.tenantId, { id: 'costCenter', name: 'Cost center', type: 'string' });
   for (let i = 0; i < 4; i++) {
     qEmployees.push((await createEmployee(t.db, q.tenantId, { user_name: `q${i}@contoso.com` })).id);
   }

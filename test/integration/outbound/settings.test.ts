@@ -17,6 +17,7 @@ import {
   APP_ID,
   APP_SECRET,
   ENTRA_TENANT,
+  EXT,
   ISV_APP_ID,
   LIFECYCLE_APP_ID,
   NOPERM_APP_ID,
@@ -100,6 +101,40 @@ describe('outbound settings (admin API)', () => {
       .send({ graphBaseUrl: `https://graph.microsoft.com${'/'.repeat(3000)}a` })
       .expect(400);
     expect(JSON.stringify(long.body)).toMatch(/at most 2048 characters/);
+  });
+
+  it('maps only custom attributes the tenant defines, and keeps a mapped one from being deleted', async () => {
+    const { tenant, call } = await setup();
+    const hr = (method: 'post' | 'delete', path: string) =>
+      request(buildTestApp(t.db, { secretsKey }))
+        [method](`/admin/v1/tenants/${tenant.tenantId}${path}`)
+        .set('Authorization', `Bearer ${tenant.adminToken}`);
+    await hr('post', '/custom-attributes').send({ id: 'badgeNo', name: 'Badge', type: 'string' }).expect(201);
+    const target = `${EXT}_hrId`;
+
+    // A typo would read as null and clear the Entra property on every account: refused, nothing stored.
+    const typo = await call('patch', '/settings')
+      .send({ mapping: [...DEFAULT_MAPPING, { source: 'customAttributes.badgeNumber', target }] })
+      .expect(400);
+    expect(typo.body.errors).toEqual([
+      {
+        path: `mapping.${DEFAULT_MAPPING.length}.source`,
+        message: expect.stringMatching(/customAttributes.badgeNumber is not a defined custom attribute/),
+      },
+    ]);
+    const wrongCase = await call('patch', '/settings')
+      .send({ mapping: [...DEFAULT_MAPPING, { source: 'customAttributes.BadgeNo', target }] })
+      .expect(400);
+    expect(wrongCase.body.errors[0].message).toMatch(/did you mean customAttributes.badgeNo\?/);
+    expect((await call('get', '/settings').expect(200)).body.mapping).toEqual(DEFAULT_MAPPING);
+
+    await call('patch', '/settings')
+      .send({ mapping: [...DEFAULT_MAPPING, { source: 'customAttributes.badgeNo', target }] })
+      .expect(200);
+    const mapped = await hr('delete', '/custom-attributes/badgeNo').expect(409);
+    expect(mapped.body.detail).toMatch(/outbound mapping reads customAttributes.badgeNo/);
+    await call('patch', '/settings').send({ mapping: DEFAULT_MAPPING }).expect(200);
+    await hr('delete', '/custom-attributes/badgeNo').expect(204);
   });
 
   it('sends the stored secret nowhere new: changing the authority, Graph URL, tenant or app needs the secret again', async () => {
