@@ -122,7 +122,7 @@ export async function createManualTeam(
   }
 }
 
-export type DeleteManualTeamResult = 'deleted' | 'not_found' | 'not_manual';
+export type DeleteManualTeamResult = 'deleted' | 'not_found' | 'not_manual' | 'adopted';
 
 /**
  * Deletes a manual team with its memberships (each former member gets a 'teams' change). Teams created by SCIM are
@@ -139,6 +139,8 @@ export async function deleteManualTeam(
     const team = await trx<TeamRow>('teams').where({ tenant_id: tenantId, id }).forUpdate().first();
     if (!team) return 'not_found';
     if (team.origin !== 'manual') return 'not_manual';
+    // Adopted by an Entra group of the same name: Entra's next change of the group would find it gone (404).
+    if (team.scim_managed) return 'adopted';
     await deleteTeamAndRecord(trx, team, ctx);
     return 'deleted';
   });

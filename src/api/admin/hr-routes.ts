@@ -90,6 +90,13 @@ export function createHrRoutes({ db }: ApiDeps): Router {
         'this team was created by SCIM provisioning; remove the group in Entra ID',
       );
     }
+    if (outcome === 'adopted') {
+      throw new ProblemError(
+        409,
+        'Conflict',
+        'this manual team was adopted by an Entra ID group of the same name, which SCIM provisioning now manages; remove the group (or its assignment) in Entra ID first',
+      );
+    }
     res.status(204).end();
   });
 

@@ -145,8 +145,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       parameters: [tenantParam, idParam('teamId')],
       get: { summary: 'Get a team', responses: { '200': ok('the team'), ...std } },
       delete: {
-        summary: 'Delete a manual team (SCIM teams belong to Entra)',
-        responses: { '204': { description: 'deleted' }, '409': problem('created by SCIM'), ...std },
+        summary: 'Delete a manual team (SCIM teams, and manual teams an Entra group adopted, belong to Entra)',
+        responses: {
+          '204': { description: 'deleted' },
+          '409': problem('created by SCIM, or adopted by an Entra group of the same name'),
+          ...std,
+        },
       },
     },
     [t('/employees')]: {

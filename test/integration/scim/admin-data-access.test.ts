@@ -144,6 +144,18 @@ describe('teams', () => {
     expect(await deleteManualTeam(h.db, t.tenantId, manual.id)).toBe('not_found');
     expect(await deleteManualTeam(h.db, h.scim.tenantId, scimTeam)).toBe('not_found');
   });
+
+  it('keeps a manual team an Entra group adopted until the group lets it go, so Entra never meets a 404', async () => {
+    const t = await h.newTenant('Adopted team tenant');
+    const manual = await createManualTeam(h.db, t.tenantId, { displayName: 'Field Sales' }, { source: 'admin' });
+    const groupId = await t.createGroup('Field Sales');
+    expect(groupId).toBe(manual.id);
+    expect(await deleteManualTeam(h.db, t.tenantId, manual.id)).toBe('adopted');
+    expect(await h.db('teams').where({ id: manual.id }).first()).toMatchObject({ scim_managed: true });
+    // Entra removes the group: the team is unlinked (kept, a manual team), and then the admin may delete it.
+    expect((await t.delete(`/Groups/${groupId}`)).status).toBe(204);
+    expect(await deleteManualTeam(h.db, t.tenantId, manual.id)).toBe('deleted');
+  });
 });
 
 describe('custom attribute definitions', () => {
