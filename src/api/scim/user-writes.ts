@@ -140,6 +140,10 @@ export async function writeUser(
   if (diff.manager) {
     const ref = next.manager;
     let resolvedId: string | null = null;
+    // A new user naming their own externalId as manager would wait for themselves forever (a pending reference).
+    if (ref !== null && !current && ref === next.externalId) {
+      throw badRequest('invalidValue', 'manager: a user cannot be their own manager');
+    }
     if (ref !== null) {
       const resolved = await resolveEmployeeRef(trx, ctx.tenantId, ref);
       if (resolved !== undefined && current && resolved.id === current.id) {

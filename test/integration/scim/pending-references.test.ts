@@ -1,4 +1,4 @@
-import { createHarness, ENTERPRISE, type Harness } from './harness';
+import { CORE, createHarness, ENTERPRISE, type Harness } from './harness';
 
 /** One provisioning pass gives complete reporting lines and team memberships, whatever order Entra sends people in. */
 let h: Harness;
@@ -118,4 +118,17 @@ it('rejects a user as their own manager', async () => {
   const res = await h.scim.ops(`/Users/${id}`, [{ op: 'Add', path: `${ENTERPRISE}:manager`, value: id }]);
   expect(res.status).toBe(400);
   expect(res.body.scimType).toBe('invalidValue');
+});
+
+it('rejects a new user naming their own externalId as manager, instead of leaving a reference that never resolves', async () => {
+  const res = await h.scim.post('/Users', {
+    schemas: [CORE, ENTERPRISE],
+    userName: 'self.ext@contoso.com',
+    externalId: 'self-ext-1',
+    [ENTERPRISE]: { manager: { value: 'self-ext-1' } },
+  });
+  expect(res.status).toBe(400);
+  expect(res.body).toMatchObject({ scimType: 'invalidValue', detail: expect.stringMatching(/own manager/) });
+  expect(await h.db('employees').where({ external_id: 'self-ext-1' }).first()).toBeUndefined();
+  expect(await h.db('pending_references').where({ target_ref: 'self-ext-1' }).first()).toBeUndefined();
 });
