@@ -356,6 +356,16 @@ function requireTemporal(temporal: Client | undefined): Client {
   return temporal;
 }
 
+/** Whether the Temporal frontend answers at all (within a second): tells a server that is down from a worker that is. */
+async function temporalAnswers(temporal: Client): Promise<boolean> {
+  try {
+    await temporal.withDeadline(Date.now() + 1000, () => temporal.workflowService.getSystemInfo({}));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function requireEmployee(db: Db, tenantId: string, employeeId: string | undefined) {
   if (!employeeId) throw notFound('employee');
   const e = await loadHrEmployee(db, tenantId, employeeId);
@@ -545,6 +555,13 @@ export function createOutboundRoutes(deps: ApiDeps): Router {
         isGrpcDeadlineError(err) ||
         isGrpcCancelledError(err)
       ) {
+        if (!(await temporalAnswers(temporal))) {
+          throw new ProblemError(
+            503,
+            'Service Unavailable',
+            `the Temporal server did not answer within ${RETRY_ANSWER_DEADLINE_MS / 1000} s, so the retry most likely did not reach the employee's workflow. Check that Temporal is running and reachable from the api (TEMPORAL_ADDRESS), then retry.`,
+          );
+        }
         throw new ProblemError(
           503,
           'Service Unavailable',

@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import request from 'supertest';
 import type { Express } from 'express';
 import { upsertOutboundSettings } from '../../../src/db/outbound-settings';
@@ -94,6 +95,23 @@ describe('admin API outbound endpoints', () => {
       expect(await states()).toEqual({ [blocked]: 'BLOCKED' });
       await call('post', '/retry').send({}).expect(202, { retried: 1 });
     });
+  });
+
+  describe('retry of one employee', () => {
+    it('says the Temporal server did not answer, not the worker, when the api cannot reach Temporal', async () => {
+      // Nothing listens on port 1: the client's calls fail until their deadline.
+      const unreachable = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
+      const withoutTemporal = buildTestApp(t.db, { secretsKey, temporal: unreachable });
+      const seeded = await seedTenant(t.db, 'No Temporal');
+      const e = await createEmployee(t.db, seeded.tenantId, { user_name: `no.temporal@${VERIFIED}` });
+      const res = await request(withoutTemporal)
+        .post(`/admin/v1/tenants/${seeded.tenantId}/outbound/employees/${e.id}/retry`)
+        .set('Authorization', `Bearer ${seeded.adminToken}`)
+        .send({})
+        .expect(503);
+      expect(res.type).toBe('application/problem+json');
+      expect(res.body.detail).toMatch(/^the Temporal server did not answer within 5 s.*TEMPORAL_ADDRESS/);
+    }, 30_000);
   });
 
   describe('settings', () => {
