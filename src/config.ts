@@ -5,6 +5,9 @@ import { parseAllowedOrigins } from './graph/endpoints';
 /** Repository root (this file is src/config.ts, or dist/src/config.js after a build). */
 export const REPO_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
 
+/** An empty variable counts as unset: docker-compose.yml passes `${SMTP_URL:-}` and the like through as ''. */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema);
+
 /**
  * The one place that reads `process.env`. Every process (api, worker, emulator, dev launcher) calls `loadConfig`
  * once at start and passes the typed values on; a missing or malformed variable fails fast with its name.
@@ -112,6 +115,28 @@ const ConfigFields = z.object({
    * 3,000 per 150 s is 30 per window. Both reserves together at most 50 %.
    */
   GRAPH_LIFECYCLE_RESERVE_PERCENT: z.coerce.number().int().min(0).max(50).default(1),
+  /**
+   * Where the worker sends invitation emails (tenants' `inviteNewEmployees`): `smtp://user:pass@host:587` (STARTTLS)
+   * or `smtps://user:pass@host:465`. Holds credentials: never logged. Unset: invitations wait as pending.
+   */
+  SMTP_URL: unsetIfEmpty(
+    z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || /^smtps?:\/\/[^/?#]+/i.test(v), 'must be an smtp:// or smtps:// URL'),
+  ),
+  /** Instead of SMTP: write invitations as .eml files into this folder (make start: .data/mail). */
+  INVITE_MAIL_DIR: unsetIfEmpty(z.string().optional()),
+  /** The invitations' From, e.g. `"Acme HR" <hr@acme.example>`; required with SMTP_URL or INVITE_MAIL_DIR. */
+  INVITE_FROM: unsetIfEmpty(z.string().min(3).optional()),
+  /** The sign-in link in every invitation (the HR system's sign-in page); required with SMTP_URL or INVITE_MAIL_DIR. */
+  INVITE_SIGN_IN_URL: unsetIfEmpty(
+    z
+      .string()
+      .url()
+      .optional()
+      .refine((v) => v === undefined || /^https?:\/\//i.test(v), 'must be an http(s) URL'),
+  ),
   EMULATOR_HOST: z.string().default('127.0.0.1'),
   EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
   /** Graph emulator throttling (Graph's limits); `false` for raw-speed runs. */
@@ -131,7 +156,13 @@ const ConfigSchema = ConfigFields.refine(
     message: 'GRAPH_CHANGE_RESERVE_PERCENT and GRAPH_LIFECYCLE_RESERVE_PERCENT together may reserve at most 50 %',
     path: ['GRAPH_LIFECYCLE_RESERVE_PERCENT'],
   },
-);
+).superRefine((c, ctx) => {
+  if (!c.SMTP_URL && !c.INVITE_MAIL_DIR) return;
+  for (const name of ['INVITE_FROM', 'INVITE_SIGN_IN_URL'] as const) {
+    if (!c[name])
+      ctx.addIssue({ code: 'custom', path: [name], message: 'required when SMTP_URL or INVITE_MAIL_DIR is set' });
+  }
+});
 
 export type Config = z.infer<typeof ConfigSchema> & {
   /** TEMPORAL_ADDRESS was given: use that server rather than starting a dev server (make start). */

@@ -31,6 +31,8 @@ import { createLogger } from '../logger';
 const DATA_DIR = path.join(REPO_ROOT, '.data');
 const DEV_JSON = path.join(DATA_DIR, 'dev.json');
 const DEV_SECRETS = path.join(DATA_DIR, 'dev-secrets.json');
+/** Invitation emails land here as .eml files unless SMTP_URL is set. */
+const MAIL_DIR = path.join(DATA_DIR, 'mail');
 const PG_PORT = 5433;
 const TEMPORAL_PORT = 7233;
 const TEMPORAL_UI_PORT = 8233;
@@ -180,6 +182,10 @@ async function main(): Promise<void> {
         .filter(Boolean)
         .join(','),
       NODE_EXTRA_CA_CERTS: cert.certPath,
+      // Invitations (tenants' inviteNewEmployees) as files a developer can open, unless SMTP_URL sends them.
+      ...(!config.SMTP_URL && { INVITE_MAIL_DIR: config.INVITE_MAIL_DIR ?? MAIL_DIR }),
+      INVITE_FROM: config.INVITE_FROM ?? `"entra-sync (dev)" <no-reply@${DEV_EMAIL_DOMAIN}>`,
+      INVITE_SIGN_IN_URL: config.INVITE_SIGN_IN_URL ?? `https://hr.${DEV_EMAIL_DOMAIN}/sign-in`,
     };
     const worker = spawn(process.execPath, [path.join(__dirname, 'worker.js')], { env: childEnv, stdio: 'inherit' });
     children.push(worker);
@@ -224,6 +230,7 @@ async function main(): Promise<void> {
         `  Temporal UI     ${dev.temporal.uiUrl ?? '(external server)'}`,
         `  Graph emulator  ${graph.emulatorUrl}   (Graph base ${graph.graphBaseUrl}; users: ${graph.emulatorUrl}/_emulator/users)`,
         `  Emulated Entra  tenant ${graph.tenantId}, app ${graph.clientId}, verified domain ${DEV_EMAIL_DOMAIN}`,
+        `  Invitations     ${config.SMTP_URL ? 'sent by SMTP (SMTP_URL)' : `${path.relative(process.cwd(), config.INVITE_MAIL_DIR ?? MAIL_DIR)}/ (.eml files)`}   when a tenant's inviteNewEmployees is on`,
         `  Everything above is also in ${path.relative(process.cwd(), DEV_JSON)}. Ctrl-C stops it all.`,
         '',
       ].join('\n'),

@@ -1,11 +1,12 @@
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/knex';
+import { invitationDeliveryFromConfig } from '../invitations/transport';
 import { createLogger } from '../logger';
 import { createWorkerProcess, writeBudgetFromConfig } from '../worker';
 import { installTemporalLogging } from '../worker/temporal-logging';
 import { onShutdown } from './shutdown';
 
-/** The worker process: Temporal worker for outbound provisioning, and the outbox relay. */
+/** The worker process: Temporal worker for outbound provisioning, the outbox relay and the invitation mailer. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     relayListen: config.OUTBOX_RELAY_LISTEN,
     syncAttemptTimeoutMs: config.OUTBOUND_SYNC_ATTEMPT_TIMEOUT_MS,
     writeBudget: writeBudgetFromConfig(config),
+    invitations: invitationDeliveryFromConfig(config),
   });
   if (!config.SECRETS_KEY) logger.warn('SECRETS_KEY is not set: stored Graph client secrets cannot be decrypted');
   onShutdown(logger, async () => {

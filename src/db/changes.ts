@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { INVITE_NEW_EMPLOYEE_CTE } from './invitations';
 
 export type ChangeSource = 'scim' | 'admin' | 'system';
 
@@ -18,7 +19,8 @@ export interface EmployeeChange {
  * The tail of every employee write, inside the caller's transaction: applies `columns` (the row's own changes, if
  * the caller has not written them yet), bumps `version`, appends the audit event and the outbox row the relay turns
  * into a workflow signal — all in one statement, because every SCIM write pays this and round trips dominate its
- * cost. Returns the new version. Call it only when something really changed; a no-op write must not wake the
+ * cost. A creation also invites the new employee when their tenant asks for it (src/db/invitations.ts), in the same
+ * statement. Returns the new version. Call it only when something really changed; a no-op write must not wake the
  * outbound workflow.
  */
 export async function recordEmployeeChange(
@@ -26,17 +28,23 @@ export async function recordEmployeeChange(
   change: EmployeeChange,
   columns: Record<string, unknown> = {},
 ): Promise<number> {
+  const created = change.action === 'created';
   const bump = trx('employees')
     .where({ tenant_id: change.tenantId, id: change.employeeId })
     .update({ ...columns, version: trx.raw('version + 1'), updated_at: trx.fn.now() })
-    .returning('version')
+    .returning(created ? ['version', 'tenant_id', 'id', 'active', 'emails'] : ['version'])
     .toSQL();
   const result = await trx.raw<{ rows: Array<{ version: number }> }>(
     `WITH bumped AS (${bump.sql}),
      audited AS (
        INSERT INTO audit_events (tenant_id, resource_type, resource_id, action, actor, request_id, changes)
        VALUES (?, 'employee', ?, ?, ?, ?, ?::jsonb)
-     )
+     )${
+       created
+         ? `,
+     ${INVITE_NEW_EMPLOYEE_CTE}`
+         : ''
+     }
      INSERT INTO outbox (tenant_id, employee_id, version, changed_attributes, source)
      SELECT ?, ?, bumped.version, ?::jsonb, ? FROM bumped
      RETURNING version`,

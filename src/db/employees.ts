@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { recordEmployeeChange, type ChangeSource } from './changes';
+import { INVITATION_JSON_SQL, toInvitationSummary, type InvitationSummary } from './invitations';
 import { takePendingReferencesTo, type PendingReference } from './pending-references';
 
 /** One element of a SCIM multi-valued attribute (emails, phoneNumbers), stored as sent. */
@@ -64,6 +65,8 @@ export interface EmployeeView extends EmployeeRow {
   teams?: EmployeeTeamRef[];
   /** The manager reference still waiting for its person; present only when asked for (`withPendingManager`). */
   pending_manager_ref?: string | null;
+  /** The invitation email's state as JSON (src/db/invitations.ts); present only when asked for (`withInvitation`). */
+  invitation?: unknown;
   /** The transaction's now(): what recordEmployeeChange writes to updated_at. Present on rows from lockEmployee. */
   tx_now?: Date;
 }
@@ -76,7 +79,7 @@ export interface EmployeeView extends EmployeeRow {
 export function selectEmployeeViews(
   q: Knex | Knex.Transaction,
   tenantId: string,
-  opts: { withTeams: boolean; withPendingManager?: boolean },
+  opts: { withTeams: boolean; withPendingManager?: boolean; withInvitation?: boolean },
 ): Knex.QueryBuilder {
   const columns: Array<string | Knex.Raw> = [
     'employees.*',
@@ -105,6 +108,7 @@ export function selectEmployeeViews(
       ),
     );
   }
+  if (opts.withInvitation) columns.push(q.raw(INVITATION_JSON_SQL));
   return q('employees').where('employees.tenant_id', tenantId).select(columns);
 }
 
@@ -143,6 +147,8 @@ export interface EmployeeRecord {
   createdAt: Date;
   updatedAt: Date;
   deactivatedAt: Date | null;
+  /** The invitation email sent (or not) when the employee was provisioned; null when none was due. Admin reads only. */
+  invitation?: InvitationSummary | null;
 }
 
 export function toEmployeeRecord(v: EmployeeView): EmployeeRecord {
@@ -180,6 +186,7 @@ export function toEmployeeRecord(v: EmployeeView): EmployeeRecord {
     createdAt: v.created_at,
     updatedAt: v.updated_at,
     deactivatedAt: v.deactivated_at,
+    ...(v.invitation !== undefined && { invitation: toInvitationSummary(v.invitation) }),
   };
 }
 
@@ -198,7 +205,7 @@ export async function listEmployees(
     return q;
   };
   const [rows, countRow] = await Promise.all([
-    filter(selectEmployeeViews(db, tenantId, { withTeams: true }))
+    filter(selectEmployeeViews(db, tenantId, { withTeams: true, withInvitation: true }))
       .orderBy([{ column: 'employees.created_at' }, { column: 'employees.id' }])
       .limit(Math.max(0, Math.min(opts.limit, 1000)))
       .offset(Math.max(0, opts.offset)) as Promise<EmployeeView[]>,
@@ -213,7 +220,7 @@ export async function getEmployee(
   tenantId: string,
   id: string,
 ): Promise<EmployeeRecord | undefined> {
-  const view = await getEmployeeView(db, tenantId, id, { withTeams: true });
+  const view = await getEmployeeView(db, tenantId, id, { withTeams: true, withInvitation: true });
   return view && toEmployeeRecord(view);
 }
 
@@ -221,7 +228,7 @@ export async function getEmployeeView(
   db: Knex | Knex.Transaction,
   tenantId: string,
   id: string,
-  opts: { withTeams: boolean },
+  opts: { withTeams: boolean; withInvitation?: boolean },
 ): Promise<EmployeeView | undefined> {
   if (!isUuid(id)) return undefined;
   const row = (await selectEmployeeViews(db, tenantId, opts).where('employees.id', id).first()) as

@@ -12,9 +12,10 @@ interface ListeningConnection {
 }
 
 /**
- * Holds one PostgreSQL connection (outside the pool) that LISTENs on the outbox channel and calls `onRows` whenever a
- * transaction that inserted outbox rows commits. A lost connection is logged and made again with backoff; while it
- * is down `listening` is false, and the relay polls at its short interval, so nothing waits longer than before.
+ * Holds one PostgreSQL connection (outside the pool) that LISTENs on the outbox channel (or `channel`: the invitation
+ * mailer's) and calls `onRows` whenever a transaction that inserted outbox rows commits. A lost connection is logged
+ * and made again with backoff; while it is down `listening` is false, and the relay polls at its short interval, so
+ * nothing waits longer than before.
  */
 export class OutboxListener {
   private conn?: ListeningConnection;
@@ -29,6 +30,9 @@ export class OutboxListener {
     private readonly db: Db,
     private readonly logger: Logger,
     private readonly onRows: () => void,
+    private readonly channel: string = OUTBOX_CHANNEL,
+    /** Who listens, for the log line when the connection is lost. */
+    private readonly listenerName: string = 'outbox relay',
   ) {}
 
   start(): void {
@@ -48,11 +52,11 @@ export class OutboxListener {
     try {
       conn = (await this.db.client.acquireRawConnection()) as ListeningConnection;
       conn.on('notification', (msg) => {
-        if (msg.channel === OUTBOX_CHANNEL) this.onRows();
+        if (msg.channel === this.channel) this.onRows();
       });
       conn.on('error', (err) => this.lost(conn!, err));
       conn.on('end', () => this.lost(conn!));
-      await conn.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      await conn.query(`LISTEN ${this.channel}`);
       if (this.stopped) {
         this.conn = conn;
         await this.drop();
@@ -81,7 +85,10 @@ export class OutboxListener {
   private retryLater(err?: Error): void {
     if (this.stopped) return;
     this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 1000), 30_000);
-    this.logger.warn({ err, retryInMs: this.backoffMs }, 'outbox relay lost its LISTEN connection; polling meanwhile');
+    this.logger.warn(
+      { err, retryInMs: this.backoffMs },
+      `${this.listenerName} lost its LISTEN connection; polling meanwhile`,
+    );
     this.retryTimer = setTimeout(() => void this.connect(), this.backoffMs);
   }
 

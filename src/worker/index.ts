@@ -3,9 +3,12 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../config';
+import { countTenantsInvitingNewEmployees } from '../db/invitations';
 import type { Db } from '../db/knex';
 import { createGraphConnector, type GraphConnector } from '../graph/connector';
 import { DEFAULT_WRITE_BUDGET, WriteBudgets, type WriteBudgetOptions } from '../graph/write-budget';
+import { InvitationMailer, type InvitationMailerOptions } from '../invitations/mailer';
+import type { InvitationDelivery } from '../invitations/transport';
 import type { Logger } from '../logger';
 import { OutboxRelay } from '../relay/outbox-relay';
 import { laneTaskQueue, type SyncLane } from '../workflows/messages';
@@ -46,6 +49,11 @@ export interface WorkerProcessDeps {
   writeBudget?: Omit<WriteBudgetOptions, 'now' | 'sleep'>;
   /** Replace the Graph connector (tests). */
   graph?: GraphConnector;
+  /**
+   * How invitation emails go out (SMTP_URL, or files under `make start`); without it they stay pending and the
+   * worker warns at start if a tenant has invitations switched on.
+   */
+  invitations?: InvitationDelivery & Pick<InvitationMailerOptions, 'retry' | 'pollIntervalMs'>;
 }
 
 export interface WorkerProcess {
@@ -57,6 +65,7 @@ export interface WorkerProcess {
    */
   laneWorkers: Record<Exclude<SyncLane, 'bulk'>, Worker>;
   relay?: OutboxRelay;
+  mailer?: InvitationMailer;
   client: Client;
   /** Resolves when the worker stops; rejects if it crashes. */
   done: Promise<void>;
@@ -136,7 +145,22 @@ async function ensureSearchAttributes(connection: NativeConnection, namespace: s
   }
 }
 
-/** Starts the Temporal worker and the outbox relay; `stop()` shuts both down gracefully. */
+/** Once at start, when this worker cannot send invitations: say so if some tenant expects them. */
+async function warnIfInvitationsWait(db: Db, logger: Logger): Promise<void> {
+  try {
+    const tenants = await countTenantsInvitingNewEmployees(db);
+    if (tenants > 0) {
+      logger.warn(
+        { tenants },
+        'tenants have inviteNewEmployees on, but SMTP_URL is not set: their invitations stay pending until it is',
+      );
+    }
+  } catch (err) {
+    logger.warn({ err }, 'could not check whether tenants have invitations switched on');
+  }
+}
+
+/** Starts the Temporal worker, the outbox relay and the invitation mailer; `stop()` shuts them down gracefully. */
 export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<WorkerProcess> {
   const namespace = deps.namespace ?? 'default';
   const extraCaPem = deps.extraCaPem ?? (deps.extraCaPath ? fs.readFileSync(deps.extraCaPath, 'utf8') : undefined);
@@ -203,7 +227,17 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
           syncAttemptTimeoutMs: deps.syncAttemptTimeoutMs,
         });
   relay?.start();
-  deps.logger.info({ taskQueue: deps.taskQueue, namespace, relay: !!relay }, 'worker started');
+  const mailer = deps.invitations
+    ? new InvitationMailer({
+        db: deps.db,
+        logger: deps.logger.child({ component: 'mailer' }),
+        listen: deps.relayListen,
+        ...deps.invitations,
+      })
+    : undefined;
+  mailer?.start();
+  if (!mailer) await warnIfInvitationsWait(deps.db, deps.logger);
+  deps.logger.info({ taskQueue: deps.taskQueue, namespace, relay: !!relay, mailer: !!mailer }, 'worker started');
 
   let stopped: Promise<void> | undefined;
   return {
@@ -214,7 +248,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
     done,
     stop() {
       stopped ??= (async () => {
-        await relay?.stop();
+        await Promise.all([relay?.stop(), mailer?.stop()]);
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
         await Promise.allSettled(runs);
         await connection.close().catch(() => undefined);
