@@ -5,6 +5,24 @@ import { parseAllowedOrigins } from './graph/endpoints';
 /** Repository root (this file is src/config.ts, or dist/src/config.js after a build). */
 export const REPO_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
 
+/**
+ * What is wrong with an SMTP_URL, in words that never contain it (it holds the password). Parsed as nodemailer parses
+ * it (WHATWG URL). A `#`, `/` or `?` left unencoded in the password still parses, as a fragment, path or query after
+ * a host made of the user name: an `@` after the authority, or any fragment, gives that away.
+ */
+export function smtpUrlProblem(value: string): string | undefined {
+  const invalid = 'SMTP_URL is not a valid URL; percent-encode special characters in the user name and password';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return invalid;
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') return 'SMTP_URL must be an smtp:// or smtps:// URL';
+  if (!url.hostname || url.hash || `${url.pathname}${url.search}`.includes('@')) return invalid;
+  return undefined;
+}
+
 /** An empty variable counts as unset: docker-compose.yml passes `${SMTP_URL:-}` and the like through as ''. */
 const unsetIfEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema);
 
@@ -116,15 +134,14 @@ const ConfigFields = z.object({
    */
   GRAPH_LIFECYCLE_RESERVE_PERCENT: z.coerce.number().int().min(0).max(50).default(1),
   /**
-   * Where the worker sends invitation emails (tenants' `inviteNewEmployees`): `smtp://user:pass@host:587` (STARTTLS)
-   * or `smtps://user:pass@host:465`. Holds credentials: never logged. Unset: invitations wait as pending.
+   * Where the worker sends invitation emails (tenants' `inviteNewEmployees`): `smtp://user:pass@host:587` (STARTTLS,
+   * required when there are credentials) or `smtps://user:pass@host:465`. Holds credentials: never logged, and no
+   * error message repeats it. Unset: invitations wait as pending. Only the worker needs it.
    */
-  SMTP_URL: unsetIfEmpty(
-    z
-      .string()
-      .optional()
-      .refine((v) => v === undefined || /^smtps?:\/\/[^/?#]+/i.test(v), 'must be an smtp:// or smtps:// URL'),
-  ),
+  SMTP_URL: unsetIfEmpty(z.string().optional()).superRefine((v, ctx) => {
+    const problem = v === undefined ? undefined : smtpUrlProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   /** Instead of SMTP: write invitations as .eml files into this folder (make start: .data/mail). */
   INVITE_MAIL_DIR: unsetIfEmpty(z.string().optional()),
   /** The invitations' From, e.g. `"Acme HR" <hr@acme.example>`; required with SMTP_URL or INVITE_MAIL_DIR. */

@@ -5,7 +5,7 @@ import { createApp } from '../api/app';
 import { loadConfig, publicBaseUrl, type Config } from '../config';
 import { createDb, migrateLatest } from '../db/knex';
 import { createLogger, type Logger } from '../logger';
-import { onShutdown } from './shutdown';
+import { exitOnStartupFailure, onShutdown } from './shutdown';
 
 /**
  * The api process: SCIM, admin REST, probes, metrics. Temporal is connected lazily so SCIM keeps answering
@@ -75,7 +75,4 @@ function superviseWorkers(config: Config, logger: Logger): void {
   process.on('SIGTERM', stop);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure);

@@ -1,3 +1,4 @@
+import { ConfigError } from '../config';
 import type { Logger } from '../logger';
 
 /** Runs `stop` once on SIGINT/SIGTERM, then exits; a second signal exits at once. */
@@ -16,4 +17,16 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+}
+
+/**
+ * What a process prints when it cannot start. A configuration error is its message alone: the message names the
+ * variable and never its value, while the whole error (util.inspect) could carry one in a property (Node's
+ * ERR_INVALID_URL keeps the URL, password and all, in `input`). Anything else: its stack, without such properties.
+ */
+export function exitOnStartupFailure(err: unknown): never {
+  const text =
+    err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`${text}\n`);
+  process.exit(1);
 }

@@ -4,7 +4,7 @@ import { invitationDeliveryFromConfig } from '../invitations/transport';
 import { createLogger } from '../logger';
 import { createWorkerProcess, writeBudgetFromConfig } from '../worker';
 import { installTemporalLogging } from '../worker/temporal-logging';
-import { onShutdown } from './shutdown';
+import { exitOnStartupFailure, onShutdown } from './shutdown';
 
 /** The worker process: Temporal worker for outbound provisioning, the outbox relay and the invitation mailer. */
 async function main(): Promise<void> {
@@ -46,7 +46,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure);

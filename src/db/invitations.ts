@@ -9,9 +9,17 @@ import type { MultiValue } from './employees';
 
 export type InvitationStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'cancelled';
 
-/** An address worth mailing: something@something, no spaces. The SQL below applies the same rule. */
-const ADDRESS = /^[^@\s]+@[^@\s]+$/;
-const ADDRESS_SQL = `'^[^@[:space:]]+@[^@[:space:]]+$'`;
+/**
+ * An address worth mailing: something@something, with no whitespace inside; whitespace around it is ignored. One rule
+ * for JavaScript and PostgreSQL alike, so ASCII whitespace only (space, \t, \n, \v, \f, \r): JavaScript's `\s` and
+ * `trim()` know Unicode spaces, PostgreSQL's `[:space:]` depends on the locale and `btrim` strips spaces only. The
+ * same source string is a JavaScript RegExp and a PostgreSQL ARE (both read these escapes, also in brackets).
+ */
+const WS = ' \\t\\n\\v\\f\\r';
+const ADDRESS_SOURCE = `^[${WS}]*[^@${WS}]+@[^@${WS}]+[${WS}]*$`;
+const ADDRESS = new RegExp(ADDRESS_SOURCE);
+const ADDRESS_SQL = `'${ADDRESS_SOURCE}'`;
+const AROUND = new RegExp(`^[${WS}]+|[${WS}]+$`, 'g');
 
 /**
  * Where an invitation goes: the primary email, else the work email, else the first one — the order Entra's default
@@ -19,9 +27,9 @@ const ADDRESS_SQL = `'^[^@[:space:]]+@[^@[:space:]]+$'`;
  * sign-in name, not necessarily a mailbox.
  */
 export function invitationAddress(emails: readonly MultiValue[] | null | undefined): string | undefined {
-  const usable = (emails ?? []).filter((e) => typeof e?.value === 'string' && ADDRESS.test(e.value.trim()));
+  const usable = (emails ?? []).filter((e) => typeof e?.value === 'string' && ADDRESS.test(e.value));
   const pick = usable.find((e) => e.primary === true) ?? usable.find((e) => e.type === 'work') ?? usable[0];
-  return pick?.value.trim();
+  return pick?.value.replace(AROUND, '');
 }
 
 /**
@@ -36,7 +44,7 @@ export const INVITE_NEW_EMPLOYEE_CTE = `invited AS (
         WHERE tenants.invite_new_employees AND bumped.active
           AND EXISTS (SELECT 1 FROM jsonb_array_elements(
                         CASE WHEN jsonb_typeof(bumped.emails) = 'array' THEN bumped.emails ELSE '[]'::jsonb END) AS e(v)
-                       WHERE btrim(e.v->>'value') ~ ${ADDRESS_SQL})
+                       WHERE e.v->>'value' ~ ${ADDRESS_SQL})
        ON CONFLICT DO NOTHING
      )`;
 
@@ -158,12 +166,22 @@ export async function markInvitationSent(db: Knex, k: Key, sentTo: string): Prom
   });
 }
 
-/** A failed attempt that will be retried after `retryInMs`. */
-export async function markInvitationRetry(db: Knex, k: Key, error: string, retryInMs: number): Promise<void> {
+/**
+ * A failed attempt that will be retried after `retryInMs`. `giveBackAttempt`: the failure was the mail server's (it
+ * would have failed any message), so it does not count as one of this invitation's attempts.
+ */
+export async function markInvitationRetry(
+  db: Knex,
+  k: Key,
+  error: string,
+  retryInMs: number,
+  opts: { giveBackAttempt?: boolean } = {},
+): Promise<void> {
   await byKey(db, k)
     .where({ status: 'sending' })
     .update({
       status: 'pending',
+      ...(opts.giveBackAttempt ? { attempts: db.raw('greatest(attempts - 1, 0)') } : {}),
       last_error: error.slice(0, 1000),
       next_attempt_at: db.raw(`now() + ?::float8 * interval '1 millisecond'`, [retryInMs]),
       claimed_until: null,
@@ -213,4 +231,62 @@ export async function msUntilNextDueInvitation(db: Knex): Promise<number | undef
 export async function countTenantsInvitingNewEmployees(db: Knex): Promise<number> {
   const [row] = await db('tenants').where({ invite_new_employees: true }).count<Array<{ count: string }>>('* as count');
   return Number(row?.count ?? 0);
+}
+
+export type ResendOutcome =
+  | { outcome: 'queued'; invitation: InvitationSummary }
+  | { outcome: 'refused'; status: InvitationStatus; reason: string }
+  | { outcome: 'none' };
+
+/**
+ * An admin's "send it again" (POST …/employees/{id}/invitation/resend): a `failed` invitation, or a `cancelled` one
+ * whose reason no longer holds (the tenant has invitations on again, the employee is active and has an address),
+ * becomes `pending` and due now, with its attempts and error cleared, and the mailer is woken. Anything else is
+ * refused: pending and sending ones are on their way, a sent one is never sent twice by the system.
+ */
+export async function resendInvitation(db: Knex, tenantId: string, employeeId: string): Promise<ResendOutcome> {
+  return db.transaction(async (trx) => {
+    const updated = await trx.raw<{ rows: Array<Record<string, unknown>> }>(
+      `UPDATE invitations i
+          SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = now(), claimed_until = NULL,
+              sent_to = NULL, sent_at = NULL, updated_at = now()
+         FROM employees e, tenants t
+        WHERE i.tenant_id = ? AND i.employee_id = ?
+          AND e.tenant_id = i.tenant_id AND e.id = i.employee_id AND t.id = i.tenant_id
+          AND (i.status = 'failed'
+               OR (i.status = 'cancelled' AND t.invite_new_employees AND e.active
+                   AND EXISTS (SELECT 1 FROM jsonb_array_elements(
+                                 CASE WHEN jsonb_typeof(e.emails) = 'array' THEN e.emails ELSE '[]'::jsonb END) AS m(v)
+                                WHERE m.v->>'value' ~ ${ADDRESS_SQL})))
+      RETURNING i.status, i.attempts, i.last_error, i.next_attempt_at, i.sent_to, i.sent_at, i.created_at`,
+      [tenantId, employeeId],
+    );
+    const row = updated.rows[0];
+    if (row) {
+      await trx.raw(`SELECT pg_notify('entra_sync_invitations', '')`);
+      return {
+        outcome: 'queued',
+        invitation: {
+          status: row.status as InvitationStatus,
+          attempts: Number(row.attempts),
+          lastError: null,
+          nextAttemptAt: row.next_attempt_at as Date,
+          sentTo: null,
+          sentAt: null,
+          createdAt: row.created_at as Date,
+        },
+      };
+    }
+    const current = await trx('invitations')
+      .where({ tenant_id: tenantId, employee_id: employeeId })
+      .first<{ status: InvitationStatus; last_error: string | null } | undefined>('status', 'last_error');
+    if (!current) return { outcome: 'none' };
+    const reason =
+      current.status === 'cancelled'
+        ? `it was cancelled (${current.last_error ?? 'no reason recorded'}), and that or another reason still holds`
+        : current.status === 'sent'
+          ? 'it was sent'
+          : `it is ${current.status}: on its way already`;
+    return { outcome: 'refused', status: current.status, reason };
+  });
 }

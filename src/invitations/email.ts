@@ -20,7 +20,7 @@ function oneLine(s: string): string {
 
 export function composeInvitation(input: {
   tenantName: string;
-  /** The name to greet: the given name, else the display name; none greets without a name. */
+  /** The name to greet (the mailer passes the first non-blank of given, display and formatted name); none: "Hello,". */
   employeeName: string | null;
   signInUrl: string;
 }): InvitationEmail {

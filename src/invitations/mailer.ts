@@ -18,11 +18,14 @@ import type { InvitationSender } from './transport';
 export const INVITATIONS_CHANNEL = 'entra_sync_invitations';
 
 export interface InvitationRetryPolicy {
-  /** Wait after the first failed attempt; doubles per attempt (default 30 s). */
+  /** Wait after the first failure; doubles per further failure (default 30 s). */
   initialDelayMs: number;
   /** Longest wait between attempts (default 1 h). */
   maxDelayMs: number;
-  /** Attempts before the invitation is `failed` (default 10: about four hours of retries). */
+  /**
+   * Attempts before an invitation whose recipient the server keeps deferring (a 4xx reply about this recipient) is
+   * `failed` (default 10: about three hours). Failures of the mail server itself never use attempts up.
+   */
   maxAttempts: number;
 }
 
@@ -47,6 +50,8 @@ export interface InvitationMailerOptions {
   leaseMs?: number;
   /** Messages in flight at once (default 2, the SMTP pool's connections). */
   concurrency?: number;
+  /** First wait before a status update that failed (database unreachable) is tried again; doubles up to 5 s (default 250 ms). */
+  statusRetryDelayMs?: number;
 }
 
 export interface MailerRoundResult {
@@ -56,14 +61,20 @@ export interface MailerRoundResult {
   cancelled: number;
 }
 
+/** The longest wait between two tries of a status update. */
+const MAX_STATUS_RETRY_DELAY_MS = 5_000;
+
 /**
  * Sends pending invitations (src/db/invitations.ts) from the worker process. Each is claimed in its own committed
  * statement (`pending` → `sending`, FOR UPDATE SKIP LOCKED, so several workers share the work), sent, then marked
- * `sent`; a failed attempt goes back to `pending` with exponential backoff, and a refusal by the mail server or the
- * last attempt ends as `failed` with the reason. **At most once**: a claim whose mailer died before marking it is
- * never sent again but marked `failed` (markInterruptedSends) — a duplicate invitation cannot be taken back, a
- * missing one shows in the admin API. `stop()` finishes the messages in flight first, so a graceful restart
- * interrupts none.
+ * `sent`. How a failed send goes on depends on whom it concerns (classifySendError): the recipient refused ends as
+ * `failed`; the recipient deferred is retried with backoff, up to `maxAttempts`; the mail server failing (down, TLS,
+ * login, quota, sender or message refused) puts the invitation back without using an attempt and pauses the whole
+ * mailer with backoff, so a broken server is probed, not hammered, and retried without limit. **At most once**: a
+ * claim whose mailer died before marking it is never sent again but marked `failed` (markInterruptedSends) — a
+ * duplicate invitation cannot be taken back, a missing one shows in the admin API. Status updates are retried while
+ * the database is away, until the claim's lease nearly runs out; `stop()` finishes the messages in flight and their
+ * updates first, so a graceful restart interrupts none.
  */
 export class InvitationMailer {
   private running = false;
@@ -78,6 +89,12 @@ export class InvitationMailer {
   private readonly idlePollIntervalMs: number;
   private readonly leaseMs: number;
   private readonly concurrency: number;
+  private readonly statusRetryDelayMs: number;
+  /** Deliveries under way (sending or recording), which stop() waits for before it closes the sender. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Mail server failures in a row, and until when the mailer claims nothing because of them. */
+  private serverFailures = 0;
+  private pausedUntil = 0;
 
   constructor(private readonly opts: InvitationMailerOptions) {
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
@@ -85,13 +102,15 @@ export class InvitationMailer {
     this.idlePollIntervalMs = opts.idlePollIntervalMs ?? 30_000;
     this.leaseMs = opts.leaseMs ?? 600_000;
     this.concurrency = opts.concurrency ?? 2;
+    this.statusRetryDelayMs = opts.statusRetryDelayMs ?? 250;
     if (opts.listen !== false) {
       this.listener = new OutboxListener(
         opts.db,
         opts.logger,
         () => {
           this.notified = true;
-          this.wake?.();
+          // A new invitation does not end a pause: the server that failed would fail it too.
+          if (!this.paused()) this.wake?.();
         },
         INVITATIONS_CHANNEL,
         'invitation mailer',
@@ -108,7 +127,10 @@ export class InvitationMailer {
     this.opts.logger.info({ via: this.opts.sender.description }, 'invitation mailer started');
   }
 
-  /** Stops claiming, lets the messages in flight finish and be marked, then closes the SMTP connections. */
+  /**
+   * Stops claiming, lets the messages in flight finish and be marked (their status updates retried while the
+   * database is away, within the claim's lease), then closes the SMTP connections.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.running) {
@@ -116,7 +138,12 @@ export class InvitationMailer {
       this.wake?.();
       await Promise.all([this.loop, this.listener?.stop()]);
     }
+    await Promise.allSettled([...this.inFlight]);
     this.opts.sender.close();
+  }
+
+  private paused(): boolean {
+    return Date.now() < this.pausedUntil;
   }
 
   private async run(): Promise<void> {
@@ -131,17 +158,18 @@ export class InvitationMailer {
       } catch (err) {
         // PostgreSQL unreachable, for instance: keep trying, slower.
         backoffMs = Math.min(Math.max(backoffMs * 2, 1000), 30_000);
-        this.opts.logger.warn({ err }, 'invitation mailer round failed');
+        this.opts.logger.warn({ err: dbErrorSummary(err) }, 'invitation mailer round failed');
       }
       if (!this.running) break;
       const idle = this.listener?.listening ? this.idlePollIntervalMs : this.pollIntervalMs;
-      await this.sleep(backoffMs || Math.min(nextDueMs ?? idle, idle));
+      const pausedMs = this.pausedUntil - Date.now();
+      await this.sleep(pausedMs > 0 ? pausedMs : backoffMs || Math.min(nextDueMs ?? idle, idle));
     }
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      if (this.notified || !this.running) return resolve();
+      if ((this.notified && !this.paused()) || !this.running) return resolve();
       const timer = setTimeout(resolve, Math.max(ms, 10));
       this.wake = () => {
         clearTimeout(timer);
@@ -150,7 +178,7 @@ export class InvitationMailer {
     });
   }
 
-  /** One round: fails interrupted claims, then sends every due invitation. Exposed for tests. */
+  /** One round: fails interrupted claims, then sends every due invitation (unless paused). Exposed for tests. */
   async runOnce(): Promise<MailerRoundResult> {
     const result: MailerRoundResult = { sent: 0, retrying: 0, failed: 0, cancelled: 0 };
     const interrupted = await markInterruptedSends(this.opts.db);
@@ -162,23 +190,34 @@ export class InvitationMailer {
       );
     }
     const workers = Array.from({ length: this.concurrency }, async () => {
-      // Stops taking new invitations once stop() is called; the one in hand is finished.
-      while (!this.stopping) {
+      // Stops taking new invitations once stop() is called or the mail server failed; the one in hand is finished.
+      while (!this.stopping && !this.paused()) {
+        const claimedAt = Date.now();
         const claimed = await claimDueInvitation(this.opts.db, this.leaseMs);
         if (!claimed) return;
-        result[await this.deliver(claimed)]++;
+        const delivery = this.deliver(claimed, claimedAt);
+        this.inFlight.add(delivery);
+        try {
+          result[await delivery]++;
+        } finally {
+          this.inFlight.delete(delivery);
+        }
       }
     });
-    await Promise.all(workers);
+    // Every worker is waited for, also when one fails: none is left running unobserved while run() starts more.
+    const settled = await Promise.allSettled(workers);
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure) throw failure.reason;
     return result;
   }
 
-  private async deliver(c: ClaimedInvitation): Promise<keyof MailerRoundResult> {
+  private async deliver(c: ClaimedInvitation, claimedAt: number): Promise<keyof MailerRoundResult> {
     const { db, logger } = this.opts;
     const key = { tenantId: c.tenantId, employeeId: c.employeeId };
     const log = { tenantId: c.tenantId, employeeId: c.employeeId, attempts: c.attempts };
+    const record = (what: string, write: () => Promise<void>) => this.persist(what, log, claimedAt, write);
     const cancel = async (reason: string) => {
-      await markInvitationDone(db, key, 'cancelled', reason);
+      await record('cancelled', () => markInvitationDone(db, key, 'cancelled', reason));
       logger.info({ ...log, reason }, 'invitation cancelled');
       return 'cancelled' as const;
     };
@@ -191,59 +230,114 @@ export class InvitationMailer {
 
     const email = composeInvitation({
       tenantName: c.tenantName,
-      employeeName: c.givenName ?? c.displayName ?? c.formattedName,
+      // The first name that is not blank: SCIM may send "" for a name it has no value for.
+      employeeName: [c.givenName, c.displayName, c.formattedName].find((n) => n?.trim()) ?? null,
       signInUrl: this.opts.signInUrl,
     });
     try {
       await this.opts.sender.send({ from: this.opts.from, to, ...email });
     } catch (err) {
       const reason = describeSendError(err);
+      const kind = classifySendError(err);
       const smtp = {
         code: (err as { code?: string }).code,
+        command: (err as { command?: string }).command,
         responseCode: (err as { responseCode?: number }).responseCode,
+        kind,
       };
-      if (isPermanent(err) || c.attempts >= this.retry.maxAttempts) {
-        const final = isPermanent(err) ? reason : `${reason} (gave up after ${c.attempts} attempts)`;
-        await markInvitationDone(db, key, 'failed', final);
+      if (kind === 'server') {
+        // Not this invitation's fault: it goes back without using an attempt, and nothing is claimed for a while.
+        this.serverFailures++;
+        const retryInMs = this.backoff(this.serverFailures);
+        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + retryInMs);
+        await record('pending', () => markInvitationRetry(db, key, reason, retryInMs, { giveBackAttempt: true }));
+        logger.warn({ ...log, ...smtp, retryInMs }, 'mail server failed; invitations paused, this one will retry');
+        return 'retrying';
+      }
+      // The server works (it answered about this recipient).
+      this.serverFailures = 0;
+      if (kind === 'recipient-refused' || c.attempts >= this.retry.maxAttempts) {
+        const final = kind === 'recipient-refused' ? reason : `${reason} (gave up after ${c.attempts} attempts)`;
+        await record('failed', () => markInvitationDone(db, key, 'failed', final));
         logger.warn({ ...log, ...smtp }, 'invitation failed; not retried');
         return 'failed';
       }
-      const retryInMs = Math.min(this.retry.initialDelayMs * 2 ** (c.attempts - 1), this.retry.maxDelayMs);
-      await markInvitationRetry(db, key, reason, retryInMs);
+      const retryInMs = this.backoff(c.attempts);
+      await record('pending', () => markInvitationRetry(db, key, reason, retryInMs));
       logger.warn({ ...log, ...smtp, retryInMs }, 'invitation not sent; will retry');
       return 'retrying';
     }
-    await this.markSent(key, to);
+    this.serverFailures = 0;
+    await record('sent', () => markInvitationSent(db, key, to));
     logger.info(log, 'invitation sent');
     logger.debug({ ...log, to }, 'invitation recipient');
     return 'sent';
   }
 
+  /** The wait after the n-th failure in a row: initialDelayMs doubling, at most maxDelayMs. */
+  private backoff(n: number): number {
+    return Math.min(this.retry.initialDelayMs * 2 ** Math.max(n - 1, 0), this.retry.maxDelayMs);
+  }
+
   /**
-   * The message is out: recording it must not be lost to a database blip, or the claim would run out and the sent
-   * invitation show as interrupted. A few tries over about ten seconds.
+   * A status update must not be lost to a database outage: the row would stay `sending` until its lease ran out and
+   * then show as interrupted ("may or may not have been delivered"), or a sent invitation as not sent. Tried again
+   * with backoff until it succeeds or the claim's lease is nearly over (a tenth of it left, so a mailer elsewhere does
+   * not find it interrupted meanwhile).
    */
-  private async markSent(key: { tenantId: string; employeeId: string }, to: string): Promise<void> {
+  private async persist(
+    what: string,
+    log: Record<string, unknown>,
+    claimedAt: number,
+    write: () => Promise<void>,
+  ): Promise<void> {
+    const deadline = claimedAt + this.leaseMs - this.leaseMs / 10;
     for (let attempt = 1; ; attempt++) {
       try {
-        await markInvitationSent(this.opts.db, key, to);
+        await write();
         return;
       } catch (err) {
-        if (attempt >= 5) throw err;
-        await new Promise((r) => setTimeout(r, 500 * 2 ** (attempt - 1)));
+        const retryInMs = Math.min(this.statusRetryDelayMs * 2 ** (attempt - 1), MAX_STATUS_RETRY_DELAY_MS);
+        if (Date.now() + retryInMs >= deadline) throw err;
+        this.opts.logger.warn(
+          { ...log, err: dbErrorSummary(err), retryInMs },
+          `could not record the invitation as ${what}; trying again`,
+        );
+        await new Promise((r) => setTimeout(r, retryInMs));
       }
     }
   }
 }
 
 /**
- * A refusal the next attempt would get again: the server rejected the recipient or the message with a 5xx reply
- * (nodemailer's EENVELOPE / EMESSAGE). Connection, TLS, timeout and login errors, and 4xx replies, are retried.
+ * Whom a failed send concerns, from nodemailer's error (`code`, the SMTP `command` in flight, the server's reply):
+ * - `recipient-refused`: a 5xx reply to RCPT TO (nodemailer's `command: 'RCPT TO'`, also for "all recipients were
+ *   rejected") unless its enhanced status says otherwise (below), or an enhanced status 5.1.x (addressing: "5.1.1
+ *   no such user") in the reply to DATA, where LMTP answers per recipient. The next attempt would get the same:
+ *   `failed` at once.
+ * - `recipient-deferred`: the same with a 4xx reply (greylisting, a full mailbox): retried, up to maxAttempts.
+ * - `server`: everything else — connection, DNS, TLS and STARTTLS, timeouts, login, a refused MAIL FROM (`530
+ *   authentication required`) or DATA (`550 5.4.5 Daily sending quota exceeded`), 421, 503, and any reply whose
+ *   enhanced status is about the mail system, routing or policy (x.3.x, x.4.x, x.7.x: quota, relaying denied), even
+ *   at RCPT TO. Any other message would fail the same way, so it says nothing about this invitation.
  */
-function isPermanent(err: unknown): boolean {
-  const { code, responseCode } = err as { code?: string; responseCode?: number };
-  if (code !== 'EENVELOPE' && code !== 'EMESSAGE') return false;
-  return !(responseCode !== undefined && responseCode >= 400 && responseCode < 500);
+export type SendFailureKind = 'recipient-refused' | 'recipient-deferred' | 'server';
+
+export function classifySendError(err: unknown): SendFailureKind {
+  const { command, responseCode, response } = (err ?? {}) as {
+    command?: unknown;
+    responseCode?: unknown;
+    response?: unknown;
+  };
+  if (typeof responseCode !== 'number' || responseCode < 400 || responseCode >= 600) return 'server';
+  if (responseCode === 421 || responseCode === 503) return 'server';
+  // RFC 3463 enhanced status code after the reply code: class.subject.detail, e.g. "550 5.1.1 …".
+  const enhanced = typeof response === 'string' ? /^\d{3}[ -]([245])\.(\d{1,3})\.\d{1,3}\b/.exec(response) : null;
+  const subject = enhanced ? Number(enhanced[2]) : undefined;
+  const aboutRecipient =
+    command === 'RCPT TO' ? subject === undefined || ![3, 4, 7].includes(subject) : command === 'DATA' && subject === 1;
+  if (!aboutRecipient) return 'server';
+  return responseCode >= 500 ? 'recipient-refused' : 'recipient-deferred';
 }
 
 /** The reason an admin sees: nodemailer's code and message (the server's reply), never credentials. */
@@ -251,4 +345,19 @@ function describeSendError(err: unknown): string {
   const e = err as { code?: string; message?: string };
   const message = (e.message ?? String(err)).replace(/\s+/g, ' ').trim();
   return e.code ? `${e.code}: ${message}` : message;
+}
+
+/**
+ * A database error for a log line: its code and the first line of its message, without the statement. knex puts the
+ * statement with its bound values in front of PostgreSQL's message (`<sql> - <message>`), and those values include
+ * recipients' addresses (`sent_to`) and SMTP replies naming them.
+ */
+export function dbErrorSummary(err: unknown): { code?: string; message: string } {
+  const e = (err ?? {}) as { code?: unknown; message?: unknown };
+  const firstLine = String(e.message ?? err).split('\n')[0] ?? '';
+  const cut = firstLine.lastIndexOf(' - ');
+  return {
+    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    message: cut >= 0 ? firstLine.slice(cut + 3) : firstLine,
+  };
 }

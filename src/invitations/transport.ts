@@ -28,15 +28,16 @@ export interface InvitationSender {
 const SMTP_TIMEOUTS = { connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 60_000 };
 
 /**
- * An SMTP sender from `smtp://user:pass@host:587` (STARTTLS when the server offers it) or `smtps://…:465` (TLS from
- * the start). nodemailer's own URL options (e.g. `?tls.rejectUnauthorized=false`) apply. Pooled: an initial sync that
- * creates thousands of employees reuses connections instead of logging in per message.
+ * An SMTP sender from `smtp://user:pass@host:587` (STARTTLS) or `smtps://…:465` (TLS from the start). nodemailer's own
+ * URL options (e.g. `?tls.rejectUnauthorized=false`) apply, and override the ones set here. Pooled: an initial sync
+ * that creates thousands of employees reuses connections instead of logging in per message.
  */
 export function smtpSender(url: string, opts: { maxConnections?: number } = {}): InvitationSender {
   const transport = nodemailer.createTransport({
     url,
     pool: true,
     maxConnections: opts.maxConnections ?? 2,
+    requireTLS: requiresStartTls(url),
     ...SMTP_TIMEOUTS,
   });
   return {
@@ -50,10 +51,29 @@ export function smtpSender(url: string, opts: { maxConnections?: number } = {}):
   };
 }
 
-/** `host:port` of an SMTP URL, without user name or password. */
+/**
+ * Whether an `smtp://` URL must upgrade to TLS before it logs in. nodemailer's default is STARTTLS only when the
+ * server offers it, so anyone on the path can strip the offer and read the AUTH exchange: with credentials in the URL
+ * it is required. `?requireTLS=false` opts out (a relay on localhost or a private network); nodemailer reads that query
+ * option itself and lets it override this one.
+ */
+export function requiresStartTls(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'smtp:' && Boolean(u.username || u.password);
+  } catch {
+    return true;
+  }
+}
+
+/** `scheme://host:port` of an SMTP URL, without user name or password. Never throws: an unparseable URL says so. */
 export function describeSmtpUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.hostname}:${u.port || (u.protocol === 'smtps:' ? '465' : '587')}`;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.hostname}:${u.port || (u.protocol === 'smtps:' ? '465' : '587')}`;
+  } catch {
+    return '(SMTP_URL that is not a valid URL)';
+  }
 }
 
 /**

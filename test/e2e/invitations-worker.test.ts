@@ -28,8 +28,8 @@ describe('invitation mailer in the worker process', () => {
     await t?.drop();
   });
 
-  /** Starts the worker; `lines()` is its stdout so far, `stopped` resolves with its exit code after SIGTERM. */
-  async function startWorker(env: Record<string, string>) {
+  /** Spawns the worker as an operator runs it; `stdout()`/`stderr()` so far, `exited` resolves with its exit code. */
+  function spawnWorker(env: Record<string, string>) {
     const proc = spawn(process.execPath, [path.join(__dirname, 'support/run-ts.js'), 'src/bin/worker.ts'], {
       cwd: path.join(__dirname, '../..'),
       env: {
@@ -52,17 +52,23 @@ describe('invitation mailer in the worker process', () => {
     proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    return { proc, stdout: () => stdout, stderr: () => stderr, exited };
+  }
+
+  /** Starts the worker; `lines()` is its stdout so far, `stopped` resolves with its exit code after SIGTERM. */
+  async function startWorker(env: Record<string, string>) {
+    const worker = spawnWorker(env);
     await until(
-      () => stdout.includes('"msg":"worker started"'),
+      () => worker.stdout().includes('"msg":"worker started"'),
       90_000,
-      () => `worker did not start:\n${stderr}`,
+      () => `worker did not start:\n${worker.stderr()}`,
     );
     return {
-      lines: () => stdout.split('\n').filter(Boolean),
-      stdout: () => stdout,
+      lines: () => worker.stdout().split('\n').filter(Boolean),
+      stdout: worker.stdout,
       stop: async () => {
-        proc.kill('SIGTERM');
-        return exited;
+        worker.proc.kill('SIGTERM');
+        return worker.exited;
       },
     };
   }
@@ -111,6 +117,22 @@ describe('invitation mailer in the worker process', () => {
     expect(sink.received.filter((m) => m.to.includes('olga@mail.acme.test'))).toHaveLength(1);
     const row = await t.db('invitations').where({ tenant_id: tenant.tenantId }).first();
     expect(row).toMatchObject({ status: 'sent', attempts: 1 });
+  }, 150_000);
+
+  it('refuses an SMTP_URL with an unencoded # in the password without printing the password anywhere', async () => {
+    const worker = spawnWorker({
+      SMTP_URL: `smtp://worker-mailer:pw#never-in-logs@127.0.0.1:${sink.port}`,
+      INVITE_FROM: 'hr@acme.test',
+      INVITE_SIGN_IN_URL: 'https://hr.acme.test/sign-in',
+      LOG_LEVEL: 'debug',
+    });
+    expect(await worker.exited).toBe(1);
+    const output = worker.stdout() + worker.stderr();
+    expect(output).not.toContain('never-in-logs');
+    expect(output).not.toContain('worker-mailer');
+    expect(worker.stderr()).toContain(
+      'SMTP_URL is not a valid URL; percent-encode special characters in the user name and password',
+    );
   }, 150_000);
 
   it('warns once at start when a tenant has invitations on but no mail server is configured', async () => {

@@ -9,6 +9,7 @@ import {
   type CustomAttributeType,
 } from '../../db/custom-attributes';
 import { getEmployee, listEmployees, updateEmployeeHrFields } from '../../db/employees';
+import { resendInvitation } from '../../db/invitations';
 import { createManualTeam, deleteManualTeam, DuplicateTeamNameError, getTeam, listTeams } from '../../db/teams';
 import type { ApiDeps } from '../deps';
 import { tenantIdOf, uuidParam } from './auth';
@@ -121,6 +122,18 @@ export function createHrRoutes({ db }: ApiDeps): Router {
     });
     if (!employee) throw notFound('employee');
     res.json(employee);
+  });
+  // Sends a failed invitation (or one cancelled for a reason that no longer holds) again: docs/invitations.md.
+  router.post('/employees/:employeeId/invitation/resend', async (req, res) => {
+    const employeeId = uuidParam(req, 'employeeId');
+    const result = employeeId ? await resendInvitation(db, tenantIdOf(res), employeeId) : { outcome: 'none' as const };
+    if (result.outcome === 'none') throw notFound('invitation');
+    if (result.outcome === 'refused') {
+      throw new ProblemError(409, 'Conflict', `the invitation cannot be sent again: ${result.reason}`, {
+        invitationStatus: result.status,
+      });
+    }
+    res.status(202).json(result.invitation);
   });
   router.get('/employees/:employeeId/audit', async (req, res) => {
     const id = uuidParam(req, 'employeeId');

@@ -170,6 +170,18 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         responses: { '200': ok('the employee'), ...bodyErrors, ...std },
       },
     },
+    [t('/employees/{employeeId}/invitation/resend')]: {
+      parameters: [tenantParam, idParam('employeeId')],
+      post: {
+        summary:
+          "Send the employee's invitation email again: one that `failed`, or was `cancelled` for a reason that no longer holds. It becomes `pending`, due now, attempts and error cleared",
+        responses: {
+          '202': ok('the invitation, pending'),
+          '409': problem('the invitation is pending, sending or sent, or the reason it was cancelled still holds'),
+          ...std,
+        },
+      },
+    },
     [t('/employees/{employeeId}/audit')]: {
       parameters: [tenantParam, idParam('employeeId')],
       get: {

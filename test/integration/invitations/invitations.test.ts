@@ -58,6 +58,10 @@ describe('invitation emails to newly provisioned employees', () => {
         .send({ inviteNewEmployees: on });
       expect(res.status).toBe(200);
     },
+    resend: (id: string) =>
+      request(app)
+        .post(`/admin/v1/tenants/${tenant.tenantId}/employees/${id}/invitation/resend`)
+        .set('Authorization', `Bearer ${tenant.adminToken}`),
     employee: async (id: string) => {
       const res = await request(app)
         .get(`/admin/v1/tenants/${tenant.tenantId}/employees/${id}`)
@@ -205,10 +209,11 @@ describe('invitation emails to newly provisioned employees', () => {
 
     expect(await mailer.runOnce()).toMatchObject({ sent: 0, retrying: 1 });
     const waiting = (await admin(acme).employee(id)).invitation!;
-    expect(waiting).toMatchObject({ status: 'pending', attempts: 1, sentAt: null });
+    // The server's outage is not the invitation's: the attempt is given back.
+    expect(waiting).toMatchObject({ status: 'pending', attempts: 0, sentAt: null });
     expect(waiting.lastError).toMatch(/ECONNREFUSED|ECONNECTION|ESOCKET/);
     expect(Date.parse(waiting.nextAttemptAt as string)).toBeGreaterThan(Date.now() - 1000);
-    // Not due yet: the backoff holds it.
+    // Not due yet, and the mailer itself is paused: the backoff holds it.
     expect(await mailer.runOnce()).toMatchObject({ sent: 0, retrying: 0 });
 
     await down.start();
@@ -218,7 +223,7 @@ describe('invitation emails to newly provisioned employees', () => {
       expect(down.received.filter((m) => m.to.includes('gina@mail.acme.test'))).toHaveLength(1);
       expect((await admin(acme).employee(id)).invitation).toMatchObject({
         status: 'sent',
-        attempts: 2,
+        attempts: 1,
         lastError: null,
         nextAttemptAt: null,
       });
@@ -226,6 +231,172 @@ describe('invitation emails to newly provisioned employees', () => {
       // Closes the pooled SMTP connection first: the server's close waits for open connections.
       await mailer.stop();
       await down.stop();
+    }
+  });
+
+  it('never fails an invitation for a refusal of the sender or the message: it waits, uses no attempt, and pauses the mailer', async () => {
+    const acme = await tenantWithInvites('Oscorp');
+    const quinn = await scim(acme).create(person('quinn'));
+    const rita = await scim(acme).create(person('rita'));
+    const mailer = newMailer({ concurrency: 1 });
+    try {
+      // A server-wide problem at MAIL FROM (nodemailer: EENVELOPE, 5xx): every tenant's invitations would get it.
+      sink.refuseSender = { responseCode: 550, message: '5.4.5 Daily sending quota exceeded' };
+      expect(await mailer.runOnce()).toMatchObject({ sent: 0, failed: 0, retrying: 1 });
+      const first = (await admin(acme).employee(quinn)).invitation!;
+      expect(first).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(first.lastError).toMatch(/550 5\.4\.5 Daily sending quota exceeded/);
+      // Paused: Rita, due now, is not even tried until the backoff is over.
+      expect(await mailer.runOnce()).toMatchObject({ sent: 0, failed: 0, retrying: 0 });
+      expect((await admin(acme).employee(rita)).invitation).toMatchObject({ status: 'pending', lastError: null });
+
+      // The message refused at the end of DATA (nodemailer: EMESSAGE, 5xx), for a policy reason: the same.
+      sink.refuseSender = undefined;
+      sink.refuseData = { responseCode: 550, message: '5.7.1 Message rejected by policy' };
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await mailer.runOnce()).toMatchObject({ sent: 0, failed: 0, retrying: 1 });
+      const second = (await admin(acme).employee(rita)).invitation!;
+      expect(second).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(second.lastError).toMatch(/EMESSAGE.*550 5\.7\.1/);
+
+      sink.refuseData = undefined;
+      await waitFor(async () => {
+        await mailer.runOnce();
+        return mailTo('quinn@mail.acme.test').length + mailTo('rita@mail.acme.test').length === 2;
+      });
+      for (const id of [quinn, rita]) {
+        expect((await admin(acme).employee(id)).invitation).toMatchObject({
+          status: 'sent',
+          attempts: 1,
+          lastError: null,
+        });
+      }
+    } finally {
+      sink.refuseSender = undefined;
+      sink.refuseData = undefined;
+    }
+  });
+
+  it('insists on STARTTLS before logging in over smtp://, and keeps the invitation for later when the server lacks it', async () => {
+    const acme = await tenantWithInvites('Massive Dynamic');
+    const id = await scim(acme).create(person('sam'));
+    // The sink offers no STARTTLS, as a server behind an attacker who strips the offer would not.
+    const strict = newMailer({}, sink.urlRequiringTls);
+    expect(await strict.runOnce()).toMatchObject({ sent: 0, failed: 0, retrying: 1 });
+    await strict.stop();
+    expect(mailTo('sam@mail.acme.test')).toHaveLength(0);
+    const waiting = (await admin(acme).employee(id)).invitation!;
+    expect(waiting).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(waiting.lastError).toMatch(/ETLS|STARTTLS/);
+
+    // Opted out explicitly (?requireTLS=false, a relay on localhost): it goes.
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await newMailer().runOnce()).toMatchObject({ sent: 1 });
+    expect(mailTo('sam@mail.acme.test')).toHaveLength(1);
+  });
+
+  it('reads an address the same way when recording the invitation and when sending it (ASCII whitespace only)', async () => {
+    const acme = await tenantWithInvites('Prestige');
+    // PostgreSQL's btrim stripped only spaces, JavaScript's trim every whitespace: this one was never invited.
+    const fred = await scim(acme).create(
+      person('fred', { emails: [{ value: '\tfred@mail.acme.test\r\n', type: 'work' }] }),
+    );
+    expect((await admin(acme).employee(fred)).invitation).toMatchObject({ status: 'pending' });
+    await newMailer().runOnce();
+    expect((await admin(acme).employee(fred)).invitation).toMatchObject({
+      status: 'sent',
+      sentTo: 'fred@mail.acme.test',
+    });
+  });
+
+  it('greets by the first name that is not blank: an empty given name falls back to the display name', async () => {
+    const acme = await tenantWithInvites('Vandelay');
+    const tess = await scim(acme).create(person('tess', { displayName: 'Tess T' }));
+    // SCIM never stores "", but the column can hold it: it must not stop the fallback.
+    await t.db('employees').where({ tenant_id: acme.tenantId, id: tess }).update({ given_name: ' ' });
+    await newMailer().runOnce();
+    expect(decodeQuotedPrintable(mailTo('tess@mail.acme.test')[0]!.raw)).toContain('Hello Tess T,');
+  });
+
+  it('lets an admin send a failed invitation again, and refuses one that is sent, waiting or still rightly cancelled', async () => {
+    const acme = await tenantWithInvites('Pied Piper');
+    sink.refuse.add('uma@mail.acme.test');
+    const uma = await scim(acme).create(person('uma'));
+    const vic = await scim(acme).create(person('vic'));
+    const { emails: _none, ...noEmail } = person('walt');
+    const walt = await scim(acme).create(noEmail);
+    const xena = await scim(acme).create(person('xena'));
+    await scim(acme).setActive(xena, false);
+    await newMailer().runOnce();
+    expect((await admin(acme).employee(uma)).invitation).toMatchObject({ status: 'failed' });
+    expect((await admin(acme).employee(vic)).invitation).toMatchObject({ status: 'sent' });
+    expect((await admin(acme).employee(xena)).invitation).toMatchObject({ status: 'cancelled' });
+
+    // The mailbox exists now: the admin sends it again.
+    sink.refuse.delete('uma@mail.acme.test');
+    const resent = await admin(acme).resend(uma);
+    expect(resent.status).toBe(202);
+    expect(resent.body).toMatchObject({ status: 'pending', attempts: 0, lastError: null, sentAt: null });
+    expect(await newMailer().runOnce()).toMatchObject({ sent: 1 });
+    expect(mailTo('uma@mail.acme.test')).toHaveLength(1);
+    expect((await admin(acme).employee(uma)).invitation).toMatchObject({ status: 'sent', attempts: 1 });
+
+    const sent = await admin(acme).resend(vic);
+    expect(sent.status).toBe(409);
+    expect(sent.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(sent.body).toMatchObject({ status: 409, invitationStatus: 'sent' });
+    // Cancelled because Xena left, and she still has: refused; back at work: sent again.
+    expect((await admin(acme).resend(xena)).status).toBe(409);
+    await scim(acme).setActive(xena, true);
+    expect((await admin(acme).resend(xena)).status).toBe(202);
+    expect((await admin(acme).resend(xena)).status).toBe(409);
+    await newMailer().runOnce();
+    expect(mailTo('xena@mail.acme.test')).toHaveLength(1);
+
+    expect((await admin(acme).resend(walt)).status).toBe(404);
+    expect((await admin(acme).resend('00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    const other = await seedTenant(t.db, 'Not Pied Piper');
+    const foreign = await request(app)
+      .post(`/admin/v1/tenants/${other.tenantId}/employees/${uma}/invitation/resend`)
+      .set('Authorization', `Bearer ${other.adminToken}`);
+    expect(foreign.status).toBe(404);
+  });
+
+  it('keeps trying a status update while the database refuses it: the invitation ends sent or pending, never failed', async () => {
+    const acme = await tenantWithInvites('Bluth');
+    // A database that refuses the mailer's updates of this tenant's claims a few times (a sequence is not rolled back
+    // with the failing statement, so it counts the failures).
+    await t.db.raw(`CREATE SEQUENCE invitation_update_failures`);
+    await t.db.raw(`
+      CREATE FUNCTION fail_invitation_updates() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF OLD.tenant_id = '${acme.tenantId}' AND OLD.status = 'sending' AND NEW.status <> 'sending'
+           AND nextval('invitation_update_failures') <= 5 THEN
+          RAISE EXCEPTION 'simulated outage of the database';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await t.db.raw(`CREATE TRIGGER fail_invitation_updates BEFORE UPDATE ON invitations
+                      FOR EACH ROW EXECUTE FUNCTION fail_invitation_updates()`);
+    try {
+      const yves = await scim(acme).create(person('yves'));
+      const mailer = newMailer({ statusRetryDelayMs: 50 });
+      expect(await mailer.runOnce()).toMatchObject({ sent: 1 });
+      expect(mailTo('yves@mail.acme.test')).toHaveLength(1);
+      expect((await admin(acme).employee(yves)).invitation).toMatchObject({ status: 'sent', attempts: 1 });
+
+      // Recording a retry (the mail server is down) is kept up the same way.
+      await t.db.raw(`ALTER SEQUENCE invitation_update_failures RESTART`);
+      const zoe = await scim(acme).create(person('zoe'));
+      const down = newMailer({ statusRetryDelayMs: 50 }, `smtp://127.0.0.1:${await freePort()}`);
+      expect(await down.runOnce()).toMatchObject({ retrying: 1 });
+      expect((await admin(acme).employee(zoe)).invitation).toMatchObject({ status: 'pending', attempts: 0 });
+      // Out of the way of the next tests' mailers.
+      await t.db('invitations').where({ tenant_id: acme.tenantId }).update({ status: 'cancelled' });
+    } finally {
+      await t.db.raw(`DROP TRIGGER fail_invitation_updates ON invitations`);
+      await t.db.raw(`DROP FUNCTION fail_invitation_updates()`);
+      await t.db.raw(`DROP SEQUENCE invitation_update_failures`);
     }
   });
 

@@ -16,6 +16,10 @@ export class SmtpSink {
   private server?: SMTPServer;
   /** Recipients the server refuses with 550, like a mailbox that does not exist. */
   readonly refuse = new Set<string>();
+  /** A reply refusing every sender (MAIL FROM), e.g. `550 5.4.5 Daily sending quota exceeded`; unset: accepted. */
+  refuseSender?: { responseCode: number; message: string };
+  /** A reply refusing every message at the end of DATA; unset: accepted. */
+  refuseData?: { responseCode: number; message: string };
 
   constructor(
     readonly port: number,
@@ -23,8 +27,17 @@ export class SmtpSink {
     readonly pass = 's3cret-pass',
   ) {}
 
+  /**
+   * The URL a mailer uses for this sink: it offers no STARTTLS, like a relay on localhost, so the URL opts out of
+   * requiring it (`?requireTLS=false`, docs/invitations.md).
+   */
   get url(): string {
-    return `smtp://${this.user}:${this.pass}@127.0.0.1:${this.port}`;
+    return `${this.urlRequiringTls}?requireTLS=false`;
+  }
+
+  /** The URL without the opt-out: with credentials, the mailer then insists on STARTTLS, which this sink lacks. */
+  get urlRequiringTls(): string {
+    return `smtp://${encodeURIComponent(this.user)}:${encodeURIComponent(this.pass)}@127.0.0.1:${this.port}`;
   }
 
   start(): Promise<void> {
@@ -37,6 +50,11 @@ export class SmtpSink {
         if (auth.username === this.user && auth.password === this.pass) cb(null, { user: auth.username });
         else cb(new Error('Invalid username or password'));
       },
+      onMailFrom: (_address, _session, cb) => {
+        const refusal = this.refuseSender;
+        if (refusal) cb(Object.assign(new Error(refusal.message), { responseCode: refusal.responseCode }));
+        else cb();
+      },
       onRcptTo: (address, _session, cb) => {
         if (this.refuse.has(address.address)) {
           cb(Object.assign(new Error('5.1.1 mailbox unavailable'), { responseCode: 550 }));
@@ -46,6 +64,8 @@ export class SmtpSink {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
+          const refusal = this.refuseData;
+          if (refusal) return cb(Object.assign(new Error(refusal.message), { responseCode: refusal.responseCode }));
           this.received.push({
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
             to: session.envelope.rcptTo.map((r) => r.address),

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { loadConfig } from '../../../src/config';
 import { invitationAddress } from '../../../src/db/invitations';
 import { composeInvitation } from '../../../src/invitations/email';
-import { describeSmtpUrl, fileSender } from '../../../src/invitations/transport';
+import { classifySendError, dbErrorSummary } from '../../../src/invitations/mailer';
+import { describeSmtpUrl, fileSender, requiresStartTls } from '../../../src/invitations/transport';
 
 describe('the invitation email', () => {
   it('escapes names and the link in the HTML part, and keeps the subject on one line', () => {
@@ -48,16 +49,48 @@ describe('the invitation email', () => {
 });
 
 describe('invitation configuration', () => {
-  it('needs INVITE_FROM and INVITE_SIGN_IN_URL with SMTP_URL, and never repeats the URL in its error', () => {
+  it('needs INVITE_FROM and INVITE_SIGN_IN_URL with SMTP_URL', () => {
+    expect(() => loadConfig({ SMTP_URL: 'smtps://mailer:hunter2@smtp.example.test:465' })).toThrow(
+      /INVITE_FROM.*INVITE_SIGN_IN_URL/,
+    );
+  });
+
+  it.each([
+    ['#', 'smtp://mailer:hun#ter2@smtp.example.test:587'],
+    ['# after a numeric password part', 'smtp://mailer:12#hunter2@smtp.example.test:587'],
+    ['/', 'smtp://mailer:12/hunter2@smtp.example.test:587'],
+    ['?', 'smtps://mailer:12?hunter2@smtp.example.test:465'],
+  ])('refuses an SMTP_URL with an unencoded %s in the password, and never repeats the URL in its error', (_c, url) => {
     let message = '';
     try {
-      loadConfig({ SMTP_URL: 'smtps://mailer:hunter2@smtp.example.test:465' });
+      loadConfig({ SMTP_URL: url, INVITE_FROM: 'hr@acme.test', INVITE_SIGN_IN_URL: 'https://hr.acme.test/' });
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toMatch(/INVITE_FROM/);
-    expect(message).toMatch(/INVITE_SIGN_IN_URL/);
+    expect(message).toMatch(/SMTP_URL is not a valid URL; percent-encode special characters/);
     expect(message).not.toContain('hunter2');
+    expect(message).not.toContain('smtp.example.test');
+  });
+
+  it('accepts the same password percent-encoded', () => {
+    const config = loadConfig({
+      SMTP_URL: `smtp://mailer:${encodeURIComponent('hun#ter/2?')}@smtp.example.test:587`,
+      INVITE_FROM: 'hr@acme.test',
+      INVITE_SIGN_IN_URL: 'https://hr.acme.test/',
+    });
+    expect(describeSmtpUrl(config.SMTP_URL!)).toBe('smtp://smtp.example.test:587');
+  });
+
+  it('describes even a URL it cannot parse without throwing or repeating it', () => {
+    expect(describeSmtpUrl('smtp://mailer:hun#ter2@smtp.example.test:587')).not.toMatch(/hun|ter2|mailer/);
+  });
+
+  it('requires STARTTLS for smtp:// with credentials, unless the URL opts out', () => {
+    expect(requiresStartTls('smtp://mailer:pw@smtp.example.test:587')).toBe(true);
+    expect(requiresStartTls('smtp://smtp.example.test:25')).toBe(false);
+    expect(requiresStartTls('smtps://mailer:pw@smtp.example.test:465')).toBe(false);
+    // nodemailer's own URL option overrides the one passed in code (its parseConnectionUrl is applied last).
+    expect(requiresStartTls('smtp://mailer:pw@127.0.0.1:25?requireTLS=false')).toBe(true);
   });
 
   it('refuses an SMTP_URL that is not smtp:// or smtps://', () => {
@@ -101,5 +134,78 @@ describe('the make start mail folder', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('whom a failed send concerns', () => {
+  const smtpError = (code: string, command: string, response?: string) =>
+    Object.assign(new Error('x'), {
+      code,
+      command,
+      ...(response ? { response, responseCode: Number(response.slice(0, 3)) } : {}),
+    });
+
+  it.each([
+    [
+      'a refused recipient',
+      smtpError('EENVELOPE', 'RCPT TO', '550 5.1.1 <a@b.test>: mailbox unavailable'),
+      'recipient-refused',
+    ],
+    [
+      'a refused recipient without enhanced status',
+      smtpError('EENVELOPE', 'RCPT TO', '553 no such user'),
+      'recipient-refused',
+    ],
+    ['a greylisted recipient', smtpError('EENVELOPE', 'RCPT TO', '450 4.2.0 try again later'), 'recipient-deferred'],
+    [
+      'an unknown recipient reported at DATA (LMTP)',
+      smtpError('EMESSAGE', 'DATA', '550 5.1.1 no such user'),
+      'recipient-refused',
+    ],
+    ['relaying denied at RCPT TO', smtpError('EENVELOPE', 'RCPT TO', '554 5.7.1 Relay access denied'), 'server'],
+    ['a quota at RCPT TO', smtpError('EENVELOPE', 'RCPT TO', '550 5.4.5 Daily sending quota exceeded'), 'server'],
+    [
+      'authentication required at MAIL FROM',
+      smtpError('EENVELOPE', 'MAIL FROM', '530 5.7.0 Authentication required'),
+      'server',
+    ],
+    ['a bad sender at MAIL FROM', smtpError('EENVELOPE', 'MAIL FROM', '553 5.1.8 bad sender domain'), 'server'],
+    ['a quota at DATA', smtpError('EMESSAGE', 'DATA', '550 5.4.5 Daily sending quota exceeded'), 'server'],
+    ['DATA refused', smtpError('EENVELOPE', 'DATA', '554 transaction failed'), 'server'],
+    ['a 421 at RCPT TO', smtpError('EENVELOPE', 'RCPT TO', '421 4.7.0 closing connection'), 'server'],
+    ['a failed login', smtpError('EAUTH', 'AUTH PLAIN', '535 5.7.8 bad credentials'), 'server'],
+    ['no STARTTLS', smtpError('ETLS', 'STARTTLS', '502 5.5.2 command not recognized'), 'server'],
+    ['a refused connection', smtpError('ESOCKET', 'CONN'), 'server'],
+    ['a timeout', smtpError('ETIMEDOUT', 'CONN'), 'server'],
+    ['not an SMTP error at all', new Error('boom'), 'server'],
+  ])('%s', (_case, err, kind) => {
+    expect(classifySendError(err)).toBe(kind);
+  });
+});
+
+describe("database errors in the mailer's logs", () => {
+  it("keep the code and PostgreSQL's message, not the statement with its bound addresses", () => {
+    const err = Object.assign(
+      new Error(
+        `update "invitations" set "status" = 'sent', "sent_to" = 'ada@mail.acme.test' where "tenant_id" = '1' - terminating connection due to administrator command\nmore`,
+      ),
+      { code: '57P01' },
+    );
+    expect(dbErrorSummary(err)).toEqual({
+      code: '57P01',
+      message: 'terminating connection due to administrator command',
+    });
+    expect(dbErrorSummary(new Error('connect ECONNREFUSED 127.0.0.1:5432'))).toEqual({
+      message: 'connect ECONNREFUSED 127.0.0.1:5432',
+    });
+  });
+});
+
+describe('the address rule', () => {
+  it('ignores ASCII whitespace around the address and nothing else, as the SQL does', () => {
+    expect(invitationAddress([{ value: '\t a@b.test \r\n' }])).toBe('a@b.test');
+    expect(invitationAddress([{ value: 'a b@c.test' }])).toBeUndefined();
+    // Not ASCII whitespace: part of the value (the mail server judges it), as PostgreSQL reads it.
+    expect(invitationAddress([{ value: '\u00a0a@b.test' }])).toBe('\u00a0a@b.test');
   });
 });
