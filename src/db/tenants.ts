@@ -50,9 +50,15 @@ export async function updateTenant(
   const changes: Partial<TenantRow> = {};
   if (patch.name !== undefined) changes.name = patch.name;
   if (patch.inviteNewEmployees !== undefined) changes.invite_new_employees = patch.inviteNewEmployees;
+  const columns = Object.entries(changes);
+  // Nothing new (no field, or the values it already has): the tenant, unchanged, with its updatedAt as it was.
+  if (columns.length === 0) return getTenant(db, id);
   const [row] = await db<TenantRow>('tenants')
     .where({ id })
+    .andWhere((q) => {
+      for (const [column, value] of columns) q.orWhereRaw('?? IS DISTINCT FROM ?', [column, value]);
+    })
     .update({ ...changes, updated_at: db.fn.now() as unknown as Date })
     .returning('*');
-  return row && toTenant(row);
+  return row ? toTenant(row) : getTenant(db, id);
 }

@@ -108,6 +108,21 @@ describe('admin API /admin/v1', () => {
       expect(tenant.body.name).toBe('Acme');
     });
 
+    it('keeps updatedAt when a PATCH changes nothing, and moves it when one does', async () => {
+      const created = await request(app)
+        .post('/admin/v1/tenants')
+        .set(as(platform))
+        .send({ name: 'Quiet' })
+        .expect(201);
+      const patch = (body: object) =>
+        request(app).patch(`/admin/v1/tenants/${created.body.id}`).set(as(platform)).send(body).expect(200);
+      expect((await patch({})).body.updatedAt).toBe(created.body.updatedAt);
+      expect((await patch({ name: 'Quiet', inviteNewEmployees: false })).body.updatedAt).toBe(created.body.updatedAt);
+      const renamed = await patch({ name: 'Loud' });
+      expect(renamed.body).toMatchObject({ name: 'Loud', inviteNewEmployees: false });
+      expect(Date.parse(renamed.body.updatedAt)).toBeGreaterThan(Date.parse(created.body.updatedAt));
+    });
+
     it('names the offending field when a body does not match the schema', async () => {
       const res = await request(app)
         .patch(`/admin/v1/tenants/${acme.tenantId}`)
