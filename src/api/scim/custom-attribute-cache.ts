@@ -17,6 +17,27 @@ export class CustomAttributeSet {
   readonly lookup: CustomAttributeLookup = (id) => this.byId.get(id) ?? this.byLower.get(id.toLowerCase());
   readonly isDefined = (id: string): boolean => this.byId.has(id);
 
+  /**
+   * Whether a stored value may be shown as the attribute `id` defines it now. A definition deleted and made again with
+   * another type leaves values of the old type on employees (kept, see deleteCustomAttributeDefinition): a string
+   * must not come back as a number attribute's value.
+   */
+  readonly fits = (id: string, value: unknown): boolean => {
+    const type = this.byId.get(id)?.type;
+    switch (type) {
+      case 'number':
+        return typeof value === 'number';
+      case 'boolean':
+        return typeof value === 'boolean';
+      case 'date':
+        return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value);
+      case 'string':
+        return typeof value === 'string';
+      default:
+        return false;
+    }
+  };
+
   /** True when the two sets do not define the same ids with the same types. */
   differsFrom(other: CustomAttributeSet): boolean {
     if (other.definitions.length !== this.definitions.length) return true;

@@ -12,7 +12,8 @@ export interface RenderContext {
   /** Absolute base of /scim/v2 as clients see it, for meta.location and $ref. */
   baseUrl: string;
   /** Custom attributes are rendered only while a definition exists. */
-  isDefinedCustomAttribute: (id: string) => boolean;
+  /** Whether a stored custom attribute value is shown: its id is defined, and the value has the defined type. */
+  showsCustomAttribute: (id: string, value: unknown) => boolean;
 }
 
 const setIf = (o: Record<string, unknown>, k: string, v: unknown) => {
@@ -61,7 +62,7 @@ export function renderUser(row: EmployeeView, ctx: RenderContext): ScimResource 
     ent.manager = manager;
   }
   for (const [id, v] of Object.entries(row.custom_attributes ?? {})) {
-    if (ctx.isDefinedCustomAttribute(id)) ent[id] = v;
+    if (ctx.showsCustomAttribute(id, v)) ent[id] = v;
   }
   const prod: Record<string, unknown> = {};
   setIf(prod, 'level', row.level_name);

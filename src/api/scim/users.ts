@@ -50,7 +50,7 @@ export async function withDefinitions<T>(
 }
 
 export function renderContext(sc: ScimContext, defs: CustomAttributeSet): RenderContext {
-  return { baseUrl: sc.baseUrl, isDefinedCustomAttribute: defs.isDefined };
+  return { baseUrl: sc.baseUrl, showsCustomAttribute: defs.fits };
 }
 
 /** Team membership costs a subquery; skip it when the projection leaves `groups` out. */

@@ -122,6 +122,21 @@ describe('custom attributes', () => {
     ]);
   });
 
+  it('shows no value of another type left from a deleted definition that was made again with a new type', async () => {
+    const t = await h.newTenant('Redefined attributes');
+    await createCustomAttributeDefinition(h.db, t.tenantId, { id: 'shirtSize', name: 'Shirt', type: 'number' });
+    await createCustomAttributeDefinition(h.db, t.tenantId, { id: 'badge', name: 'Badge', type: 'string' });
+    const id = await t.createUser('redefined@contoso.com', { [ENTERPRISE]: { badge: 'B-7' } });
+    // What an earlier definition "shirtSize" (string) left on the employee before it was deleted and defined again.
+    await h
+      .db('employees')
+      .where({ id })
+      .update({ custom_attributes: { shirtSize: 'L', badge: 'B-7' } });
+    const res = await t.get(`/Users/${id}`);
+    expect(res.status).toBe(200);
+    expect(res.body[ENTERPRISE]).toEqual({ badge: 'B-7' });
+  });
+
   it('accepts a definition created a moment ago (the cached set is refreshed on a miss)', async () => {
     const id = await h.scim.createUser('fresh.def@contoso.com');
     await h.scim.get('/Users?count=1');
