@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import request from 'supertest';
 import { buildTestApp, seedTenant } from '../support/app';
 import { createTestDb, type TestDb } from '../support/db';
 import { freePort } from '../support/ports';
 import { SmtpSink } from '../integration/invitations/smtp-sink';
+import { spawnWorkerProcess } from './support/worker-process';
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
@@ -30,21 +30,14 @@ describe('invitation mailer in the worker process', () => {
 
   /** Spawns the worker as an operator runs it; `stdout()`/`stderr()` so far, `exited` resolves with its exit code. */
   function spawnWorker(env: Record<string, string>) {
-    const proc = spawn(process.execPath, [path.join(__dirname, 'support/run-ts.js'), 'src/bin/worker.ts'], {
-      cwd: path.join(__dirname, '../..'),
-      env: {
-        ...process.env,
-        DATABASE_URL: t.url,
-        TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
-        TEMPORAL_TASK_QUEUE: `e2e-invites-${Date.now()}`,
-        SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
-        SMTP_URL: '',
-        INVITE_FROM: '',
-        INVITE_SIGN_IN_URL: '',
-        INVITE_MAIL_DIR: '',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const proc = spawnWorkerProcess(t.url, {
+      TEMPORAL_TASK_QUEUE: `e2e-invites-${Date.now()}`,
+      SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
+      SMTP_URL: '',
+      INVITE_FROM: '',
+      INVITE_SIGN_IN_URL: '',
+      INVITE_MAIL_DIR: '',
+      ...env,
     });
     children.push(proc);
     let stdout = '';

@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { recordEmployeeChange } from '../../src/db/changes';
 import { getProvisioning } from '../../src/db/provisioning';
@@ -20,6 +19,7 @@ import {
   VERIFIED,
   type TestEmulator,
 } from '../integration/outbound/support';
+import { spawnWorkerProcess } from './support/worker-process';
 
 /**
  * The worker process (src/bin/worker.ts, as deployed) is SIGKILLed while Graph is creating an account: Graph has
@@ -48,20 +48,17 @@ describe('worker killed mid-sync', () => {
   });
 
   function startWorker(): ChildProcess {
-    const child = spawn(process.execPath, [path.join(__dirname, 'support/run-ts.js'), 'src/bin/worker.ts'], {
-      cwd: path.join(__dirname, '../..'),
-      env: {
-        ...process.env,
-        DATABASE_URL: t.url,
-        TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+    const child = spawnWorkerProcess(
+      t.url,
+      {
         TEMPORAL_TASK_QUEUE: taskQueue,
         SECRETS_KEY: secretsKey.toString('base64'),
         GRAPH_EXTRA_CA_CERTS: emulatorCertificate().certPath,
         GRAPH_ALLOWED_ORIGINS: em.url,
         LOG_LEVEL: 'error',
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+      ['ignore', 'ignore', 'inherit'],
+    );
     children.push(child);
     return child;
   }

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { createTestDb, type TestDb } from '../support/db';
+import { spawnWorkerProcess } from './support/worker-process';
 
 /**
  * The worker process's output as an operator's log pipeline reads it: one JSON object per line on stdout, the Temporal
@@ -20,17 +20,10 @@ describe('worker process logs', () => {
 
   /** Starts src/bin/worker.ts at `level`; resolves with stdout's and stderr's lines once the worker has started. */
   function startWorker(level: string): Promise<{ stdout: string[]; stderr: string[] }> {
-    const proc = spawn(process.execPath, [path.join(__dirname, 'support/run-ts.js'), 'src/bin/worker.ts'], {
-      cwd: path.join(__dirname, '../..'),
-      env: {
-        ...process.env,
-        DATABASE_URL: t.url,
-        TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
-        TEMPORAL_TASK_QUEUE: `e2e-logs-${Date.now()}`,
-        SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
-        LOG_LEVEL: level,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const proc = spawnWorkerProcess(t.url, {
+      TEMPORAL_TASK_QUEUE: `e2e-logs-${Date.now()}`,
+      SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
+      LOG_LEVEL: level,
     });
     child = proc;
     const out = { stdout: '', stderr: '' };
