@@ -472,6 +472,26 @@ describe('invitation emails to newly provisioned employees', () => {
     });
   });
 
+  it('finishes a send in flight before stop() resolves: a graceful stop leaves nothing half-sent', async () => {
+    const acme = await tenantWithInvites('Stop Midway');
+    sink.dataDelayMs = 1_500;
+    try {
+      const id = await scim(acme).create(person('nadia'));
+      const mailer = newMailer();
+      mailer.start();
+      // Claimed and handed to the mail server, which takes its time to answer.
+      await waitFor(async () => (await t.db('invitations').where({ employee_id: id }).first())?.status === 'sending');
+      await mailer.stop();
+      expect(await t.db('invitations').where({ employee_id: id }).first()).toMatchObject({
+        status: 'sent',
+        attempts: 1,
+      });
+      expect(mailTo('nadia@mail.acme.test')).toHaveLength(1);
+    } finally {
+      sink.dataDelayMs = 0;
+    }
+  });
+
   it('wakes at once for a new employee while running (LISTEN), and stops gracefully', async () => {
     const acme = await tenantWithInvites('Initrode');
     // Only a notification can wake it within the test: the safety-net poll is a minute.

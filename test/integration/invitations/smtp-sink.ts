@@ -20,6 +20,8 @@ export class SmtpSink {
   refuseSender?: { responseCode: number; message: string };
   /** A reply refusing every message at the end of DATA; unset: accepted. */
   refuseData?: { responseCode: number; message: string };
+  /** How long the server takes to answer a received message (a slow scanner); 0: at once. */
+  dataDelayMs = 0;
 
   constructor(
     readonly port: number,
@@ -66,12 +68,16 @@ export class SmtpSink {
         stream.on('end', () => {
           const refusal = this.refuseData;
           if (refusal) return cb(Object.assign(new Error(refusal.message), { responseCode: refusal.responseCode }));
-          this.received.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks).toString('utf8'),
-          });
-          cb();
+          const accept = () => {
+            this.received.push({
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
+              to: session.envelope.rcptTo.map((r) => r.address),
+              raw: Buffer.concat(chunks).toString('utf8'),
+            });
+            cb();
+          };
+          if (this.dataDelayMs > 0) setTimeout(accept, this.dataDelayMs);
+          else accept();
         });
       },
     });
