@@ -1,3 +1,5 @@
+import type { WriteLease, WriteLedger } from '../db/graph-write-leases';
+
 /**
  * Write budget per (Entra tenant, app). Graph allows an app 3,000 writes per 150 s in one tenant (graph.md §10); the
  * worker waits before each POST/PATCH/PUT/DELETE instead of bouncing off 429s. It keeps the send times of the last
@@ -11,11 +13,17 @@
  * to the kinds above it, and a waiting write goes before every waiting write of a kind below it: otherwise a push or a
  * flood of new hires that spent the window makes a change made meanwhile wait for the flood's writes to leave it, up
  * to a whole window, and a mass update does the same to a leaver's disable.
+ *
+ * With a `ledger` the quota is shared by every worker process (src/db/graph-write-leases.ts): besides its own window, a
+ * worker spends writes it leased from PostgreSQL a few at a time, each lease under the limit of the kind it was taken
+ * for, and hands back what it did not use when the lease runs out. Precedence between kinds holds within a worker;
+ * the reserves hold across workers, because each lease is counted against its kind's limit.
  */
 export type WriteKind = 'lifecycle' | 'change' | 'bulk';
 
 /** Most urgent first: the order in which waiting writes are served. */
 const KINDS_BY_URGENCY: readonly WriteKind[] = ['lifecycle', 'change', 'bulk'];
+const rankOf = (kind: WriteKind): number => KINDS_BY_URGENCY.indexOf(kind);
 
 export interface WriteBudgetOptions {
   capacity: number;
@@ -26,8 +34,28 @@ export interface WriteBudgetOptions {
   reservedForChanges?: number;
   /** Writes of each window that bulk writes and changes leave to lifecycle writes. Default 1 % (30 of 3,000). */
   reservedForLifecycle?: number;
+  /** Shares the quota with other worker processes; without it this budget is the process's own. */
+  ledger?: WriteLedger;
+  /** How long a leased write may be spent (default 2,000 ms); the ledger counts it for the window plus this. */
+  leaseTtlMs?: number;
+  /** The most writes one lease may grant (default 100). */
+  maxLease?: number;
+  /** Told of a ledger that could not be reached; the budget asks again after `LEDGER_RETRY_MS`. */
+  onLedgerError?: (err: unknown) => void;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+}
+
+/** How long the budget waits before asking an unreachable ledger again. */
+export const LEDGER_RETRY_MS = 1_000;
+
+/** Leased writes held by this process: spendable by its kind and the more urgent ones, until `expiresAt`. */
+interface HeldLease {
+  id: number;
+  rank: number;
+  left: number;
+  used: number;
+  expiresAt: number;
 }
 
 export const DEFAULT_WRITE_BUDGET = { capacity: 3000, windowMs: 150_000 } as const;
@@ -56,6 +84,7 @@ export class WriteBudget {
   private pumping = false;
   /** Ends the pump's current wait early: a more urgent write arrived while it waited for a turn. */
   private wake?: () => void;
+  private held?: HeldLease;
 
   constructor(private readonly opts: WriteBudgetOptions) {
     this.now = opts.now ?? Date.now;
@@ -108,21 +137,87 @@ export class WriteBudget {
         if (!kind) return;
         const t = this.now();
         const freeAt = this.freeAt(this.limits[kind], t);
-        if (freeAt <= t) {
-          this.record(t);
-          const waiter = this.waiting[kind].shift()!;
-          waiter.resolve(t - waiter.since);
+        if (freeAt > t) {
+          await this.pause(freeAt - t);
           continue;
         }
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          void this.sleep(Math.ceil(freeAt - t)).then(() => resolve());
-        });
-        this.wake = undefined;
+        if (this.opts.ledger && !this.canSpendHeld(kind, t)) {
+          await this.pause(await this.leaseFor(kind, this.opts.ledger));
+          continue;
+        }
+        if (this.held) {
+          this.held.left--;
+          this.held.used++;
+        }
+        this.record(t);
+        const waiter = this.waiting[kind].shift()!;
+        waiter.resolve(t - waiter.since);
       }
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** Waits `ms` (nothing when 0), or less when a more urgent write arrives. */
+  private async pause(ms: number): Promise<void> {
+    if (ms <= 0) return;
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      void this.sleep(Math.ceil(ms)).then(() => resolve());
+    });
+    this.wake = undefined;
+  }
+
+  private canSpendHeld(kind: WriteKind, t: number): boolean {
+    const held = this.held;
+    return held !== undefined && held.left > 0 && t < held.expiresAt && rankOf(kind) <= held.rank;
+  }
+
+  /**
+   * Replaces the held lease by one taken under `kind`'s limit; answers how long to wait before trying again (0 once
+   * granted).
+   */
+  private async leaseFor(kind: WriteKind, ledger: WriteLedger): Promise<number> {
+    void this.settleHeld();
+    const ttl = this.opts.leaseTtlMs ?? 2_000;
+    // The lease's writes go out within `ttl` of asking, so within `ttl` of the ledger granting it.
+    const asked = this.now();
+    const wanted = KINDS_BY_URGENCY.reduce((n, k) => n + this.waiting[k].length, 0);
+    let lease: WriteLease;
+    try {
+      lease = await ledger.lease({
+        limit: this.limits[kind],
+        wanted,
+        max: this.opts.maxLease ?? 100,
+        spanMs: this.spanMs + ttl,
+      });
+    } catch (err) {
+      this.opts.onLedgerError?.(err);
+      return LEDGER_RETRY_MS;
+    }
+    // Refused: ask again when the quota comes back, or sooner, once every lease held now has run out and handed back
+    // what it did not use.
+    if (lease.id === undefined || lease.granted <= 0) return Math.max(1, Math.min(lease.retryInMs, ttl));
+    const held: HeldLease = { id: lease.id, rank: rankOf(kind), left: lease.granted, used: 0, expiresAt: asked + ttl };
+    this.held = held;
+    // Hands back what is left once it can no longer be spent, unless it was replaced (and settled) before.
+    void this.sleep(Math.max(0, held.expiresAt - this.now())).then(() => {
+      if (this.held === held) void this.settleHeld();
+    });
+    return 0;
+  }
+
+  /** Hands the held lease's unspent writes back to the ledger; best effort (unsettled, they count until the span ends). */
+  private settleHeld(): Promise<void> {
+    const held = this.held;
+    this.held = undefined;
+    if (!held || held.left === 0 || !this.opts.ledger) return Promise.resolve();
+    return this.opts.ledger.settle(held.id, held.used).catch((err: unknown) => this.opts.onLedgerError?.(err));
+  }
+
+  /** Hands back leased writes not spent yet (a worker stopping). */
+  release(): Promise<void> {
+    return this.settleHeld();
   }
 
   /** When the next write under `limit` may go: once fewer than `limit` writes went out within the span. */
@@ -139,18 +234,29 @@ export class WriteBudget {
   }
 }
 
-/** One bucket per (Entra tenant, client id), shared by every activity of the worker process. */
+/**
+ * One bucket per (Entra tenant, client id), shared by every activity of the worker process; with `ledgerFor`, each
+ * bucket also shares its quota with the other worker processes.
+ */
 export class WriteBudgets {
   private readonly buckets = new Map<string, WriteBudget>();
-  constructor(private readonly opts: Omit<WriteBudgetOptions, 'now' | 'sleep'> = DEFAULT_WRITE_BUDGET) {}
+  constructor(
+    private readonly opts: Omit<WriteBudgetOptions, 'now' | 'sleep' | 'ledger'> = DEFAULT_WRITE_BUDGET,
+    private readonly ledgerFor?: (budgetKey: string) => WriteLedger,
+  ) {}
 
   for(graphTenantId: string, clientId: string): WriteBudget {
     const key = `${graphTenantId.toLowerCase()}/${clientId.toLowerCase()}`;
     let b = this.buckets.get(key);
     if (!b) {
-      b = new WriteBudget(this.opts);
+      b = new WriteBudget({ ...this.opts, ...(this.ledgerFor ? { ledger: this.ledgerFor(key) } : {}) });
       this.buckets.set(key, b);
     }
     return b;
+  }
+
+  /** Hands every bucket's unspent leased writes back (the worker stops). */
+  async release(): Promise<void> {
+    await Promise.all([...this.buckets.values()].map((b) => b.release()));
   }
 }

@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import { countTenantsInvitingNewEmployees } from '../db/invitations';
 import type { Db } from '../db/knex';
 import { createGraphConnector, type GraphConnector } from '../graph/connector';
+import { postgresWriteLedger } from '../db/graph-write-leases';
 import { DEFAULT_WRITE_BUDGET, WriteBudgets, type WriteBudgetOptions } from '../graph/write-budget';
 import { InvitationMailer, type InvitationMailerOptions } from '../invitations/mailer';
 import type { InvitationDelivery } from '../invitations/transport';
@@ -170,6 +171,15 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
   const client = new Client({ connection, namespace });
   await ensureSearchAttributes(connection, namespace, deps.logger);
 
+  // Graph's write quota is per Entra tenant and app: every worker process leases its writes from PostgreSQL.
+  const budgetLog = deps.logger.child({ component: 'write-budget' });
+  const budgets = new WriteBudgets(
+    {
+      ...(deps.writeBudget ?? DEFAULT_WRITE_BUDGET),
+      onLedgerError: (err) => budgetLog.warn({ err }, 'could not lease Graph writes from PostgreSQL; trying again'),
+    },
+    (key) => postgresWriteLedger(deps.db, key),
+  );
   const graph =
     deps.graph ??
     createGraphConnector({
@@ -178,7 +188,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
       previousSecretsKeys: deps.previousSecretsKeys,
       extraCaPem,
       allowedOrigins: deps.graphAllowedOrigins,
-      budgets: new WriteBudgets(deps.writeBudget),
+      budgets,
     });
   // One set of activities for every lane: they share the Graph connector, and with it each tenant's write budget.
   const activities = createActivities({ db: deps.db, logger: deps.logger.child({ component: 'activities' }), graph });
@@ -251,6 +261,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
         await Promise.all([relay?.stop(), mailer?.stop()]);
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
         await Promise.allSettled(runs);
+        await budgets.release();
         await connection.close().catch(() => undefined);
       })();
       return stopped;

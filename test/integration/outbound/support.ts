@@ -6,7 +6,12 @@ import path from 'node:path';
 import { recordEmployeeChange } from '../../../src/db/changes';
 import type { Db } from '../../../src/db/knex';
 import { upsertOutboundSettings, type OutboundSettingsPatch } from '../../../src/db/outbound-settings';
-import { ensureEmulatorCertificate, startGraphEmulator, type RunningGraphEmulator } from '../../../src/emulator';
+import {
+  ensureEmulatorCertificate,
+  startGraphEmulator,
+  type RunningGraphEmulator,
+  type ThrottleLimits,
+} from '../../../src/emulator';
 import { DEFAULT_MAPPING } from '../../../src/graph/mapping';
 
 /** Shared by the outbound integration and e2e tests: an emulator seeded with one Entra tenant, and HR helpers. */
@@ -42,7 +47,10 @@ export function emulatorCertificate() {
   return ensureEmulatorCertificate(certDir);
 }
 
-export async function startTestEmulator(opts: { throttling?: boolean } = {}): Promise<TestEmulator> {
+/** `throttling`: off by default; `true` for Graph's limits, or some limits scaled down for a test. */
+export async function startTestEmulator(
+  opts: { throttling?: boolean | Partial<ThrottleLimits> } = {},
+): Promise<TestEmulator> {
   const tls = emulatorCertificate();
   const emulator = await startGraphEmulator({ port: 0, tls, throttling: opts.throttling ?? false });
   emulator.seed({
