@@ -45,7 +45,8 @@ export const EmployeePatch = z.strictObject({ lifecycleStatus: z.enum(LIFECYCLE_
 
 export const EmployeeListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
+  // Bounded where a JavaScript number is still exact (PostgreSQL's bigint holds more, but 1e20 it refuses with a 500).
+  offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   active: z
     .enum(['true', 'false'])
     .transform((v) => v === 'true')
@@ -55,5 +56,5 @@ export const EmployeeListQuery = z.object({
 
 export const AuditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  before: z.coerce.number().int().min(1).optional(),
+  before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 });

@@ -279,6 +279,26 @@ describe('admin API /admin/v1', () => {
   });
 
   describe('employees', () => {
+    it('answers a page position beyond what PostgreSQL can count with 400 naming the parameter, not 500', async () => {
+      const id = await insertEmployee(acme.tenantId, 'far@acme.test');
+      for (const [path, param] of [
+        [`/employees?offset=1e20`, 'offset'],
+        [`/employees?offset=99999999999999999999`, 'offset'],
+        [`/employees/${id}/audit?before=1e20`, 'before'],
+      ] as const) {
+        const res = await request(app).get(`/admin/v1/tenants/${acme.tenantId}${path}`).set(as(acme.adminToken));
+        expect(res.status).toBe(400);
+        expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+        expect(res.body.errors[0].path).toBe(param);
+      }
+      // The largest position that is still exact reads an empty page.
+      const last = await request(app)
+        .get(`/admin/v1/tenants/${acme.tenantId}/employees?offset=${Number.MAX_SAFE_INTEGER}`)
+        .set(as(acme.adminToken));
+      expect(last.status).toBe(200);
+      expect(last.body.items).toEqual([]);
+    });
+
     it('lists and gets employees of the tenant only', async () => {
       const id = await insertEmployee(acme.tenantId, 'ann@acme.test');
       await insertEmployee(globex.tenantId, 'gus@globex.test');
