@@ -149,6 +149,35 @@ export async function claimDueInvitation(db: Knex, leaseMs: number): Promise<Cla
 }
 
 type Key = { tenantId: string; employeeId: string };
+
+/**
+ * Runs `update` (of invitation rows) and, in the same statement, adds an event to the audit trail of each employee whose
+ * invitation it changed (`GET …/employees/{id}/audit`); returns how many it changed. Retries that will be tried again
+ * (markInvitationRetry) are not events: the invitation's `lastError` and `attempts` show them.
+ */
+async function updateAudited(
+  db: Knex,
+  update: Knex.QueryBuilder,
+  event: { action: string; actor: 'system' | 'admin'; requestId?: string; changes: Record<string, unknown> },
+): Promise<number> {
+  const changed = update.returning(['tenant_id', 'employee_id']).toSQL();
+  const result = await db.raw<{ rows: Array<{ n: number }> }>(
+    `WITH changed AS (${changed.sql}),
+     audited AS (
+       INSERT INTO audit_events (tenant_id, resource_type, resource_id, action, actor, request_id, changes)
+       SELECT tenant_id, 'employee', employee_id::text, ?, ?, ?, ?::jsonb FROM changed
+     )
+     SELECT count(*)::int AS n FROM changed`,
+    [
+      ...(changed.bindings as Knex.RawBinding[]),
+      event.action,
+      event.actor,
+      event.requestId ?? null,
+      JSON.stringify(event.changes),
+    ],
+  );
+  return result.rows[0]?.n ?? 0;
+}
 const byKey = (db: Knex, k: Key) => db('invitations').where({ tenant_id: k.tenantId, employee_id: k.employeeId });
 
 /**
@@ -156,14 +185,19 @@ const byKey = (db: Knex, k: Key) => db('invitations').where({ tenant_id: k.tenan
  * the record says so.
  */
 export async function markInvitationSent(db: Knex, k: Key, sentTo: string): Promise<void> {
-  await byKey(db, k).update({
-    status: 'sent',
-    sent_to: sentTo,
-    sent_at: db.fn.now(),
-    last_error: null,
-    claimed_until: null,
-    updated_at: db.fn.now(),
-  });
+  await updateAudited(
+    db,
+    // Not again for one marked sent already (a retried update whose first try committed unseen): one event per send.
+    byKey(db, k).whereNot({ status: 'sent' }).update({
+      status: 'sent',
+      sent_to: sentTo,
+      sent_at: db.fn.now(),
+      last_error: null,
+      claimed_until: null,
+      updated_at: db.fn.now(),
+    }),
+    { action: 'invitation.sent', actor: 'system', changes: { sentTo } },
+  );
 }
 
 /**
@@ -196,9 +230,14 @@ export async function markInvitationDone(
   status: 'failed' | 'cancelled',
   reason: string,
 ): Promise<void> {
-  await byKey(db, k)
-    .where({ status: 'sending' })
-    .update({ status, last_error: reason.slice(0, 1000), claimed_until: null, updated_at: db.fn.now() });
+  const recorded = reason.slice(0, 1000);
+  await updateAudited(
+    db,
+    byKey(db, k)
+      .where({ status: 'sending' })
+      .update({ status, last_error: recorded, claimed_until: null, updated_at: db.fn.now() }),
+    { action: `invitation.${status}`, actor: 'system', changes: { reason: recorded } },
+  );
 }
 
 /** The reason recorded for a send a mailer began but never finished (docs/invitations.md, delivery guarantee). */
@@ -211,10 +250,14 @@ export const INTERRUPTED_SEND =
  * once. Returns how many.
  */
 export async function markInterruptedSends(db: Knex): Promise<number> {
-  return db('invitations')
-    .where({ status: 'sending' })
-    .where('claimed_until', '<', db.fn.now())
-    .update({ status: 'failed', last_error: INTERRUPTED_SEND, claimed_until: null, updated_at: db.fn.now() });
+  return updateAudited(
+    db,
+    db('invitations')
+      .where({ status: 'sending' })
+      .where('claimed_until', '<', db.fn.now())
+      .update({ status: 'failed', last_error: INTERRUPTED_SEND, claimed_until: null, updated_at: db.fn.now() }),
+    { action: 'invitation.failed', actor: 'system', changes: { reason: INTERRUPTED_SEND } },
+  );
 }
 
 /** Milliseconds until the next pending invitation is due (0 when one is due now), or undefined when none waits. */
@@ -244,7 +287,12 @@ export type ResendOutcome =
  * becomes `pending` and due now, with its attempts and error cleared, and the mailer is woken. Anything else is
  * refused: pending and sending ones are on their way, a sent one is never sent twice by the system.
  */
-export async function resendInvitation(db: Knex, tenantId: string, employeeId: string): Promise<ResendOutcome> {
+export async function resendInvitation(
+  db: Knex,
+  tenantId: string,
+  employeeId: string,
+  requestId?: string,
+): Promise<ResendOutcome> {
   return db.transaction(async (trx) => {
     const updated = await trx.raw<{ rows: Array<Record<string, unknown>> }>(
       `UPDATE invitations i
@@ -263,6 +311,15 @@ export async function resendInvitation(db: Knex, tenantId: string, employeeId: s
     );
     const row = updated.rows[0];
     if (row) {
+      await trx('audit_events').insert({
+        tenant_id: tenantId,
+        resource_type: 'employee',
+        resource_id: employeeId,
+        action: 'invitation.resent',
+        actor: 'admin',
+        request_id: requestId ?? null,
+        changes: JSON.stringify({}),
+      });
       await trx.raw(`SELECT pg_notify('entra_sync_invitations', '')`);
       return {
         outcome: 'queued',

@@ -126,7 +126,9 @@ export function createHrRoutes({ db }: ApiDeps): Router {
   // Sends a failed invitation (or one cancelled for a reason that no longer holds) again: docs/invitations.md.
   router.post('/employees/:employeeId/invitation/resend', async (req, res) => {
     const employeeId = uuidParam(req, 'employeeId');
-    const result = employeeId ? await resendInvitation(db, tenantIdOf(res), employeeId) : { outcome: 'none' as const };
+    const result = employeeId
+      ? await resendInvitation(db, tenantIdOf(res), employeeId, res.locals.requestId as string | undefined)
+      : { outcome: 'none' as const };
     if (result.outcome === 'none') throw notFound('invitation');
     if (result.outcome === 'refused') {
       throw new ProblemError(409, 'Conflict', `the invitation cannot be sent again: ${result.reason}`, {

@@ -62,6 +62,16 @@ describe('invitation emails to newly provisioned employees', () => {
       request(app)
         .post(`/admin/v1/tenants/${tenant.tenantId}/employees/${id}/invitation/resend`)
         .set('Authorization', `Bearer ${tenant.adminToken}`),
+    /** The invitation events of the employee's audit trail, oldest first. */
+    invitationEvents: async (id: string) => {
+      const res = await request(app)
+        .get(`/admin/v1/tenants/${tenant.tenantId}/employees/${id}/audit`)
+        .set('Authorization', `Bearer ${tenant.adminToken}`);
+      expect(res.status).toBe(200);
+      return (res.body.items as Array<{ action: string; actor: string; requestId: string | null; changes: object }>)
+        .filter((e) => e.action.startsWith('invitation.'))
+        .reverse();
+    },
     employee: async (id: string) => {
       const res = await request(app)
         .get(`/admin/v1/tenants/${tenant.tenantId}/employees/${id}`)
@@ -353,6 +363,30 @@ describe('invitation emails to newly provisioned employees', () => {
     await newMailer().runOnce();
     expect(mailTo('xena@mail.acme.test')).toHaveLength(1);
 
+    // Each employee's audit trail tells what became of their invitation, and who asked for it again.
+    expect(await admin(acme).invitationEvents(uma)).toEqual([
+      expect.objectContaining({
+        action: 'invitation.failed',
+        actor: 'system',
+        changes: { reason: expect.stringMatching(/550 5\.1\.1 mailbox unavailable/) },
+      }),
+      expect.objectContaining({ action: 'invitation.resent', actor: 'admin', requestId: expect.any(String) }),
+      expect.objectContaining({
+        action: 'invitation.sent',
+        actor: 'system',
+        changes: { sentTo: 'uma@mail.acme.test' },
+      }),
+    ]);
+    expect(await admin(acme).invitationEvents(vic)).toEqual([
+      expect.objectContaining({ action: 'invitation.sent', changes: { sentTo: 'vic@mail.acme.test' } }),
+    ]);
+    expect((await admin(acme).invitationEvents(xena)).map((e) => e.action)).toEqual([
+      'invitation.cancelled',
+      'invitation.resent',
+      'invitation.sent',
+    ]);
+    expect((await admin(acme).invitationEvents(xena))[0]!.changes).toEqual({ reason: expect.any(String) });
+
     expect((await admin(acme).resend(walt)).status).toBe(404);
     expect((await admin(acme).resend('00000000-0000-4000-8000-000000000000')).status).toBe(404);
     const other = await seedTenant(t.db, 'Not Pied Piper');
@@ -436,6 +470,9 @@ describe('invitation emails to newly provisioned employees', () => {
       attempts: 1,
       lastError: INTERRUPTED_SEND,
     });
+    expect(await admin(acme).invitationEvents(second)).toEqual([
+      expect.objectContaining({ action: 'invitation.failed', actor: 'system', changes: { reason: INTERRUPTED_SEND } }),
+    ]);
   });
 
   it('cancels a waiting invitation when the employee leaves or the tenant switches invitations off first', async () => {
