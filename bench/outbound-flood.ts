@@ -121,6 +121,8 @@ async function measureFlood(stack: Stack, flood: Flood, size: number, opts: Opti
   } finally {
     await stopChild(setup);
   }
+  // The setup's writes are not the flood's: its worker's budget (shared through these leases) starts empty.
+  await db('graph_write_leases').del();
 
   const worker = spawnWorker(stack, flood, secretsKey, {
     GRAPH_WRITES_PER_WINDOW: String(opts.budget),

@@ -394,6 +394,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Reco
     if (opts.throttled) {
       console.log(`throttled at Graph's limits: ${n} creates, then ${n} updates (${2 * n} writes)…`);
       await stopChild(worker);
+      // Graph's quota starts afresh, as the emulator's counters do below: the unthrottled phases' writes, which went to
+      // an emulator without limits, are not counted against it (the workers share the quota through these leases).
+      await db('graph_write_leases').del();
       worker = spawnWorker(WRITE_BUDGET);
       await operator('PUT', '/throttling', { enabled: true, reset: true });
       observer.reset();
