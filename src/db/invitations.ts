@@ -98,8 +98,10 @@ export interface ClaimedInvitation {
 }
 
 /**
- * Claims the oldest due pending invitation: `sending`, one more attempt, held until now + `leaseMs`. The claim
- * commits before anything is sent (at most once, see markInterruptedSends); SKIP LOCKED lets several mailers run.
+ * Claims a due pending invitation: `sending`, one more attempt, held until now + `leaseMs`. Tenants take turns (the
+ * one whose last claim is the oldest goes first, migration 031), and within a tenant the oldest due goes first. The
+ * claim commits before anything is sent (at most once, see markInterruptedSends); SKIP LOCKED lets several mailers
+ * run. The tenants are walked one index probe each, not the due invitations, which one tenant may have thousands of.
  */
 export async function claimDueInvitation(db: Knex, leaseMs: number): Promise<ClaimedInvitation | undefined> {
   const result = await db.raw<{
@@ -117,11 +119,20 @@ export async function claimDueInvitation(db: Knex, leaseMs: number): Promise<Cla
     }>;
   }>(
     `WITH due AS (
-       SELECT tenant_id, employee_id FROM invitations
-        WHERE status = 'pending' AND next_attempt_at <= now()
-        ORDER BY next_attempt_at
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED)
+       SELECT first.tenant_id, first.employee_id
+         FROM tenants t
+         LEFT JOIN invitation_turns turn ON turn.tenant_id = t.id
+         CROSS JOIN LATERAL (
+           SELECT tenant_id, employee_id FROM invitations
+            WHERE tenant_id = t.id AND status = 'pending' AND next_attempt_at <= now()
+            ORDER BY next_attempt_at
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED) first
+        ORDER BY turn.last_claimed_at NULLS FIRST, t.id
+        LIMIT 1),
+     taken_turn AS (
+       INSERT INTO invitation_turns (tenant_id, last_claimed_at) SELECT tenant_id, clock_timestamp() FROM due
+       ON CONFLICT (tenant_id) DO UPDATE SET last_claimed_at = excluded.last_claimed_at)
      UPDATE invitations i
         SET status = 'sending', attempts = i.attempts + 1, claimed_until = now() + ?::float8 * interval '1 millisecond',
             updated_at = now()

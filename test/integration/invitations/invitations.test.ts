@@ -166,6 +166,27 @@ describe('invitation emails to newly provisioned employees', () => {
     expect(await t.db('invitations').where({ tenant_id: off.tenantId }).count('* as n')).toEqual([{ n: 0 }]);
   });
 
+  it("takes tenants in turns: one tenant's load of new hires does not hold up another tenant's", async () => {
+    const big = await tenantWithInvites('Massive Dynamic');
+    const small = await tenantWithInvites('Small Wonder');
+    // The big tenant's initial load is queued first; the small tenant's two new hires come after it.
+    const load = ['load1', 'load2', 'load3', 'load4', 'load5', 'load6'];
+    for (const local of load) await scim(big).create(person(local));
+    for (const local of ['few1', 'few2']) await scim(small).create(person(local));
+
+    await newMailer({ concurrency: 1 }).runOnce();
+    const order = sink.received
+      .flatMap((m) => m.to)
+      .filter((to) => /^(load|few)\d@mail\.acme\.test$/.test(to))
+      .map((to) => to.split('@')[0]);
+    expect(order).toHaveLength(8);
+    // Turn by turn, so the small tenant's two are among the first four sent, not the last two.
+    expect(order.slice(0, 4).filter((x) => x!.startsWith('few'))).toHaveLength(2);
+    // Within a tenant, oldest first.
+    expect(order.filter((x) => x!.startsWith('load'))).toEqual(load);
+    expect(order.filter((x) => x!.startsWith('few'))).toEqual(['few1', 'few2']);
+  });
+
   it('never invites again when the employee is re-created, replaced, deactivated or reactivated', async () => {
     const acme = await tenantWithInvites('Hooli');
     const client = scim(acme);
