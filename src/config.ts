@@ -121,7 +121,7 @@ const ConfigFields = z.object({
    * Graph writes the worker allows itself per 150 s per (Entra tenant, app): Graph's quota is 3,000. Lower it when
    * other apps write to the same tenant with this app registration; raise it only against the emulator.
    */
-  GRAPH_WRITES_PER_WINDOW: z.coerce.number().int().min(1).default(3000),
+  GRAPH_WRITES_PER_WINDOW: z.coerce.number().int().min(1).max(1_000_000).default(3000),
   /**
    * Share of each window's writes (percent) that bulk syncs (enrolments, new accounts) leave to changes of accounts
    * already in Entra. 5 % of 3,000 per 150 s is one change a second; raise it for a busier HR system.

@@ -32,9 +32,14 @@ export interface WriteLedger {
 export function postgresWriteLedger(db: Db, budgetKey: string): WriteLedger {
   return {
     async lease({ limit, wanted, max, spanMs }) {
-      const { rows } = await db.raw<{ rows: { lease_id: number | null; granted: number; retry_in_ms: number }[] }>(
-        'SELECT lease_id, granted, retry_in_ms FROM graph_write_lease(?, ?, ?, ?, ?)',
-        [budgetKey, limit, Math.max(1, wanted), max, Math.ceil(spanMs)],
+      // READ COMMITTED whatever the database's default: the function relies on it (migration 030).
+      const { rows } = await db.transaction(
+        (trx) =>
+          trx.raw<{ rows: { lease_id: number | null; granted: number; retry_in_ms: number }[] }>(
+            'SELECT lease_id, granted, retry_in_ms FROM graph_write_lease(?, ?, ?, ?, ?)',
+            [budgetKey, limit, Math.max(1, wanted), max, Math.ceil(spanMs)],
+          ),
+        { isolationLevel: 'read committed' },
       );
       const row = rows[0]!;
       return {

@@ -40,14 +40,33 @@ export interface WriteBudgetOptions {
   leaseTtlMs?: number;
   /** The most writes one lease may grant (default 100). */
   maxLease?: number;
-  /** Told of a ledger that could not be reached; the budget asks again after `LEDGER_RETRY_MS`. */
+  /** Told of a ledger that could not be reached; the budget asks again after `LEDGER_RETRY_MS_AFTER_FAILURE`. */
   onLedgerError?: (err: unknown) => void;
+  /** How long a lease request may take before it counts as failed (default 10,000 ms). */
+  leaseTimeoutMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
 
 /** How long the budget waits before asking an unreachable ledger again. */
-export const LEDGER_RETRY_MS = 1_000;
+export const LEDGER_RETRY_MS_AFTER_FAILURE = 1_000;
+
+/** What a lease request leaves the pump to do: wait `waitMs` (0: spend the lease), after a failure without interruption. */
+interface LeaseOutcome {
+  waitMs: number;
+  failed?: boolean;
+}
+const BACK_OFF: LeaseOutcome = { waitMs: LEDGER_RETRY_MS_AFTER_FAILURE, failed: true };
+
+/** `promise`, or a rejection once `ms` have passed. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the write ledger within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** Leased writes held by this process: spendable by its kind and the more urgent ones, until `expiresAt`. */
 interface HeldLease {
@@ -84,11 +103,27 @@ export class WriteBudget {
   private pumping = false;
   /** Ends the pump's current wait early: a more urgent write arrived while it waited for a turn. */
   private wake?: () => void;
+  /** Urgency (rank) of the kind the pump works for now; a write of a more urgent kind interrupts its wait. */
+  private serving = Infinity;
+  /** A more urgent write arrived while the pump was not pausing (e.g. asking the ledger): skip the next pause. */
+  private interrupted = false;
+  /** The pump waits after a ledger failure: new writes do not make it ask again sooner. */
+  private backingOff = false;
   private held?: HeldLease;
+  /** The lease request in flight, awaited by release(). */
+  private leasing?: Promise<LeaseOutcome>;
+  /** After release(): no more leases are kept (a worker stopping). */
+  private closed = false;
 
   constructor(private readonly opts: WriteBudgetOptions) {
-    this.now = opts.now ?? Date.now;
-    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    // A monotonic clock: only durations matter, and a wall clock stepped back would stretch a lease's lifetime.
+    this.now = opts.now ?? (() => performance.now());
+    // Unreferenced: a wait for the budget never keeps a process alive by itself.
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms).unref()));
+    if (!(opts.capacity >= 1) || !(opts.windowMs > 0)) throw new RangeError('capacity and windowMs must be positive');
+    if (opts.ledger && (!((opts.leaseTtlMs ?? 1) > 0) || !((opts.maxLease ?? 1) >= 1))) {
+      throw new RangeError('leaseTtlMs must be positive and maxLease at least 1');
+    }
     this.sent = new Float64Array(opts.capacity);
     this.spanMs = opts.windowMs + (opts.marginMs ?? 1000);
     const forChanges = opts.reservedForChanges ?? Math.floor(opts.capacity * 0.05);
@@ -123,8 +158,11 @@ export class WriteBudget {
         };
       }
       this.waiting[kind].push(waiter);
-      if (this.pumping) this.wake?.();
-      else void this.pump();
+      if (!this.pumping) void this.pump();
+      else if (rankOf(kind) < this.serving && !this.backingOff) {
+        this.interrupted = true;
+        this.wake?.();
+      }
     });
   }
 
@@ -135,6 +173,8 @@ export class WriteBudget {
       for (;;) {
         const kind = KINDS_BY_URGENCY.find((k) => this.waiting[k].length > 0);
         if (!kind) return;
+        this.serving = rankOf(kind);
+        this.interrupted = false;
         const t = this.now();
         const freeAt = this.freeAt(this.limits[kind], t);
         if (freeAt > t) {
@@ -142,7 +182,12 @@ export class WriteBudget {
           continue;
         }
         if (this.opts.ledger && !this.canSpendHeld(kind, t)) {
-          await this.pause(await this.leaseFor(kind, this.opts.ledger));
+          this.leasing = this.leaseFor(kind, this.opts.ledger);
+          const outcome = await this.leasing;
+          this.leasing = undefined;
+          this.backingOff = outcome.failed === true;
+          await this.pause(outcome.waitMs);
+          this.backingOff = false;
           continue;
         }
         if (this.held) {
@@ -155,12 +200,13 @@ export class WriteBudget {
       }
     } finally {
       this.pumping = false;
+      this.serving = Infinity;
     }
   }
 
-  /** Waits `ms` (nothing when 0), or less when a more urgent write arrives. */
+  /** Waits `ms` (nothing when 0), or less when a more urgent write arrives (also one that arrived just before). */
   private async pause(ms: number): Promise<void> {
-    if (ms <= 0) return;
+    if (ms <= 0 || this.interrupted) return;
     await new Promise<void>((resolve) => {
       this.wake = resolve;
       void this.sleep(Math.ceil(ms)).then(() => resolve());
@@ -168,43 +214,52 @@ export class WriteBudget {
     this.wake = undefined;
   }
 
-  private canSpendHeld(kind: WriteKind, t: number): boolean {
-    const held = this.held;
-    return held !== undefined && held.left > 0 && t < held.expiresAt && rankOf(kind) <= held.rank;
-  }
-
   /**
    * Replaces the held lease by one taken under `kind`'s limit; answers how long to wait before trying again (0 once
    * granted).
    */
-  private async leaseFor(kind: WriteKind, ledger: WriteLedger): Promise<number> {
-    void this.settleHeld();
+  private async leaseFor(kind: WriteKind, ledger: WriteLedger): Promise<LeaseOutcome> {
+    // Handed back first, so this lease (and every other worker's) sees those writes free again.
+    await this.settleHeld();
+    if (this.closed) return BACK_OFF;
     const ttl = this.opts.leaseTtlMs ?? 2_000;
     // The lease's writes go out within `ttl` of asking, so within `ttl` of the ledger granting it.
     const asked = this.now();
-    const wanted = KINDS_BY_URGENCY.reduce((n, k) => n + this.waiting[k].length, 0);
     let lease: WriteLease;
+    const request = ledger.lease({
+      limit: this.limits[kind],
+      // Only writes of this kind and more urgent ones may spend it; `kind` is the most urgent waiting.
+      wanted: this.waiting[kind].length,
+      max: this.opts.maxLease ?? 100,
+      spanMs: this.spanMs + ttl,
+    });
     try {
-      lease = await ledger.lease({
-        limit: this.limits[kind],
-        wanted,
-        max: this.opts.maxLease ?? 100,
-        spanMs: this.spanMs + ttl,
-      });
+      lease = await withTimeout(request, this.opts.leaseTimeoutMs ?? 10_000);
     } catch (err) {
+      // A request that timed out may still be granted: hand that back at once.
+      request
+        .then(async (late) => {
+          if (late.id !== undefined) await ledger.settle(late.id, 0);
+        })
+        .catch(() => undefined);
       this.opts.onLedgerError?.(err);
-      return LEDGER_RETRY_MS;
+      return BACK_OFF;
     }
     // Refused: ask again when the quota comes back, or sooner, once every lease held now has run out and handed back
     // what it did not use.
-    if (lease.id === undefined || lease.granted <= 0) return Math.max(1, Math.min(lease.retryInMs, ttl));
+    if (lease.id === undefined || lease.granted <= 0) return { waitMs: Math.max(1, Math.min(lease.retryInMs, ttl)) };
     const held: HeldLease = { id: lease.id, rank: rankOf(kind), left: lease.granted, used: 0, expiresAt: asked + ttl };
     this.held = held;
     // Hands back what is left once it can no longer be spent, unless it was replaced (and settled) before.
     void this.sleep(Math.max(0, held.expiresAt - this.now())).then(() => {
       if (this.held === held) void this.settleHeld();
     });
-    return 0;
+    return { waitMs: 0 };
+  }
+
+  private canSpendHeld(kind: WriteKind, t: number): boolean {
+    const held = this.held;
+    return held !== undefined && held.left > 0 && t < held.expiresAt && rankOf(kind) <= held.rank;
   }
 
   /** Hands the held lease's unspent writes back to the ledger; best effort (unsettled, they count until the span ends). */
@@ -215,9 +270,14 @@ export class WriteBudget {
     return this.opts.ledger.settle(held.id, held.used).catch((err: unknown) => this.opts.onLedgerError?.(err));
   }
 
-  /** Hands back leased writes not spent yet (a worker stopping). */
-  release(): Promise<void> {
-    return this.settleHeld();
+  /**
+   * Hands back leased writes not spent yet and keeps no more leases (a worker stopping); a lease request in flight is
+   * waited for, and what it grants is handed back.
+   */
+  async release(): Promise<void> {
+    this.closed = true;
+    await this.leasing?.catch(() => undefined);
+    await this.settleHeld();
   }
 
   /** When the next write under `limit` may go: once fewer than `limit` writes went out within the span. */

@@ -127,6 +127,34 @@ describe('Graph write budget shared by worker processes', () => {
     await writes(a, 1, 'lifecycle');
   }, 30_000);
 
+  it('counts a lease committed while it waited for the lock, also where the database defaults to REPEATABLE READ', async () => {
+    const name = new URL(t.url).pathname.slice(1);
+    await t.db.raw(`ALTER DATABASE ?? SET default_transaction_isolation TO 'repeatable read'`, [name]);
+    const pool = createDb({ url: t.url, poolMax: 1 });
+    pools.push(pool);
+    try {
+      const key = `${ENTRA_TENANT}/isolation`;
+      const ledger = postgresWriteLedger(pool, key);
+      let asked: Promise<unknown> | undefined;
+      await t.db.transaction(async (other) => {
+        // Another worker holds the key's lock while it takes the whole quota.
+        await other.raw(`SELECT pg_advisory_xact_lock(hashtextextended('graph_write_leases:' || ?, 0))`, [key]);
+        asked = ledger.lease({ limit: 10, wanted: 1, max: 100, spanMs: 60_000 });
+        await new Promise((r) => setTimeout(r, 300)); // this lease now waits for the lock
+        await other('graph_write_leases').insert({
+          budget_key: key,
+          granted_at: other.fn.now(),
+          counts_until: other.raw(`now() + interval '1 minute'`),
+          writes: 10,
+        });
+      });
+      // A snapshot taken before the lock would not see those 10 and grant more.
+      expect(await asked).toMatchObject({ granted: 0 });
+    } finally {
+      await t.db.raw(`ALTER DATABASE ?? RESET default_transaction_isolation`, [name]);
+    }
+  });
+
   it('tells of a ledger it cannot reach and waits instead of writing past the quota', async () => {
     const pool = createDb({ url: t.url, poolMax: 1 });
     await pool.destroy();

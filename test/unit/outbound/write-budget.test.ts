@@ -1,5 +1,11 @@
 import { loadConfig } from '../../../src/config';
-import { WriteBudget, WriteBudgets, type WriteKind } from '../../../src/graph/write-budget';
+import type { LeaseRequest, WriteLease, WriteLedger } from '../../../src/db/graph-write-leases';
+import {
+  LEDGER_RETRY_MS_AFTER_FAILURE,
+  WriteBudget,
+  WriteBudgets,
+  type WriteKind,
+} from '../../../src/graph/write-budget';
 import { writeBudgetFromConfig } from '../../../src/worker';
 
 describe('Graph write budget (per Entra tenant and app)', () => {
@@ -197,5 +203,192 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     const budgets = new WriteBudgets({ capacity: 1, windowMs: 1000 });
     expect(budgets.for('T1', 'app')).toBe(budgets.for('t1', 'APP'));
     expect(budgets.for('t1', 'app')).not.toBe(budgets.for('t2', 'app'));
+  });
+});
+
+/** The budget's side of sharing the quota; the ledger itself (PostgreSQL) is tested in shared-write-budget.test.ts. */
+describe('Graph write budget shared through a ledger', () => {
+  /** A clock whose sleeps end only when the test moves time past them. */
+  function manualClock() {
+    let t = 0;
+    let timers: Array<{ at: number; wake: () => void }> = [];
+    return {
+      now: () => t,
+      sleep: (ms: number) => new Promise<void>((wake) => timers.push({ at: t + ms, wake })),
+      async advanceTo(at: number) {
+        t = at;
+        const due = timers.filter((x) => x.at <= t);
+        timers = timers.filter((x) => x.at > t);
+        for (const x of due) x.wake();
+        await settle();
+      },
+      /** Moves time on without waking any sleeper: a timer that is late (a busy event loop). */
+      jumpTo(at: number) {
+        t = at;
+      },
+    };
+  }
+  const settle = async () => {
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+  };
+
+  /** A ledger the test answers by hand: each lease request waits for `grant`, `refuse` or `fail`. */
+  function scriptedLedger() {
+    const requests: Array<LeaseRequest & { answer: (l: WriteLease) => void; fail: (e: Error) => void }> = [];
+    const settled: Array<[number, number]> = [];
+    let ids = 0;
+    const ledger: WriteLedger = {
+      lease: (req) => new Promise((answer, fail) => requests.push({ ...req, answer, fail })),
+      settle: async (id, used) => void settled.push([id, used]),
+    };
+    const pending = () => requests.at(-1)!;
+    return {
+      ledger,
+      requests,
+      settled,
+      grant: async (n: number) => (pending().answer({ id: ++ids, granted: n, retryInMs: 0 }), settle()),
+      refuse: async (retryInMs: number) => (pending().answer({ granted: 0, retryInMs }), settle()),
+      fail: async () => (pending().fail(new Error('connection refused')), settle()),
+    };
+  }
+
+  const options = { capacity: 100, windowMs: 10_000, marginMs: 1_000, leaseTtlMs: 2_000 };
+
+  it('asks for a lease counted for the window, the margin and its lifetime, under the limit of the kind waiting', async () => {
+    const clock = manualClock();
+    const l = scriptedLedger();
+    const budget = new WriteBudget({
+      ...options,
+      reservedForChanges: 5,
+      reservedForLifecycle: 1,
+      ledger: l.ledger,
+      ...clock,
+    });
+    const bulk = budget.take('bulk');
+    await settle();
+    expect(l.requests[0]).toMatchObject({ limit: 94, wanted: 1, spanMs: 13_000 });
+    await l.grant(1);
+    await bulk;
+  });
+
+  it('spends a lease on its own kind and more urgent ones only, so a kind below never uses a reserve', async () => {
+    const clock = manualClock();
+    const l = scriptedLedger();
+    const budget = new WriteBudget({
+      ...options,
+      reservedForChanges: 5,
+      reservedForLifecycle: 1,
+      ledger: l.ledger,
+      ...clock,
+    });
+    const change = budget.take('change');
+    await settle();
+    await l.grant(5); // under the change limit (99)
+    await change;
+    // A lifecycle write may spend it…
+    await budget.take('lifecycle');
+    expect(l.requests).toHaveLength(1);
+    // …a bulk write may not: its four unspent writes go back, and bulk asks under its own limit (94).
+    const bulk = budget.take('bulk');
+    await settle();
+    expect(l.settled).toEqual([[1, 2]]);
+    expect(l.requests[1]).toMatchObject({ limit: 94 });
+    await l.grant(1);
+    await bulk;
+  });
+
+  it('does not spend a lease past its lifetime, and hands back what it did not spend', async () => {
+    const clock = manualClock();
+    const l = scriptedLedger();
+    const budget = new WriteBudget({ ...options, ledger: l.ledger, ...clock });
+    const first = budget.take('change');
+    await settle();
+    await l.grant(10);
+    await first;
+    // The lease's lifetime is over though its timer has not fired yet: a write now asks for a new lease…
+    clock.jumpTo(2_000);
+    const late = budget.take('change');
+    await settle();
+    expect(l.requests).toHaveLength(2);
+    // …and the old one's 9 unspent writes go back first.
+    expect(l.settled).toEqual([[1, 1]]);
+    await l.grant(5);
+    await late;
+    // A lease whose lifetime ends unspent is handed back by its timer.
+    await clock.advanceTo(4_000);
+    expect(l.settled).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
+  });
+
+  it('serves a more urgent write that arrives while the ledger is asked, without waiting out the refusal', async () => {
+    const clock = manualClock();
+    const l = scriptedLedger();
+    const budget = new WriteBudget({
+      ...options,
+      reservedForChanges: 10,
+      reservedForLifecycle: 5,
+      ledger: l.ledger,
+      ...clock,
+    });
+    let bulkDone = false;
+    void budget.take('bulk').then(() => (bulkDone = true));
+    await settle();
+    let leaverDone = false;
+    const leaver = budget.take('lifecycle').then(() => (leaverDone = true));
+    await l.refuse(60_000); // bulk's share is spent
+    // Asked again at once, for the leaver and under the lifecycle limit, though no time passed.
+    expect(l.requests[1]).toMatchObject({ limit: 100 });
+    await l.grant(1);
+    await leaver;
+    expect(leaverDone).toBe(true);
+    expect(bulkDone).toBe(false);
+  });
+
+  it('after a ledger failure waits before asking again, however many writes arrive meanwhile', async () => {
+    const clock = manualClock();
+    const l = scriptedLedger();
+    const errors: unknown[] = [];
+    const budget = new WriteBudget({ ...options, ledger: l.ledger, onLedgerError: (e) => errors.push(e), ...clock });
+    const writes = [budget.take('bulk')];
+    await settle();
+    await l.fail();
+    writes.push(budget.take('change'), budget.take('lifecycle'));
+    await settle();
+    expect(l.requests).toHaveLength(1);
+    expect(errors).toHaveLength(1);
+    await clock.advanceTo(LEDGER_RETRY_MS_AFTER_FAILURE);
+    // Then each kind in turn, most urgent first.
+    expect(l.requests).toHaveLength(2);
+    expect(l.requests.map((r) => r.limit)).toEqual([94, 100]);
+    for (let i = 0; i < 3; i++) await l.grant(1);
+    expect(l.requests.map((r) => r.limit)).toEqual([94, 100, 99, 94]);
+    await Promise.all(writes);
+  });
+
+  it('hands back at once a lease granted after release(), and release() waits for it', async () => {
+    const clock = manualClock();
+    const l = scriptedLedger();
+    const budget = new WriteBudget({ ...options, ledger: l.ledger, ...clock });
+    const shutdown = new AbortController();
+    const write = budget.take('change', shutdown.signal).catch(() => 'given up');
+    await settle();
+    shutdown.abort(); // the sync is cancelled while its lease is asked for
+    let released = false;
+    const release = budget.release().then(() => (released = true));
+    await settle();
+    expect(released).toBe(false);
+    await l.grant(10);
+    await release;
+    expect(l.settled).toEqual([[1, 0]]);
+    expect(await write).toBe('given up');
+  });
+
+  it('refuses settings that would lease nothing', () => {
+    const l = scriptedLedger();
+    expect(() => new WriteBudget({ ...options, leaseTtlMs: 0, ledger: l.ledger })).toThrow(RangeError);
+    expect(() => new WriteBudget({ ...options, maxLease: 0, ledger: l.ledger })).toThrow(RangeError);
+    expect(() => new WriteBudget({ ...options, capacity: 0 })).toThrow(RangeError);
   });
 });
