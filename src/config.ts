@@ -154,6 +154,8 @@ const ConfigFields = z.object({
       .optional()
       .refine((v) => v === undefined || /^https?:\/\//i.test(v), 'must be an http(s) URL'),
   ),
+  /** Days an invitation may wait (mail server down, retries) before it is cancelled instead of sent; 0 = no limit. */
+  INVITE_MAX_AGE_DAYS: z.coerce.number().int().min(0).max(365).default(7),
   EMULATOR_HOST: z.string().default('127.0.0.1'),
   EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
   /** Graph emulator throttling (Graph's limits); `false` for raw-speed runs. */

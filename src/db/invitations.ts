@@ -95,6 +95,8 @@ export interface ClaimedInvitation {
   displayName: string | null;
   formattedName: string | null;
   emails: MultiValue[];
+  /** How long it has been waiting: since it was created, or since an admin last sent it again (PostgreSQL's clock). */
+  waitedMs: number;
 }
 
 /**
@@ -116,6 +118,7 @@ export async function claimDueInvitation(db: Knex, leaseMs: number): Promise<Cla
       display_name: string | null;
       formatted_name: string | null;
       emails: MultiValue[];
+      waited_ms: number;
     }>;
   }>(
     `WITH due AS (
@@ -140,7 +143,8 @@ export async function claimDueInvitation(db: Knex, leaseMs: number): Promise<Cla
       WHERE i.tenant_id = due.tenant_id AND i.employee_id = due.employee_id
         AND e.tenant_id = i.tenant_id AND e.id = i.employee_id AND t.id = i.tenant_id
      RETURNING i.tenant_id, i.employee_id, i.attempts, t.name AS tenant_name, t.invite_new_employees, e.active,
-               e.given_name, e.display_name, e.formatted_name, e.emails`,
+               e.given_name, e.display_name, e.formatted_name, e.emails,
+               (extract(epoch FROM now() - coalesce(i.resent_at, i.created_at)) * 1000)::float8 AS waited_ms`,
     [leaseMs],
   );
   const r = result.rows[0];
@@ -156,6 +160,7 @@ export async function claimDueInvitation(db: Knex, leaseMs: number): Promise<Cla
     displayName: r.display_name,
     formattedName: r.formatted_name,
     emails: Array.isArray(r.emails) ? r.emails : [],
+    waitedMs: Number(r.waited_ms),
   };
 }
 
@@ -308,7 +313,7 @@ export async function resendInvitation(
     const updated = await trx.raw<{ rows: Array<Record<string, unknown>> }>(
       `UPDATE invitations i
           SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = now(), claimed_until = NULL,
-              sent_to = NULL, sent_at = NULL, updated_at = now()
+              sent_to = NULL, sent_at = NULL, resent_at = now(), updated_at = now()
          FROM employees e, tenants t
         WHERE i.tenant_id = ? AND i.employee_id = ?
           AND e.tenant_id = i.tenant_id AND e.id = i.employee_id AND t.id = i.tenant_id

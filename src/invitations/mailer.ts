@@ -46,6 +46,12 @@ export interface InvitationMailerOptions {
   /** Safety-net look-again interval while LISTENing (default 30 s). */
   idlePollIntervalMs?: number;
   retry?: Partial<InvitationRetryPolicy>;
+  /**
+   * An invitation that has waited longer than this (since it was created, or since an admin sent it again) is cancelled
+   * instead of sent: a welcome weeks after the start date confuses more than it helps (INVITE_MAX_AGE_DAYS; default 7
+   * days; 0 = no limit).
+   */
+  maxAgeMs?: number;
   /** How long a claim holds before it counts as interrupted (default 10 min; far above the SMTP timeouts). */
   leaseMs?: number;
   /** Messages in flight at once (default 2, the SMTP pool's connections). */
@@ -60,6 +66,9 @@ export interface MailerRoundResult {
   failed: number;
   cancelled: number;
 }
+
+/** INVITE_MAX_AGE_DAYS's default: 7 days. */
+export const DEFAULT_INVITATION_MAX_AGE_MS = 7 * 86_400_000;
 
 /** The longest wait between two tries of a status update. */
 const MAX_STATUS_RETRY_DELAY_MS = 5_000;
@@ -225,6 +234,13 @@ export class InvitationMailer {
     // reach someone who has left meanwhile, nor a tenant that switched invitations off.
     if (!c.inviteNewEmployees) return cancel('invitations were switched off for the tenant before this one was sent');
     if (!c.employeeActive) return cancel('the employee was deactivated before the invitation was sent');
+    const maxAgeMs = this.opts.maxAgeMs ?? DEFAULT_INVITATION_MAX_AGE_MS;
+    if (maxAgeMs > 0 && c.waitedMs > maxAgeMs) {
+      const days = (ms: number) => Math.floor(ms / 86_400_000);
+      return cancel(
+        `not sent after waiting ${days(c.waitedMs)} days, longer than INVITE_MAX_AGE_DAYS (${days(maxAgeMs)}); an admin can send it again`,
+      );
+    }
     const to = invitationAddress(c.emails);
     if (!to) return cancel('the employee has no email address any more');
 

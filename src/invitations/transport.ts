@@ -101,11 +101,12 @@ export interface InvitationDelivery {
   sender: InvitationSender;
   from: string;
   signInUrl: string;
+  maxAgeMs: number;
 }
 
 /** The worker's way of sending invitations: SMTP_URL, else INVITE_MAIL_DIR, else none (they stay pending). */
 export function invitationDeliveryFromConfig(
-  config: Pick<Config, 'SMTP_URL' | 'INVITE_MAIL_DIR' | 'INVITE_FROM' | 'INVITE_SIGN_IN_URL'>,
+  config: Pick<Config, 'SMTP_URL' | 'INVITE_MAIL_DIR' | 'INVITE_FROM' | 'INVITE_SIGN_IN_URL' | 'INVITE_MAX_AGE_DAYS'>,
 ): InvitationDelivery | undefined {
   const sender = config.SMTP_URL
     ? smtpSender(config.SMTP_URL)
@@ -114,5 +115,10 @@ export function invitationDeliveryFromConfig(
       : undefined;
   // loadConfig has refused SMTP_URL or INVITE_MAIL_DIR without these two.
   if (!sender || !config.INVITE_FROM || !config.INVITE_SIGN_IN_URL) return undefined;
-  return { sender, from: config.INVITE_FROM, signInUrl: config.INVITE_SIGN_IN_URL };
+  return {
+    sender,
+    from: config.INVITE_FROM,
+    signInUrl: config.INVITE_SIGN_IN_URL,
+    maxAgeMs: config.INVITE_MAX_AGE_DAYS * 86_400_000,
+  };
 }

@@ -187,6 +187,34 @@ describe('invitation emails to newly provisioned employees', () => {
     expect(order.filter((x) => x!.startsWith('few'))).toEqual(['few1', 'few2']);
   });
 
+  it('cancels an invitation that waited over a week instead of sending it late; sent again, it gets a new week', async () => {
+    const acme = await tenantWithInvites('Stark Industries');
+    const id = await scim(acme).create(person('tony'));
+    // The mail server was down for eight days.
+    await t
+      .db('invitations')
+      .where({ tenant_id: acme.tenantId, employee_id: id })
+      .update({ created_at: t.db.raw(`now() - interval '8 days'`) });
+    await newMailer().runOnce();
+    expect(mailTo('tony@mail.acme.test')).toHaveLength(0);
+    const stale = (await admin(acme).employee(id)).invitation!;
+    expect(stale).toMatchObject({ status: 'cancelled' });
+    expect(stale.lastError).toMatch(/waiting 8 days, longer than INVITE_MAX_AGE_DAYS \(7\)/);
+
+    // The admin decides it is still wanted: sent at once.
+    expect((await admin(acme).resend(id)).status).toBe(202);
+    await newMailer().runOnce();
+    expect(mailTo('tony@mail.acme.test')).toHaveLength(1);
+    // A limit of 0 days means none.
+    const patient = await scim(acme).create(person('pepper'));
+    await t
+      .db('invitations')
+      .where({ tenant_id: acme.tenantId, employee_id: patient })
+      .update({ created_at: t.db.raw(`now() - interval '400 days'`) });
+    await newMailer({ maxAgeMs: 0 }).runOnce();
+    expect(mailTo('pepper@mail.acme.test')).toHaveLength(1);
+  });
+
   it('never invites again when the employee is re-created, replaced, deactivated or reactivated', async () => {
     const acme = await tenantWithInvites('Hooli');
     const client = scim(acme);

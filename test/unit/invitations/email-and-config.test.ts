@@ -5,7 +5,12 @@ import { loadConfig } from '../../../src/config';
 import { invitationAddress } from '../../../src/db/invitations';
 import { composeInvitation } from '../../../src/invitations/email';
 import { classifySendError, dbErrorSummary } from '../../../src/invitations/mailer';
-import { describeSmtpUrl, fileSender, requiresStartTls } from '../../../src/invitations/transport';
+import {
+  describeSmtpUrl,
+  fileSender,
+  invitationDeliveryFromConfig,
+  requiresStartTls,
+} from '../../../src/invitations/transport';
 
 describe('the invitation email', () => {
   it('escapes names and the link in the HTML part, and keeps the subject on one line', () => {
@@ -70,6 +75,17 @@ describe('invitation configuration', () => {
     expect(message).toMatch(/SMTP_URL is not a valid URL; percent-encode special characters/);
     expect(message).not.toContain('hunter2');
     expect(message).not.toContain('smtp.example.test');
+  });
+
+  it('gives the mailer INVITE_MAX_AGE_DAYS (7 unless set) and refuses a negative one', () => {
+    const base = {
+      INVITE_MAIL_DIR: '/tmp/mail',
+      INVITE_FROM: 'hr@acme.test',
+      INVITE_SIGN_IN_URL: 'https://hr.acme.test/',
+    };
+    expect(invitationDeliveryFromConfig(loadConfig(base))?.maxAgeMs).toBe(7 * 86_400_000);
+    expect(invitationDeliveryFromConfig(loadConfig({ ...base, INVITE_MAX_AGE_DAYS: '0' }))?.maxAgeMs).toBe(0);
+    expect(() => loadConfig({ ...base, INVITE_MAX_AGE_DAYS: '-1' })).toThrow(/INVITE_MAX_AGE_DAYS/);
   });
 
   it('accepts the same password percent-encoded', () => {
