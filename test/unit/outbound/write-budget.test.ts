@@ -4,9 +4,36 @@ import {
   LEDGER_RETRY_MS_AFTER_FAILURE,
   WriteBudget,
   WriteBudgets,
+  type WriteBudgetOptions,
   type WriteKind,
 } from '../../../src/graph/write-budget';
 import { writeBudgetFromConfig } from '../../../src/worker';
+
+/** Lets every promise chain that is ready run. */
+const settle = async () => {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+};
+
+/** A clock whose sleeps end only when the test moves time past them. */
+function manualClock() {
+  let t = 0;
+  let timers: Array<{ at: number; wake: () => void }> = [];
+  return {
+    now: () => t,
+    sleep: (ms: number) => new Promise<void>((wake) => timers.push({ at: t + ms, wake })),
+    async advanceTo(at: number) {
+      t = at;
+      const due = timers.filter((x) => x.at <= t);
+      timers = timers.filter((x) => x.at > t);
+      for (const x of due) x.wake();
+      await settle();
+    },
+    /** Moves time on without waking any sleeper: a timer that is late (a busy event loop). */
+    jumpTo(at: number) {
+      t = at;
+    },
+  };
+}
 
 describe('Graph write budget (per Entra tenant and app)', () => {
   function fakeClock() {
@@ -52,23 +79,6 @@ describe('Graph write budget (per Entra tenant and app)', () => {
     await Promise.all([1, 2, 3].map((n) => budget.take('change').then(() => order.push(n))));
     expect(order).toEqual([1, 2, 3]);
   });
-
-  /** A clock whose sleeps end only when the test moves time past them. */
-  function manualClock() {
-    let t = 0;
-    let timers: Array<{ at: number; wake: () => void }> = [];
-    return {
-      now: () => t,
-      sleep: (ms: number) => new Promise<void>((wake) => timers.push({ at: t + ms, wake })),
-      async advanceTo(at: number) {
-        t = at;
-        const due = timers.filter((x) => x.at <= t);
-        timers = timers.filter((x) => x.at > t);
-        for (const x of due) x.wake();
-        for (let i = 0; i < 20; i++) await Promise.resolve();
-      },
-    };
-  }
 
   it('leaves the reserve of each window to HR changes: bulk writes wait at the capacity minus it, a change does not', async () => {
     const clock = fakeClock();
@@ -208,30 +218,6 @@ describe('Graph write budget (per Entra tenant and app)', () => {
 
 /** The budget's side of sharing the quota; the ledger itself (PostgreSQL) is tested in shared-write-budget.test.ts. */
 describe('Graph write budget shared through a ledger', () => {
-  /** A clock whose sleeps end only when the test moves time past them. */
-  function manualClock() {
-    let t = 0;
-    let timers: Array<{ at: number; wake: () => void }> = [];
-    return {
-      now: () => t,
-      sleep: (ms: number) => new Promise<void>((wake) => timers.push({ at: t + ms, wake })),
-      async advanceTo(at: number) {
-        t = at;
-        const due = timers.filter((x) => x.at <= t);
-        timers = timers.filter((x) => x.at > t);
-        for (const x of due) x.wake();
-        await settle();
-      },
-      /** Moves time on without waking any sleeper: a timer that is late (a busy event loop). */
-      jumpTo(at: number) {
-        t = at;
-      },
-    };
-  }
-  const settle = async () => {
-    for (let i = 0; i < 50; i++) await Promise.resolve();
-  };
-
   /** A ledger the test answers by hand: each lease request waits for `grant`, `refuse` or `fail`. */
   function scriptedLedger() {
     const requests: Array<LeaseRequest & { answer: (l: WriteLease) => void; fail: (e: Error) => void }> = [];
@@ -252,18 +238,19 @@ describe('Graph write budget shared through a ledger', () => {
     };
   }
 
+  // Reserves of 5 (changes) and 1 (lifecycle) by default: limits 94 bulk, 99 change, 100 lifecycle.
   const options = { capacity: 100, windowMs: 10_000, marginMs: 1_000, leaseTtlMs: 2_000 };
 
-  it('asks for a lease counted for the window, the margin and its lifetime, under the limit of the kind waiting', async () => {
+  /** A budget on a manual clock with a scripted ledger. */
+  function sharedBudget(extra: Partial<WriteBudgetOptions> = {}) {
     const clock = manualClock();
     const l = scriptedLedger();
-    const budget = new WriteBudget({
-      ...options,
-      reservedForChanges: 5,
-      reservedForLifecycle: 1,
-      ledger: l.ledger,
-      ...clock,
-    });
+    const budget = new WriteBudget({ ...options, ledger: l.ledger, ...clock, ...extra });
+    return { clock, l, budget };
+  }
+
+  it('asks for a lease counted for the window, the margin and its lifetime, under the limit of the kind waiting', async () => {
+    const { l, budget } = sharedBudget();
     const bulk = budget.take('bulk');
     await settle();
     expect(l.requests[0]).toMatchObject({ limit: 94, wanted: 1, spanMs: 13_000 });
@@ -272,15 +259,7 @@ describe('Graph write budget shared through a ledger', () => {
   });
 
   it('spends a lease on its own kind and more urgent ones only, so a kind below never uses a reserve', async () => {
-    const clock = manualClock();
-    const l = scriptedLedger();
-    const budget = new WriteBudget({
-      ...options,
-      reservedForChanges: 5,
-      reservedForLifecycle: 1,
-      ledger: l.ledger,
-      ...clock,
-    });
+    const { l, budget } = sharedBudget();
     const change = budget.take('change');
     await settle();
     await l.grant(5); // under the change limit (99)
@@ -298,9 +277,7 @@ describe('Graph write budget shared through a ledger', () => {
   });
 
   it('does not spend a lease past its lifetime, and hands back what it did not spend', async () => {
-    const clock = manualClock();
-    const l = scriptedLedger();
-    const budget = new WriteBudget({ ...options, ledger: l.ledger, ...clock });
+    const { clock, l, budget } = sharedBudget();
     const first = budget.take('change');
     await settle();
     await l.grant(10);
@@ -323,15 +300,7 @@ describe('Graph write budget shared through a ledger', () => {
   });
 
   it('serves a more urgent write that arrives while the ledger is asked, without waiting out the refusal', async () => {
-    const clock = manualClock();
-    const l = scriptedLedger();
-    const budget = new WriteBudget({
-      ...options,
-      reservedForChanges: 10,
-      reservedForLifecycle: 5,
-      ledger: l.ledger,
-      ...clock,
-    });
+    const { l, budget } = sharedBudget({ reservedForChanges: 10, reservedForLifecycle: 5 });
     let bulkDone = false;
     void budget.take('bulk').then(() => (bulkDone = true));
     await settle();
@@ -347,10 +316,8 @@ describe('Graph write budget shared through a ledger', () => {
   });
 
   it('after a ledger failure waits before asking again, however many writes arrive meanwhile', async () => {
-    const clock = manualClock();
-    const l = scriptedLedger();
     const errors: unknown[] = [];
-    const budget = new WriteBudget({ ...options, ledger: l.ledger, onLedgerError: (e) => errors.push(e), ...clock });
+    const { clock, l, budget } = sharedBudget({ onLedgerError: (e) => errors.push(e) });
     const writes = [budget.take('bulk')];
     await settle();
     await l.fail();
@@ -368,9 +335,7 @@ describe('Graph write budget shared through a ledger', () => {
   });
 
   it('hands back at once a lease granted after release(), and release() waits for it', async () => {
-    const clock = manualClock();
-    const l = scriptedLedger();
-    const budget = new WriteBudget({ ...options, ledger: l.ledger, ...clock });
+    const { l, budget } = sharedBudget();
     const shutdown = new AbortController();
     const write = budget.take('change', shutdown.signal).catch(() => 'given up');
     await settle();
