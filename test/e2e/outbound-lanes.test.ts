@@ -1,19 +1,5 @@
-import { Client, Connection } from '@temporalio/client';
-import type { Express } from 'express';
-import { upsertOutboundSettings } from '../../src/db/outbound-settings';
-import { DEFAULT_MAPPING } from '../../src/graph/mapping';
-import { silentLogger } from '../../src/logger';
-import { createWorkerProcess, type WorkerProcess } from '../../src/worker';
-import { createTestDb, type TestDb } from '../support/db';
-import { buildTestApp, seedTenant, type SeededTenant } from '../support/app';
-import {
-  emulatorConnection,
-  startTestEmulator,
-  testSecretsKey,
-  VERIFIED,
-  type TestEmulator,
-} from '../integration/outbound/support';
-import { workflowBundle } from '../workflows/support/env';
+import { VERIFIED } from '../integration/outbound/support';
+import { outboundStack } from './support/outbound-stack';
 import { scimRequest, until } from './support/http';
 
 /**
@@ -28,53 +14,9 @@ const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 /** SCIM in, emulator out, with a worker process whose write budget is 10 writes per 10 minutes. */
 function laneStack(name: string) {
-  const stack = {} as {
-    t: TestDb;
-    em: TestEmulator;
-    app: Express;
-    tenant: SeededTenant;
-    worker: WorkerProcess;
-    connection: Connection;
-  };
-  const secretsKey = testSecretsKey();
-  const taskQueue = `e2e-${name}-${Date.now()}`;
-
-  beforeAll(async () => {
-    [stack.t, stack.em] = await Promise.all([createTestDb(), startTestEmulator()]);
-    const { t, em } = stack;
-    stack.tenant = await seedTenant(t.db, `${name} e2e`);
-    await upsertOutboundSettings(
-      t.db,
-      stack.tenant.tenantId,
-      { ...emulatorConnection(em), graphBaseUrl: `${em.url}/v1.0`, mapping: [...DEFAULT_MAPPING], setManager: false },
-      secretsKey,
-    );
-    stack.worker = await createWorkerProcess({
-      db: t.db,
-      logger: silentLogger(),
-      temporalAddress: process.env.TEST_TEMPORAL_ADDRESS!,
-      taskQueue,
-      secretsKey,
-      extraCaPem: em.ca,
-      graphAllowedOrigins: [em.url],
-      workflowBundle: await workflowBundle(),
-      relayPollIntervalMs: 25,
-      enrolmentsInFlight: 3,
-      writeBudget: { capacity: 10, windowMs: 10 * 60_000, reservedForChanges: 3, reservedForLifecycle: 2 },
-    });
-    stack.connection = await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
-    stack.app = buildTestApp(t.db, {
-      temporal: new Client({ connection: stack.connection }),
-      temporalTaskQueue: taskQueue,
-      secretsKey,
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await stack.worker?.stop();
-    await stack.connection?.close();
-    await stack.em?.stop();
-    await stack.t?.drop();
+  const stack = outboundStack(name, {
+    enrolmentsInFlight: 3,
+    writeBudget: { capacity: 10, windowMs: 10 * 60_000, reservedForChanges: 3, reservedForLifecycle: 2 },
   });
 
   const scim = (method: 'post' | 'patch', path: string, body: unknown) =>
@@ -128,7 +70,7 @@ describe('outbound lanes: HR changes pass a flood of new hires waiting for the w
 
   it('stops promptly while syncs wait for the write budget, leaving them to Temporal to run again', async () => {
     const started = Date.now();
-    await stack.worker.stop();
+    await stack.workers[0]!.stop();
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
