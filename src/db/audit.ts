@@ -1,3 +1,5 @@
+import type { Knex } from 'knex';
+import type { ChangeSource } from './changes';
 import type { Db } from './knex';
 
 export interface AuditEvent {
@@ -46,4 +48,32 @@ export async function listAuditEvents(
     changes: r.changes,
     createdAt: r.created_at,
   }));
+}
+
+/**
+ * Audit event inside the caller's transaction: for a resource other than an employee (team, token, settings), or for
+ * what happened to an employee without changing its row (its invitation); changes to the row go through
+ * recordEmployeeChange.
+ */
+export async function recordAuditEvent(
+  trx: Knex.Transaction | Knex,
+  event: {
+    tenantId: string;
+    resourceType: 'employee' | 'team' | 'token' | 'tenant' | 'custom_attribute' | 'outbound_settings';
+    resourceId: string;
+    action: string;
+    source: ChangeSource;
+    requestId?: string;
+    changes?: Record<string, unknown>;
+  },
+): Promise<void> {
+  await trx('audit_events').insert({
+    tenant_id: event.tenantId,
+    resource_type: event.resourceType,
+    resource_id: event.resourceId,
+    action: event.action,
+    actor: event.source,
+    request_id: event.requestId ?? null,
+    changes: JSON.stringify(event.changes ?? {}),
+  });
 }

@@ -66,27 +66,3 @@ export async function recordEmployeeChange(
   if (!row) throw new Error(`employee ${change.employeeId} of tenant ${change.tenantId} does not exist`);
   return row.version;
 }
-
-/** Audit event for a non-employee resource (team, token, settings), inside the caller's transaction. */
-export async function recordAuditEvent(
-  trx: Knex.Transaction | Knex,
-  event: {
-    tenantId: string;
-    resourceType: 'team' | 'token' | 'tenant' | 'custom_attribute' | 'outbound_settings';
-    resourceId: string;
-    action: string;
-    source: ChangeSource;
-    requestId?: string;
-    changes?: Record<string, unknown>;
-  },
-): Promise<void> {
-  await trx('audit_events').insert({
-    tenant_id: event.tenantId,
-    resource_type: event.resourceType,
-    resource_id: event.resourceId,
-    action: event.action,
-    actor: event.source,
-    request_id: event.requestId ?? null,
-    changes: JSON.stringify(event.changes ?? {}),
-  });
-}

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { recordAuditEvent } from './audit';
 import type { MultiValue } from './employees';
 
 /**
@@ -327,14 +328,13 @@ export async function resendInvitation(
     );
     const row = updated.rows[0];
     if (row) {
-      await trx('audit_events').insert({
-        tenant_id: tenantId,
-        resource_type: 'employee',
-        resource_id: employeeId,
+      await recordAuditEvent(trx, {
+        tenantId,
+        resourceType: 'employee',
+        resourceId: employeeId,
         action: 'invitation.resent',
-        actor: 'admin',
-        request_id: requestId ?? null,
-        changes: JSON.stringify({}),
+        source: 'admin',
+        ...(requestId !== undefined ? { requestId } : {}),
       });
       await trx.raw(`SELECT pg_notify('entra_sync_invitations', '')`);
       return {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { recordAuditEvent, recordEmployeeChange, type ChangeSource } from './changes';
+import { recordAuditEvent } from './audit';
+import { recordEmployeeChange, type ChangeSource } from './changes';
 
 export type TeamOrigin = 'scim' | 'manual';
 

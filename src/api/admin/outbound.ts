@@ -9,7 +9,7 @@ import {
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { disableWhileBlocked, planSync, describePlan, type SyncPlan } from '../../activities/sync-plan';
-import { recordAuditEvent } from '../../db/changes';
+import { recordAuditEvent } from '../../db/audit';
 import { CUSTOM_ATTRIBUTE_ID, undefinedCustomSources } from '../../db/custom-attributes';
 import type { Db } from '../../db/knex';
 import {

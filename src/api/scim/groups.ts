@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
-import { recordAuditEvent } from '../../db/changes';
+import { recordAuditEvent } from '../../db/audit';
 import { isUuid } from '../../db/employees';
 import { removePendingMembers } from '../../db/pending-references';
 import { deleteTeamAndRecord, type TeamRow } from '../../db/teams';
