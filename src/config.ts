@@ -154,6 +154,8 @@ const ConfigFields = z.object({
       .optional()
       .refine((v) => v === undefined || /^https?:\/\//i.test(v), 'must be an http(s) URL'),
   ),
+  /** api: who may switch a tenant's invitations on — `tenant` (its own admins too) or `platform` (the platform admin only). */
+  INVITE_SWITCH_BY: z.enum(['tenant', 'platform']).default('tenant'),
   /** Days an invitation may wait (mail server down, retries) before it is cancelled instead of sent; 0 = no limit. */
   INVITE_MAX_AGE_DAYS: z.coerce.number().int().min(0).max(365).default(7),
   EMULATOR_HOST: z.string().default('127.0.0.1'),

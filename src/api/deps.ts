@@ -21,6 +21,11 @@ export interface ApiDeps {
   graphExtraCaPem?: string;
   /** Origins besides Microsoft's clouds that outbound settings may point at (GRAPH_ALLOWED_ORIGINS; src/graph/endpoints.ts). */
   graphAllowedOrigins?: readonly string[];
+  /**
+   * Who may switch a tenant's invitation emails on (INVITE_SWITCH_BY): `tenant` (default) its own admins too, `platform`
+   * the platform admin only — for an operator whose tenants must not mail in its name at will (docs/invitations.md).
+   */
+  inviteSwitchBy?: 'tenant' | 'platform';
   /** Graph access for the outbound preview; built from db and secretsKey when absent. */
   outboundGraph?: GraphConnector;
 }

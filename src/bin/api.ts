@@ -43,6 +43,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     previousSecretsKeys: config.SECRETS_KEY_PREVIOUS,
     graphExtraCaPem: config.GRAPH_EXTRA_CA_CERTS ? fs.readFileSync(config.GRAPH_EXTRA_CA_CERTS, 'utf8') : undefined,
     graphAllowedOrigins: config.GRAPH_ALLOWED_ORIGINS,
+    inviteSwitchBy: config.INVITE_SWITCH_BY,
   });
   const server = app.listen(config.API_PORT, config.API_HOST, () => {
     logger.info({ url: publicBaseUrl(config), pid: process.pid }, 'api listening');

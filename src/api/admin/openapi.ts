@@ -75,7 +75,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       patch: {
         summary: 'Update a tenant',
         ...withBody('TenantPatch'),
-        responses: { '200': ok('the tenant'), ...bodyErrors, ...std },
+        responses: {
+          '200': ok('the tenant'),
+          ...bodyErrors,
+          '403': problem('switching invitation emails on is for the platform token (INVITE_SWITCH_BY=platform)'),
+          ...std,
+        },
       },
     },
     [t('/scim-tokens')]: {

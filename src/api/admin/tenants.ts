@@ -3,7 +3,7 @@ import { createTenant, getTenant, listTenants, updateTenant, type Tenant } from 
 import { issueToken, listTokens, revokeToken, type TokenKind, type TokenRecord } from '../../db/tokens';
 import type { ApiDeps } from '../deps';
 import { adminToken, requirePlatformToken, requireTenantAccess, tenantIdOf, uuidParam } from './auth';
-import { notFound } from './problem';
+import { notFound, ProblemError } from './problem';
 import { parseBody } from './request-body';
 import { TenantCreate, TenantPatch, TokenCreate } from './schemas';
 
@@ -30,7 +30,7 @@ export function tokenJson(t: TokenRecord) {
 }
 
 /** Tenants, and each tenant's SCIM and admin tokens (created tokens are shown once). */
-export function createTenantRoutes({ db }: ApiDeps): Router {
+export function createTenantRoutes({ db, inviteSwitchBy = 'tenant' }: ApiDeps): Router {
   const router = Router();
 
   router.get('/tenants', async (_req, res) => {
@@ -57,6 +57,17 @@ export function createTenantRoutes({ db }: ApiDeps): Router {
 
   one.patch('/', async (req, res) => {
     const input = parseBody(TenantPatch, req);
+    if (input.inviteNewEmployees === true && inviteSwitchBy === 'platform' && adminToken(res).tenantId) {
+      // Switching off stays with the tenant; switching on mails the tenant's people from the operator's address.
+      const current = await getTenant(db, tenantIdOf(res));
+      if (current && !current.inviteNewEmployees) {
+        throw new ProblemError(
+          403,
+          'Forbidden',
+          'only the platform admin can switch invitation emails on for a tenant here (INVITE_SWITCH_BY=platform)',
+        );
+      }
+    }
     const tenant = await updateTenant(db, tenantIdOf(res), input);
     if (!tenant) throw notFound('tenant');
     res.json(tenantJson(tenant));

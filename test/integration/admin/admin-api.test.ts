@@ -159,6 +159,41 @@ describe('admin API /admin/v1', () => {
     });
   });
 
+  describe('who may switch invitation emails on', () => {
+    it("lets a tenant's own admin switch them on by default (INVITE_SWITCH_BY=tenant)", async () => {
+      const tenant = await seedTenant(t.db, 'Tenant decides');
+      const on = await request(app)
+        .patch(`/admin/v1/tenants/${tenant.tenantId}`)
+        .set(as(tenant.adminToken))
+        .send({ inviteNewEmployees: true });
+      expect(on.status).toBe(200);
+      expect(on.body.inviteNewEmployees).toBe(true);
+    });
+
+    it('with INVITE_SWITCH_BY=platform, only the platform admin switches them on; the tenant may still switch off', async () => {
+      const platformDecides = buildTestApp(t.db, { inviteSwitchBy: 'platform' });
+      const tenant = await seedTenant(t.db, 'Platform decides');
+      const patch = (token: string, body: object) =>
+        request(platformDecides).patch(`/admin/v1/tenants/${tenant.tenantId}`).set(as(token)).send(body);
+
+      const refused = await patch(tenant.adminToken, { inviteNewEmployees: true, name: 'Renamed' });
+      expect(refused.status).toBe(403);
+      expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(refused.body.detail).toMatch(/INVITE_SWITCH_BY=platform/);
+      // Nothing of the refused request was applied.
+      const unchanged = await t.db('tenants').where({ id: tenant.tenantId }).first();
+      expect(unchanged).toMatchObject({ name: 'Platform decides', invite_new_employees: false });
+
+      expect((await patch(platform, { inviteNewEmployees: true })).status).toBe(200);
+      // Already on: the tenant's own PATCH that keeps it on is no switch, and switching off is theirs.
+      expect((await patch(tenant.adminToken, { inviteNewEmployees: true })).status).toBe(200);
+      const off = await patch(tenant.adminToken, { inviteNewEmployees: false });
+      expect(off.status).toBe(200);
+      expect(off.body.inviteNewEmployees).toBe(false);
+      expect((await patch(tenant.adminToken, { inviteNewEmployees: true })).status).toBe(403);
+    });
+  });
+
   describe('SCIM tokens', () => {
     it('shows a created token once, lists it without the secret, and stores only a hash', async () => {
       const created = await request(app)

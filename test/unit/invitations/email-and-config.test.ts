@@ -88,6 +88,12 @@ describe('invitation configuration', () => {
     expect(() => loadConfig({ ...base, INVITE_MAX_AGE_DAYS: '-1' })).toThrow(/INVITE_MAX_AGE_DAYS/);
   });
 
+  it('reads INVITE_SWITCH_BY (tenant unless set) and refuses anything but tenant or platform', () => {
+    expect(loadConfig({}).INVITE_SWITCH_BY).toBe('tenant');
+    expect(loadConfig({ INVITE_SWITCH_BY: 'platform' }).INVITE_SWITCH_BY).toBe('platform');
+    expect(() => loadConfig({ INVITE_SWITCH_BY: 'nobody' })).toThrow(/INVITE_SWITCH_BY/);
+  });
+
   it('accepts the same password percent-encoded', () => {
     const config = loadConfig({
       SMTP_URL: `smtp://mailer:${encodeURIComponent('hun#ter/2?')}@smtp.example.test:587`,
