@@ -168,33 +168,29 @@ export async function claimDueInvitation(db: Knex, leaseMs: number): Promise<Cla
 type Key = { tenantId: string; employeeId: string };
 
 /**
- * Runs `update` (of invitation rows) and, in the same statement, adds an event to the audit trail of each employee whose
- * invitation it changed (`GET …/employees/{id}/audit`); returns how many it changed. Retries that will be tried again
- * (markInvitationRetry) are not events: the invitation's `lastError` and `attempts` show them.
+ * Runs the mailer's `update` (of invitation rows) and, in the same statement, adds an event by the actor `system` to the
+ * audit trail of each employee whose invitation it changed (`GET …/employees/{id}/audit`); returns how many it changed.
+ * Retries that will be tried again (markInvitationRetry) are not events: the invitation's `lastError` and `attempts`
+ * show them. An admin's resend records its own event (resendInvitation).
  */
 async function updateAudited(
   db: Knex,
   update: Knex.QueryBuilder,
-  event: { action: string; actor: 'system' | 'admin'; requestId?: string; changes: Record<string, unknown> },
+  event: { action: string; changes: Record<string, unknown> },
 ): Promise<number> {
   const changed = update.returning(['tenant_id', 'employee_id']).toSQL();
   const result = await db.raw<{ rows: Array<{ n: number }> }>(
     `WITH changed AS (${changed.sql}),
      audited AS (
        INSERT INTO audit_events (tenant_id, resource_type, resource_id, action, actor, request_id, changes)
-       SELECT tenant_id, 'employee', employee_id::text, ?, ?, ?, ?::jsonb FROM changed
+       SELECT tenant_id, 'employee', employee_id::text, ?, 'system', NULL, ?::jsonb FROM changed
      )
      SELECT count(*)::int AS n FROM changed`,
-    [
-      ...(changed.bindings as Knex.RawBinding[]),
-      event.action,
-      event.actor,
-      event.requestId ?? null,
-      JSON.stringify(event.changes),
-    ],
+    [...(changed.bindings as Knex.RawBinding[]), event.action, JSON.stringify(event.changes)],
   );
   return result.rows[0]?.n ?? 0;
 }
+
 const byKey = (db: Knex, k: Key) => db('invitations').where({ tenant_id: k.tenantId, employee_id: k.employeeId });
 
 /**
@@ -213,7 +209,7 @@ export async function markInvitationSent(db: Knex, k: Key, sentTo: string): Prom
       claimed_until: null,
       updated_at: db.fn.now(),
     }),
-    { action: 'invitation.sent', actor: 'system', changes: { sentTo } },
+    { action: 'invitation.sent', changes: { sentTo } },
   );
 }
 
@@ -253,7 +249,7 @@ export async function markInvitationDone(
     byKey(db, k)
       .where({ status: 'sending' })
       .update({ status, last_error: recorded, claimed_until: null, updated_at: db.fn.now() }),
-    { action: `invitation.${status}`, actor: 'system', changes: { reason: recorded } },
+    { action: `invitation.${status}`, changes: { reason: recorded } },
   );
 }
 
@@ -273,7 +269,7 @@ export async function markInterruptedSends(db: Knex): Promise<number> {
       .where({ status: 'sending' })
       .where('claimed_until', '<', db.fn.now())
       .update({ status: 'failed', last_error: INTERRUPTED_SEND, claimed_until: null, updated_at: db.fn.now() }),
-    { action: 'invitation.failed', actor: 'system', changes: { reason: INTERRUPTED_SEND } },
+    { action: 'invitation.failed', changes: { reason: INTERRUPTED_SEND } },
   );
 }
 
