@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
-import type { SignalDefinition } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
+import { employeeKey, relayedBefore, rememberRelayed, type EmployeeKey } from '../db/relayed-employees';
 import type { Logger } from '../logger';
 import type { employeeSyncWorkflow } from '../workflows/employee-sync';
 import { EnrolmentWindow } from './enrolment-window';
@@ -14,14 +15,18 @@ import {
   ProvisioningStateKey,
   TenantIdKey,
   type EmployeeChangedSignal,
-  type EnrolSignal,
-  type ManagerReadySignal,
+  type FirstMessage,
 } from '../workflows/messages';
 
 /**
  * The outbox relay: turns every outbox row into a signal-with-start of `employee-sync/<tenant>/<employee>` and
  * marks it delivered: `employeeChanged` for an employee write, `enrol` for the admin API's initial push,
  * `managerReady` when the employee's manager has just got an Entra account (kind `manager`, queued by that sync).
+ *
+ * - A new employee's first row (one the relay has not reached before, `relayed_employees`) becomes a start of the
+ *   workflow carrying the same message instead (`eagerStart`): the server hands a started workflow's first task
+ *   straight to the relay's own worker, which a signal-with-start never gets. If the workflow runs already (it was
+ *   started before the relay kept track), the start is refused and the relay signals it as usual.
  *
  * - At least once: a row is marked delivered in the same transaction that delivered it; a crash rolls the marks
  *   back and the rows go out again. Redelivery is harmless: the workflow keeps the highest version and ignores
@@ -62,6 +67,13 @@ export interface OutboxRelayOptions {
   enrolmentsInFlight?: number;
   /** An enrolment stops counting as in flight after this long even if its sync has not finished (default 2 min). */
   enrolmentReleaseAfterMs?: number;
+  /**
+   * Start the workflow of an employee the relay has not reached before with a start request carrying the row's
+   * message, asking the server to hand its first workflow task straight to this process's worker (eager start),
+   * instead of signal-with-start, which the server cannot hand over. Needs `temporal` on the worker's
+   * NativeConnection. Default false.
+   */
+  eagerStart?: boolean;
 }
 
 /** Advisory lock key of the relay ("outbox" in ASCII), so concurrent relays take turns. */
@@ -79,6 +91,8 @@ interface OutboxRow {
 
 export interface RelayRoundResult {
   delivered: number;
+  /** Workflows this round started with their first message whose first task the server handed to this process. */
+  startedEagerly: number;
   failed: number;
   skipped: number;
   /** False when another relay held the lock. */
@@ -183,10 +197,10 @@ export class OutboxRelay {
     const { db } = this.opts;
     return db.transaction(async (trx) => {
       const lock = await trx.raw('SELECT pg_try_advisory_xact_lock(?) AS ok', [RELAY_LOCK_KEY]);
-      if (!lock.rows[0]?.ok) return { delivered: 0, failed: 0, skipped: 0, ran: false };
+      if (!lock.rows[0]?.ok) return { delivered: 0, startedEagerly: 0, failed: 0, skipped: 0, ran: false };
 
       const rows = await this.nextRows(trx);
-      if (rows.length === 0) return { delivered: 0, failed: 0, skipped: 0, ran: true };
+      if (rows.length === 0) return { delivered: 0, startedEagerly: 0, failed: 0, skipped: 0, ran: true };
 
       const tenantIds = [...new Set(rows.map((r) => r.tenant_id))];
       const settings = await trx('outbound_settings')
@@ -216,11 +230,19 @@ export class OutboxRelay {
       }
 
       const queues = [...byEmployee.values()];
+      const employees = queues.map(([row]) => ({ tenantId: row!.tenant_id, employeeId: row!.employee_id }));
+      const reached = await relayedBefore(trx, employees);
+      let startedEagerly = 0;
+      const newlyReached: EmployeeKey[] = [];
       const workers = Array.from({ length: Math.min(this.concurrency, queues.length) }, async () => {
         for (let q = queues.shift(); q; q = queues.shift()) {
-          for (const row of q) {
+          for (const [i, row] of q.entries()) {
             try {
-              await this.deliver(row, watchedByTenant.get(row.tenant_id)!);
+              const employee = { tenantId: row.tenant_id, employeeId: row.employee_id };
+              const firstReach = i === 0 && !reached.has(employeeKey(employee));
+              const how = await this.deliver(row, watchedByTenant.get(row.tenant_id)!, firstReach);
+              if (how === 'started-eagerly') startedEagerly++;
+              if (firstReach) newlyReached.push(employee);
               delivered.push(row.id);
               if (row.kind === 'enrol') this.enrolments.delivered(row.tenant_id, row.employee_id);
             } catch (err) {
@@ -233,6 +255,7 @@ export class OutboxRelay {
       });
       await Promise.all(workers);
 
+      await rememberRelayed(trx, newlyReached);
       const done = [...delivered, ...skipped];
       if (done.length > 0)
         await trx('outbox')
@@ -249,7 +272,7 @@ export class OutboxRelay {
           'outbox rows not delivered; will retry',
         );
       }
-      return { delivered: delivered.length, failed: failed.length, skipped: skipped.length, ran: true };
+      return { delivered: delivered.length, startedEagerly, failed: failed.length, skipped: skipped.length, ran: true };
     });
   }
 
@@ -294,52 +317,83 @@ export class OutboxRelay {
     return [...enrolments, ...others].sort(byId);
   }
 
-  private async deliver(row: OutboxRow, watched: Set<string>): Promise<void> {
-    const start = {
+  /**
+   * Delivers one row: as a start carrying its message when `startNew` (the employee's first row the relay sees, and
+   * eager start is on), falling back to signal-with-start when the workflow runs already; else signal-with-start.
+   */
+  private async deliver(
+    row: OutboxRow,
+    watched: Set<string>,
+    startNew: boolean,
+  ): Promise<'signalled' | 'started' | 'started-eagerly'> {
+    const { message, state } = messageOf(row, watched);
+    const input = {
+      tenantId: row.tenant_id,
+      employeeId: row.employee_id,
+      debounceMs: this.opts.debounceMs,
+      activityTimeoutMs: this.opts.syncAttemptTimeoutMs,
+    };
+    const options = {
       workflowId: employeeSyncWorkflowId(row.tenant_id, row.employee_id),
       taskQueue: this.opts.taskQueue,
-      args: [
-        {
-          tenantId: row.tenant_id,
-          employeeId: row.employee_id,
-          debounceMs: this.opts.debounceMs,
-          activityTimeoutMs: this.opts.syncAttemptTimeoutMs,
-        },
-      ] as [Parameters<typeof employeeSyncWorkflow>[0]],
       workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
-      workflowIdConflictPolicy: 'USE_EXISTING' as const,
+      // A workflow it starts shows `state` until its first upsert.
+      typedSearchAttributes: [
+        { key: TenantIdKey, value: row.tenant_id },
+        { key: ProvisioningStateKey, value: state },
+      ],
     };
-    /** Signal-with-start; a workflow it starts shows `state` until its first upsert. */
-    const send = <A>(signal: SignalDefinition<[A]>, arg: A, state: 'NOT_ENROLLED' | 'PENDING') =>
-      this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [A]>('employeeSyncWorkflow', {
-        ...start,
-        signal,
-        signalArgs: [arg],
-        typedSearchAttributes: [
-          { key: TenantIdKey, value: row.tenant_id },
-          { key: ProvisioningStateKey, value: state },
-        ],
-      });
     // A hanging frontend must not hold the batch (and its lock) for long.
-    await this.opts.temporal.withDeadline(Date.now() + 10_000, async () => {
-      if (row.kind === 'enrol') {
-        await send<EnrolSignal>(enrolSignal, { source: row.source }, 'PENDING');
-        return;
+    return this.opts.temporal.withDeadline(Date.now() + 10_000, async () => {
+      if (startNew && this.opts.eagerStart) {
+        try {
+          const started = await this.opts.temporal.workflow.start<typeof employeeSyncWorkflow>('employeeSyncWorkflow', {
+            ...options,
+            args: [{ ...input, firstMessage: message }],
+            workflowIdConflictPolicy: 'FAIL',
+            requestEagerStart: true,
+          });
+          return started.eagerlyStarted ? 'started-eagerly' : 'started';
+        } catch (err) {
+          // Running already (started before the relay kept track, or by a round that then failed to commit).
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
       }
-      if (row.kind === 'manager') {
-        // Sent to reports that are in Entra already; a workflow started by it stays NOT_ENROLLED and ignores it.
-        await send<ManagerReadySignal>(managerReadySignal, { source: row.source }, 'NOT_ENROLLED');
-        return;
-      }
-      const changed = Array.isArray(row.changed_attributes) ? row.changed_attributes : [];
-      const signal: EmployeeChangedSignal = {
-        version: row.version,
-        changedAttributes: changed,
-        source: row.source,
-        touchesWatched: changed.some((a) => watched.has(a) || watched.has(a.split('.')[0]!)),
-      };
-      // A new workflow syncs at once for a watched change, so it starts out PENDING (saving an upsert).
-      await send(employeeChangedSignal, signal, signal.touchesWatched ? 'PENDING' : 'NOT_ENROLLED');
+      await this.opts.temporal.workflow.signalWithStart<typeof employeeSyncWorkflow, [unknown]>(
+        'employeeSyncWorkflow',
+        {
+          ...options,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          signal: SIGNALS[message.signal],
+          signalArgs: [message.arg],
+        },
+      );
+      return 'signalled';
     });
   }
+}
+
+const SIGNALS = {
+  employeeChanged: employeeChangedSignal,
+  enrol: enrolSignal,
+  managerReady: managerReadySignal,
+} as const;
+
+/** The workflow message of an outbox row, and the state a workflow it starts shows until its first upsert. */
+function messageOf(row: OutboxRow, watched: Set<string>): { message: FirstMessage; state: 'NOT_ENROLLED' | 'PENDING' } {
+  if (row.kind === 'enrol') return { message: { signal: 'enrol', arg: { source: row.source } }, state: 'PENDING' };
+  if (row.kind === 'manager') {
+    // Sent to reports that are in Entra already; a workflow started by it stays NOT_ENROLLED and ignores it.
+    return { message: { signal: 'managerReady', arg: { source: row.source } }, state: 'NOT_ENROLLED' };
+  }
+  const changed = Array.isArray(row.changed_attributes) ? row.changed_attributes : [];
+  const arg: EmployeeChangedSignal = {
+    version: row.version,
+    changedAttributes: changed,
+    source: row.source,
+    touchesWatched: changed.some((a) => watched.has(a) || watched.has(a.split('.')[0]!)),
+  };
+  // A new workflow syncs at once for a watched change, so it starts out PENDING (saving an upsert).
+  return { message: { signal: 'employeeChanged', arg }, state: arg.touchesWatched ? 'PENDING' : 'NOT_ENROLLED' };
 }

@@ -235,6 +235,8 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
           debounceMs: deps.debounceMs,
           enrolmentsInFlight: deps.enrolmentsInFlight,
           syncAttemptTimeoutMs: deps.syncAttemptTimeoutMs,
+          // The relay's client is on the worker's connection: new employees' first workflow tasks come straight here.
+          eagerStart: true,
         });
   relay?.start();
   const mailer = deps.invitations

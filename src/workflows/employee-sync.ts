@@ -38,7 +38,9 @@ import {
   SYNC_HEARTBEAT_TIMEOUT_MS,
   TenantIdKey,
   type BlockedInfo,
+  type EmployeeChangedSignal,
   type EmployeeSyncStatus,
+  type FirstMessage,
   type ProvisioningState,
   type SyncLane,
 } from './messages';
@@ -67,6 +69,8 @@ export interface EmployeeSyncInput {
   employeeId: string;
   /** Set by continue-as-new only. */
   carried?: CarriedState;
+  /** The message that started this run, when the relay started it with a start rather than signal-with-start. */
+  firstMessage?: FirstMessage;
   /**
    * Extra quiet period (a timer) before each sync. Default 0: bursts already coalesce without it — signals that
    * arrive together are handled in one workflow task, and changes during a running sync collapse into one
@@ -172,7 +176,7 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
     s.blocked = undefined;
   };
 
-  setHandler(employeeChangedSignal, (change) => {
+  const onEmployeeChanged = (change: EmployeeChangedSignal): void => {
     s.desiredVersion = Math.max(s.desiredVersion, change.version);
     // Redelivered or late: the last successful sync read this version or a newer one, so Entra has it already.
     if (s.syncedVersion !== undefined && change.version <= s.syncedVersion) return;
@@ -194,21 +198,30 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       supersedable.superseded = true;
       supersedable.scope.cancel();
     }
-  });
-
-  setHandler(enrolSignal, () => {
+  };
+  const onEnrol = (): void => {
     s.enrolled = true;
     s.forceSync = true;
     unblock();
-  });
-
-  setHandler(managerReadySignal, () => {
+  };
+  const onManagerReady = (): void => {
     // Only the link is missing: a sync from the last snapshot sets it (one Graph request), no version involved.
     if (!s.enrolled || s.blocked) return;
     if (!s.pendingAttributes.includes('managerId')) s.pendingAttributes.push('managerId');
     s.pendingWatched = true;
     if (syncing) managerReadyWhileSyncing = true;
-  });
+  };
+  // Before the handlers are set: signals that arrived with the start are delivered when they are, so they come after.
+  if (input.firstMessage && !input.carried) applyFirstMessage(input.firstMessage);
+  setHandler(employeeChangedSignal, onEmployeeChanged);
+  setHandler(enrolSignal, onEnrol);
+  setHandler(managerReadySignal, onManagerReady);
+
+  function applyFirstMessage(m: FirstMessage): void {
+    if (m.signal === 'employeeChanged') onEmployeeChanged(m.arg);
+    else if (m.signal === 'enrol') onEnrol();
+    else if (m.signal === 'managerReady') onManagerReady();
+  }
 
   const retry = (): void => {
     unblock();
@@ -299,7 +312,7 @@ export async function employeeSyncWorkflow(input: EmployeeSyncInput): Promise<vo
       // Hand the whole state to a fresh run before the history grows long. Handlers must be done first so no
       // message is lost; signals landing during the hand-over make the server retry the task with them applied.
       await condition(allHandlersFinished);
-      await continueAsNew<typeof employeeSyncWorkflow>({ ...input, carried: { ...s } });
+      await continueAsNew<typeof employeeSyncWorkflow>({ ...input, firstMessage: undefined, carried: { ...s } });
     }
 
     await transition('PENDING');

@@ -124,6 +124,16 @@ export interface EmployeeSyncStatus {
   syncCount: number;
 }
 
+/**
+ * A relay message carried in the input of the run it starts, instead of a signal: the relay starts a new employee's
+ * workflow that way (a start, which the server can hand straight to the relay's own worker, where signal-with-start
+ * goes through the task queue). The run handles it exactly as that signal, before any signal it receives.
+ */
+export type FirstMessage =
+  | { signal: 'employeeChanged'; arg: EmployeeChangedSignal }
+  | { signal: 'enrol'; arg: EnrolSignal }
+  | { signal: 'managerReady'; arg: ManagerReadySignal };
+
 export const employeeChangedSignal = defineSignal<[EmployeeChangedSignal]>('employeeChanged');
 export const enrolSignal = defineSignal<[EnrolSignal]>('enrol');
 /**

@@ -150,6 +150,14 @@ describe('outbound provisioning end to end', () => {
       return x.state === 'SYNCED' && x;
     });
     expect(s.entraObjectId).toBe(user.id);
+    // The relay started the new hire's workflow with the change (an eager start to its own worker), not a signal.
+    const client = new Client({ connection });
+    const history = await client.workflow.getHandle(employeeSyncWorkflowId(tenant.tenantId, id)).fetchHistory();
+    const input = client.options.loadedDataConverter.payloadConverter.fromPayload(
+      history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!,
+    );
+    expect(input).toMatchObject({ firstMessage: { signal: 'employeeChanged', arg: { source: 'scim' } } });
+    expect(history.events!.some((e) => e.workflowExecutionSignaledEventAttributes)).toBe(false);
   });
 
   it('a UPN change after the first sync updates the same Entra object', async () => {

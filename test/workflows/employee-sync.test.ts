@@ -301,6 +301,55 @@ describe('employeeSyncWorkflow (time-skipping server)', () => {
     });
   });
 
+  it("handles the message it was started with (the relay's eager start) as that signal, before signals sent with it", async () => {
+    const fake = fakeActivities((_call, req) => ({ syncedVersion: req.employeeId.endsWith('b') ? 2 : 1 }));
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    const tenantId = randomUUID();
+    const start = (employeeId: string, firstMessage: EmployeeSyncInput['firstMessage'], extra = {}) =>
+      env.client.workflow.start(employeeSyncWorkflow, {
+        workflowId: employeeSyncWorkflowId(tenantId, employeeId),
+        taskQueue,
+        args: [{ tenantId, employeeId, firstMessage, ...extra }],
+      });
+    // Enrolled by its first message, and a continued run does not take it for a new enrolment.
+    const enrolled = await start(
+      `${randomUUID()}-a`,
+      { signal: 'enrol', arg: { source: 'admin' } },
+      {
+        maxSyncsBeforeContinueAsNew: 1,
+      },
+    );
+    // A new hire's first change, and a second change signalled before any worker ran the workflow.
+    const hired = await start(`${randomUUID()}-b`, { signal: 'employeeChanged', arg: change(1, ['id']) });
+    await hired.signal(employeeChangedSignal, change(2, ['jobTitle']));
+    // A change of unwatched attributes only: not enrolled.
+    const unwatched = await start(`${randomUUID()}-c`, {
+      signal: 'employeeChanged',
+      arg: change(1, ['customAttributes.shoeSize'], false),
+    });
+    await worker.runUntil(async () => {
+      await eventually(async () => (await statusOf(hired)).state === 'SYNCED');
+      await eventually(
+        async () => (await statusOf(env.client.workflow.getHandle(enrolled.workflowId))).syncCount === 1,
+      );
+      const firstRun = env.client.workflow.getHandle(enrolled.workflowId, enrolled.firstExecutionRunId);
+      await eventually(async () => (await firstRun.describe()).status.name === 'CONTINUED_AS_NEW');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await statusOf(unwatched)).toMatchObject({ state: 'NOT_ENROLLED', desiredVersion: 1 });
+      expect(await statusOf(env.client.workflow.getHandle(enrolled.workflowId))).toMatchObject({
+        state: 'SYNCED',
+        syncCount: 1,
+      });
+      expect(await statusOf(hired)).toMatchObject({ desiredVersion: 2, syncedVersion: 2 });
+      await recordHistory('started-with-first-message', hired);
+    });
+    const byEmployee = new Map(fake.syncs.map((x) => [x.req.employeeId.slice(-1), x.req]));
+    expect(fake.syncs).toHaveLength(2);
+    expect(byEmployee.get('a')).toMatchObject({ reconcile: true, lane: 'bulk' });
+    // Both changes in one sync: the started-with message first, the signal after it.
+    expect(byEmployee.get('b')).toMatchObject({ changedAttributes: ['id', 'jobTitle'], reconcile: true, lane: 'bulk' });
+  });
+
   it('goes BLOCKED with the reason on a non-retryable failure, rejects retry until then, and syncs after an admin retry', async () => {
     const { tenantId, employeeId } = ids();
     const reason = 'The email domain "nope.test" is not a verified domain. Fix: correct the email.';

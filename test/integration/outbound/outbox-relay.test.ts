@@ -1,8 +1,17 @@
 import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { OutboxRelay, RELAY_LOCK_KEY, type OutboxRelayOptions } from '../../../src/relay/outbox-relay';
 import { silentLogger } from '../../../src/logger';
 import { enrolEmployees, getProvisioning, recordState } from '../../../src/db/provisioning';
-import { employeeSyncWorkflowId, TenantIdKey, type EmployeeChangedSignal } from '../../../src/workflows/messages';
+import {
+  employeeChangedSignal,
+  employeeSyncWorkflowId,
+  TenantIdKey,
+  type EmployeeChangedSignal,
+  type FirstMessage,
+} from '../../../src/workflows/messages';
+import { eventually, workflowBundle } from '../../workflows/support/env';
+import { change, fakeActivities } from '../../workflows/support/fakes';
 import { createTestDb, type TestDb } from '../../support/db';
 import { createEmployee, createOutboundTenant, testSecretsKey, updateEmployee, VERIFIED } from './support';
 
@@ -113,6 +122,103 @@ describe('outbox relay', () => {
     expect(await signalNames(tenantId, b.id)).toEqual(['employeeChanged', 'enrol']);
     for (const id of [a.id, b.id])
       await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, id)).terminate('test done');
+  });
+
+  /** A worker on the relay's task queue sharing the relay's native connection, as in the worker process. */
+  const eagerQueue = `${taskQueue}-eager`;
+  async function withWorkerProcessConnection(
+    fn: (nativeClient: Client, fake: ReturnType<typeof fakeActivities>) => Promise<void>,
+  ): Promise<void> {
+    const native = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
+    const fake = fakeActivities((_call, req) => ({ syncedVersion: 1, entraObjectId: `obj-${req.employeeId}` }));
+    try {
+      const worker = await Worker.create({
+        connection: native,
+        taskQueue: eagerQueue,
+        workflowBundle: await workflowBundle(),
+        activities: fake.activities,
+      });
+      await worker.runUntil(fn(new Client({ connection: native }), fake));
+    } finally {
+      await native.close();
+    }
+  }
+
+  const startedWith = async (tenantId: string, employeeId: string): Promise<FirstMessage | undefined> => {
+    const history = await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, employeeId)).fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    const input = temporal.options.loadedDataConverter.payloadConverter.fromPayload(started!.input!.payloads![0]!);
+    return (input as { firstMessage?: FirstMessage }).firstMessage;
+  };
+
+  const relayed = (tenantId: string) =>
+    t.db('relayed_employees').where({ tenant_id: tenantId }).orderBy('employee_id').pluck('employee_id');
+
+  it("starts a new employee's workflow with the row's message, handed straight to the relay's own worker", async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const a = await createEmployee(t.db, tenantId, { user_name: `eager.a@${VERIFIED}` });
+    await updateEmployee(t.db, tenantId, a.id, { department: 'Sales' });
+    const b = await createEmployee(t.db, tenantId, { user_name: `eager.b@${VERIFIED}` });
+    expect(await enrolEmployees(t.db, tenantId, [b.id])).toBe(1);
+
+    await withWorkerProcessConnection(async (nativeClient, fake) => {
+      const eager = relay(nativeClient, { eagerStart: true, taskQueue: eagerQueue });
+      expect(await eager.runOnce()).toMatchObject({ delivered: 4, startedEagerly: 2, failed: 0 });
+      // The first row started the run; the employee's next row was a signal to it.
+      expect(await startedWith(tenantId, a.id)).toMatchObject({
+        signal: 'employeeChanged',
+        arg: { version: 1, changedAttributes: ['userName'], source: 'scim' },
+      });
+      // (A signal shows in the history once the workflow task running meanwhile has completed.)
+      const versions = async () => (await signalsOf(tenantId, a.id)).map((x) => x.version);
+      expect(await eventually(async () => (await versions()).length > 0 && versions())).toEqual([2]);
+      expect(await startedWith(tenantId, b.id)).toMatchObject({ signal: 'employeeChanged' });
+      expect(
+        await eventually(async () => (await signalNames(tenantId, b.id)).length > 0 && signalNames(tenantId, b.id)),
+      ).toEqual(['enrol']);
+      expect(await relayed(tenantId)).toEqual([a.id, b.id].sort());
+
+      // Reached before: a later change is a signal to the same run, not another start.
+      await updateEmployee(t.db, tenantId, a.id, { department: 'Legal' });
+      const runId = (await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).describe()).runId;
+      expect(await eager.runOnce()).toMatchObject({ delivered: 1, startedEagerly: 0 });
+      expect(await eventually(async () => (await versions()).length > 1 && versions())).toEqual([2, 3]);
+      const after = await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).describe();
+      expect(after.runId).toBe(runId);
+      // The worker got the workflows and ran their first syncs.
+      await eventually(async () => fake.syncs.length >= 2);
+      expect(new Set(fake.syncs.map((x) => x.req.employeeId))).toEqual(new Set([a.id, b.id]));
+    });
+    for (const id of [a.id, b.id])
+      await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, id)).terminate('test done');
+  });
+
+  it('signals a running workflow the relay has no record of (started before an upgrade) instead of starting it', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const a = await createEmployee(t.db, tenantId, { user_name: `unrecorded.a@${VERIFIED}` });
+    await t.db('outbox').where({ tenant_id: tenantId }).update({ delivered_at: t.db.fn.now() });
+    const handle = await temporal.workflow.signalWithStart('employeeSyncWorkflow', {
+      workflowId: employeeSyncWorkflowId(tenantId, a.id),
+      taskQueue: eagerQueue,
+      args: [{ tenantId, employeeId: a.id }],
+      signal: employeeChangedSignal,
+      signalArgs: [change(1, ['userName'])],
+    });
+    await updateEmployee(t.db, tenantId, a.id, { department: 'Sales' });
+    expect(await relayed(tenantId)).toEqual([]);
+
+    await withWorkerProcessConnection(async (nativeClient) => {
+      expect(await relay(nativeClient, { eagerStart: true, taskQueue: eagerQueue }).runOnce()).toMatchObject({
+        delivered: 1,
+        startedEagerly: 0,
+        failed: 0,
+      });
+    });
+    const versions = async () => (await signalsOf(tenantId, a.id)).map((x) => x.version);
+    expect(await eventually(async () => (await versions()).length > 1 && versions())).toEqual([1, 2]);
+    expect((await handle.describe()).runId).toBe(handle.signaledRunId);
+    expect(await relayed(tenantId)).toEqual([a.id]);
+    await handle.terminate('test done');
   });
 
   it('lets a window of enrolments out at a time, the next as first syncs finish, and changes pass the waiting ones', async () => {
@@ -234,7 +340,7 @@ describe('outbox relay', () => {
       await held;
     });
     await isLocked;
-    expect(await relay().runOnce()).toEqual({ delivered: 0, failed: 0, skipped: 0, ran: false });
+    expect(await relay().runOnce()).toEqual({ delivered: 0, startedEagerly: 0, failed: 0, skipped: 0, ran: false });
     expect(await undelivered()).toHaveLength(5);
     release();
     await other;
