@@ -20,12 +20,17 @@ export async function relayedBefore(db: Knex | Knex.Transaction, employees: Empl
   return new Set(rows.rows.map((r) => keyOf({ tenantId: r.tenant_id, employeeId: r.employee_id })));
 }
 
-/** Records that the relay has reached these employees' workflows. */
+/**
+ * Records that the relay has reached these employees' workflows; an employee deleted meanwhile (with its tenant) is
+ * left out rather than failing the relay's round.
+ */
 export async function rememberRelayed(db: Knex | Knex.Transaction, employees: EmployeeKey[]): Promise<void> {
   if (employees.length === 0) return;
   await db.raw(
     `INSERT INTO relayed_employees (tenant_id, employee_id)
-       SELECT * FROM unnest(?::uuid[], ?::uuid[]) ON CONFLICT DO NOTHING`,
+       SELECT k.tenant_id, k.employee_id FROM unnest(?::uuid[], ?::uuid[]) AS k (tenant_id, employee_id)
+         JOIN employees e ON e.tenant_id = k.tenant_id AND e.id = k.employee_id
+     ON CONFLICT DO NOTHING`,
     [employees.map((e) => e.tenantId), employees.map((e) => e.employeeId)],
   );
 }

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
@@ -11,6 +12,7 @@ import {
   employeeChangedSignal,
   employeeSyncWorkflowId,
   enrolSignal,
+  FIRST_MESSAGE_CAPABILITY,
   managerReadySignal,
   ProvisioningStateKey,
   TenantIdKey,
@@ -71,9 +73,12 @@ export interface OutboxRelayOptions {
    * Start the workflow of an employee the relay has not reached before with a start request carrying the row's
    * message, asking the server to hand its first workflow task straight to this process's worker (eager start),
    * instead of signal-with-start, which the server cannot hand over. Needs `temporal` on the worker's
-   * NativeConnection. Default false.
+   * NativeConnection. Only while every poller of the task queue's workflow tasks understands a first message
+   * (FIRST_MESSAGE_CAPABILITY in its identity; looked up every `pollerCheckIntervalMs`, default 30 s): during a
+   * rolling upgrade an older worker would drop it. Default false.
    */
   eagerStart?: boolean;
+  pollerCheckIntervalMs?: number;
 }
 
 /** Advisory lock key of the relay ("outbox" in ASCII), so concurrent relays take turns. */
@@ -113,6 +118,8 @@ export class OutboxRelay {
   private readonly idlePollIntervalMs: number;
   private readonly concurrency: number;
   private readonly enrolments: EnrolmentWindow;
+  /** Whether the workflow task queue's pollers all understand a first message, and when that was looked up. */
+  private firstMessageUnderstood?: { yes: boolean; at: number };
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.batchSize = opts.batchSize ?? 200;
@@ -232,6 +239,7 @@ export class OutboxRelay {
       const queues = [...byEmployee.values()];
       const employees = queues.map(([row]) => ({ tenantId: row!.tenant_id, employeeId: row!.employee_id }));
       const reached = await relayedBefore(trx, employees);
+      const startNew = this.opts.eagerStart === true && (await this.pollersUnderstandFirstMessage());
       let startedEagerly = 0;
       const newlyReached: EmployeeKey[] = [];
       const workers = Array.from({ length: Math.min(this.concurrency, queues.length) }, async () => {
@@ -240,7 +248,7 @@ export class OutboxRelay {
             try {
               const employee = { tenantId: row.tenant_id, employeeId: row.employee_id };
               const firstReach = i === 0 && !reached.has(employeeKey(employee));
-              const how = await this.deliver(row, watchedByTenant.get(row.tenant_id)!, firstReach);
+              const how = await this.deliver(row, watchedByTenant.get(row.tenant_id)!, firstReach && startNew);
               if (how === 'started-eagerly') startedEagerly++;
               if (firstReach) newlyReached.push(employee);
               delivered.push(row.id);
@@ -318,8 +326,38 @@ export class OutboxRelay {
   }
 
   /**
+   * Whether every worker polling the workflow task queue runs workflow code that reads a first message (its identity
+   * says so). None polling counts as yes. Looked up at most every `pollerCheckIntervalMs`; a failed lookup is a no.
+   */
+  private async pollersUnderstandFirstMessage(): Promise<boolean> {
+    const now = Date.now();
+    const known = this.firstMessageUnderstood;
+    if (known && now - known.at < (this.opts.pollerCheckIntervalMs ?? 30_000)) return known.yes;
+    let yes = false;
+    try {
+      const { pollers } = await this.opts.temporal.workflowService.describeTaskQueue({
+        namespace: this.opts.temporal.options.namespace,
+        taskQueue: { name: this.opts.taskQueue, kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      });
+      yes = (pollers ?? []).every((p) => p.identity?.includes(FIRST_MESSAGE_CAPABILITY));
+      if (!yes && known?.yes !== false) {
+        this.opts.logger.info(
+          { taskQueue: this.opts.taskQueue },
+          'a worker of an older version polls the task queue: new workflows are started by signal-with-start',
+        );
+      }
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'could not list the task queue pollers; starting new workflows by signal');
+    }
+    this.firstMessageUnderstood = { yes, at: now };
+    return yes;
+  }
+
+  /**
    * Delivers one row: as a start carrying its message when `startNew` (the employee's first row the relay sees, and
-   * eager start is on), falling back to signal-with-start when the workflow runs already; else signal-with-start.
+   * every worker understands a first message), falling back to signal-with-start when the workflow runs already; else
+   * signal-with-start.
    */
   private async deliver(
     row: OutboxRow,
@@ -345,7 +383,7 @@ export class OutboxRelay {
     };
     // A hanging frontend must not hold the batch (and its lock) for long.
     return this.opts.temporal.withDeadline(Date.now() + 10_000, async () => {
-      if (startNew && this.opts.eagerStart) {
+      if (startNew) {
         try {
           const started = await this.opts.temporal.workflow.start<typeof employeeSyncWorkflow>('employeeSyncWorkflow', {
             ...options,

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -12,7 +13,7 @@ import { InvitationMailer, type InvitationMailerOptions } from '../invitations/m
 import type { InvitationDelivery } from '../invitations/transport';
 import type { Logger } from '../logger';
 import { OutboxRelay } from '../relay/outbox-relay';
-import { laneTaskQueue, type SyncLane } from '../workflows/messages';
+import { FIRST_MESSAGE_CAPABILITY, laneTaskQueue, type SyncLane } from '../workflows/messages';
 
 /**
  * The worker process's parts: the Temporal worker (employeeSyncWorkflow + activities) and the outbox relay,
@@ -196,6 +197,8 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
     connection,
     namespace,
     taskQueue: deps.taskQueue,
+    // The SDK's default identity, plus what this workflow code understands (the relay looks at its pollers').
+    identity: `${process.pid}@${os.hostname()} ${FIRST_MESSAGE_CAPABILITY}`,
     ...(deps.workflowBundle
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),

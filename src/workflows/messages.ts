@@ -134,6 +134,13 @@ export type FirstMessage =
   | { signal: 'enrol'; arg: EnrolSignal }
   | { signal: 'managerReady'; arg: ManagerReadySignal };
 
+/**
+ * Part of the identity of every worker whose workflow code reads `firstMessage`. The relay starts workflows with a
+ * first message only while every poller of the workflow task queue carries it: an older worker would take the message
+ * for no message at all (during a rolling upgrade).
+ */
+export const FIRST_MESSAGE_CAPABILITY = 'entra-sync:first-message';
+
 export const employeeChangedSignal = defineSignal<[EmployeeChangedSignal]>('employeeChanged');
 export const enrolSignal = defineSignal<[EnrolSignal]>('enrol');
 /**

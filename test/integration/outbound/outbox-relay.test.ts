@@ -7,6 +7,7 @@ import {
   employeeChangedSignal,
   employeeSyncWorkflowId,
   TenantIdKey,
+  FIRST_MESSAGE_CAPABILITY,
   type EmployeeChangedSignal,
   type FirstMessage,
 } from '../../../src/workflows/messages';
@@ -128,17 +129,21 @@ describe('outbox relay', () => {
   const eagerQueue = `${taskQueue}-eager`;
   async function withWorkerProcessConnection(
     fn: (nativeClient: Client, fake: ReturnType<typeof fakeActivities>) => Promise<void>,
+    worker: { taskQueue: string; identity: string } = {
+      taskQueue: eagerQueue,
+      identity: `test ${FIRST_MESSAGE_CAPABILITY}`,
+    },
   ): Promise<void> {
     const native = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
     const fake = fakeActivities((_call, req) => ({ syncedVersion: 1, entraObjectId: `obj-${req.employeeId}` }));
     try {
-      const worker = await Worker.create({
+      const running = await Worker.create({
         connection: native,
-        taskQueue: eagerQueue,
+        ...worker,
         workflowBundle: await workflowBundle(),
         activities: fake.activities,
       });
-      await worker.runUntil(fn(new Client({ connection: native }), fake));
+      await running.runUntil(fn(new Client({ connection: native }), fake));
     } finally {
       await native.close();
     }
@@ -219,6 +224,23 @@ describe('outbox relay', () => {
     expect((await handle.describe()).runId).toBe(handle.signaledRunId);
     expect(await relayed(tenantId)).toEqual([a.id]);
     await handle.terminate('test done');
+  });
+
+  it('starts new workflows by signal-with-start while a worker of an older version polls the task queue', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const a = await createEmployee(t.db, tenantId, { user_name: `older.a@${VERIFIED}` });
+    const olderQueue = `${taskQueue}-older`;
+    // The SDK's default identity: workflow code from before the first message, which would ignore it.
+    await withWorkerProcessConnection(
+      async (nativeClient) => {
+        const round = await relay(nativeClient, { eagerStart: true, taskQueue: olderQueue }).runOnce();
+        expect(round).toMatchObject({ delivered: 1, startedEagerly: 0, failed: 0 });
+      },
+      { taskQueue: olderQueue, identity: `${process.pid}@older-host` },
+    );
+    expect(await startedWith(tenantId, a.id)).toBeUndefined();
+    expect(await signalNames(tenantId, a.id)).toEqual(['employeeChanged']);
+    await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).terminate('test done');
   });
 
   it('lets a window of enrolments out at a time, the next as first syncs finish, and changes pass the waiting ones', async () => {
