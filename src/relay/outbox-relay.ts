@@ -230,7 +230,7 @@ export class OutboxRelay {
           skipped.push(row.id);
           continue;
         }
-        const key = `${row.tenant_id}/${row.employee_id}`;
+        const key = employeeKey({ tenantId: row.tenant_id, employeeId: row.employee_id });
         const list = byEmployee.get(key) ?? [];
         list.push(row);
         byEmployee.set(key, list);
@@ -239,7 +239,8 @@ export class OutboxRelay {
       const queues = [...byEmployee.values()];
       const employees = queues.map(([row]) => ({ tenantId: row!.tenant_id, employeeId: row!.employee_id }));
       const reached = await relayedBefore(trx, employees);
-      const startNew = this.opts.eagerStart === true && (await this.pollersUnderstandFirstMessage());
+      const anyNew = employees.some((e) => !reached.has(employeeKey(e)));
+      const startNew = anyNew && this.opts.eagerStart === true && (await this.pollersUnderstandFirstMessage());
       let startedEagerly = 0;
       const newlyReached: EmployeeKey[] = [];
       const workers = Array.from({ length: Math.min(this.concurrency, queues.length) }, async () => {
