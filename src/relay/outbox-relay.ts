@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { InternalConnectionLikeSymbol, type Client, type InternalConnectionLike } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Knex } from 'knex';
@@ -118,6 +118,8 @@ export class OutboxRelay {
   private readonly idlePollIntervalMs: number;
   private readonly concurrency: number;
   private readonly enrolments: EnrolmentWindow;
+  /** `eagerStart`, when the client's connection can do it (a NativeConnection). */
+  private readonly eagerStart: boolean;
   /** Whether the workflow task queue's pollers all understand a first message, and when that was looked up. */
   private firstMessageUnderstood?: { yes: boolean; at: number };
 
@@ -138,6 +140,12 @@ export class OutboxRelay {
     // 50 keeps the machine's two cores busy (the README has the figures); the ceiling in bench/outbound also runs
     // 50 trivial workflows at a time.
     this.enrolments = new EnrolmentWindow(opts.enrolmentsInFlight ?? 50, opts.enrolmentReleaseAfterMs ?? 120_000);
+    const connection = opts.temporal.connection as InternalConnectionLike | undefined;
+    const canStartEagerly = connection?.[InternalConnectionLikeSymbol]?.supportsEagerStart === true;
+    if (opts.eagerStart && !canStartEagerly) {
+      opts.logger.warn('the relay client is not on a NativeConnection: new workflows are started by signal-with-start');
+    }
+    this.eagerStart = opts.eagerStart === true && canStartEagerly;
   }
 
   /** Whether new rows wake the relay at once (its LISTEN connection is up). */
@@ -240,7 +248,7 @@ export class OutboxRelay {
       const employees = queues.map(([row]) => ({ tenantId: row!.tenant_id, employeeId: row!.employee_id }));
       const reached = await relayedBefore(trx, employees);
       const anyNew = employees.some((e) => !reached.has(employeeKey(e)));
-      const startNew = anyNew && this.opts.eagerStart === true && (await this.pollersUnderstandFirstMessage());
+      const startNew = anyNew && this.eagerStart && (await this.pollersUnderstandFirstMessage());
       let startedEagerly = 0;
       const newlyReached: EmployeeKey[] = [];
       const workers = Array.from({ length: Math.min(this.concurrency, queues.length) }, async () => {

@@ -243,6 +243,15 @@ describe('outbox relay', () => {
     await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).terminate('test done');
   });
 
+  it('starts new workflows by signal-with-start when its client cannot start them eagerly (not on a NativeConnection)', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const a = await createEmployee(t.db, tenantId, { user_name: `grpc.a@${VERIFIED}` });
+    expect(await relay(temporal, { eagerStart: true }).runOnce()).toMatchObject({ delivered: 1, failed: 0 });
+    expect(await startedWith(tenantId, a.id)).toBeUndefined();
+    expect(await signalNames(tenantId, a.id)).toEqual(['employeeChanged']);
+    await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).terminate('test done');
+  });
+
   it('lets a window of enrolments out at a time, the next as first syncs finish, and changes pass the waiting ones', async () => {
     const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
     for (const n of ['a', 'b', 'c', 'd', 'e'])
