@@ -6,7 +6,8 @@ export interface EmployeeKey {
   employeeId: string;
 }
 
-const keyOf = (k: EmployeeKey): string => `${k.tenantId}/${k.employeeId}`;
+/** `tenantId/employeeId`, the relay's key of an employee. */
+export const employeeKey = (k: EmployeeKey): string => `${k.tenantId}/${k.employeeId}`;
 
 /** Which of `employees` the relay has reached before (migration 033), as `tenantId/employeeId` keys. */
 export async function relayedBefore(db: Knex | Knex.Transaction, employees: EmployeeKey[]): Promise<Set<string>> {
@@ -17,7 +18,7 @@ export async function relayedBefore(db: Knex | Knex.Transaction, employees: Empl
          ON r.tenant_id = k.tenant_id AND r.employee_id = k.employee_id`,
     [employees.map((e) => e.tenantId), employees.map((e) => e.employeeId)],
   );
-  return new Set(rows.rows.map((r) => keyOf({ tenantId: r.tenant_id, employeeId: r.employee_id })));
+  return new Set(rows.rows.map((r) => employeeKey({ tenantId: r.tenant_id, employeeId: r.employee_id })));
 }
 
 /**
@@ -34,5 +35,3 @@ export async function rememberRelayed(db: Knex | Knex.Transaction, employees: Em
     [employees.map((e) => e.tenantId), employees.map((e) => e.employeeId)],
   );
 }
-
-export { keyOf as employeeKey };

@@ -78,6 +78,7 @@ export interface OutboxRelayOptions {
    * rolling upgrade an older worker would drop it. Default false.
    */
   eagerStart?: boolean;
+  /** How often the relay looks up the workflow task queue's pollers for `eagerStart` (default 30 s). */
   pollerCheckIntervalMs?: number;
 }
 
