@@ -1071,12 +1071,19 @@ function expectedStatuses(o: Op): number[] | undefined {
   return undefined;
 }
 
-/** Whether the JSON body parser refuses a value outright: a prototype key or U+0000 anywhere. */
+/** A string PostgreSQL cannot hold as sent: U+0000, or a UTF-16 surrogate without its other half. */
+const unstorable = (s: string) =>
+  s.includes('\u0000') || /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+
+/**
+ * Whether the JSON body parser refuses a value outright, before the tenant is looked at: a prototype key, or a key or
+ * string PostgreSQL cannot hold, anywhere.
+ */
 function refusedByParser(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
+  if (typeof value === 'string') return unstorable(value);
   if (!value || typeof value !== 'object') return false;
   return Object.entries(value).some(
-    ([k, v]) => ['__proto__', 'constructor', 'prototype'].includes(k) || k.includes('\u0000') || refusedByParser(v),
+    ([k, v]) => ['__proto__', 'constructor', 'prototype'].includes(k) || unstorable(k) || refusedByParser(v),
   );
 }
 
