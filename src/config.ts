@@ -105,6 +105,11 @@ const ConfigFields = z.object({
         return z.NEVER;
       }
     }),
+  /**
+   * Days a delivered outbox row is kept (it shows whether and when a change went out); the worker deletes older ones
+   * every hour. Undelivered rows are never deleted. 0 = keep every row.
+   */
+  OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(7),
   /** Extra quiet period before each outbound sync (a Temporal timer, ~1 s granularity); 0 = sync at once. */
   OUTBOUND_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   /**

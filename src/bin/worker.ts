@@ -2,6 +2,7 @@ import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/knex';
 import { invitationDeliveryFromConfig } from '../invitations/transport';
 import { createLogger } from '../logger';
+import { outboxRetentionMsFromConfig } from '../relay/outbox-pruner';
 import { createWorkerProcess, writeBudgetFromConfig } from '../worker';
 import { installTemporalLogging } from '../worker/temporal-logging';
 import { exitOnStartupFailure, onShutdown } from './shutdown';
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     debounceMs: config.OUTBOUND_DEBOUNCE_MS,
     enrolmentsInFlight: config.OUTBOUND_ENROLMENTS_IN_FLIGHT,
     relayListen: config.OUTBOX_RELAY_LISTEN,
+    outboxRetentionMs: outboxRetentionMsFromConfig(config),
     syncAttemptTimeoutMs: config.OUTBOUND_SYNC_ATTEMPT_TIMEOUT_MS,
     writeBudget: writeBudgetFromConfig(config),
     invitations: invitationDeliveryFromConfig(config),

@@ -12,6 +12,7 @@ import { DEFAULT_WRITE_BUDGET, WriteBudgets, type WriteBudgetOptions } from '../
 import { InvitationMailer, type InvitationMailerOptions } from '../invitations/mailer';
 import type { InvitationDelivery } from '../invitations/transport';
 import type { Logger } from '../logger';
+import { OutboxPruner } from '../relay/outbox-pruner';
 import { OutboxRelay } from '../relay/outbox-relay';
 import { FIRST_MESSAGE_CAPABILITY, laneTaskQueue, type SyncLane } from '../workflows/messages';
 
@@ -42,6 +43,11 @@ export interface WorkerProcessDeps {
   relayPollIntervalMs?: number;
   /** The relay LISTENs for new outbox rows (default true; false behind a pooler in transaction mode). */
   relayListen?: boolean;
+  /**
+   * Delete delivered outbox rows older than this, every hour, in this process next to the relay (OUTBOX_RETENTION_DAYS;
+   * default and 0: keep them).
+   */
+  outboxRetentionMs?: number;
   /** Extra quiet period of new workflows before a sync (default 0; see EmployeeSyncInput.debounceMs). */
   debounceMs?: number;
   /** The relay's window of enrolments in flight (default 50; 0 = no limit; see EnrolmentWindow). */
@@ -242,6 +248,15 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
           eagerStart: true,
         });
   relay?.start();
+  const pruner =
+    relay && deps.outboxRetentionMs
+      ? new OutboxPruner({
+          db: deps.db,
+          logger: deps.logger.child({ component: 'outbox-pruner' }),
+          retentionMs: deps.outboxRetentionMs,
+        })
+      : undefined;
+  pruner?.start();
   const mailer = deps.invitations
     ? new InvitationMailer({
         db: deps.db,
@@ -263,7 +278,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
     done,
     stop() {
       stopped ??= (async () => {
-        await Promise.all([relay?.stop(), mailer?.stop()]);
+        await Promise.all([relay?.stop(), pruner?.stop(), mailer?.stop()]);
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
         await Promise.allSettled(runs);
         await budgets.release();

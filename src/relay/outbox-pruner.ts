@@ -1,0 +1,80 @@
+import type { Config } from '../config';
+import type { Db } from '../db/knex';
+import { pruneDeliveredOutbox } from '../db/outbox-retention';
+import type { Logger } from '../logger';
+
+export interface OutboxPrunerOptions {
+  db: Db;
+  logger: Logger;
+  /** Delivered rows older than this are deleted (OUTBOX_RETENTION_DAYS). */
+  retentionMs: number;
+  /** How often it looks after the first look at start (default 1 hour). */
+  intervalMs?: number;
+  /** Rows deleted per statement (default 5,000): short transactions, so SCIM writes never wait long behind one. */
+  batchSize?: number;
+}
+
+/**
+ * Keeps the outbox from growing without end: every SCIM write that changes an employee appends a row, and a delivered
+ * row is never read again. Runs in the worker process next to the relay; several workers take turns (an advisory
+ * lock). A failed look (PostgreSQL away) is logged and tried again at the next interval: nothing waits on it.
+ */
+export class OutboxPruner {
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private stopped = false;
+  private current?: Promise<void>;
+  private readonly intervalMs: number;
+  private readonly batchSize: number;
+
+  constructor(private readonly opts: OutboxPrunerOptions) {
+    this.intervalMs = opts.intervalMs ?? 3_600_000;
+    this.batchSize = opts.batchSize ?? 5_000;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Stops after the batch in progress, if any. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.current;
+  }
+
+  /** Deletes every delivered row past the retention, a batch at a time; returns how many. Exposed for tests. */
+  async pruneOnce(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await pruneDeliveredOutbox(this.opts.db, {
+        olderThanMs: this.opts.retentionMs,
+        batchSize: this.batchSize,
+      });
+      total += deleted;
+      if (deleted < this.batchSize || this.stopped) return total;
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.current = this.pruneOnce()
+        .then((deleted) => {
+          if (deleted > 0) this.opts.logger.info({ deleted }, 'pruned delivered outbox rows past their retention');
+        })
+        .catch((err: unknown) => this.opts.logger.warn({ err }, 'could not prune the outbox; trying again later'))
+        .finally(() => {
+          if (this.running) this.schedule(this.intervalMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+}
+
+/** OUTBOX_RETENTION_DAYS as the worker's `outboxRetentionMs`; undefined when rows are kept forever (0). */
+export function outboxRetentionMsFromConfig(config: Pick<Config, 'OUTBOX_RETENTION_DAYS'>): number | undefined {
+  return config.OUTBOX_RETENTION_DAYS > 0 ? config.OUTBOX_RETENTION_DAYS * 86_400_000 : undefined;
+}
