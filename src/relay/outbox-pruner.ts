@@ -1,6 +1,6 @@
 import type { Config } from '../config';
 import type { Db } from '../db/knex';
-import { pruneDeliveredOutbox } from '../db/outbox-retention';
+import { pruneDeliveredOutbox, pruneRange } from '../db/outbox-retention';
 import type { Logger } from '../logger';
 
 export interface OutboxPrunerOptions {
@@ -12,6 +12,8 @@ export interface OutboxPrunerOptions {
   intervalMs?: number;
   /** Rows deleted per statement (default 5,000): short transactions, so SCIM writes never wait long behind one. */
   batchSize?: number;
+  /** Between two batches of one pass (default 100 ms). */
+  pauseMs?: number;
 }
 
 /**
@@ -26,15 +28,18 @@ export class OutboxPruner {
   private current?: Promise<void>;
   private readonly intervalMs: number;
   private readonly batchSize: number;
+  private readonly pauseMs: number;
 
   constructor(private readonly opts: OutboxPrunerOptions) {
     this.intervalMs = opts.intervalMs ?? 3_600_000;
     this.batchSize = opts.batchSize ?? 5_000;
+    this.pauseMs = opts.pauseMs ?? 100;
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopped = false;
     this.schedule(0);
   }
 
@@ -46,16 +51,18 @@ export class OutboxPruner {
     await this.current;
   }
 
-  /** Deletes every delivered row past the retention, a batch at a time; returns how many. Exposed for tests. */
+  /**
+   * Deletes every delivered row past the retention, a batch at a time with a pause between batches (a first pass after
+   * an upgrade may meet a backlog of months); returns how many. Exposed for tests.
+   */
   async pruneOnce(): Promise<number> {
+    const range = await pruneRange(this.opts.db, this.opts.retentionMs);
     let total = 0;
     for (;;) {
-      const deleted = await pruneDeliveredOutbox(this.opts.db, {
-        olderThanMs: this.opts.retentionMs,
-        batchSize: this.batchSize,
-      });
+      const deleted = await pruneDeliveredOutbox(this.opts.db, range, this.batchSize);
       total += deleted;
       if (deleted < this.batchSize || this.stopped) return total;
+      await new Promise((r) => setTimeout(r, this.pauseMs));
     }
   }
 
