@@ -337,7 +337,9 @@ export class OutboxRelay {
 
   /**
    * Whether every worker polling the workflow task queue runs workflow code that reads a first message (its identity
-   * says so). None polling counts as yes. Looked up at most every `pollerCheckIntervalMs`; a failed lookup is a no.
+   * says so). Looked up at most every `pollerCheckIntervalMs`; a failed lookup is a no. None polling yet (the workers
+   * are starting, or the server has just restarted and not every worker has polled again) is a no that is not kept:
+   * the next round looks again, so a worker of an older version that has not polled yet is never taken for a newer one.
    */
   private async pollersUnderstandFirstMessage(): Promise<boolean> {
     const now = Date.now();
@@ -350,7 +352,8 @@ export class OutboxRelay {
         taskQueue: { name: this.opts.taskQueue, kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
         taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
       });
-      yes = (pollers ?? []).every((p) => p.identity?.includes(FIRST_MESSAGE_CAPABILITY));
+      if (!pollers?.length) return false;
+      yes = pollers.every((p) => p.identity?.includes(FIRST_MESSAGE_CAPABILITY));
       if (!yes && known?.yes !== false) {
         this.opts.logger.info(
           { taskQueue: this.opts.taskQueue },

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { OutboxRelay, RELAY_LOCK_KEY, type OutboxRelayOptions } from '../../../src/relay/outbox-relay';
 import { silentLogger } from '../../../src/logger';
@@ -143,7 +144,18 @@ describe('outbox relay', () => {
         workflowBundle: await workflowBundle(),
         activities: fake.activities,
       });
-      await running.runUntil(fn(new Client({ connection: native }), fake));
+      await running.runUntil(async () => {
+        // The relay decides by the task queue's pollers: wait until the server lists this worker among them.
+        await eventually(async () => {
+          const { pollers } = await temporal.workflowService.describeTaskQueue({
+            namespace: 'default',
+            taskQueue: { name: worker.taskQueue },
+            taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+          });
+          return pollers?.some((p) => p.identity === worker.identity);
+        });
+        await fn(new Client({ connection: native }), fake);
+      });
     } finally {
       await native.close();
     }
@@ -238,6 +250,25 @@ describe('outbox relay', () => {
       },
       { taskQueue: olderQueue, identity: `${process.pid}@older-host` },
     );
+    expect(await startedWith(tenantId, a.id)).toBeUndefined();
+    expect(await signalNames(tenantId, a.id)).toEqual(['employeeChanged']);
+    await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).terminate('test done');
+  });
+
+  it('starts new workflows by signal-with-start while no worker polls the task queue yet', async () => {
+    const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
+    const a = await createEmployee(t.db, tenantId, { user_name: `unpolled.a@${VERIFIED}` });
+    // A worker of an older version may be about to poll again (a server restart); nothing says it is not one.
+    const native = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
+    try {
+      const round = await relay(new Client({ connection: native }), {
+        eagerStart: true,
+        taskQueue: `${taskQueue}-unpolled`,
+      }).runOnce();
+      expect(round).toMatchObject({ delivered: 1, startedEagerly: 0, failed: 0 });
+    } finally {
+      await native.close();
+    }
     expect(await startedWith(tenantId, a.id)).toBeUndefined();
     expect(await signalNames(tenantId, a.id)).toEqual(['employeeChanged']);
     await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).terminate('test done');
