@@ -267,7 +267,10 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
     : undefined;
   mailer?.start();
   if (!mailer) await warnIfInvitationsWait(deps.db, deps.logger);
-  deps.logger.info({ taskQueue: deps.taskQueue, namespace, relay: !!relay, mailer: !!mailer }, 'worker started');
+  deps.logger.info(
+    { taskQueue: deps.taskQueue, namespace, relay: !!relay, mailer: !!mailer, outboxPruner: !!pruner },
+    'worker started',
+  );
 
   let stopped: Promise<void> | undefined;
   return {
