@@ -40,8 +40,12 @@ export interface WriteBudgetOptions {
   leaseTtlMs?: number;
   /** The most writes one lease may grant (default 100). */
   maxLease?: number;
-  /** Told of a ledger that could not be reached; the budget asks again after `LEDGER_RETRY_MS_AFTER_FAILURE`. */
-  onLedgerError?: (err: unknown) => void;
+  /**
+   * Told of a ledger that could not be reached: asking for a lease (`lease`; the budget asks again after
+   * `LEDGER_RETRY_MS_AFTER_FAILURE`), or handing unspent writes back (`settle`; best effort: they count until the
+   * lease's span ends, as when a worker stops after PostgreSQL has).
+   */
+  onLedgerError?: (err: unknown, during: 'lease' | 'settle') => void;
   /** How long a lease request may take before it counts as failed (default 10,000 ms). */
   leaseTimeoutMs?: number;
   now?: () => number;
@@ -242,7 +246,7 @@ export class WriteBudget {
           if (late.id !== undefined) await ledger.settle(late.id, 0);
         })
         .catch(() => undefined);
-      this.opts.onLedgerError?.(err);
+      this.opts.onLedgerError?.(err, 'lease');
       return BACK_OFF;
     }
     // Refused: ask again when the quota comes back, or sooner, once every lease held now has run out and handed back
@@ -267,7 +271,9 @@ export class WriteBudget {
     const held = this.held;
     this.held = undefined;
     if (!held || held.left === 0 || !this.opts.ledger) return Promise.resolve();
-    return this.opts.ledger.settle(held.id, held.used).catch((err: unknown) => this.opts.onLedgerError?.(err));
+    return this.opts.ledger
+      .settle(held.id, held.used)
+      .catch((err: unknown) => this.opts.onLedgerError?.(err, 'settle'));
   }
 
   /**

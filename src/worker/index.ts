@@ -183,7 +183,13 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
   const budgets = new WriteBudgets(
     {
       ...(deps.writeBudget ?? DEFAULT_WRITE_BUDGET),
-      onLedgerError: (err) => budgetLog.warn({ err }, 'could not lease Graph writes from PostgreSQL; trying again'),
+      onLedgerError: (err, during) =>
+        during === 'lease'
+          ? budgetLog.warn({ err }, 'could not lease Graph writes from PostgreSQL; trying again')
+          : budgetLog.warn(
+              { err },
+              'could not hand unspent Graph writes back to PostgreSQL; they count against the quota until their lease ends',
+            ),
     },
     (key) => postgresWriteLedger(deps.db, key),
   );

@@ -315,9 +315,22 @@ describe('Graph write budget shared through a ledger', () => {
     expect(bulkDone).toBe(false);
   });
 
+  it('tells a failed hand-back apart from a failed lease (a worker stopping after PostgreSQL did)', async () => {
+    const told: string[] = [];
+    const { l, budget } = sharedBudget({ onLedgerError: (_e, during) => told.push(during) });
+    const write = budget.take('change');
+    await settle();
+    await l.grant(10);
+    await write;
+    l.ledger.settle = () => Promise.reject(new Error('read ECONNRESET'));
+    await budget.release();
+    expect(told).toEqual(['settle']);
+  });
+
   it('after a ledger failure waits before asking again, however many writes arrive meanwhile', async () => {
     const errors: unknown[] = [];
-    const { clock, l, budget } = sharedBudget({ onLedgerError: (e) => errors.push(e) });
+    const during: string[] = [];
+    const { clock, l, budget } = sharedBudget({ onLedgerError: (e, d) => (errors.push(e), during.push(d)) });
     const writes = [budget.take('bulk')];
     await settle();
     await l.fail();
@@ -325,6 +338,7 @@ describe('Graph write budget shared through a ledger', () => {
     await settle();
     expect(l.requests).toHaveLength(1);
     expect(errors).toHaveLength(1);
+    expect(during).toEqual(['lease']);
     await clock.advanceTo(LEDGER_RETRY_MS_AFTER_FAILURE);
     // Then each kind in turn, most urgent first.
     expect(l.requests).toHaveLength(2);
