@@ -24,27 +24,44 @@ export async function pruneRange(db: Knex, olderThanMs: number): Promise<PruneRa
   return { cutoff: rows[0]!.cutoff, beforeId: rows[0]!.before_id };
 }
 
+/** What one pruning statement did: the ids it read (`read`, the last being `lastId`) and how many it deleted. */
+export interface PrunePage {
+  read: number;
+  deleted: number;
+  lastId: number | null;
+}
+
 /**
- * Deletes up to `batchSize` outbox rows of `range` delivered before its cutoff, oldest first, and returns how many;
- * 0 also when another process holds the pruning lock. Undelivered rows are never touched, however old: they are
- * changes still on their way to Entra.
+ * Reads the next `batchSize` outbox rows of `range` after `afterId` (by id) and deletes those delivered before the
+ * cutoff; 0 read also when another process holds the pruning lock. Paging by id, a pass never reads a row twice,
+ * however many dead index entries its earlier statements left behind for VACUUM. Undelivered rows are never touched,
+ * however old: they are changes still on their way to Entra.
  *
  * A delivered row has done its work (the workflow has the change): the relay only reads undelivered rows. Kept for a
  * while, it answers "did this change go out, and when" (`delivered_at`, `attempts`).
  */
-export async function pruneDeliveredOutbox(db: Knex, range: PruneRange, batchSize: number): Promise<number> {
+export async function pruneDeliveredOutbox(
+  db: Knex,
+  range: PruneRange,
+  afterId: number,
+  batchSize: number,
+): Promise<PrunePage> {
   return db.transaction(async (trx) => {
     const lock = await trx.raw('SELECT pg_try_advisory_xact_lock(?) AS ok', [PRUNE_LOCK_KEY]);
-    if (!lock.rows[0]?.ok) return 0;
+    if (!lock.rows[0]?.ok) return { read: 0, deleted: 0, lastId: null };
     // A primary-key range scan: no index on delivered_at is needed (nor a migration building one on a large table).
-    const deleted = await trx.raw(
-      `DELETE FROM outbox WHERE id IN (
-         SELECT id FROM outbox
-          WHERE id < ? AND delivered_at < ?
-          ORDER BY id
-          LIMIT ?)`,
-      [range.beforeId ?? Number.MAX_SAFE_INTEGER, range.cutoff, batchSize],
+    const { rows } = await trx.raw<{ rows: Array<{ read: number; deleted: number; last_id: number | null }> }>(
+      `WITH page AS (
+         SELECT id FROM outbox WHERE id > ? AND id < ? ORDER BY id LIMIT ?
+       ), gone AS (
+         DELETE FROM outbox o USING page p WHERE o.id = p.id AND o.delivered_at < ? RETURNING o.id
+       )
+       SELECT (SELECT count(*) FROM page)::int AS read,
+              (SELECT count(*) FROM gone)::int AS deleted,
+              (SELECT max(id) FROM page) AS last_id`,
+      [afterId, range.beforeId ?? Number.MAX_SAFE_INTEGER, batchSize, range.cutoff],
     );
-    return deleted.rowCount ?? 0;
+    const row = rows[0]!;
+    return { read: row.read, deleted: row.deleted, lastId: row.last_id };
   });
 }

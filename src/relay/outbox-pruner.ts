@@ -10,7 +10,7 @@ export interface OutboxPrunerOptions {
   retentionMs: number;
   /** How often it looks after the first look at start (default 1 hour). */
   intervalMs?: number;
-  /** Rows deleted per statement (default 5,000): short transactions, so SCIM writes never wait long behind one. */
+  /** Rows read per statement (default 5,000), the delivered ones deleted: short transactions beside SCIM writes. */
   batchSize?: number;
   /** Between two batches of one pass (default 100 ms). */
   pauseMs?: number;
@@ -58,11 +58,14 @@ export class OutboxPruner {
   async pruneOnce(): Promise<number> {
     const range = await pruneRange(this.opts.db, this.opts.retentionMs);
     let total = 0;
+    let afterId = 0;
     for (;;) {
-      const deleted = await pruneDeliveredOutbox(this.opts.db, range, this.batchSize);
-      total += deleted;
-      if (deleted < this.batchSize || this.stopped) return total;
+      const page = await pruneDeliveredOutbox(this.opts.db, range, afterId, this.batchSize);
+      total += page.deleted;
+      if (page.read < this.batchSize || page.lastId === null || this.stopped) return total;
+      afterId = page.lastId;
       await new Promise((r) => setTimeout(r, this.pauseMs));
+      if (this.stopped) return total;
     }
   }
 

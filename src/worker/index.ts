@@ -188,7 +188,7 @@ export async function createWorkerProcess(deps: WorkerProcessDeps): Promise<Work
           ? budgetLog.warn({ err }, 'could not lease Graph writes from PostgreSQL; trying again')
           : budgetLog.warn(
               { err },
-              'could not hand unspent Graph writes back to PostgreSQL; they count against the quota until their lease ends',
+              'could not hand unspent Graph writes back to PostgreSQL; they count against the quota until their lease span (the 150 s window and a margin) ends',
             ),
     },
     (key) => postgresWriteLedger(deps.db, key),

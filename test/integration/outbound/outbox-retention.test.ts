@@ -66,28 +66,41 @@ describe('outbox retention', () => {
     expect(await pruner.pruneOnce()).toBe(0);
   });
 
-  it('deletes a large backlog a batch at a time until none is left', async () => {
+  it('goes through a large backlog a page at a time, past pages with nothing to delete', async () => {
+    // Three changes still undelivered after 30 days (outbound was off, or Temporal away), then the delivered ones.
+    const undelivered = [];
+    for (let i = 0; i < 3; i++) undelivered.push(await outboxRow(tenants[i % 2]!, null));
     const old = [];
-    for (let i = 0; i < 7; i++) old.push(await outboxRow(tenants[i % 2]!, 10 + i));
+    for (let i = 0; i < 4; i++) old.push(await outboxRow(tenants[i % 2]!, 10 + i));
     const young = await outboxRow(tenants[0]!, 1);
+    const range = await pruneRange(t.db, 7 * DAY);
 
-    // One statement deletes at most a batch (short transactions beside SCIM writes) …
-    expect(await pruneDeliveredOutbox(t.db, await pruneRange(t.db, 7 * DAY), 3)).toBe(3);
-    // … in the order they were written, and a pruning pass goes on until the backlog is gone.
-    expect(await remaining()).toEqual([...old.slice(3), young]);
+    // One statement reads a page of ids (short transactions beside SCIM writes) and deletes the delivered ones …
+    expect(await pruneDeliveredOutbox(t.db, range, 0, 3)).toEqual({ read: 3, deleted: 0, lastId: undelivered[2] });
+    expect(await pruneDeliveredOutbox(t.db, range, undelivered[2]!, 3)).toEqual({
+      read: 3,
+      deleted: 3,
+      lastId: old[2],
+    });
+    expect(await remaining()).toEqual([...undelivered, old[3], young]);
+    // … and a pass goes on page after page until the end of the range, whatever a page deleted.
+    await t
+      .db('outbox')
+      .whereIn('id', undelivered.slice(0, 2))
+      .update({ delivered_at: t.db.raw(`now() - interval '8 days'`) });
     const pruner = new OutboxPruner({ db: t.db, logger: silentLogger(), retentionMs: 7 * DAY, batchSize: 3 });
-    expect(await pruner.pruneOnce()).toBe(4);
-    expect(await remaining()).toEqual([young]);
+    expect(await pruner.pruneOnce()).toBe(3);
+    expect(await remaining()).toEqual([undelivered[2], young]);
   });
 
   it('leaves the rows to the process holding the pruning lock', async () => {
     const old = await outboxRow(tenants[0]!, 9);
     await t.db.transaction(async (trx) => {
       await trx.raw('SELECT pg_advisory_xact_lock(?)', [PRUNE_LOCK_KEY]);
-      expect(await pruneDeliveredOutbox(t.db, await pruneRange(t.db, 7 * DAY), 100)).toBe(0);
+      expect((await pruneDeliveredOutbox(t.db, await pruneRange(t.db, 7 * DAY), 0, 100)).deleted).toBe(0);
     });
     expect(await remaining()).toEqual([old]);
-    expect(await pruneDeliveredOutbox(t.db, await pruneRange(t.db, 7 * DAY), 100)).toBe(1);
+    expect((await pruneDeliveredOutbox(t.db, await pruneRange(t.db, 7 * DAY), 0, 100)).deleted).toBe(1);
   });
 
   it('looks at start and then at every interval until stopped', async () => {
@@ -127,7 +140,7 @@ describe('outbox retention', () => {
 
     const range = await pruneRange(t.db, 7 * DAY);
     expect(range.beforeId).toBe(recent);
-    expect(await pruneDeliveredOutbox(t.db, range, 100)).toBe(1);
+    expect((await pruneDeliveredOutbox(t.db, range, 0, 100)).deleted).toBe(1);
     expect(await remaining()).toEqual([recent, late]);
 
     // Once `recent` is past the retention too, the next pass gets to the late row.
