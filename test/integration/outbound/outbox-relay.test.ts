@@ -168,6 +168,13 @@ describe('outbox relay', () => {
     return (input as { firstMessage?: FirstMessage }).firstMessage;
   };
 
+  /** The employee's workflow was started by signal-with-start: no first message, one employeeChanged signal. Ends it. */
+  async function expectSignalledWithStart(tenantId: string, employeeId: string): Promise<void> {
+    expect(await startedWith(tenantId, employeeId)).toBeUndefined();
+    expect(await signalNames(tenantId, employeeId)).toEqual(['employeeChanged']);
+    await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, employeeId)).terminate('test done');
+  }
+
   const relayed = (tenantId: string) =>
     t.db('relayed_employees').where({ tenant_id: tenantId }).orderBy('employee_id').pluck('employee_id');
 
@@ -250,9 +257,7 @@ describe('outbox relay', () => {
       },
       { taskQueue: olderQueue, identity: `${process.pid}@older-host` },
     );
-    expect(await startedWith(tenantId, a.id)).toBeUndefined();
-    expect(await signalNames(tenantId, a.id)).toEqual(['employeeChanged']);
-    await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).terminate('test done');
+    await expectSignalledWithStart(tenantId, a.id);
   });
 
   it('starts new workflows by signal-with-start while no worker polls the task queue yet', async () => {
@@ -269,18 +274,14 @@ describe('outbox relay', () => {
     } finally {
       await native.close();
     }
-    expect(await startedWith(tenantId, a.id)).toBeUndefined();
-    expect(await signalNames(tenantId, a.id)).toEqual(['employeeChanged']);
-    await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).terminate('test done');
+    await expectSignalledWithStart(tenantId, a.id);
   });
 
   it('starts new workflows by signal-with-start when its client cannot start them eagerly (not on a NativeConnection)', async () => {
     const tenantId = await createOutboundTenant(t.db, fakeGraph, secretsKey);
     const a = await createEmployee(t.db, tenantId, { user_name: `grpc.a@${VERIFIED}` });
     expect(await relay(temporal, { eagerStart: true }).runOnce()).toMatchObject({ delivered: 1, failed: 0 });
-    expect(await startedWith(tenantId, a.id)).toBeUndefined();
-    expect(await signalNames(tenantId, a.id)).toEqual(['employeeChanged']);
-    await temporal.workflow.getHandle(employeeSyncWorkflowId(tenantId, a.id)).terminate('test done');
+    await expectSignalledWithStart(tenantId, a.id);
   });
 
   it('lets a window of enrolments out at a time, the next as first syncs finish, and changes pass the waiting ones', async () => {
