@@ -17,8 +17,8 @@ export interface OutboxPrunerOptions {
 }
 
 /**
- * Keeps the outbox from growing without end: every SCIM write that changes an employee appends a row, and a delivered
- * row is never read again. Runs in the worker process next to the relay; several workers take turns (an advisory
+ * Keeps the outbox from growing without end: every employee change, enrolment and manager notice appends a row, and
+ * a delivered row is never read again. Runs in the worker process next to the relay; several workers take turns (an advisory
  * lock). A failed look (PostgreSQL away) is logged and tried again at the next interval: nothing waits on it.
  */
 export class OutboxPruner {
